@@ -22,10 +22,14 @@ class Chains(NamedTuple):
         Current visible configurations.
     hidden : Tensor of shape (n_chains, n_hidden) or None
         Current hidden configurations (models with hidden units), else None.
+    weights : Tensor of shape (n_chains,) or None
+        Probability weights of the chains (summing to 1) when they are not equally weighted:
+        exact training puts every configuration in ``visible`` with its probability here.
     """
 
     visible: Tensor
     hidden: Tensor | None = None
+    weights: Tensor | None = None
 
 
 @runtime_checkable
@@ -50,6 +54,10 @@ class EnergyModel(Protocol):
 
     def chains_from(self, x: Tensor) -> Chains:
         """Chains started at the given visible configurations."""
+        ...
+
+    def enumerate_visible(self) -> Tensor:
+        """All visible configurations, shape (n_states, n_visible) (small models only)."""
         ...
 
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,

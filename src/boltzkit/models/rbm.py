@@ -161,6 +161,10 @@ class RBM:
         return Chains(self.visible_units.random((n, self.n_visible), generator, self.device,
                                                 self.dtype))
 
+    def enumerate_visible(self) -> Tensor:
+        """All 2**n_visible visible configurations, shape (2**n_visible, n_visible)."""
+        return self.visible_units.enumerate(self.n_visible, self.device, self.dtype)
+
     def chains_from(self, x: Tensor) -> Chains:
         return Chains(x.to(device=self.device, dtype=self.dtype).clone())
 
@@ -203,7 +207,8 @@ class RBM:
         Parameters
         ----------
         data : Tensor of shape (batch, n_visible)
-        chains : Chains whose ``visible`` has shape (n_chains, n_visible)
+        chains : Chains whose ``visible`` has shape (n_chains, n_visible); their ``weights``, if
+            given, weight the model average (exact training passes every state with its probability)
         data_weights : Tensor of shape (batch,), optional
             Non-negative sample weights (normalised here).
         """
@@ -213,16 +218,18 @@ class RBM:
             w_d = torch.full((v_d.shape[0],), 1.0 / v_d.shape[0], dtype=v_d.dtype, device=v_d.device)
         else:
             w_d = data_weights / data_weights.sum()
-        n_m = v_m.shape[0]
+        w_m = chains.weights
+        if w_m is None:
+            w_m = torch.full((v_m.shape[0],), 1.0 / v_m.shape[0], dtype=v_m.dtype, device=v_m.device)
         v_mean_d, h_mean_d = w_d @ v_d, w_d @ h_d
-        v_mean_m, h_mean_m = v_m.mean(0), h_m.mean(0)
+        v_mean_m, h_mean_m = w_m @ v_m, w_m @ h_m
         if centered:
             grad_w = ((v_d - v_mean_d) * w_d.unsqueeze(1)).T @ (h_d - h_mean_d) \
-                - (v_m - v_mean_d).T @ (h_m - h_mean_d) / n_m
+                - ((v_m - v_mean_d) * w_m.unsqueeze(1)).T @ (h_m - h_mean_d)
             grad_b = v_mean_d - v_mean_m - grad_w @ h_mean_d
             grad_c = h_mean_d - h_mean_m - v_mean_d @ grad_w
         else:
-            grad_w = (v_d * w_d.unsqueeze(1)).T @ h_d - v_m.T @ h_m / n_m
+            grad_w = (v_d * w_d.unsqueeze(1)).T @ h_d - (v_m * w_m.unsqueeze(1)).T @ h_m
             grad_b = v_mean_d - v_mean_m
             grad_c = h_mean_d - h_mean_m
         return {"weights": grad_w, "visible_bias": grad_b, "hidden_bias": grad_c}

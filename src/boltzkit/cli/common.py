@@ -1,0 +1,77 @@
+"""Helpers shared by the CLI commands: error handling, threads, devices, progress bars, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import torch
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+
+from boltzkit.errors import BoltzkitError
+
+console = Console(stderr=True)
+stdout = Console()
+
+
+def user_errors(func: Callable) -> Callable:
+    """Turn a BoltzkitError into one line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BoltzkitError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            print("interrupted: the run file holds the last saved state (use --resume)",
+                  file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def setup_torch(threads: int | None, device: str) -> torch.device:
+    """Set the intra-op thread count (default: leave torch's) and check the device."""
+    if threads:
+        torch.set_num_threads(threads)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BoltzkitError("--device cuda: no CUDA device is available to this torch build")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise BoltzkitError(f"unknown device {device!r} (cpu, cuda, cuda:N)")
+    return torch.device(device)
+
+
+@contextmanager
+def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar; yields ``advance_to(n)``."""
+    if not enabled:
+        yield lambda n: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        last = [0]
+
+        def advance_to(n: int) -> None:
+            if n - last[0] >= max(1, total // 200) or n == total:
+                progress.update(task, completed=n)
+                last[0] = n
+
+        yield advance_to
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=float))
+
+
+ThreadsOption = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)")
+DeviceOption = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N")

@@ -1,0 +1,198 @@
+"""The ``boltzkit`` command: thin commands over the Python API (parse, call, print)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from boltzkit.cli.common import DeviceOption, ThreadsOption, console, print_json, progress_bar, \
+    setup_torch, stdout, user_errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Energy-based models: train, sample, evaluate and interpret them.")
+
+
+@app.command()
+@user_errors
+def train(
+    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images)"),
+    out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
+    model: str = typer.Option("bernoulli-rbm", "--model", help="bernoulli-rbm | ising-rbm"),
+    hidden: int = typer.Option(100, "--hidden", help="Number of hidden units"),
+    updates: int = typer.Option(10000, "--updates", help="Number of parameter updates"),
+    batch_size: int = typer.Option(500, "--batch-size"),
+    chains: int = typer.Option(500, "--chains", help="Persistent / Rdm chains"),
+    gibbs_steps: int = typer.Option(10, "--gibbs-steps", help="MCMC steps per update (k)"),
+    method: str = typer.Option("pcd", "--method", help="pcd | cd | rdm | exact"),
+    lr: float = typer.Option(0.01, "--lr", help="Learning rate"),
+    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam"),
+    centered: bool = typer.Option(True, "--centered/--no-centered", help="Centred gradient"),
+    l1: float = typer.Option(0.0, "--l1"),
+    l2: float = typer.Option(0.0, "--l2"),
+    checkpoints: int = typer.Option(20, "--checkpoints", help="Models saved along training"),
+    spacing: str = typer.Option("log", "--spacing", help="Checkpoint spacing: log | linear"),
+    save_every: int = typer.Option(0, "--save-every", help="Also save the resume state every N updates"),
+    test_fraction: float = typer.Option(0.0, "--test-fraction", help="Hold out this fraction as test set"),
+    dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset name"),
+    binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = DeviceOption,
+    threads: Optional[int] = ThreadsOption,
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last saved state"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+) -> None:
+    """Train a model by maximum likelihood (PCD/CD/Rdm) and save checkpoints into one run file."""
+    from boltzkit.training.config import TrainingConfig
+    from boltzkit.training.run import DataSpec, train_run
+
+    setup_torch(threads, device)
+    config = TrainingConfig(method=method, n_updates=updates, batch_size=batch_size, n_chains=chains,
+                            gibbs_steps=gibbs_steps, learning_rate=lr, optimizer=optimizer,
+                            centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
+                            spacing=spacing, save_every=save_every, seed=seed, device=device)
+    spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed)
+    total = config.n_updates
+    with progress_bar("training", total, not quiet) as advance:
+        est = train_run(spec, out, model, hidden, config, resume, advance)
+    console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
+
+
+def est_updates(path: Path) -> list[int]:
+    from boltzkit.io.trajectory import checkpoint_updates
+
+    return checkpoint_updates(path)
+
+
+@app.command()
+@user_errors
+def sample(
+    run: Path = typer.Argument(..., help="Run file"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output: .npy, .txt or .png (image grid)"),
+    n: int = typer.Option(100, "--n", help="Number of samples"),
+    gibbs_steps: int = typer.Option(1000, "--gibbs-steps", help="MCMC steps from random starts"),
+    checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = DeviceOption,
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """Generate new samples from a trained model."""
+    import boltzkit
+    from boltzkit.io.trajectory import read_data_sample
+    from boltzkit.report.images import save_samples
+
+    setup_torch(threads, device)
+    est = boltzkit.load(run, checkpoint)
+    est._model = est.model_.to(device)
+    est.device = device
+    x = est.sample(n, gibbs_steps=gibbs_steps, random_state=seed)
+    _, _, image_shape = read_data_sample(run)
+    save_samples(out, x, image_shape)
+    console.print(f"wrote {n} samples to {out}")
+
+
+@app.command()
+@user_errors
+def evaluate(
+    run: Path = typer.Argument(..., help="Run file"),
+    data: Optional[Path] = typer.Argument(None, help="Data to score (default: the run's training data)"),
+    test: Optional[Path] = typer.Option(None, "--test", help="Held-out data"),
+    checkpoint: Optional[int] = typer.Option(None, "--checkpoint"),
+    log_z_method: str = typer.Option("auto", "--log-z", help="auto | exact | ais"),
+    ais_chains: int = typer.Option(1000, "--ais-chains"),
+    ais_steps: int = typer.Option(5000, "--ais-steps"),
+    ais_runs: int = typer.Option(10, "--ais-runs", help="Independent AIS runs for the error bar"),
+    moment_samples: int = typer.Option(2000, "--moment-samples", help="Model samples for the moments"),
+    moment_steps: int = typer.Option(1000, "--moment-steps", help="Gibbs steps for those samples"),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    device: str = DeviceOption,
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """log Z (exact or AIS with an error bar), train/test log-likelihood, and data-vs-model moments."""
+    from boltzkit.evaluation.run_evaluation import evaluate_run
+
+    setup_torch(threads, device)
+    with progress_bar("evaluating", 100, not as_json) as advance:
+        result = evaluate_run(run, data, test, checkpoint, log_z_method, ais_chains, ais_steps,
+                              ais_runs, moment_samples, moment_steps, seed, device, advance)
+    if as_json:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{run}" + (f" @ update {result['checkpoint']}" if result.get("checkpoint") else ""))
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    err = f" ± {result['log_z_error']:.4f}" if result["log_z_error"] else ""
+    table.add_row(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")
+    for split, value in result["log_likelihood"].items():
+        if value is not None:
+            table.add_row(f"log-likelihood ({split})", f"{value:.4f}")
+    if result.get("independent_site_log_likelihood"):
+        for split, value in result["independent_site_log_likelihood"].items():
+            if value is not None:
+                table.add_row(f"independent-site log-likelihood ({split})", f"{value:.4f}")
+    table.add_row("moments Pearson r (means)", f"{result['moments_pearson']['means']:.4f}")
+    table.add_row("moments Pearson r (C_ij)", f"{result['moments_pearson']['correlations']:.4f}")
+    stdout.print(table)
+
+
+@app.command()
+@user_errors
+def report(
+    run: Path = typer.Argument(..., help="Run file"),
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file to write"),
+    curve_points: int = typer.Option(10, "--curve-points", help="Checkpoints on the likelihood curve"),
+    ais_chains: int = typer.Option(200, "--ais-chains"),
+    ais_steps: int = typer.Option(1000, "--ais-steps"),
+    n_samples: int = typer.Option(500, "--samples", help="Generated samples shown / projected"),
+    gibbs_steps: int = typer.Option(1000, "--gibbs-steps"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = DeviceOption,
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """Write one self-contained HTML report (figures embedded) for a run."""
+    from boltzkit.report.html import ReportOptions, write_report
+
+    setup_torch(threads, device)
+    options = ReportOptions(curve_points=curve_points, ais_chains=ais_chains, ais_steps=ais_steps,
+                            n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device)
+    write_report(run, out, options)
+    console.print(f"wrote {out}")
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the run and report"),
+    hidden: int = typer.Option(200, "--hidden"),
+    updates: int = typer.Option(3000, "--updates"),
+    threads: Optional[int] = ThreadsOption,
+    device: str = DeviceOption,
+) -> None:
+    """The embedded default: PCD-trained RBM on bundled binarised MNIST, evaluated, with a report."""
+    from boltzkit.demo import run_demo
+
+    setup_torch(threads, device)
+    run_demo(out, hidden=hidden, updates=updates, device=device)
+
+
+def _register_subcommands() -> None:
+    from boltzkit.cli import generate
+
+    app.add_typer(generate.app, name="generate")
+
+
+def main() -> None:
+    try:
+        _register_subcommands()
+    except ImportError:
+        pass
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,53 @@
+"""First and second moments of data vs model samples (MISSION 5): means <x_i> and connected
+correlations C_ij = <x_i x_j> - <x_i><x_j> (i < j), with the Pearson r and slope of model vs data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class MomentComparison:
+    """Pearson r and least-squares slope (model on data) of the means and of the C_ij."""
+
+    means_pearson: float
+    correlations_pearson: float
+    means_slope: float
+    correlations_slope: float
+    data_means: np.ndarray
+    model_means: np.ndarray
+    data_correlations: np.ndarray  # the upper-triangle C_ij, i < j
+    model_correlations: np.ndarray
+
+
+def means_and_correlations(x: Tensor, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Means (n,) and connected correlation matrix (n, n) of samples x of shape (m, n)."""
+    x = x.double()
+    w = (torch.full((len(x),), 1.0 / len(x), dtype=torch.float64, device=x.device)
+         if weights is None else weights.double().to(x.device) / weights.double().sum())
+    mean = w @ x
+    centered = x - mean
+    return mean, (centered * w.unsqueeze(1)).T @ centered
+
+
+def _pearson_slope(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan"), float("nan")
+    r = float(np.corrcoef(a, b)[0, 1])
+    slope = float(np.dot(a - a.mean(), b - b.mean()) / np.dot(a - a.mean(), a - a.mean()))
+    return r, slope
+
+
+def compare_moments(data: Tensor, samples: Tensor, data_weights: Tensor | None = None) -> MomentComparison:
+    """Compare the moments of ``data`` (m, n) and of model ``samples`` (k, n)."""
+    md, cd = means_and_correlations(data, data_weights)
+    mm, cm = means_and_correlations(samples)
+    iu = torch.triu_indices(cd.shape[0], cd.shape[0], 1)
+    cd_u, cm_u = cd[iu[0], iu[1]].cpu().numpy(), cm[iu[0], iu[1]].cpu().numpy()
+    r1, s1 = _pearson_slope(md.cpu().numpy(), mm.cpu().numpy())
+    r2, s2 = _pearson_slope(cd_u, cm_u)
+    return MomentComparison(r1, r2, s1, s2, md.cpu().numpy(), mm.cpu().numpy(), cd_u, cm_u)

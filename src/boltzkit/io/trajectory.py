@@ -1,0 +1,217 @@
+"""The run file: one HDF5 file per training run.
+
+Layout::
+
+    /                      attrs: format="boltzkit-trajectory", version, config (JSON: model,
+                           training, data), created
+    /checkpoints/<update>  one group per saved model (zero-padded update number), holding the
+                           model's tensors (``weights``, ``visible_bias``, ...); attrs: update,
+                           wall_time (seconds since the start of training), learning_rate
+    /state                 everything needed to resume exactly: ``params/*`` (current tensors),
+                           ``chains`` (persistent chains), ``rng`` / ``data_rng`` (generator states),
+                           ``optimizer`` (torch-serialised state dict, loaded with
+                           weights_only=True), ``permutation`` + attr ``cursor`` (minibatch order);
+                           attrs: update, wall_time
+    /data_sample           up to 2000 training rows (uint8/int8) for reports; optional
+                           ``data_labels``; attrs: image_shape
+
+Every write goes to a temporary copy that replaces the file atomically
+(:mod:`boltzkit.io.atomic`): a crash leaves the previous complete file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from boltzkit.errors import DataError
+from boltzkit.io.atomic import atomic_path
+from boltzkit.models.registry import model_from_config
+
+FORMAT = "boltzkit-trajectory"
+VERSION = 1
+
+
+def _key(update: int) -> str:
+    return f"{update:010d}"
+
+
+def _tensor_bytes(obj: Any) -> np.ndarray:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+
+
+def _from_bytes(data: np.ndarray) -> Any:
+    return torch.load(io.BytesIO(data.tobytes()), weights_only=True)
+
+
+@dataclass
+class ResumeState:
+    """What :func:`read_state` returns: the model and training state at the last save."""
+
+    update: int
+    wall_time: float
+    params: dict[str, torch.Tensor]
+    chains: torch.Tensor | None
+    rng: torch.Tensor
+    data_rng: torch.Tensor
+    optimizer: dict[str, Any]
+    permutation: np.ndarray
+    cursor: int
+
+
+def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
+           labels: np.ndarray | None = None, image_shape: tuple[int, int] | None = None) -> None:
+    """Start a new run file (replacing any file at ``path``)."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["version"] = VERSION
+        f.attrs["config"] = json.dumps(config)
+        f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        f.create_group("checkpoints")
+        if data_sample is not None:
+            ds = f.create_dataset("data_sample", data=data_sample, compression="gzip")
+            if image_shape is not None:
+                ds.attrs["image_shape"] = np.asarray(image_shape)
+            if labels is not None:
+                lab = np.asarray(labels)
+                if lab.dtype.kind in "OUS":
+                    lab = lab.astype("S")
+                f.create_dataset("data_labels", data=lab)
+
+
+def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor],
+           wall_time: float, learning_rate: float, checkpoint: bool,
+           state: dict[str, Any] | None = None) -> None:
+    """Add a checkpoint and/or replace the resume state, atomically.
+
+    ``state`` keys: chains (Tensor or None), rng, data_rng (ByteTensor), optimizer (state dict),
+    permutation (ndarray), cursor (int).
+    """
+    with atomic_path(path, copy_existing=True) as tmp, h5py.File(tmp, "a") as f:
+        if checkpoint:
+            key = _key(update)
+            if key in f["checkpoints"]:
+                del f["checkpoints"][key]
+            g = f["checkpoints"].create_group(key)
+            for name, tensor in params.items():
+                g.create_dataset(name, data=tensor.detach().cpu().numpy())
+            g.attrs.update(update=update, wall_time=wall_time, learning_rate=learning_rate)
+        if state is not None:
+            if "state" in f:
+                del f["state"]
+            s = f.create_group("state")
+            s.attrs.update(update=update, wall_time=wall_time, cursor=int(state["cursor"]))
+            p = s.create_group("params")
+            for name, tensor in params.items():
+                p.create_dataset(name, data=tensor.detach().cpu().numpy())
+            if state.get("chains") is not None:
+                s.create_dataset("chains", data=state["chains"].detach().cpu().numpy())
+            s.create_dataset("rng", data=state["rng"].numpy())
+            s.create_dataset("data_rng", data=state["data_rng"].numpy())
+            s.create_dataset("optimizer", data=_tensor_bytes(state["optimizer"]))
+            s.create_dataset("permutation", data=state["permutation"])
+
+
+def _open(path: str | os.PathLike) -> h5py.File:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "no such run file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise DataError(path, "not an HDF5 file (is it a boltzkit run file?)") from None
+    if f.attrs.get("format") != FORMAT:
+        f.close()
+        raise DataError(path, "not a boltzkit run file (missing format attribute)")
+    return f
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    with _open(path) as f:
+        return json.loads(f.attrs["config"])
+
+
+def checkpoint_updates(path: str | os.PathLike) -> list[int]:
+    """Update numbers of the saved checkpoints, in increasing order."""
+    with _open(path) as f:
+        return sorted(int(k) for k in f["checkpoints"])
+
+
+def checkpoint_info(path: str | os.PathLike) -> list[dict[str, float]]:
+    with _open(path) as f:
+        return [dict(f["checkpoints"][k].attrs) for k in sorted(f["checkpoints"])]
+
+
+def read_params(path: str | os.PathLike, checkpoint: int | None = None) -> dict[str, torch.Tensor]:
+    """Tensors of one checkpoint (the last one by default)."""
+    with _open(path) as f:
+        keys = sorted(f["checkpoints"])
+        if not keys:
+            raise DataError(path, "the run file holds no checkpoint yet")
+        if checkpoint is None:
+            key = keys[-1]
+        else:
+            key = _key(checkpoint)
+            if key not in f["checkpoints"]:
+                available = ", ".join(str(int(k)) for k in keys[:20])
+                raise DataError(path, f"no checkpoint at update {checkpoint} (available: {available}"
+                                      f"{', ...' if len(keys) > 20 else ''})")
+        g = f["checkpoints"][key]
+        return {name: torch.from_numpy(g[name][()]) for name in g}
+
+
+def load_model(path: str | os.PathLike, checkpoint: int | None = None):
+    """The model saved at ``checkpoint`` (default: the last one)."""
+    config = read_config(path)
+    return model_from_config(config["model"], read_params(path, checkpoint))
+
+
+def load_models(path: str | os.PathLike) -> list[tuple[int, Any]]:
+    """All checkpoints as (update, model) pairs, oldest first."""
+    config = read_config(path)["model"]
+    with _open(path) as f:
+        out = []
+        for key in sorted(f["checkpoints"]):
+            g = f["checkpoints"][key]
+            params = {name: torch.from_numpy(g[name][()]) for name in g}
+            out.append((int(key), model_from_config(config, params)))
+    return out
+
+
+def read_state(path: str | os.PathLike) -> ResumeState:
+    with _open(path) as f:
+        if "state" not in f:
+            raise DataError(path, "no resume state saved (was the run started by boltzkit train?)")
+        s = f["state"]
+        return ResumeState(
+            update=int(s.attrs["update"]), wall_time=float(s.attrs["wall_time"]),
+            params={name: torch.from_numpy(s["params"][name][()]) for name in s["params"]},
+            chains=torch.from_numpy(s["chains"][()]) if "chains" in s else None,
+            rng=torch.from_numpy(s["rng"][()]), data_rng=torch.from_numpy(s["data_rng"][()]),
+            optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
+            cursor=int(s.attrs["cursor"]))
+
+
+def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                        tuple[int, int] | None]:
+    """The training rows stored for reports: (samples, labels, image_shape), each possibly None."""
+    with _open(path) as f:
+        if "data_sample" not in f:
+            return None, None, None
+        ds = f["data_sample"]
+        shape = tuple(int(x) for x in ds.attrs["image_shape"]) if "image_shape" in ds.attrs else None
+        labels = f["data_labels"][()] if "data_labels" in f else None
+        if labels is not None and labels.dtype.kind == "S":
+            labels = labels.astype(str)
+        return ds[()], labels, shape

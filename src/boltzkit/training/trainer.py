@@ -1,0 +1,165 @@
+"""The training loop: maximum likelihood with PCD-k, CD-k or Rdm-k.
+
+Written against the :class:`~boltzkit.models.base.EnergyModel` interface: the model gives the
+gradient estimate from a minibatch and the negative-phase chains, the trainer owns the chains,
+the optimizer, the minibatch order, the checkpoints and the resume state.
+
+Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatch order) and
+``rng`` (on the model's device, MCMC). Both are saved with the chains and the optimizer state,
+so a resumed run continues exactly where the saved one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from boltzkit.io import trajectory
+from boltzkit.models.base import Chains, EnergyModel
+from boltzkit.sampling.gibbs import run_chains
+from boltzkit.training.config import TrainingConfig, checkpoint_schedule
+
+
+def make_optimizer(params: list[Tensor], config: TrainingConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.learning_rate)
+    return torch.optim.SGD(params, lr=config.learning_rate)
+
+
+class Trainer:
+    """Trains ``model`` in place on ``data`` (shape (n_samples, n_visible), in the model's unit values).
+
+    Parameters
+    ----------
+    model : EnergyModel
+    data : Tensor of shape (n_samples, n_visible)
+    config : TrainingConfig
+    data_weights : Tensor of shape (n_samples,), optional
+        Sample weights (e.g. sequence reweighting); minibatch statistics are weighted.
+    out : path, optional
+        The run file; created by :meth:`start`, continued by :meth:`resume`.
+    """
+
+    def __init__(self, model: EnergyModel, data: Tensor, config: TrainingConfig,
+                 data_weights: Tensor | None = None, out: str | os.PathLike | None = None,
+                 run_config: dict[str, Any] | None = None):
+        self.model = model
+        self.config = config
+        self.device = torch.device(config.device)
+        self.data = data.to(self.device)
+        self.data_weights = None if data_weights is None else data_weights.to(self.device, data.dtype)
+        self.out = out
+        self.run_config = run_config or {}
+        self.params = list(model.parameters().values())
+        for p in self.params:
+            p.requires_grad_(False)
+        self.optimizer = make_optimizer(self.params, config)
+        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.data_rng = torch.Generator().manual_seed(config.seed + 1)
+        self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints,
+                                                config.spacing))
+        self.update = 0
+        self.wall_time = 0.0
+        self.permutation = torch.randperm(len(data), generator=self.data_rng).numpy()
+        self.cursor = 0
+        self.chains: Chains | None = None
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict[str, Any]:
+        return {"chains": None if self.chains is None else self.chains.visible,
+                "rng": self.rng.get_state(), "data_rng": self.data_rng.get_state(),
+                "optimizer": self.optimizer.state_dict(), "permutation": self.permutation,
+                "cursor": self.cursor}
+
+    def start(self, data_sample: np.ndarray | None = None, labels: np.ndarray | None = None,
+              image_shape: tuple[int, int] | None = None) -> None:
+        """Create the run file with the config and the initial model (update 0 is not saved)."""
+        if self.out is not None:
+            config = dict(self.run_config, model=self.model.config(), training=self.config.to_dict())
+            trajectory.create(self.out, config, data_sample, labels, image_shape)
+
+    def resume(self) -> None:
+        """Load the state saved in the run file and continue from it."""
+        state = trajectory.read_state(self.out)
+        for name, tensor in self.model.parameters().items():
+            tensor.copy_(state.params[name].to(tensor.device, tensor.dtype))
+        self.optimizer.load_state_dict(state.optimizer)
+        self.rng.set_state(state.rng)
+        self.data_rng.set_state(state.data_rng)
+        self.permutation = state.permutation
+        self.cursor = state.cursor
+        self.update = state.update
+        self.wall_time = state.wall_time
+        if state.chains is not None:
+            self.chains = Chains(state.chains.to(self.device, self.data.dtype))
+
+    def save(self, checkpoint: bool) -> None:
+        if self.out is None:
+            return
+        trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
+                          self.optimizer.param_groups[0]["lr"], checkpoint, self._state())
+
+    # ------------------------------------------------------------------ loop
+    def _next_batch(self) -> tuple[Tensor, Tensor | None]:
+        n, b = len(self.data), min(self.config.batch_size, len(self.data))
+        if self.cursor + b > n:
+            self.permutation = torch.randperm(n, generator=self.data_rng).numpy()
+            self.cursor = 0
+        idx = torch.from_numpy(self.permutation[self.cursor:self.cursor + b]).to(self.device)
+        self.cursor += b
+        weights = None if self.data_weights is None else self.data_weights[idx]
+        return self.data[idx], weights
+
+    def _negative_chains(self, batch: Tensor) -> Chains:
+        method, n_chains = self.config.method, self.config.n_chains
+        if method == "exact":
+            # the exact model average: every visible state weighted by p(v) = exp(-F(v)) / Z
+            states = self.model.enumerate_visible()
+            return Chains(states, None, torch.softmax(-self.model.free_energy(states), 0))
+        if method == "cd":
+            return self.model.chains_from(batch)
+        if method == "rdm" or self.chains is None:
+            return self.model.init_chains(n_chains, self.rng)
+        return self.chains
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One parameter update."""
+        batch, weights = self._next_batch()
+        chains = self._negative_chains(batch)
+        if self.config.method != "exact":
+            chains = run_chains(self.model, chains, self.config.gibbs_steps, self.rng)
+        if self.config.method == "pcd":
+            self.chains = chains
+        grads = self.model.log_likelihood_gradient(batch, chains, weights, self.config.centered)
+        weights_grad = grads.get("weights")
+        if weights_grad is not None and (self.config.l1 or self.config.l2):
+            w = self.model.parameters()["weights"]
+            weights_grad -= self.config.l2 * w + self.config.l1 * torch.sign(w)
+        for name, p in self.model.parameters().items():
+            p.grad = -grads[name]  # the optimizers minimise; we ascend the log-likelihood
+        self.optimizer.step()
+        if hasattr(self.model, "after_update"):
+            self.model.after_update()  # e.g. re-impose a gauge
+        self.update += 1
+
+    def run(self, on_update: Callable[[int], None] | None = None,
+            stop_after: int | None = None) -> EnergyModel:
+        """Train until ``n_updates`` (or until ``stop_after`` updates, to simulate interruptions)."""
+        end = self.config.n_updates if stop_after is None else min(stop_after, self.config.n_updates)
+        save_every = self.config.save_every
+        while self.update < end:
+            t0 = time.perf_counter()
+            self.step()
+            self.wall_time += time.perf_counter() - t0
+            is_checkpoint = self.update in self.schedule
+            if is_checkpoint or (save_every and self.update % save_every == 0):
+                self.save(checkpoint=is_checkpoint)
+            if on_update is not None:
+                on_update(self.update)
+        return self.model
