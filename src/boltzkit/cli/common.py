@@ -51,22 +51,28 @@ def setup_torch(threads: int | None, device: str) -> torch.device:
 
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar; yields ``advance_to(n)``."""
+    """A rich progress bar, shown from the first call of the yielded ``advance_to(n)`` (so that
+    an error before any progress prints only its own line)."""
     if not enabled:
         yield lambda n: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                  transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        last = [0]
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+    state = {"task": None, "last": 0}
 
-        def advance_to(n: int) -> None:
-            if n - last[0] >= max(1, total // 200) or n == total:
-                progress.update(task, completed=n)
-                last[0] = n
+    def advance_to(n: int) -> None:
+        if state["task"] is None:
+            progress.start()
+            state["task"] = progress.add_task(description, total=total)
+        if n - state["last"] >= max(1, total // 200) or n >= total:
+            progress.update(state["task"], completed=n)
+            state["last"] = n
 
+    try:
         yield advance_to
+    finally:
+        if state["task"] is not None:
+            progress.stop()
 
 
 def print_json(obj: Any) -> None:

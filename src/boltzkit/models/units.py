@@ -39,9 +39,10 @@ class UnitType:
 
     def sample(self, field: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Draw x ~ p(x | field) independently for every entry."""
-        u = torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
-        high = u < self.prob_high(field)
-        return torch.where(high, self.high, self.low).to(field.dtype)
+        x = torch.bernoulli(self.prob_high(field), generator=generator)
+        if self.low == 0.0 and self.high == 1.0:
+            return x
+        return x.mul_(self.high - self.low).add_(self.low)
 
     def random(self, shape: tuple[int, ...], generator: torch.Generator | None = None,
                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:

@@ -31,6 +31,7 @@ class DataSpec:
     threshold: float = 0.5
     test_fraction: float = 0.0
     split_seed: int = 0
+    labels_path: str | None = None
 
     def load(self):
         """(train, test) Datasets (test is None without a split)."""
@@ -38,7 +39,8 @@ class DataSpec:
         from boltzkit.data.split import train_test_split
 
         data = load_binary(self.path, dataset=self.dataset, binarize=self.binarize,
-                           threshold=self.threshold, seed=self.split_seed)
+                           threshold=self.threshold, seed=self.split_seed,
+                           labels_path=self.labels_path)
         if self.test_fraction > 0:
             return train_test_split(data, self.test_fraction, self.split_seed)
         return data, None
@@ -65,8 +67,17 @@ def estimator_for(kind: str, n_hidden: int, config: TrainingConfig, out: str | o
 
 def train_run(spec: DataSpec, out: str | os.PathLike, kind: str, n_hidden: int,
               config: TrainingConfig, resume: bool = False,
-              on_update: Callable[[int], None] | None = None):
-    """Train (or resume) a run; returns the fitted estimator."""
+              on_update: Callable[[int], None] | None = None, **options):
+    """Train (or resume) a run; returns the fitted estimator.
+
+    The kinds ``potts-rbm``, ``potts-bm`` (``spec`` an :class:`~boltzkit.training.run_models.MSASpec`)
+    and ``ising-bm`` are trained by :func:`boltzkit.training.run_models.train_model_run` (which
+    takes ``options``: ``lambda_h``, ``lambda_J`` for ``method="plm"``) and return the model.
+    """
+    from boltzkit.training.run_models import MODEL_KINDS, stored_kind, train_model_run
+
+    if (stored_kind(out) if resume else kind) in MODEL_KINDS:
+        return train_model_run(spec, out, kind, n_hidden, config, resume, on_update, **options)
     if resume:
         if not Path(out).exists():
             raise BoltzkitError(f"{out}: cannot resume, no such run file")
@@ -91,6 +102,10 @@ def run_datasets(run_path: str | os.PathLike):
     stored = trajectory.read_config(run_path)
     if "data" not in stored:
         raise BoltzkitError(f"{run_path}: the run file does not say which data it was trained on")
+    if stored["data"].get("format") == "msa":
+        from boltzkit.training.run_models import MSASpec
+
+        return MSASpec(**stored["data"]).load()
     return DataSpec(**stored["data"]).load()
 
 
