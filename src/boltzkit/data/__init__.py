@@ -1,1 +1,20 @@
-"""boltzkit.data"""
+"""boltzkit.data: read and check data files; binary samples always in the {0,1} convention.
+
+Everything here is NumPy; tensors are made by the caller.
+"""
+
+from boltzkit.data.binary import BINARIZE_MODES, Dataset, load_binary, load_labels
+from boltzkit.data.bundled import bundled_path, load_mnist
+from boltzkit.data.idx import read_idx
+from boltzkit.data.split import train_test_split
+
+__all__ = [
+    "BINARIZE_MODES",
+    "Dataset",
+    "bundled_path",
+    "load_binary",
+    "load_labels",
+    "load_mnist",
+    "read_idx",
+    "train_test_split",
+]
