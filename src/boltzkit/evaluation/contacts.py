@@ -1,0 +1,404 @@
+"""Contact prediction from Potts couplings: structure files, Frobenius + APC scores, precision.
+
+Conventions
+-----------
+* Sites are 0-based in every array here; structure files use 1-based MSA columns.
+* Couplings have shape (L, L, q, q) with ``couplings[j, i] == couplings[i, j].T`` and energy
+  ``E(s) = -sum_i h_i(s_i) - sum_{i<j} J_ij(s_i, s_j)``; diagonal blocks are not part of the energy.
+* Contact score (METHODS 1.5; Ekeberg et al., PRE 87:012707, 2013): put the couplings in the
+  zero-sum gauge, take the Frobenius norm of each q x q block without the gap state (index 0),
+  then the average product correction (APC, Dunn et al., Bioinformatics 24:333, 2008)
+  ``F^APC_ij = F_ij - (sum_k F_ik)(sum_k F_kj) / sum_kl F_kl`` (diagonal F_ii = 0).
+* Precision at top k: among the pairs i < j with ``j - i >= min_separation`` whose distance is
+  known, the k highest scores (ties broken by (i, j) order); the fraction of them that are
+  contacts (``distance < threshold``). "L/5", "L/2", "L", "2L" use k = floor(L/5), floor(L/2),
+  L, 2L with L the number of alignment columns. The references in METHODS use
+  ``min_separation=5`` (PF00014, j - i >= 5) and ``min_separation=6`` (PF00072, |i - j| > 5).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from boltzkit.io.atomic import atomic_path
+from boltzkit.errors import DataError
+
+__all__ = [
+    "ContactMap",
+    "average_product_correction",
+    "contact_precision",
+    "frobenius_scores",
+    "plot_contact_map",
+    "ppv_curve",
+    "ranked_pairs",
+    "read_struct",
+    "zero_sum_gauge",
+]
+
+DEFAULT_TOPS = ("L/5", "L/2", "L", "2L")
+
+
+@dataclass
+class ContactMap:
+    """Distances between alignment columns and the contact threshold.
+
+    Attributes
+    ----------
+    distances : ndarray of shape (L, L), float64
+        Symmetric minimum inter-residue distances (Angstrom); NaN where unknown and on the diagonal.
+    threshold : float
+        A pair is a contact when ``distance < threshold``.
+    source : str
+        The file it was read from.
+    """
+
+    distances: np.ndarray
+    threshold: float = 8.0
+    source: str = ""
+
+    @property
+    def length(self) -> int:
+        """Number of alignment columns L."""
+        return int(self.distances.shape[0])
+
+    @property
+    def contacts(self) -> np.ndarray:
+        """Boolean (L, L), True where ``distance < threshold`` (False where unknown)."""
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num(self.distances, nan=np.inf) < self.threshold
+
+    @property
+    def known(self) -> np.ndarray:
+        """Boolean (L, L), True where the distance is known."""
+        return ~np.isnan(self.distances)
+
+    def pair_mask(self, min_separation: int = 0) -> np.ndarray:
+        """Boolean (L, L), True for known pairs i < j with ``j - i >= min_separation``."""
+        i, j = np.indices(self.distances.shape)
+        return self.known & (j > i) & (j - i >= min_separation)
+
+    def n_contacts(self, min_separation: int = 0) -> int:
+        """Number of contacts i < j with ``j - i >= min_separation``."""
+        return int((self.contacts & self.pair_mask(min_separation)).sum())
+
+    def with_threshold(self, threshold: float) -> ContactMap:
+        """The same distances with another contact threshold."""
+        return ContactMap(self.distances, float(threshold), self.source)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(path, f"corrupt gzip data ({exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, "not a text file", raw[: exc.start].count(b"\n") + 1) from None
+
+
+def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None = None) -> ContactMap:
+    """Read a ``*_struct.dat`` table (plain or gzip): lines ``i j score distance``.
+
+    ``i`` and ``j`` are 1-based MSA columns (integers, possibly written as floats like
+    ``1.1e+01``), ``distance`` is the minimum inter-residue distance in Angstrom; the score column
+    is ignored. Pairs not listed stay unknown (NaN).
+
+    Parameters
+    ----------
+    path : path-like
+    threshold : float
+        Contact when ``distance < threshold`` (8.0 Angstrom by default).
+    length : int, optional
+        Number of alignment columns L (default: the largest index in the file).
+
+    Returns
+    -------
+    ContactMap
+    """
+    path = Path(path)
+    text = _read_text(path)
+    rows: list[tuple[int, int, float, int]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if len(fields) != 4:
+            raise DataError(path, f"expected 4 columns 'i j score distance', found {len(fields)}", number)
+        try:
+            fi, fj, _, dist = (float(x) for x in fields)
+        except ValueError:
+            raise DataError(path, f"non-numeric value in {line.strip()!r}", number) from None
+        if fi != int(fi) or fj != int(fj) or fi < 1 or fj < 1:
+            raise DataError(path, f"column indices must be positive integers, got {fields[0]} {fields[1]}", number)
+        if fi == fj:
+            raise DataError(path, f"pair of a column with itself ({int(fi)})", number)
+        if not np.isfinite(dist) or dist < 0:
+            raise DataError(path, f"distance must be a non-negative number, got {fields[3]}", number)
+        rows.append((int(fi) - 1, int(fj) - 1, dist, number))
+    if not rows:
+        raise DataError(path, "no pairs found (empty file?)", 1)
+    max_index = max(max(i, j) for i, j, _, _ in rows) + 1
+    if length is None:
+        length = max_index
+    elif max_index > length:
+        bad = next(r for r in rows if max(r[0], r[1]) + 1 > length)
+        raise DataError(path, f"column {max(bad[0], bad[1]) + 1} exceeds length={length}", bad[3])
+    distances = np.full((length, length), np.nan)
+    for i, j, dist, _ in rows:
+        distances[i, j] = distances[j, i] = dist
+    return ContactMap(distances, float(threshold), str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------------
+
+def zero_sum_gauge(
+    couplings: torch.Tensor | np.ndarray, fields: torch.Tensor | np.ndarray | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Move Potts parameters to the zero-sum (Ising) gauge without changing p(s).
+
+    ``J'_ij(a, b) = J_ij(a, b) - J_ij(., b) - J_ij(a, .) + J_ij(., .)`` (``.`` = mean over q) and
+    ``h'_i(a) = h_i(a) - h_i(.) + sum_{j != i} [J_ij(a, .) - J_ij(., .)]``, so every energy
+    changes by the same constant. Diagonal blocks J_ii are set to zero.
+
+    Parameters
+    ----------
+    couplings : Tensor or ndarray of shape (L, L, q, q), with ``J[j, i] == J[i, j].T``
+    fields : Tensor or ndarray of shape (L, q), optional
+
+    Returns
+    -------
+    couplings : Tensor of shape (L, L, q, q)
+    fields : Tensor of shape (L, q), or None when no fields were given
+    """
+    J = torch.as_tensor(couplings)
+    if J.ndim != 4 or J.shape[0] != J.shape[1] or J.shape[2] != J.shape[3]:
+        raise ValueError(f"couplings must have shape (L, L, q, q), got {tuple(J.shape)}")
+    if not J.is_floating_point():
+        J = J.to(torch.float64)
+    length = J.shape[0]
+    off = ~torch.eye(length, dtype=torch.bool, device=J.device)
+    J = J * off[:, :, None, None]
+    row_mean = J.mean(dim=3, keepdim=True)  # J_ij(a, .)
+    col_mean = J.mean(dim=2, keepdim=True)  # J_ij(., b)
+    all_mean = J.mean(dim=(2, 3), keepdim=True)
+    J_zs = J - row_mean - col_mean + all_mean
+    if fields is None:
+        return J_zs, None
+    h = torch.as_tensor(fields).to(J.dtype)
+    if h.shape != (length, J.shape[2]):
+        raise ValueError(f"fields must have shape ({length}, {J.shape[2]}), got {tuple(h.shape)}")
+    h_zs = h - h.mean(dim=1, keepdim=True) + (row_mean - all_mean).squeeze(3).sum(dim=1)
+    return J_zs, h_zs
+
+
+def average_product_correction(scores: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """APC ``F_ij - (sum_k F_ik)(sum_k F_kj) / sum_kl F_kl`` on a symmetric (L, L) score matrix.
+
+    The diagonal is set to zero first (and in the result). This is the form of METHODS 1.5 and
+    of plmDCA; plmc's variant averages over the L - 1 other sites instead, which scales the
+    correction by L / (L - 1).
+    """
+    F = torch.as_tensor(scores).clone()
+    if F.ndim != 2 or F.shape[0] != F.shape[1]:
+        raise ValueError(f"scores must have shape (L, L), got {tuple(F.shape)}")
+    F.fill_diagonal_(0)
+    total = F.sum()
+    if float(total) == 0.0:
+        return F
+    corrected = F - F.sum(dim=1, keepdim=True) * F.sum(dim=0, keepdim=True) / total
+    corrected.fill_diagonal_(0)
+    return corrected
+
+
+def frobenius_scores(
+    couplings: torch.Tensor | np.ndarray,
+    exclude_gap: bool = True,
+    apc: bool = True,
+    *,
+    gap_index: int = 0,
+) -> torch.Tensor:
+    """Contact scores from Potts couplings: zero-sum gauge, Frobenius norm, APC.
+
+    Parameters
+    ----------
+    couplings : Tensor or ndarray of shape (L, L, q, q)
+        Any gauge: they are put in the zero-sum gauge here (:func:`zero_sum_gauge`).
+    exclude_gap : bool
+        Leave the gap state (row and column ``gap_index``) out of the norm (METHODS 1.5).
+    apc : bool
+        Apply :func:`average_product_correction`.
+
+    Returns
+    -------
+    Tensor of shape (L, L), symmetric, zero diagonal.
+    """
+    J, _ = zero_sum_gauge(couplings)
+    if exclude_gap:
+        keep = [a for a in range(J.shape[2]) if a != gap_index]
+        J = J[:, :, keep][:, :, :, keep]
+    F = torch.sqrt((J**2).sum(dim=(2, 3)))
+    F = 0.5 * (F + F.T)  # exact symmetry even if the input is slightly asymmetric
+    F.fill_diagonal_(0)
+    return average_product_correction(F) if apc else F
+
+
+# --------------------------------------------------------------------------------------------
+# Precision
+# --------------------------------------------------------------------------------------------
+
+def _scores_array(scores: torch.Tensor | np.ndarray, length: int) -> np.ndarray:
+    arr = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+    arr = arr.astype(np.float64)
+    if arr.shape != (length, length):
+        raise ValueError(f"scores have shape {arr.shape}, the contact map is ({length}, {length})")
+    return arr
+
+
+def ranked_pairs(
+    scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eligible pairs sorted by decreasing score.
+
+    Pairs i < j with ``j - i >= min_separation`` and a known distance; ties in score are broken by
+    (i, j) order so the ranking is deterministic. The score of (i, j) is ``scores[i, j]``.
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2), 0-based (i, j)
+    is_contact : ndarray of shape (n_pairs,), bool
+    """
+    S = _scores_array(scores, contact_map.length)
+    mask = contact_map.pair_mask(min_separation)
+    i, j = np.nonzero(mask)  # row-major: already in (i, j) order
+    values = S[i, j]
+    if np.isnan(values).any():
+        raise ValueError("scores contain NaN on eligible pairs")
+    order = np.argsort(-values, kind="stable")
+    pairs = np.stack([i[order], j[order]], axis=1)
+    return pairs, contact_map.contacts[pairs[:, 0], pairs[:, 1]]
+
+
+def ppv_curve(
+    scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4
+) -> np.ndarray:
+    """Positive predictive value after the first n predictions, n = 1..n_pairs, shape (n_pairs,)."""
+    _, is_contact = ranked_pairs(scores, contact_map, min_separation)
+    return np.cumsum(is_contact) / np.arange(1, is_contact.size + 1)
+
+
+def _top_count(top: str | int, length: int) -> int:
+    if isinstance(top, (int, np.integer)):
+        k = int(top)
+    else:
+        text = top.replace(" ", "")
+        if text == "L":
+            k = length
+        elif text.startswith("L/"):
+            k = length // int(text[2:])
+        elif text.endswith("L"):
+            k = int(text[:-1]) * length
+        else:
+            raise ValueError(f"top must be an int or 'L', 'L/n', 'nL', got {top!r}")
+    if k < 1:
+        raise ValueError(f"top {top!r} gives {k} predictions for L={length}")
+    return k
+
+
+def contact_precision(
+    scores: torch.Tensor | np.ndarray,
+    contact_map: ContactMap,
+    min_separation: int = 4,
+    tops: Sequence[str | int] = DEFAULT_TOPS,
+) -> dict[str, float]:
+    """Precision (PPV) of the top-scored pairs.
+
+    Parameters
+    ----------
+    scores : (L, L) Tensor or ndarray, e.g. from :func:`frobenius_scores`
+    contact_map : ContactMap
+    min_separation : int
+        Rank only pairs with ``|i - j| >= min_separation`` (inclusive).
+    tops : sequence of str or int
+        ``"L/5"``, ``"L/2"``, ``"L"``, ``"2L"`` (k from L = contact_map.length) or an int k.
+
+    Returns
+    -------
+    dict mapping ``str(top)`` (exactly "L/5", "L/2", "L", "2L" for the defaults) to the precision
+    in [0, 1]. If fewer than k pairs are eligible, the precision is over all of them.
+    """
+    curve = ppv_curve(scores, contact_map, min_separation)
+    if curve.size == 0:
+        raise ValueError("no eligible pairs (check min_separation and the contact map)")
+    out: dict[str, float] = {}
+    for top in tops:
+        k = min(_top_count(top, contact_map.length), curve.size)
+        out[str(top)] = float(curve[k - 1])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Figure
+# --------------------------------------------------------------------------------------------
+
+def plot_contact_map(
+    scores: torch.Tensor | np.ndarray,
+    contact_map: ContactMap,
+    path: str | PathLike,
+    top: str | int = "L",
+    min_separation: int = 4,
+    title: str | None = None,
+) -> Path:
+    """Save a PNG of the predicted top pairs against the true contacts (matplotlib, Agg).
+
+    True contacts (``j - i >= min_separation``) are grey squares in both triangles; the top
+    predictions are drawn in the upper triangle, blue when a contact and red otherwise. The file
+    is written atomically.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    length = contact_map.length
+    pairs, is_contact = ranked_pairs(scores, contact_map, min_separation)
+    k = min(_top_count(top, length), len(pairs))
+    predicted, correct = pairs[:k], is_contact[:k]
+    true_i, true_j = np.nonzero(contact_map.contacts & contact_map.pair_mask(min_separation))
+
+    fig = Figure(figsize=(5.5, 5.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    size = max(4.0, 1800.0 / length)
+    ax.scatter(true_j + 1, true_i + 1, s=size, marker="s", color="0.8", linewidths=0, label="contact")
+    ax.scatter(true_i + 1, true_j + 1, s=size, marker="s", color="0.8", linewidths=0)
+    ax.scatter(predicted[correct, 1] + 1, predicted[correct, 0] + 1, s=size * 0.6, color="tab:blue",
+               linewidths=0, label="predicted, contact")
+    ax.scatter(predicted[~correct, 1] + 1, predicted[~correct, 0] + 1, s=size * 0.6, color="tab:red",
+               linewidths=0, label="predicted, not a contact")
+    ax.set_xlim(0.5, length + 0.5)
+    ax.set_ylim(length + 0.5, 0.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("column j")
+    ax.set_ylabel("column i")
+    ppv = float(correct.mean()) if k else float("nan")
+    ax.set_title(title or f"top {top} = {k} pairs, precision {ppv:.3f} (|i-j| >= {min_separation})", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=7, frameon=False, markerscale=1.5)
+    fig.tight_layout()
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
