@@ -1,0 +1,217 @@
+"""``boltzkit generate MODEL``: equilibrium samples of a known Hamiltonian, written with its ground truth.
+
+Thin layer over :mod:`boltzkit.synthetic.generators`: parse, call, print what the sampler measured.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from boltzkit.cli.common import DeviceOption, ThreadsOption, progress_bar, setup_torch, stdout, user_errors
+from boltzkit.errors import BoltzkitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Equilibrium samples of known Hamiltonians, written to HDF5 with their ground truth "
+                       "(dataset 'samples', group 'truth/', unscaled couplings with a 'beta' attribute).")
+
+# ---------------------------------------------------------------------- shared options
+Out = Annotated[Path, typer.Option("--out", "-o", help="HDF5 file to write (samples + truth)")]
+NSamples = Annotated[int, typer.Option("--n-samples", "-n", help="Number of samples")]
+Beta = Annotated[float, typer.Option("--beta", help="Inverse temperature")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the disorder and Monte Carlo streams")]
+Chains = Annotated[int, typer.Option("--chains", help="Parallel chains (each gives n-samples/chains samples)")]
+Thermalize = Annotated[int, typer.Option("--sweeps-thermalize", help="Sweeps before the first sample")]
+Between = Annotated[int, typer.Option("--sweeps-between", help="Sweeps between two samples of a chain")]
+Algorithm = Annotated[str, typer.Option("--algorithm", help="metropolis | heat-bath")]
+Open = Annotated[bool, typer.Option("--open", help="Open boundaries (default periodic)")]
+Coupling = Annotated[float, typer.Option("--coupling", help="Pair coupling J (unscaled)")]
+Field = Annotated[float, typer.Option("--field", help="Uniform field h (unscaled)")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar")]
+
+
+def _size(what: str = "Linear size L"):
+    return Annotated[int, typer.Option("--size", "-L", help=what)]
+
+
+def _run(name: str, size: int, beta: float, n_samples: int, out: Path,
+         model: dict[str, Any], seed: int, chains: int, sweeps_thermalize: int, sweeps_between: int,
+         algorithm: str, device: str, threads: Optional[int], quiet: bool) -> None:
+    from boltzkit.synthetic.generators import GENERATORS
+
+    setup_torch(threads, device)
+    if n_samples < 1 or chains < 1:
+        raise BoltzkitError("--n-samples and --chains must be positive")
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
+    n_chains = min(chains, n_samples)
+    total = sweeps_thermalize + (math.ceil(n_samples / n_chains) - 1) * sweeps_between
+    with progress_bar(f"{name} sweeps", max(total, 1), not quiet) as advance:
+        data = GENERATORS[name](size, beta, n_samples, **model, chains=n_chains,
+                                sweeps_thermalize=sweeps_thermalize, sweeps_between=sweeps_between,
+                                algorithm=algorithm, seed=seed, device=device,
+                                callback=lambda done, _total: advance(done))
+    data.save(out)
+    _report(data, out)
+
+
+def _report(data, out: Path) -> None:
+    d = data.diagnostics()
+    table = Table(title=f"boltzkit generate {data.name}", show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("sites N", str(data.hamiltonian.n_sites)),
+        ("samples", str(data.samples.shape[0])),
+        ("beta", f"{data.beta:g}"),
+        ("convention", data.convention),
+        ("algorithm", d["algorithm"]),
+        ("chains x records", f"{d['n_chains']} x {d['n_records']}"),
+        ("sweeps (thermalize / between)", f"{d['sweeps_thermalize']} / {d['sweeps_between']}"),
+        ("colours per sweep", str(d["n_colours"])),
+        ("acceptance rate", f"{d['acceptance_rate']:.4f}"),
+        ("tau energy (records)", f"{d['tau_energy']:.2f}"),
+        ("tau magnetisation (records)", f"{d['tau_magnetisation']:.2f}"),
+        ("written", str(out)),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
+    worst = max((t for t in (d["tau_energy"], d["tau_magnetisation"]) if t == t), default=float("nan"))
+    if worst == worst and worst > 2.0:
+        stdout.print(f"[yellow]warning:[/yellow] successive samples of a chain are correlated "
+                     f"(tau = {worst:.1f} records); raise --sweeps-between or use more --chains")
+    elif worst != worst:
+        stdout.print("note: too few samples per chain to estimate autocorrelation times")
+
+
+# ---------------------------------------------------------------------- commands
+@app.command("ising1d")
+@user_errors
+def ising1d(out: Out, beta: Beta, size: _size("Number of spins L") = 50, n_samples: NSamples = 10000,
+            coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0,
+            chains: Chains = 100, sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
+            algorithm: Algorithm = "metropolis", device: str = DeviceOption, threads: Optional[int] = ThreadsOption,
+            quiet: Quiet = False) -> None:
+    """1D Ising chain: E = -J sum s_i s_i+1 - h sum s_i (samples ±1)."""
+    _run("ising1d", size, beta, n_samples, out,
+         dict(coupling=coupling, field=field, periodic=not open_boundaries), seed, chains, sweeps_thermalize,
+         sweeps_between, algorithm, device, threads, quiet)
+
+
+@app.command("ising2d")
+@user_errors
+def ising2d(out: Out, beta: Beta, size: _size() = 7, n_samples: NSamples = 10000, coupling: Coupling = 1.0,
+            field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
+            sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
+            algorithm: Algorithm = "metropolis", device: str = DeviceOption, threads: Optional[int] = ThreadsOption,
+            quiet: Quiet = False) -> None:
+    """2D Ising model on an L x L square lattice (samples ±1, sites row-major)."""
+    _run("ising2d", size, beta, n_samples, out,
+         dict(coupling=coupling, field=field, periodic=not open_boundaries), seed, chains, sweeps_thermalize,
+         sweeps_between, algorithm, device, threads, quiet)
+
+
+@app.command("ea2d")
+@user_errors
+def ea2d(out: Out, beta: Beta, size: _size() = 7, n_samples: NSamples = 10000, coupling: Coupling = 1.0,
+         ferromagnetic_fraction: Annotated[float, typer.Option(
+             "--ferromagnetic-fraction", help="Probability of a +J bond")] = 0.5,
+         field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
+         sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10, algorithm: Algorithm = "metropolis",
+         device: str = DeviceOption, threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """2D Edwards-Anderson ±J spin glass on an L x L lattice (samples ±1)."""
+    _run("ea2d", size, beta, n_samples, out,
+         dict(coupling=coupling, ferromagnetic_fraction=ferromagnetic_fraction, field=field,
+              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
+         device, threads, quiet)
+
+
+@app.command("ising-kbody")
+@user_errors
+def ising_kbody(out: Out, beta: Beta, size: _size("Number of spins L") = 50, n_samples: NSamples = 10000,
+                order: Annotated[int, typer.Option("--order", help="Order k of the added interactions")] = 3,
+                kbody_coupling: Annotated[float, typer.Option("--kbody-coupling", help="Coupling of each k-body term")] = 1.0,
+                n_terms: Annotated[Optional[int], typer.Option(
+                    "--n-terms", help="Random k-subsets (default: consecutive k-tuples of the chain)")] = None,
+                coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0,
+                chains: Chains = 100, sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
+                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
+                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """Ising chain plus k-body interactions on consecutive or random hyperedges (samples ±1)."""
+    _run("ising-kbody", size, beta, n_samples, out,
+         dict(order=order, coupling=coupling, kbody_coupling=kbody_coupling, field=field,
+              periodic=not open_boundaries, n_terms=n_terms), seed, chains, sweeps_thermalize, sweeps_between,
+         algorithm, device, threads, quiet)
+
+
+@app.command("lattice-gas")
+@user_errors
+def lattice_gas(out: Out, beta: Beta, size: _size() = 50, n_samples: NSamples = 10000,
+                coupling: Annotated[float, typer.Option("--coupling", help="Pair coupling K")] = 1.0,
+                chemical_potential: Annotated[float, typer.Option("--chemical-potential", "--mu",
+                                                                  help="Chemical potential mu")] = 0.0,
+                dimension: Annotated[int, typer.Option("--dimension", help="1 (chain) or 2 (square lattice)")] = 1,
+                open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
+                sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
+                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
+                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """Lattice gas: E = -K sum n_i n_j - mu sum n_i (samples 0/1, truth in the 0/1 parametrisation)."""
+    _run("lattice-gas", size, beta, n_samples, out,
+         dict(coupling=coupling, chemical_potential=chemical_potential, dimension=dimension,
+              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
+         device, threads, quiet)
+
+
+@app.command("blume-capel")
+@user_errors
+def blume_capel(out: Out, beta: Beta, size: _size("Number of spins L") = 51, n_samples: NSamples = 10000,
+                coupling: Coupling = 1.0,
+                three_body: Annotated[float, typer.Option("--three-body", help="Consecutive 3-body coupling")] = 0.0,
+                crystal_field: Annotated[float, typer.Option("--crystal-field", help="D of + D sum s_i^2")] = 0.0,
+                field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
+                sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
+                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
+                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """Blume-Capel chain, spins -1/0/+1 stored as states 0 (-1), 1 (+1), 2 (0)."""
+    _run("blume-capel", size, beta, n_samples, out,
+         dict(coupling=coupling, three_body=three_body, field=field, crystal_field=crystal_field,
+              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
+         device, threads, quiet)
+
+
+@app.command("potts")
+@user_errors
+def potts(out: Out, beta: Beta, size: _size("Number of sites L") = 50, n_samples: NSamples = 10000,
+          q: Annotated[int, typer.Option("--q", help="Number of Potts states")] = 3, coupling: Coupling = 1.0,
+          field: Annotated[float, typer.Option("--field", help="Field on state 0")] = 0.0,
+          open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
+          sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10, algorithm: Algorithm = "metropolis",
+          device: str = DeviceOption, threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """q-state Potts chain: E = -J sum delta(x_i, x_i+1) - h sum delta(x_i, 0) (states 0..q-1)."""
+    _run("potts", size, beta, n_samples, out,
+         dict(q=q, coupling=coupling, field=field, periodic=not open_boundaries), seed, chains,
+         sweeps_thermalize, sweeps_between, algorithm, device, threads, quiet)
+
+
+@app.command("higher-order")
+@user_errors
+def higher_order(out: Out, beta: Beta, size: _size("Number of spins N") = 50, n_samples: NSamples = 10000,
+                 gamma: Annotated[float, typer.Option("--gamma", help="Higher-order strength (terms scale as sqrt(gamma))")] = 0.1,
+                 order: Annotated[int, typer.Option("--order", help="Order of the random terms")] = 3,
+                 n_terms: Annotated[Optional[int], typer.Option("--n-terms", help="Number of random terms (default N)")] = None,
+                 coupling: Annotated[float, typer.Option("--coupling", help="Std of the Gaussian pair couplings")] = 1.0,
+                 pair_topology: Annotated[str, typer.Option("--pair-topology", help="random | chain | full")] = "random",
+                 pair_degree: Annotated[float, typer.Option("--pair-degree", help="Mean degree of the random pair graph")] = 3.0,
+                 field: Field = 0.0, seed: Seed = 0, chains: Chains = 100, sweeps_thermalize: Thermalize = 1000,
+                 sweeps_between: Between = 10, algorithm: Algorithm = "metropolis", device: str = DeviceOption,
+                 threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+    """Pairwise model plus random higher-order terms of strength sqrt(gamma) (Feinauer-Lucibello task)."""
+    _run("higher-order", size, beta, n_samples, out,
+         dict(gamma=gamma, order=order, n_terms=n_terms, coupling=coupling, pair_topology=pair_topology,
+              pair_degree=pair_degree, field=field), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
+         device, threads, quiet)
