@@ -1,0 +1,170 @@
+"""A Potts RBM as a Potts generalized Ising model: zero-sum fields, pair and triplet couplings.
+
+Decelle, Navas Gómez, Seoane, *Inferring Higher-Order Couplings with Neural Networks*, PRL 135,
+207301 (2025), arXiv:2501.06108 — restated in METHODS.md 1.5. With the RBM in the zero-sum gauge
+(sum_mu W_ia^mu = 0, which leaves p(v) unchanged), the n-body coupling of sites A = (i_1..i_n) is the
+n-fold centring (ANOVA) of the uniform-measure conditional mean of -E:
+
+    J^{mu_1..mu_n}_A = prod_k (1 - mean over mu_k) T_A,
+    T^{mu_1..mu_n}_A = sum_a E_X[ softplus(c_a + sum_k W^{mu_k}_{i_k a} + X_a) ]   (+ b for n = 1),
+
+where X_a = sum_{l not in A} W^{v_l}_{la} for uniform v_l has mean 0 and variance
+s_a^2 = q^-1 sum_{l not in A} sum_mu (W^mu_{la})^2. Methods:
+
+* ``exact``: enumerate the q^N configurations (:func:`~boltzkit.interpret.energy_couplings.potts_energy_couplings`);
+* ``gaussian``: X_a ~ N(0, s_a^2) (central limit), Gauss-Hermite quadrature;
+* ``mixture``: the Gaussian-mixture refinement — for a hidden unit whose weights are dominated by a few
+  sites (z-score of ln ||W_{i.a}||_2 across sites above ``outlier_threshold``, 2.5 in the reference),
+  those sites are summed over exactly (uniform over their q states) and the Gaussian is kept for the
+  rest; the difference with the single Gaussian is added to J.
+
+All three return couplings that are zero-sum in every state index, hence invariant under the RBM's
+gauge changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from boltzkit.errors import BoltzkitError
+from boltzkit.interpret.energy_couplings import (_CHUNK_ELEMENTS, PottsCouplings, _index_sets, _normalise_orders,
+                                                 potts_energy_couplings)
+from boltzkit.interpret.rbm_couplings import _hermite
+from boltzkit.models.potts_rbm import PottsRBM
+from boltzkit.synthetic.hamiltonians import Interactions
+
+__all__ = ["POTTS_METHODS", "potts_rbm_couplings", "outlier_sites", "zero_sum_center"]
+
+POTTS_METHODS = ("exact", "gaussian", "mixture")
+
+
+def zero_sum_center(t: Tensor, n_axes: int) -> Tensor:
+    """Centre the last ``n_axes`` axes one after the other: prod_k (1 - mean_k) t (double centring for 2)."""
+    for axis in range(t.ndim - n_axes, t.ndim):
+        t = t - t.mean(axis, keepdim=True)
+    return t
+
+
+def _state_grid(q: int, k: int) -> Tensor:
+    """(q^k, k) all state tuples, the last index fastest (so a reshape gives axes (q, ..., q))."""
+    return torch.cartesian_prod(*[torch.arange(q)] * k).reshape(-1, k)
+
+
+def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_var: Tensor,
+                skip: Tensor | None = None, extra_shift: Tensor | None = None) -> Tensor:
+    """T_A (without the bias) for every set of ``idx`` (m, k): shape (m, q^k, Nh) per hidden unit.
+
+    ``unit_var`` (N, Nh): q^-1 sum_mu W^2 of each site; ``skip`` (Nh,) variance removed from every
+    unit's Gaussian (sites handled exactly); ``extra_shift`` (C, Nh) states of those sites, averaged over.
+    """
+    n, q, nh = W.shape
+    k = idx.shape[1]
+    states = _state_grid(q, k)                                             # (q^k, k)
+    total = unit_var.sum(0) - (0 if skip is None else skip)                # (Nh,)
+    shifts = torch.zeros(1, nh, dtype=W.dtype) if extra_shift is None else extra_shift
+    out = torch.empty(len(idx), len(states), nh, dtype=W.dtype)
+    rows = max(1, _CHUNK_ELEMENTS // max(1, len(states) * nh * len(z) * len(shifts)))
+    for r0 in range(0, len(idx), rows):
+        sub = idx[r0:r0 + rows]                                            # (m, k)
+        field = W[sub[:, None, :], states[None]].sum(2)                    # (m, q^k, Nh)
+        std = (total - unit_var[sub].sum(1)).clamp_min(0).sqrt()           # (m, Nh)
+        arg = (c + field)[:, :, None, :, None] + shifts[None, None, :, :, None] \
+            + std[:, None, None, :, None] * z                              # (m, q^k, C, Nh, Q)
+        out[r0:r0 + rows] = (F.softplus(arg) @ wq).mean(2)
+    return out
+
+
+def outlier_sites(rbm: PottsRBM, threshold: float = 2.5) -> list[Tensor]:
+    """Per hidden unit, the sites whose weight norm stands out: z-score of ln ||W_{i.a}||_2 across
+    sites above ``threshold`` (reference ``utilities.find_outliers_index``). List of Nh index tensors."""
+    W = rbm.zero_sum_gauge().weights.detach().to("cpu", torch.float64)
+    log_norm = W.pow(2).sum(1).clamp_min(1e-300).sqrt().log()             # (N, Nh)
+    z = (log_norm - log_norm.mean(0)) / log_norm.std(0).clamp_min(1e-300)
+    return [torch.nonzero(z[:, a] > threshold).flatten() for a in range(W.shape[2])]
+
+
+def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers) -> Tensor:
+    """sum_a T_A (shape (m, q^k)) including the mixture correction; + b for single sites."""
+    t = _gaussian_t(W, c, idx, z, wq, unit_var).sum(-1)
+    if method == "mixture":
+        q = W.shape[1]
+        for a, out_a in enumerate(outliers):
+            if len(out_a) == 0:
+                continue
+            Wa, ca, va = W[:, :, a:a + 1], c[a:a + 1], unit_var[:, a:a + 1]
+            single = _gaussian_t(Wa, ca, idx, z, wq, va)[..., 0]
+            mixed = torch.empty_like(single)
+            # group the sets by which outlier sites they contain: the others are summed over exactly
+            inside = (idx[:, :, None] == out_a[None, None, :]).any(1)      # (m, |O|)
+            patterns, group = torch.unique(inside, dim=0, return_inverse=True)
+            for g, pattern in enumerate(patterns):
+                rows = torch.nonzero(group == g).flatten()
+                exact_sites = out_a[~pattern]
+                combos = _state_grid(q, len(exact_sites)) if len(exact_sites) else torch.zeros(1, 0, dtype=torch.long)
+                shift = Wa[exact_sites[None, :], combos, 0].sum(1)[:, None] if len(exact_sites) \
+                    else torch.zeros(1, 1, dtype=W.dtype)                  # (C, 1)
+                skip = va[exact_sites, 0].sum()[None]
+                mixed[rows] = _gaussian_t(Wa, ca, idx[rows], z, wq, va, skip, shift)[..., 0]
+            t = t + (mixed - single)
+    if idx.shape[1] == 1:
+        t = t + b[idx[:, 0]]
+    return t
+
+
+def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | Sequence[int] = 2,
+                        index_sets: Mapping[int, Any] | None = None, n_quadrature: int = 40,
+                        outlier_threshold: float = 2.5) -> PottsCouplings:
+    """Zero-sum fields and couplings of a Potts RBM's marginal energy.
+
+    Parameters
+    ----------
+    rbm : PottsRBM
+        Any gauge (it is put in the zero-sum gauge first, which does not change p(v)).
+    method : {"exact", "gaussian", "mixture"}
+    orders : int or sequence of int
+        Orders beyond the fields; 2 (pairs, always dense (N, N, q, q)) and 3 (triplets, on
+        ``index_sets[3]`` or all of them) are supported by ``gaussian``/``mixture``; ``exact``
+        gives pairs.
+    n_quadrature : int
+        Gauss-Hermite nodes.
+    outlier_threshold : float
+        z-score above which a site is treated exactly (``mixture``).
+
+    Returns
+    -------
+    PottsCouplings (``terms[3]`` holds triplets (m, q, q, q) when requested).
+    """
+    if method not in POTTS_METHODS:
+        raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(POTTS_METHODS)})")
+    orders = _normalise_orders(orders)
+    if method == "exact":
+        if orders != [2]:
+            raise BoltzkitError("the exact Potts expansion gives fields and pairs (orders=2)")
+        model = rbm.to(dtype=torch.float64)
+        return potts_energy_couplings(model.free_energy, rbm.n_visible, rbm.n_states, "exact")
+    if any(k not in (2, 3) for k in orders):
+        raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    gauged = rbm.zero_sum_gauge().to("cpu", torch.float64)
+    W, b, c = gauged.weights, gauged.visible_bias, gauged.hidden_bias
+    n, q, _ = W.shape
+    unit_var = W.pow(2).mean(1)                                            # (N, Nh)
+    z, wq = _hermite(n_quadrature)
+    outliers = outlier_sites(gauged, outlier_threshold) if method == "mixture" else None
+    single = torch.arange(n)[:, None]
+    fields = zero_sum_center(_t_values(W, c, b, single, z, wq, unit_var, method, outliers), 1)
+    pairs = torch.combinations(torch.arange(n), 2)
+    tp = _t_values(W, c, b, pairs, z, wq, unit_var, method, outliers).view(-1, q, q)
+    jp = zero_sum_center(tp, 2)
+    couplings = torch.zeros(n, n, q, q, dtype=torch.float64)
+    couplings[pairs[:, 0], pairs[:, 1]] = jp
+    couplings[pairs[:, 1], pairs[:, 0]] = jp.transpose(1, 2)
+    terms = {}
+    if 3 in orders:
+        idx = _index_sets(n, [3], index_sets)[3]
+        t3 = _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q)
+        terms[3] = Interactions(idx, zero_sum_center(t3, 3))
+    return PottsCouplings(fields, couplings, method, terms=terms)

@@ -1,0 +1,240 @@
+"""A binary RBM as a generalized Ising model: effective fields and couplings of every order.
+
+Decelle, Furtlehner, Navas Gómez, Seoane, *Inferring effective couplings with Restricted Boltzmann
+Machines*, SciPost Phys. 16, 095 (2024), arXiv:2309.02292 — restated in METHODS.md 1.1-1.4.
+
+With s_j = 2v_j - 1 for {0,1} visible units (s = v for ±1 units), the marginal energy of any binary
+RBM is, up to a constant,
+
+    E(s) = - sum_j eta_j s_j - sum_a L(theta_a + sum_j u_ja s_j),
+
+where L is the hidden units' log-normaliser (softplus for {0,1}, log 2cosh for ±1) and
+(eta, u, theta) = (b/2, W/2, c + sum_j W_ja/2) for {0,1} visible units, (b, W, c) for ±1 ones.
+(For {0,1} hidden units softplus(x) = x/2 + log 2cosh(x/2) turns this into the paper's
+ln cosh form with w = W/4, theta = c/2 + sum_j W_ja/4, eta = b/2 + sum_a W_ja/4.)
+
+The Ising-gauge coupling of a site set A is J_A = -<E s_A>_U (uniform measure U), i.e.
+
+    J_A = eta_j [A = {j}] + sum_a 2^-|A| sum_{s_A} s_A E_X[ L(theta_a + sum_{k in A} u_ka s_k + X_a) ],
+
+X_a = sum_{k not in A} u_ka s_k. Methods:
+
+* ``exact``: enumerate the 2^N visible states once and Walsh-transform the energy vector (all
+  orders, all sets; N <= 24) — :func:`~boltzkit.interpret.energy_couplings.energy_couplings`.
+* ``gaussian``: central-limit approximation X_a ~ N(0, s_a^2), s_a^2 = sum_{k not in A} u_ka^2,
+  each expectation a Gauss-Hermite quadrature (probabilists' nodes); O(m Nh 2^k Q) for m sets of
+  order k, batched over sets and hidden units (METHODS.md 1.3).
+* ``cossu``: the closed form of Cossu et al. (PRB 100, 064304, 2019), J_A ≈ 2^-|A| K_A with K the
+  lattice-gas coefficients — it drops all higher-order contributions; a baseline only (METHODS.md 1.4).
+
+Lattice-gas gauge (n = v in {0,1}): -E(n) = sum_B K_B n_B with the local, exact Möbius formula
+K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} softplus-like L(c_a + sum_{j in C} W_ja) (+ b_j for |B| = 1),
+whatever the method. The two gauges are related by J_A = sum_{B ⊇ A} 2^-|B| K_B
+(:func:`boltzkit.synthetic.conversion.lattice_gas_to_ising`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from boltzkit.errors import BoltzkitError
+from boltzkit.interpret.energy_couplings import (_CHUNK_ELEMENTS, GAUGES, EffectiveCouplings,
+                                                 _index_sets, _normalise_orders, _subset_masks,
+                                                 energy_couplings)
+from boltzkit.models.rbm import RBM
+from boltzkit.models.units import BERNOULLI, SPIN, UnitType
+from boltzkit.synthetic.hamiltonians import Interactions
+
+__all__ = ["RBM_METHODS", "SpinForm", "spin_form", "rbm_couplings", "rbm_lattice_gas_couplings",
+           "gaussian_couplings", "cossu_couplings"]
+
+RBM_METHODS = ("exact", "gaussian", "cossu", "sampling")
+
+
+class SpinForm(NamedTuple):
+    """E(s) = -eta.s - sum_a L(theta_a + sum_j u_ja s_j) + const, s in {±1}^N.
+
+    Attributes
+    ----------
+    eta : Tensor of shape (N,)
+    u : Tensor of shape (N, Nh)
+    theta : Tensor of shape (Nh,)
+    hidden_units : UnitType
+        Gives L (its ``log_normalizer``).
+    """
+
+    eta: Tensor
+    u: Tensor
+    theta: Tensor
+    hidden_units: UnitType
+
+
+def spin_form(rbm: RBM) -> SpinForm:
+    """The ±1-visible form of any binary RBM, in float64 (see the module docstring)."""
+    w, b, c = (t.detach().to("cpu", torch.float64) for t in (rbm.weights, rbm.visible_bias, rbm.hidden_bias))
+    if rbm.visible_units is SPIN:
+        return SpinForm(b, w, c, rbm.hidden_units)
+    if rbm.visible_units is BERNOULLI:
+        return SpinForm(b / 2, w / 2, c + w.sum(0) / 2, rbm.hidden_units)
+    raise BoltzkitError(f"unsupported visible units {rbm.visible_units.name!r}")
+
+
+def _occupation_form(rbm: RBM) -> tuple[Tensor, Tensor, Tensor, UnitType]:
+    """(b, W, c) of the {0,1}-visible form: -E(n) = b.n + sum_a L(c_a + sum_j W_ja n_j) + const."""
+    w, b, c = (t.detach().to("cpu", torch.float64) for t in (rbm.weights, rbm.visible_bias, rbm.hidden_bias))
+    if rbm.visible_units is BERNOULLI:
+        return b, w, c, rbm.hidden_units
+    # s = 2n - 1: -E = b.(2n-1) + L(c - sum W + 2 W n)
+    return 2 * b, 2 * w, c - w.sum(0), rbm.hidden_units
+
+
+def _rows(per_row: int) -> int:
+    return max(1, _CHUNK_ELEMENTS // max(1, per_row))
+
+
+# ---------------------------------------------------------------------------- gaussian (CLT)
+def _hermite(n_quadrature: int) -> tuple[Tensor, Tensor]:
+    """Nodes z and weights of E_{z ~ N(0,1)}[f(z)] ≈ sum_q w_q f(z_q) (probabilists' Gauss-Hermite)."""
+    z, w = np.polynomial.hermite_e.hermegauss(n_quadrature)
+    return torch.from_numpy(z), torch.from_numpy(w / np.sqrt(2 * np.pi))
+
+
+def _clt_values(form: SpinForm, idx: Tensor, z: Tensor, wq: Tensor) -> Tensor:
+    """J_A (hidden-unit part) for every set of ``idx`` (m, k) in the central-limit approximation."""
+    k = idx.shape[1]
+    members, _ = _subset_masks(k)
+    signs = (1 - 2 * members).double()            # (2^k, k): every assignment of s_A
+    parity = signs.prod(1)                        # s_A of each assignment
+    u, theta, L = form.u, form.theta, form.hidden_units.log_normalizer
+    nh = u.shape[1]
+    total_sq = (u * u).sum(0)                     # (Nh,)
+    out = torch.empty(len(idx), dtype=torch.float64)
+    rows = _rows((1 << k) * nh * len(z))
+    for r0 in range(0, len(idx), rows):
+        sub = idx[r0:r0 + rows]
+        u_a = u[sub]                              # (m, k, Nh)
+        shift = torch.einsum("sk,mkh->msh", signs, u_a)
+        # variance of the rest X_a: every site but those of A (mean 0 under the uniform measure)
+        std = (total_sq - (u_a * u_a).sum(1)).clamp_min(0).sqrt()          # (m, Nh)
+        arg = (theta + shift)[..., None] + std[:, None, :, None] * z         # (m, 2^k, Nh, Q)
+        expect = L(arg) @ wq                                                 # (m, 2^k, Nh)
+        out[r0:r0 + rows] = torch.einsum("s,msh->m", parity, expect) / (1 << k)
+    return out
+
+
+def gaussian_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+                       index_sets: Mapping[int, Any] | None = None,
+                       n_quadrature: int = 80) -> EffectiveCouplings:
+    """Ising-gauge fields and couplings in the central-limit approximation (METHODS.md 1.3).
+
+    Parameters
+    ----------
+    rbm : RBM
+    orders : int or sequence of int
+        Orders beyond the fields; an int n means 2..n.
+    index_sets : mapping int -> array (m_k, k), optional
+        Sets to compute (default: all k-subsets).
+    n_quadrature : int
+        Gauss-Hermite nodes (80 is ample for |theta|, s_a of order 10).
+    """
+    form = spin_form(rbm)
+    n = form.u.shape[0]
+    sets = _index_sets(n, _normalise_orders(orders), index_sets)
+    z, wq = _hermite(n_quadrature)
+    fields = form.eta + _clt_values(form, torch.arange(n)[:, None], z, wq)
+    couplings = {k: Interactions(idx, _clt_values(form, idx, z, wq)) for k, idx in sets.items()}
+    return EffectiveCouplings(fields, couplings, "ising", "gaussian", info={"n_quadrature": n_quadrature})
+
+
+# ---------------------------------------------------------------------------- lattice gas (Möbius)
+def _moebius_values(b: Tensor, w: Tensor, c: Tensor, L, idx: Tensor) -> Tensor:
+    """K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} L(c_a + sum_{j in C} W_ja) for every set of ``idx``."""
+    k = idx.shape[1]
+    members, signs = _subset_masks(k)
+    nh = w.shape[1]
+    out = torch.empty(len(idx), dtype=torch.float64)
+    rows = _rows((1 << k) * nh)
+    for r0 in range(0, len(idx), rows):
+        sub = idx[r0:r0 + rows]
+        field = c + torch.einsum("sk,mkh->msh", members.double(), w[sub])    # (m, 2^k, Nh)
+        out[r0:r0 + rows] = torch.einsum("s,msh->m", signs, L(field) - L(c))
+    if k == 1:
+        out += b[idx[:, 0]]
+    return out
+
+
+def rbm_lattice_gas_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+                              index_sets: Mapping[int, Any] | None = None) -> EffectiveCouplings:
+    """Exact lattice-gas-gauge coefficients K_B of -E(n), n in {0,1}^N (Möbius formula, any N).
+
+    For ±1 visible units the occupation is n = (1+s)/2.
+    """
+    b, w, c, units = _occupation_form(rbm)
+    n = w.shape[0]
+    sets = _index_sets(n, _normalise_orders(orders), index_sets)
+    L = units.log_normalizer
+    fields = _moebius_values(b, w, c, L, torch.arange(n)[:, None])
+    couplings = {k: Interactions(idx, _moebius_values(b, w, c, L, idx)) for k, idx in sets.items()}
+    return EffectiveCouplings(fields, couplings, "lattice-gas", "moebius",
+                              offset=float(L(c).sum()))
+
+
+def cossu_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+                    index_sets: Mapping[int, Any] | None = None) -> EffectiveCouplings:
+    """Cossu et al. (2019) closed form: J_A ≈ 2^-|A| K_A (fields H_j ≈ K_j / 2), i.e. the lattice-gas
+    coefficients mapped to spins *without* the higher-order corrections of J_A = sum_{B ⊇ A} 2^-|B| K_B.
+
+    A baseline only: on a random N=20 RBM its pair couplings are off by ~30 % (METHODS.md 1.3)."""
+    lg = rbm_lattice_gas_couplings(rbm, orders, index_sets)
+    couplings = {k: Interactions(t.indices, t.values / 2 ** k) for k, t in lg.couplings.items()}
+    return EffectiveCouplings(lg.fields / 2, couplings, "ising", "cossu")
+
+
+# ---------------------------------------------------------------------------- entry point
+def rbm_couplings(rbm: RBM, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
+                  index_sets: Mapping[int, Any] | None = None, n_quadrature: int = 80,
+                  n_samples: int = 100_000, generator: torch.Generator | None = None,
+                  chunk_size: int | None = None) -> EffectiveCouplings:
+    """Effective fields and couplings of a binary RBM's marginal energy.
+
+    Parameters
+    ----------
+    rbm : RBM
+        {0,1} or ±1 visible units, {0,1} or ±1 hidden units.
+    orders : int or sequence of int
+        Interaction orders beyond the fields (always returned); an int n means 2..n.
+    method : {"exact", "gaussian", "cossu", "sampling"}
+        See the module docstring; ``sampling`` is the uniform-sampling estimator of any energy.
+    gauge : {"ising", "lattice-gas"}
+        ``ising``: coefficients of the ±1 spins s = 2v - 1; ``lattice-gas``: of the occupations
+        n = v in {0,1}. The lattice-gas coefficients are always computed by the exact Möbius formula
+        (``method`` is then ignored and reported as ``moebius``).
+    index_sets : mapping int -> array (m_k, k), optional
+        Restrict order k to these sets (default: all k-subsets).
+    n_quadrature : int
+        Gauss-Hermite nodes of ``gaussian``.
+    n_samples, generator
+        For ``sampling``.
+
+    Returns
+    -------
+    EffectiveCouplings
+    """
+    if gauge not in GAUGES:
+        raise BoltzkitError(f"unknown gauge {gauge!r} (choose {', '.join(GAUGES)})")
+    if method not in RBM_METHODS:
+        raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(RBM_METHODS)})")
+    if gauge == "lattice-gas":
+        return rbm_lattice_gas_couplings(rbm, orders, index_sets)
+    if method == "gaussian":
+        return gaussian_couplings(rbm, orders, index_sets, n_quadrature)
+    if method == "cossu":
+        return cossu_couplings(rbm, orders, index_sets)
+    model = rbm.to(dtype=torch.float64) if method == "exact" else rbm
+    units = model.visible_units.name
+    return energy_couplings(model.free_energy, rbm.n_visible, orders, method, index_sets, n_samples,
+                            generator, units, model.dtype, model.device, chunk_size)

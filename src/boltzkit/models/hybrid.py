@@ -1,0 +1,288 @@
+"""Hybrid energy-based model: a pairwise (Ising) energy plus a neural-network energy.
+
+Feinauer & Lucibello, *Reconstruction of Pairwise Interactions using Energy-Based Models*,
+arXiv:2012.06625 (MSML 2021, PMLR 145:291-313); METHODS.md 5.1. On s in {-1, +1}^N::
+
+    E(s) = - sum_i h_i s_i - sum_{i<j} J_ij s_i s_j + E_NN(s)
+
+with ``fields`` h (N,), ``couplings`` J (N, N) symmetric with zero diagonal, and E_NN a multilayer
+perceptron s -> R (``network``: Linear(N, H1), activation, ..., Linear(H_last, 1, no bias); the
+output bias would only shift E). Special cases: ``pairwise=False`` is the NN-only model (no h, J),
+``neural=False`` the pairwise-only model (an Ising Boltzmann machine).
+
+The explicit J alone is not identifiable — the network can absorb pairwise structure — so the
+couplings a hybrid model has learned are those of its *whole* energy,
+J_eff = J + J_NN with J_NN = -<E_NN(s) s_i s_j>_uniform (:mod:`boltzkit.interpret.energy_couplings`).
+
+Training is by pseudo-likelihood (:mod:`boltzkit.training.pseudo_likelihood`), which needs the
+energy change of every single-spin flip: :meth:`HybridEBM.flip_energy_differences` gets all N of them
+for a batch at the cost of about one forward pass — the pairwise part in closed form
+(ΔE_i = 2 s_i (h_i + sum_j J_ij s_j)), and for the network the first layer's pre-activations of
+the N flipped configurations are a - 2 s_i W1[:, i] (no (B N, N) input is ever built).
+
+The tensors are stored by name — ``fields``, ``couplings``, ``network.0.weight``, ``network.0.bias``,
+``network.2.weight``, ... — so a hybrid model is saved and loaded like any other
+(:func:`boltzkit.models.registry.model_from_config`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from boltzkit.models.base import Chains
+from boltzkit.models.units import SPIN
+
+__all__ = ["ACTIVATIONS", "MLPEnergy", "HybridEBM"]
+
+ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus, "elu": nn.ELU}
+
+
+class MLPEnergy(nn.Module):
+    """A scalar energy s -> E_NN(s), shape (batch, N) -> (batch,).
+
+    Parameters
+    ----------
+    n_visible : int
+    hidden : sequence of int
+        Widths of the hidden layers (default one layer of 128).
+    activation : str
+        One of :data:`ACTIVATIONS`.
+    generator : torch.Generator, optional
+        Draws the initial weights (PyTorch's default scheme, U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+        but reproducible from the seed).
+    """
+
+    def __init__(self, n_visible: int, hidden: Sequence[int] = (128,), activation: str = "silu",
+                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r} (choose {', '.join(ACTIVATIONS)})")
+        widths = [n_visible, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b, dtype=dtype, device=device), ACTIVATIONS[activation]()]
+        layers.append(nn.Linear(widths[-1], 1, bias=False, dtype=dtype, device=device))
+        self.network = nn.Sequential(*layers)
+        with torch.no_grad():
+            for layer in self.network:
+                if isinstance(layer, nn.Linear):
+                    bound = 1.0 / math.sqrt(layer.in_features)
+                    for p in layer.parameters():
+                        u = torch.rand(p.shape, generator=generator, dtype=torch.float64)
+                        p.copy_((2 * u - 1) * bound)
+        # like every model's tensors, learned only when a trainer asks for gradients
+        self.network.requires_grad_(False)
+
+    @property
+    def first(self) -> nn.Linear:
+        return self.network[0]
+
+    def forward(self, s: Tensor) -> Tensor:
+        return self.network(s).squeeze(-1)
+
+    def from_preactivation(self, a: Tensor) -> Tensor:
+        """E_NN given the first layer's pre-activations a (..., H1), shape (...)."""
+        return self.network[1:](a).squeeze(-1)
+
+    def flip_differences(self, s: Tensor) -> Tensor:
+        """E_NN(s with s_i flipped) - E_NN(s) for every site, shape (batch, N)."""
+        a = self.first(s)                                               # (B, H1)
+        w = self.first.weight                                           # (H1, N)
+        flipped = a[:, None, :] - 2 * s[:, :, None] * w.T[None]         # (B, N, H1)
+        return self.from_preactivation(flipped) - self.from_preactivation(a)[:, None]
+
+
+class HybridEBM:
+    """Pairwise + neural-network energy on ±1 spins (see the module docstring).
+
+    Parameters
+    ----------
+    n_visible : int
+    hidden : int or sequence of int
+        Width(s) of the network's hidden layers (default 128).
+    activation : str
+        ``silu`` (default), ``relu``, ``tanh``, ``softplus`` or ``elu``.
+    pairwise, neural : bool
+        Which parts the energy has (both: hybrid; one of them: the pairwise-only / NN-only model).
+    seed : int
+        Seed of the network's initial weights (h and J start at zero).
+    dtype, device
+    """
+
+    kind = "hybrid"
+    family = "hybrid"
+    visible_units = SPIN
+
+    def __init__(self, n_visible: int, hidden: int | Sequence[int] = 128, activation: str = "silu",
+                 pairwise: bool = True, neural: bool = True, seed: int = 0,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+        if not (pairwise or neural):
+            raise ValueError("a hybrid model needs a pairwise part, a neural part, or both")
+        self.n_visible = int(n_visible)
+        self.hidden = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
+        self.activation = activation
+        self.pairwise = bool(pairwise)
+        self.neural = bool(neural)
+        self.seed = int(seed)
+        self.fields = torch.zeros(n_visible, dtype=dtype, device=device) if pairwise else None
+        self.couplings = torch.zeros(n_visible, n_visible, dtype=dtype, device=device) if pairwise else None
+        self.network = MLPEnergy(n_visible, self.hidden, activation, torch.Generator().manual_seed(seed),
+                                 dtype, device) if neural else None
+
+    # ---------------------------------------------------------------- construction and storage
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+                "hidden": self.hidden, "activation": self.activation, "pairwise": self.pairwise,
+                "neural": self.neural, "seed": self.seed, "visible_units": "spin"}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "HybridEBM":
+        some = next(iter(params.values()))
+        model = cls(config["n_visible"], config.get("hidden", [128]), config.get("activation", "silu"),
+                    config.get("pairwise", True), config.get("neural", True), config.get("seed", 0),
+                    some.dtype, some.device)
+        model.load_parameters(params)
+        return model
+
+    def parameters(self) -> dict[str, Tensor]:
+        """The learnable tensors by name (the network's as ``network.<layer>.<weight|bias>``)."""
+        out: dict[str, Tensor] = {}
+        if self.pairwise:
+            out["fields"], out["couplings"] = self.fields, self.couplings
+        if self.neural:
+            out.update({f"network.{k}": p for k, p in self.network.network.named_parameters()})
+        return out
+
+    def load_parameters(self, params: dict[str, Tensor]) -> None:
+        """Copy tensors (named as in :meth:`parameters`) into the model."""
+        own = self.parameters()
+        missing = set(own) - set(params)
+        if missing:
+            raise ValueError(f"missing tensors for a hybrid model: {', '.join(sorted(missing))}")
+        with torch.no_grad():
+            for name, tensor in own.items():
+                tensor.copy_(params[name].to(tensor.device, tensor.dtype))
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "HybridEBM":
+        some = next(iter(self.parameters().values()))
+        model = HybridEBM(self.n_visible, self.hidden, self.activation, self.pairwise, self.neural, self.seed,
+                          dtype or some.dtype, device or some.device)
+        model.load_parameters({k: v.detach() for k, v in self.parameters().items()})
+        return model
+
+    def clone(self) -> "HybridEBM":
+        return self.to()
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.parameters().values())).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(iter(self.parameters().values())).dtype
+
+    def pair_matrix(self) -> Tensor:
+        """The explicit J (N, N) (zeros for the NN-only model); not the effective couplings."""
+        if not self.pairwise:
+            return torch.zeros(self.n_visible, self.n_visible, dtype=self.dtype, device=self.device)
+        return self.couplings.detach()
+
+    # ---------------------------------------------------------------- energies
+    def _masked_couplings(self) -> Tensor:
+        # Only the symmetric off-diagonal part acts; the gradient of -1/2 s^T J s is then symmetric
+        # and zero on the diagonal, so an elementwise optimizer keeps J symmetric with zero diagonal.
+        eye = torch.eye(self.n_visible, dtype=torch.bool, device=self.device)
+        return self.couplings.masked_fill(eye, 0.0)
+
+    def pairwise_energy(self, s: Tensor) -> Tensor:
+        """-h.s - sum_{i<j} J_ij s_i s_j, shape (batch,) (zeros for the NN-only model)."""
+        if not self.pairwise:
+            return torch.zeros(s.shape[0], dtype=s.dtype, device=s.device)
+        return -(s @ self.fields) - 0.5 * ((s @ self._masked_couplings()) * s).sum(-1)
+
+    def free_energy(self, s: Tensor) -> Tensor:
+        """E(s) for s of shape (batch, N) with values ±1; shape (batch,)."""
+        s = s.to(device=self.device, dtype=self.dtype)
+        e = self.pairwise_energy(s)
+        if self.neural:
+            e = e + self.network(s)
+        return e
+
+    energy = free_energy
+
+    def flip_energy_differences(self, s: Tensor) -> Tensor:
+        """E(s^(i)) - E(s) for every site i (s^(i): s with spin i flipped), shape (batch, N)."""
+        s = s.to(device=self.device, dtype=self.dtype)
+        delta = torch.zeros_like(s)
+        if self.pairwise:
+            delta = delta + 2 * s * (self.fields + s @ self._masked_couplings())
+        if self.neural:
+            delta = delta + self.network.flip_differences(s)
+        return delta
+
+    # ---------------------------------------------------------------- sampling
+    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        return Chains(SPIN.random((n, self.n_visible), generator, self.device, self.dtype))
+
+    def chains_from(self, x: Tensor) -> Chains:
+        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+
+    def enumerate_visible(self) -> Tensor:
+        return SPIN.enumerate(self.n_visible, self.device, self.dtype)
+
+    @torch.no_grad()
+    def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
+                    beta: float = 1.0) -> Chains:
+        """One sequential heat-bath sweep over the sites, all chains at once.
+
+        The network's first-layer pre-activations are updated incrementally after each accepted
+        flip, so a site update only runs the layers above the first."""
+        s = chains.visible.to(device=self.device, dtype=self.dtype).clone()
+        a = self.network.first(s) if self.neural else None
+        J = self._masked_couplings() if self.pairwise else None
+        w = self.network.first.weight if self.neural else None
+        for i in range(self.n_visible):
+            si = s[:, i]
+            delta = torch.zeros_like(si)
+            if self.pairwise:
+                delta = delta + 2 * si * (self.fields[i] + s @ J[:, i])
+            if self.neural:
+                a_flip = a - 2 * si[:, None] * w[:, i]
+                delta = delta + self.network.from_preactivation(a_flip) - self.network.from_preactivation(a)
+            # heat bath: P(flip) = 1 / (1 + exp(beta * delta))
+            u = torch.rand(si.shape, generator=generator, device=self.device, dtype=self.dtype)
+            flip = u < torch.sigmoid(-beta * delta)
+            if self.neural:
+                a = torch.where(flip[:, None], a_flip, a)
+            s[:, i] = torch.where(flip, -si, si)
+        return Chains(s)
+
+    # ---------------------------------------------------------------- maximum-likelihood gradient
+    def log_likelihood_gradient(self, data: Tensor, chains: Chains, data_weights: Tensor | None = None,
+                                centered: bool = True) -> dict[str, Tensor]:
+        """-<dE/dθ>_data + <dE/dθ>_model by automatic differentiation, keyed like :meth:`parameters`
+        (``centered`` is ignored)."""
+        def weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
+            e = self.free_energy(x)
+            if w is None:
+                return e.mean()
+            w = w.to(e.device, e.dtype)
+            return (w / w.sum()) @ e
+
+        params = self.parameters()
+        flags = {k: p.requires_grad for k, p in params.items()}
+        try:
+            for p in params.values():
+                p.requires_grad_(True)
+            with torch.enable_grad():
+                objective = weighted_mean(chains.visible, chains.weights) - weighted_mean(data, data_weights)
+                grads = torch.autograd.grad(objective, list(params.values()), allow_unused=True)
+        finally:
+            for k, p in params.items():
+                p.requires_grad_(flags[k])
+        return {k: (torch.zeros_like(p) if g is None else g) for (k, p), g in zip(params.items(), grads)}
