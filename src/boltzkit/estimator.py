@@ -62,7 +62,11 @@ class _RBMEstimator:
         return {n: getattr(self, n) for n in names}
 
     def set_params(self, **params: Any) -> "_RBMEstimator":
+        valid = self.get_params()
         for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__} "
+                                 f"(valid: {', '.join(sorted(valid))})")
             setattr(self, k, v)
         return self
 
@@ -122,6 +126,8 @@ class _RBMEstimator:
         resume : continue the run saved in ``out`` from its last saved state
         """
         data = self._to_tensor(X, fitting=True)
+        for name in ("log_partition_", "log_partition_error_", "log_partition_method_"):
+            self.__dict__.pop(name, None)  # log Z of a previous fit
         weights = None if sample_weight is None else torch.as_tensor(
             np.asarray(sample_weight, dtype=np.float64))
         config = self._training_config()

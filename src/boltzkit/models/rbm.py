@@ -193,6 +193,20 @@ class RBM:
             pieces.append(torch.logsumexp(-marginal(configs), 0))
         return float(torch.logsumexp(torch.stack(pieces), 0))
 
+    # ---------------------------------------------------------------- annealing (AIS)
+    def annealed(self, beta: float) -> "RBM":
+        """The model on the AIS path (METHODS.md 6.2): same visible bias, weights beta W,
+        hidden bias beta c."""
+        return RBM(self.weights * beta, self.visible_bias, self.hidden_bias * beta,
+                   self.visible_units, self.hidden_units)
+
+    def annealing_base_log_partition(self) -> float:
+        """log Z of ``annealed(0)``: independent visible units with fields b, plus n_hidden free
+        hidden units."""
+        zero = torch.zeros((), dtype=self.dtype, device=self.device)
+        return float(self.visible_units.log_normalizer(self.visible_bias).sum()
+                     + self.n_hidden * self.hidden_units.log_normalizer(zero))
+
     # ---------------------------------------------------------------- learning
     def log_likelihood_gradient(self, data: Tensor, chains: Chains,
                                 data_weights: Tensor | None = None,
@@ -234,6 +248,15 @@ class RBM:
             grad_c = h_mean_d - h_mean_m
         return {"weights": grad_w, "visible_bias": grad_b, "hidden_bias": grad_c}
 
+    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> "Centring":
+        """Offsets of the centred parametrisation on ``data``: v̄ = <v>_D and h̄ = <<h|v>>_D."""
+        if data_weights is None:
+            w = torch.full((data.shape[0],), 1.0 / data.shape[0], dtype=data.dtype,
+                           device=data.device)
+        else:
+            w = data_weights / data_weights.sum()
+        return Centring(w @ data, w @ self.transform(data))
+
     # ---------------------------------------------------------------- parametrisations
     def to_ising(self) -> tuple["RBM", float]:
         """Exact ±1 (σ, τ) form of a {0,1} RBM, with v = (1+σ)/2, h = (1+τ)/2.
@@ -263,6 +286,32 @@ class RBM:
         c = 2 * (theta - w.sum(0))
         bern = RBM(W, b, c, BERNOULLI, BERNOULLI)
         return bern, bern.to_ising()[1]
+
+
+class Centring:
+    """The centred parametrisation of an RBM (Montavon & Mueller 2012; METHODS.md 6.1).
+
+    E(v, h) = -(v - v̄)ᵀ W (h - h̄) - b'ᵀ(v - v̄) - c'ᵀ(h - h̄) + const is the same model with
+    b = b' - W h̄ and c = c' - Wᵀ v̄. The trainer runs its optimizer on (W, b', c') — gradient
+    from :meth:`to_centred` — and maps the step back with :meth:`restore`, so that the optimizer's
+    state and any penalty on W live in one consistent set of coordinates.
+    """
+
+    def __init__(self, visible: Tensor, hidden: Tensor):
+        self.visible, self.hidden = visible, hidden
+
+    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
+        g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
+        g_w = grads["weights"] - torch.outer(self.visible, g_c) - torch.outer(g_b, self.hidden)
+        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
+
+    @torch.no_grad()
+    def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:
+        """In place: the optimizer moved (W, b', c'); b = b' - W h̄ and c = c' - Wᵀ v̄."""
+        dw = params["weights"] - previous["weights"]
+        params["visible_bias"].sub_(dw @ self.hidden)
+        params["hidden_bias"].sub_(self.visible @ dw)
 
 
 def independent_site_bias(data: Tensor, units: UnitType, data_weights: Tensor | None = None,

@@ -1,6 +1,10 @@
 """Annealed importance sampling (AIS) estimate of log Z for RBMs (Neal 2001; Salakhutdinov &
 Murray 2008).
 
+Any model with hidden units that provides ``annealed(beta)`` (the model at a point of the path)
+and ``annealing_base_log_partition()`` (log Z of ``annealed(0)``) can be annealed: the binary
+:class:`~boltzkit.models.rbm.RBM` and the :class:`~boltzkit.models.potts_rbm.PottsRBM`.
+
 Path (METHODS.md 6.2): from the independent-site model theta_0 = (b, W=0, c=0), whose log Z is
 known in closed form, to the target along theta_beta = (b, beta W, beta c). Hidden units are
 summed out analytically: the importance weights use visible free energies,
@@ -31,11 +35,6 @@ class AISResult:
     n_steps: int
 
 
-def _interpolated(model: RBM, beta: float) -> RBM:
-    return RBM(model.weights * beta, model.visible_bias, model.hidden_bias * beta,
-               model.visible_units, model.hidden_units)
-
-
 @torch.no_grad()
 def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_runs: int = 10,
                       generator: torch.Generator | None = None, progress=None) -> AISResult:
@@ -43,7 +42,7 @@ def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_r
 
     Parameters
     ----------
-    model : RBM
+    model : RBM or PottsRBM (anything with ``annealed`` and ``annealing_base_log_partition``)
     n_chains : int
         Total number of annealing chains (split into ``n_runs`` independent groups).
     n_steps : int
@@ -54,17 +53,14 @@ def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_r
         Called as ``progress(step)`` after each temperature (for progress bars).
     """
     n_runs = max(1, min(n_runs, n_chains))
-    base_units = model.visible_units
-    # log Z_0: independent visible units with fields b, plus n_hidden free hidden units.
-    zero = torch.zeros((), dtype=model.dtype, device=model.device)
-    log_z0 = float(base_units.log_normalizer(model.visible_bias).sum()
-                   + model.n_hidden * model.hidden_units.log_normalizer(zero))
-    current = _interpolated(model, 0.0)
-    v = base_units.sample(model.visible_bias.expand(n_chains, -1), generator)
+    log_z0 = model.annealing_base_log_partition()
+    current = model.annealed(0.0)
+    # With W = 0 and c = 0, one Gibbs step from any start draws v exactly from the base model.
+    v = current.sample_step(current.init_chains(n_chains, generator), generator).visible
     log_w = torch.zeros(n_chains, dtype=torch.float64, device=model.device)
     betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64)
     for k in range(1, n_steps + 1):
-        nxt = _interpolated(model, float(betas[k]))
+        nxt = model.annealed(float(betas[k]))
         log_w += (current.free_energy(v) - nxt.free_energy(v)).double()
         v = nxt.sample_step(Chains(v), generator).visible
         current = nxt

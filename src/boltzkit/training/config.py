@@ -7,7 +7,7 @@ from typing import Any
 
 from boltzkit.errors import BoltzkitError
 
-METHODS = ("pcd", "cd", "rdm", "exact")
+METHODS = ("pcd", "cd", "rdm", "exact", "plm")
 OPTIMIZERS = ("sgd", "adam")
 SPACINGS = ("log", "linear")
 
@@ -19,9 +19,12 @@ class TrainingConfig:
     method : "pcd" (persistent chains), "cd" (chains restarted at the minibatch), or "rdm" (chains
         restarted from uniform random configurations at every update); ``gibbs_steps`` steps each.
         "exact" computes the model term by enumerating the visible states (tiny models: a
-        reference for the others).
+        reference for the others). "plm" is pseudo-likelihood maximisation of pairwise models
+        (run by :func:`boltzkit.training.plm.fit_plm`, not by the Trainer; ``n_updates`` is then
+        the maximum number of solver iterations).
     centered : use the centred gradient (METHODS.md 6.1).
-    l1, l2 : penalties on the weights (added to the loss as l1 |W| + l2/2 W^2).
+    l1, l2 : penalties on the weights (added to the loss as l1 |W| + l2/2 W^2); on the parameters
+        a model lists in ``penalized_parameters`` (pairwise models: the couplings).
     n_checkpoints, spacing : models saved along training, log- or linearly spaced in updates.
     save_every : also save the resume state every this many updates (0: only at checkpoints).
     """

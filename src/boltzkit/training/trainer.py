@@ -4,6 +4,11 @@ Written against the :class:`~boltzkit.models.base.EnergyModel` interface: the mo
 gradient estimate from a minibatch and the negative-phase chains, the trainer owns the chains,
 the optimizer, the minibatch order, the checkpoints and the resume state.
 
+Full-batch training (``batch_size`` >= number of samples, as in bmDCA): when the model provides
+``data_statistics(data, data_weights)`` — sufficient statistics of the positive phase that do not
+depend on the parameters (pairwise models) — they are computed once here and passed to
+``log_likelihood_gradient`` in place of the data at every update.
+
 Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatch order) and
 ``rng`` (on the model's device, MCMC). Both are saved with the chains and the optimizer state,
 so a resumed run continues exactly where the saved one stopped.
@@ -68,6 +73,12 @@ class Trainer:
         self.permutation = torch.randperm(len(data), generator=self.data_rng).numpy()
         self.cursor = 0
         self.chains: Chains | None = None
+        if config.method == "plm":
+            raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
+                             "boltzkit.training.plm.fit_plm, not the Trainer")
+        self.data_statistics = None
+        if config.batch_size >= len(data) and hasattr(model, "data_statistics"):
+            self.data_statistics = model.data_statistics(self.data, self.data_weights)
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -136,14 +147,29 @@ class Trainer:
             chains = run_chains(self.model, chains, self.config.gibbs_steps, self.rng)
         if self.config.method == "pcd":
             self.chains = chains
-        grads = self.model.log_likelihood_gradient(batch, chains, weights, self.config.centered)
-        weights_grad = grads.get("weights")
-        if weights_grad is not None and (self.config.l1 or self.config.l2):
-            w = self.model.parameters()["weights"]
-            weights_grad -= self.config.l2 * w + self.config.l1 * torch.sign(w)
+        positive = batch if self.data_statistics is None else self.data_statistics
+        # Models with a centred parametrisation: the optimizer works on the centred parameters
+        # and its step is mapped back afterwards (a centred *gradient* handed to Adam, or
+        # penalised after its bias corrections, does not ascend the penalised likelihood).
+        centring = None
+        if self.config.centered and hasattr(self.model, "centring"):
+            centring = self.model.centring(batch, weights)
+        grads = self.model.log_likelihood_gradient(positive, chains, weights,
+                                                   self.config.centered and centring is None)
+        if self.config.l1 or self.config.l2:
+            params = self.model.parameters()
+            for name in getattr(self.model, "penalized_parameters", ("weights",)):
+                if name in grads:
+                    w = params[name]
+                    grads[name] -= self.config.l2 * w + self.config.l1 * torch.sign(w)
+        if centring is not None:
+            grads = centring.to_centred(grads)
+            previous = {name: p.clone() for name, p in self.model.parameters().items()}
         for name, p in self.model.parameters().items():
             p.grad = -grads[name]  # the optimizers minimise; we ascend the log-likelihood
         self.optimizer.step()
+        if centring is not None:
+            centring.restore(self.model.parameters(), previous)
         if hasattr(self.model, "after_update"):
             self.model.after_update()  # e.g. re-impose a gauge
         self.update += 1

@@ -1,0 +1,184 @@
+"""The scikit-learn style estimators: BernoulliRBM ({0,1}) and IsingRBM (±1)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+import boltzkit
+from boltzkit import BernoulliRBM, IsingRBM
+from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.io import trajectory
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+SMALL = dict(n_hidden=3, n_updates=40, batch_size=50, n_chains=20, gibbs_steps=2,
+             learning_rate=0.05, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def x01() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = (rng.random((120, 7)) < np.linspace(0.1, 0.7, 7)).astype(float)
+    x[:, 1] = x[:, 0]  # some structure
+    return x
+
+
+@pytest.fixture(scope="module")
+def fitted(x01, single_thread_module) -> BernoulliRBM:
+    return BernoulliRBM(**SMALL).fit(x01)
+
+
+def test_fit_returns_self_and_learned_attributes(x01):
+    est = BernoulliRBM(**SMALL)
+    assert est.fit(x01) is est
+    assert est.weights_.shape == (7, 3)
+    assert est.visible_bias_.shape == (7,) and est.hidden_bias_.shape == (3,)
+    assert est.n_features_in_ == 7
+    assert est.model_.dtype == torch.float32  # float32 for training by default
+
+
+def test_output_shapes(fitted, x01):
+    h = fitted.transform(x01[:10])
+    assert h.shape == (10, 3) and ((h > 0) & (h < 1)).all()
+    s = fitted.sample(15, gibbs_steps=5, random_state=1)
+    assert s.shape == (15, 7) and set(np.unique(s)) <= {0.0, 1.0}
+    assert np.array_equal(s, fitted.sample(15, gibbs_steps=5, random_state=1))
+    assert fitted.sample(4, gibbs_steps=0, start=x01[:4]).tolist() == x01[:4].tolist()
+    f = fitted.free_energy(x01[:10])
+    assert f.shape == (10,)
+    ll = fitted.score_samples(x01[:10])
+    assert ll.shape == (10,) and (ll < 0).all()
+    assert fitted.score(x01[:10]) == pytest.approx(float(ll.mean()))
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (np.zeros(7), "2-D"),
+    (np.zeros((2, 3, 7)), "2-D"),
+    (np.array([[0, 1, np.nan, 0, 1, 0, 0]]), "NaN"),
+    (np.array([[0, 1, np.inf, 0, 1, 0, 0]]), "NaN or infinite"),
+    (np.array([[0, 1, 0.5, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
+    (np.array([[0, 1, -1, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
+    (np.zeros((2, 6)), "6 features; the model has 7"),
+])
+def test_clear_errors_on_bad_input(fitted, bad, message):
+    for method in (fitted.transform, fitted.free_energy, fitted.score_samples):
+        with pytest.raises(BoltzkitError, match=message):
+            method(bad)
+
+
+def test_unfitted_and_bad_options():
+    est = BernoulliRBM(**SMALL)
+    with pytest.raises(BoltzkitError, match="not fitted"):
+        est.transform(np.zeros((1, 7)))
+    with pytest.raises(BoltzkitError, match="unknown training method"):
+        BernoulliRBM(method="bogus", n_updates=1).fit(np.zeros((4, 3)))
+
+
+def test_ising_rbm_accepts_spins_and_rejects_bits(x01):
+    spins = 2 * x01 - 1
+    est = IsingRBM(**SMALL).fit(spins)
+    assert est.model_.kind == "ising-rbm"
+    h = est.transform(spins[:5])
+    assert ((h > -1) & (h < 1)).all()  # tanh of the field
+    s = est.sample(6, gibbs_steps=3)
+    assert set(np.unique(s)) <= {-1.0, 1.0}
+    with pytest.raises(BoltzkitError, match=r"values in \{-1, 1\} for IsingRBM"):
+        IsingRBM(**SMALL).fit(x01)
+    with pytest.raises(BoltzkitError, match=r"values in \{-1, 1\}"):
+        est.transform(x01[:3])
+    with pytest.raises(BoltzkitError, match=r"values in \{0, 1\} for BernoulliRBM"):
+        BernoulliRBM(**SMALL).fit(spins)
+
+
+@pytest.mark.parametrize("cls", [BernoulliRBM, IsingRBM])
+def test_score_samples_is_minus_free_energy_minus_log_z(cls, x01, brute):
+    """log p(x) by double enumeration of the trained model (float64 copy of its parameters)."""
+    x = x01 if cls is BernoulliRBM else 2 * x01 - 1
+    est = cls(**SMALL, dtype="float64").fit(x)
+    model = est.model_
+    states, p = brute.distribution(model)
+    idx = brute.index(torch.from_numpy(x), model.visible_units)
+    # float64 end to end: the two computations differ by round-off only
+    np.testing.assert_allclose(est.score_samples(x), p[idx].log().numpy(), rtol=0, atol=1e-9)
+    assert est.log_partition_method_ == "exact"
+    assert est.log_partition() == pytest.approx(brute.log_z(model), abs=1e-9)
+    # and with log Z passed explicitly
+    np.testing.assert_allclose(est.score_samples(x, log_z=0.0),
+                               -model.free_energy(torch.from_numpy(x)).numpy(), atol=1e-12)
+
+
+def test_refit_does_not_reuse_a_stale_log_partition(x01):
+    est = BernoulliRBM(**SMALL, dtype="float64").fit(x01)
+    est.score_samples(x01)  # computes and caches log Z of the first model
+    est.set_params(n_updates=200, learning_rate=0.1).fit(x01)
+    expected = -est.model_.free_energy(torch.from_numpy(x01)) - est.model_.log_partition_exact()
+    np.testing.assert_allclose(est.score_samples(x01), expected.numpy(), rtol=0, atol=1e-9)
+
+
+def test_load_gives_each_checkpoint(tmp_path, x01):
+    path = tmp_path / "run.h5"
+    est = BernoulliRBM(**SMALL, n_checkpoints=4, out=path).fit(x01)
+    updates = trajectory.checkpoint_updates(path)
+    assert updates[-1] == SMALL["n_updates"] and len(updates) >= 3
+    last = boltzkit.load(path)
+    np.testing.assert_array_equal(last.weights_, est.weights_)
+    assert last.trajectory_updates_ == updates
+    assert last.get_params()["n_hidden"] == 3 and last.random_state == 0
+    for k in updates:
+        loaded = boltzkit.load(path, checkpoint=k)
+        stored = trajectory.read_params(path, k)
+        np.testing.assert_array_equal(loaded.weights_, stored["weights"].numpy())
+        np.testing.assert_array_equal(loaded.hidden_bias_, stored["hidden_bias"].numpy())
+    first = boltzkit.load(path, checkpoint=updates[0])
+    assert not np.array_equal(first.weights_, last.weights_)
+    with pytest.raises(DataError, match="no checkpoint at update 9999"):
+        boltzkit.load(path, checkpoint=9999)
+    # a loaded estimator works like a fitted one
+    assert last.score_samples(x01[:3]).shape == (3,)
+
+
+def test_sklearn_clone_and_params(fitted, x01):
+    from sklearn.base import clone
+
+    params = fitted.get_params()
+    init_names = [p for p in inspect.signature(BernoulliRBM.__init__).parameters if p != "self"]
+    assert sorted(params) == sorted(init_names)
+    copy = clone(fitted)
+    assert type(copy) is BernoulliRBM and copy.get_params() == params
+    with pytest.raises(BoltzkitError, match="not fitted"):
+        copy.model_  # clone copies hyper-parameters, not the learned state
+    rebuilt = BernoulliRBM(**params)
+    assert rebuilt.get_params() == params
+    assert rebuilt.set_params(**params) is rebuilt
+    # same hyper-parameters and seed: the same fit
+    np.testing.assert_array_equal(clone(fitted).fit(x01).weights_, fitted.weights_)
+
+
+def test_sklearn_pipeline(x01):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    y = (x01[:, 0] > 0).astype(int)
+    pipe = Pipeline([("rbm", BernoulliRBM(**SMALL)), ("clf", LogisticRegression())]).fit(x01, y)
+    assert pipe.predict(x01).shape == (120,)
+
+
+def test_sample_weight_is_used(x01):
+    w = np.ones(len(x01))
+    a = BernoulliRBM(**SMALL).fit(x01, sample_weight=w)
+    b = BernoulliRBM(**SMALL).fit(x01)
+    w2 = w.copy()
+    w2[x01[:, 0] == 1] = 5.0
+    c = BernoulliRBM(**SMALL).fit(x01, sample_weight=w2)
+    # uniform weights change nothing but float round-off of the normalisation
+    np.testing.assert_allclose(a.visible_bias_, b.visible_bias_, atol=1e-5)
+    assert c.visible_bias_[0] > b.visible_bias_[0] + 0.5  # up-weighting x_0 = 1 raises b_0
+
+
+def test_set_params_rejects_unknown_names():
+    with pytest.raises(ValueError, match="learning_rat"):
+        BernoulliRBM().set_params(learning_rat=0.1)
