@@ -1,0 +1,321 @@
+"""``boltzkit landscape``, ``boltzkit tree`` and ``boltzkit generate hierarchical``: thin commands over
+:mod:`boltzkit.interpret.landscape`, :mod:`boltzkit.interpret.tree` and
+:mod:`boltzkit.synthetic.hierarchical` (parse, call, print, plot).
+
+Wire them into the main application with::
+
+    from boltzkit.cli import interpret_landscape
+    interpret_landscape.register(app)                    # landscape, tree
+    interpret_landscape.register_generate(generate.app)  # generate hierarchical
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from boltzkit.cli.common import ThreadsOption, console, print_json, progress_bar, setup_torch, \
+    stdout, user_errors
+from boltzkit.errors import BoltzkitError
+
+__all__ = ["register", "register_generate", "landscape", "tree", "generate_hierarchical"]
+
+
+def _parse_floats(text: Optional[str], what: str) -> Optional[list[float]]:
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.replace(" ", ",").split(",") if x]
+    except ValueError:
+        raise BoltzkitError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+
+
+# ---------------------------------------------------------------------------------- landscape
+@user_errors
+def landscape(
+    run: Path = typer.Argument(..., help="Run file (bernoulli-rbm, ising-rbm or potts-rbm)"),
+    data: Path = typer.Argument(..., help="Data file: binary samples, or an alignment for Potts runs"),
+    out: Path = typer.Option(..., "--out", "-o", help="HDF5 file to write (basins.h5); a PNG is "
+                                                      "written next to it"),
+    order: int = typer.Option(2, "--order", help="TAP order: 1 (naive mean field), 2, 3 (binary)"),
+    checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
+    n_points: int = typer.Option(2000, "--n-points", help="Data points used (random subset; 0: all)"),
+    dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset of the samples"),
+    beta: float = typer.Option(1.0, "--beta", help="Inverse temperature"),
+    damping: float = typer.Option(0.0, "--damping", help="m <- damping m_old + (1-damping) m_new"),
+    tol: float = typer.Option(1e-6, "--tol", help="Convergence: max |dm| below this"),
+    max_iter: int = typer.Option(2000, "--max-iter", help="Maximum TAP sweeps"),
+    dedup_tol: float = typer.Option(1e-3, "--dedup-tol", help="Fixed points closer than this (max "
+                                                               "norm) are the same"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random subset of points"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """TAP fixed points of a trained RBM reached from the data: free energies and basins."""
+    import torch
+
+    from boltzkit.interpret.landscape import free_energy_landscape, load_run_points, save_landscape
+    from boltzkit.io.trajectory import load_model
+
+    setup_torch(threads, "cpu")
+    model = load_model(run, checkpoint).to(dtype=torch.float64)
+    points = load_run_points(run, data, dataset, n_points or None, seed)
+    t0 = time.perf_counter()
+    land = free_energy_landscape(model, points.x, order=order, beta=beta, damping=damping, tol=tol,
+                                 max_iter=max_iter, dedup_tol=dedup_tol)
+    seconds = time.perf_counter() - t0
+    save_landscape(out, land, points, {"run": str(run), "data": str(data),
+                                       "checkpoint": -1 if checkpoint is None else checkpoint})
+    png = out.with_suffix(".png")
+    _save_png(png, _landscape_png(points, land))
+    n_bad = int((~land.converged).sum())
+    if as_json:
+        print_json({"n_points": land.n_points, "n_fixed_points": land.n_fixed_points,
+                    "n_unconverged": n_bad, "order": order, "seconds": seconds,
+                    "fixed_points": land.table(), "files": {"basins": str(out), "figure": str(png)}})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"TAP fixed points (order {order}) of {run.name}"
+                        + (f" @ update {checkpoint}" if checkpoint is not None else ""))
+    for col in ("rank", "free energy", "basin size", "fraction"):
+        table.add_column(col, justify="right")
+    rows = land.table()
+    for r in rows[:30]:
+        table.add_row(str(r["rank"]), f"{r['free_energy']:.4f}", str(r["basin_size"]),
+                      f"{r['fraction']:.3f}")
+    stdout.print(table)
+    if len(rows) > 30:
+        stdout.print(f"... {len(rows) - 30} more fixed points in {out}")
+    stdout.print(f"{land.n_points} points, {land.n_fixed_points} distinct fixed points, "
+                 f"{n_bad} not converged ({seconds:.1f} s)")
+    if n_bad:
+        stdout.print("[yellow]note:[/yellow] some iterations did not converge (basin -1): raise "
+                     "--max-iter or use --damping 0.5")
+    console.print(f"wrote {out} and {png}")
+
+
+def _landscape_png(points, land):
+    from boltzkit.report.tree_figures import landscape_figure
+
+    return landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), land,
+                            points.image_shape, alphabet=points.alphabet)
+
+
+def _save_png(path: Path, fig) -> None:
+    from boltzkit.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+
+
+# ---------------------------------------------------------------------------------- tree
+@user_errors
+def tree(
+    run: Path = typer.Argument(..., help="Run file with many checkpoints (>= 50, linear spacing "
+                                         "advised)"),
+    data: Path = typer.Argument(..., help="Data file: binary samples, or an alignment for Potts runs"),
+    out: Path = typer.Option(..., "--out", "-o", help="Newick file to write (tree.nwk); tree.png, "
+                                                      "tree_levels.csv, tree_assignments.csv next to it"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Labels to score against: a file "
+                                         "(text/npy) or a dataset or group in the DATA HDF5 file "
+                                         "(e.g. labels/level_1; 'labels' = every level)"),
+    n_points: int = typer.Option(500, "--n-points", help="Data points placed in the tree (random "
+                                                         "subset; 0: all)"),
+    eps: float = typer.Option(1.0, "--eps", help="DBSCAN radius on the fixed points (Euclidean)"),
+    order: int = typer.Option(2, "--order", help="TAP order: 1, 2, 3 (binary)"),
+    variant: str = typer.Option("checkpoints", "--variant", help="checkpoints (walk the training) | "
+                                                                 "annealing (final model, beta 1 -> beta-min)"),
+    beta_min: float = typer.Option(0.9, "--beta-min", help="annealing: lowest inverse temperature"),
+    beta_steps: int = typer.Option(100, "--beta-steps", help="annealing: number of temperatures"),
+    cluster_on: str = typer.Option("visible", "--cluster-on", help="visible | hidden magnetisations"),
+    tol: float = typer.Option(1e-4, "--tol", help="TAP convergence threshold"),
+    max_iter: int = typer.Option(10000, "--max-iter", help="Maximum TAP sweeps per checkpoint"),
+    damping: float = typer.Option(0.0, "--damping"),
+    dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset of the samples"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random subset of points"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """Hierarchical clustering from the learning dynamics (TreeRBM, Decelle-Seoane-Rosset 2023)."""
+    import torch
+
+    from boltzkit.interpret.landscape import load_run_points
+    from boltzkit.interpret.tree import tree_from_annealing, tree_from_checkpoints, write_tree_outputs
+    from boltzkit.interpret.tree_metrics import level_scores, tree_agreement, triplet_agreement
+    from boltzkit.io.trajectory import load_model, load_models
+    from boltzkit.report.tree_figures import dendrogram_figure
+
+    setup_torch(threads, "cpu")
+    if variant not in ("checkpoints", "annealing"):
+        raise BoltzkitError(f"--variant must be checkpoints or annealing, got {variant!r}")
+    if out.suffix.lower() in (".png", ".csv", ".h5"):
+        raise BoltzkitError(f"--out {out}: give the Newick file name (e.g. tree.nwk)")
+    points = load_run_points(run, data, dataset, n_points or None, seed)
+    label_sets, label_source = _labels(labels, data, points)
+    t0 = time.perf_counter()
+    if variant == "checkpoints":
+        models = [(u, m.to(dtype=torch.float64)) for u, m in load_models(run)]
+        if len(models) < 2:
+            raise BoltzkitError(f"{run}: {len(models)} checkpoint(s); the tree needs many "
+                                "(train with --checkpoints 100 --spacing linear) or --variant annealing")
+        with progress_bar("tree (checkpoints)", len(models), not (quiet or as_json)) as advance:
+            result = tree_from_checkpoints(models, points.x, order=order, eps=eps, tol=tol,
+                                           max_iter=max_iter, damping=damping, cluster_on=cluster_on,
+                                           progress=lambda k, _n: advance(k))
+    else:
+        model = load_model(run).to(dtype=torch.float64)
+        with progress_bar("tree (annealing)", beta_steps, not (quiet or as_json)) as advance:
+            result = tree_from_annealing(model, points.x, beta_min=beta_min, n_steps=beta_steps,
+                                         order=order, eps=eps, tol=tol, max_iter=max_iter,
+                                         damping=damping, cluster_on=cluster_on,
+                                         progress=lambda k, _n: advance(k))
+    seconds = time.perf_counter() - t0
+    assignments = result.assignments()
+    scores = level_scores(assignments, label_sets) if label_sets else None
+    if scores and len(label_sets) == 1:
+        # one family: plain numbers in the JSON and the CSV
+        name = next(iter(label_sets))
+        scores = [dict(s, ari=s["ari"][name], purity=s["purity"][name]) for s in scores]
+    files = write_tree_outputs(result, out, points.names, points.one_hot(), label_sets, scores)
+    png = out.with_suffix(".png")
+    _save_png(png, dendrogram_figure(result, label_sets or None))
+    files["figure"] = str(png)
+    levels = []
+    for i, row in enumerate(result.levels_table()):
+        entry = {"level": row["level"], "age": row["age"], "n_clusters": row["n_clusters"]}
+        if scores:
+            entry.update(ari=scores[i]["ari"], purity=scores[i]["purity"])
+        levels.append(entry)
+    summary = {"variant": variant, "n_points": result.n_points, "n_levels": result.n_levels,
+               "seconds": seconds, "levels": levels, "files": files,
+               "n_unconverged": sum(t["n_unconverged"] for t in result.trace)}
+    if label_sets:
+        summary["labels"] = label_source
+        summary["agreement"] = tree_agreement(assignments, label_sets)
+        if len(label_sets) > 1:
+            summary["triplet_agreement"] = triplet_agreement(assignments, label_sets)
+    if as_json:
+        print_json(summary)
+        return
+    _print_tree(result, scores, label_sets, summary)
+    console.print(f"wrote {', '.join(files.values())}")
+
+
+def _labels(spec: Optional[str], data: Path, points):
+    """({family: labels of the chosen points}, description)."""
+    from boltzkit.interpret.tree_metrics import read_label_sets
+
+    if spec is not None:
+        sets = read_label_sets(spec, data)
+        source = spec
+    elif data.suffix.lower() in (".h5", ".hdf5") and _has_group(data, "labels"):
+        sets = read_label_sets("labels", data)  # e.g. the synthetic hierarchical data
+        source = f"{data}:labels/"
+    elif points.labels is not None:
+        return {"labels": points.labels}, f"{data} (stored labels)"
+    else:
+        return {}, None
+    out = {}
+    for name, values in sets.items():
+        if len(values) != points.n_total:
+            raise BoltzkitError(f"labels {name!r}: {len(values)} values for {points.n_total} data rows")
+        out[name] = values[points.index]
+    return out, source
+
+
+def _has_group(path: Path, name: str) -> bool:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return isinstance(f.get(name), h5py.Group)
+    except OSError:
+        return False
+
+
+def _print_tree(result, scores, label_sets, summary) -> None:
+    from rich.table import Table
+
+    unit = "beta" if result.variant == "annealing" else "update"
+    table = Table(title=f"TreeRBM levels ({result.n_points} points, {summary['seconds']:.1f} s)")
+    table.add_column("level", justify="right")
+    table.add_column(unit, justify="right")
+    table.add_column("clusters", justify="right")
+    families = list(label_sets) if label_sets else []
+    several = len(families) > 1
+    for name in families:  # several families: ARI only here (purity in the CSV and --json)
+        table.add_column(f"ARI {name}" if several else "ARI", justify="right")
+        if not several:
+            table.add_column("purity", justify="right")
+    for lv in summary["levels"]:
+        cells = [str(lv["level"]), f"{lv['age']:g}", str(lv["n_clusters"])]
+        for name in families:
+            if several:
+                cells.append(f"{lv['ari'][name]:.3f}")
+            else:
+                cells += [f"{lv['ari']:.3f}", f"{lv['purity']:.3f}"]
+        table.add_row(*cells)
+    stdout.print(table)
+    if label_sets and len(label_sets) > 1:
+        agree = Table(title="Agreement with the given levels (best recovered level per label family)")
+        for col in ("labels", "classes", "best level", "clusters", "ARI", "purity"):
+            agree.add_column(col, justify="right")
+        for a in summary["agreement"]:
+            agree.add_row(a["labels"], str(a["n_true"]), str(a["best_level"]), str(a["n_clusters"]),
+                          f"{a['ari']:.3f}", f"{a['purity']:.3f}")
+        stdout.print(agree)
+        stdout.print(f"triplet agreement: {summary['triplet_agreement']:.3f}")
+    if summary["n_unconverged"]:
+        stdout.print(f"note: {summary['n_unconverged']} TAP iterations hit --max-iter (their state "
+                     "at that point was used)")
+
+
+# ---------------------------------------------------------------------------------- generator
+@user_errors
+def generate_hierarchical(
+    out: Path = typer.Option(..., "--out", "-o", help="HDF5 file to write (samples + labels/level_*)"),
+    levels: int = typer.Option(3, "--levels", help="Depth of the tree"),
+    branching: int = typer.Option(2, "--branching", help="Children per node"),
+    n_features: int = typer.Option(100, "--n-features", help="Sequence length N"),
+    flip_probs: Optional[str] = typer.Option(None, "--flip-probs", help="levels+1 comma-separated "
+                                             "flip probabilities: per level, then the sample noise"),
+    n_samples: int = typer.Option(1000, "--n-samples", "-n", help="Number of samples"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Binary sequences evolved along a known tree (random root, branching mutations), with the
+    true label of every sample at every level."""
+    from rich.table import Table
+
+    from boltzkit.synthetic.hierarchical import hierarchical
+
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
+    data = hierarchical(levels, branching, n_features, _parse_floats(flip_probs, "--flip-probs"),
+                        n_samples, seed)
+    data.save(out)
+    table = Table(title="boltzkit generate hierarchical", show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in (("samples x features", f"{n_samples} x {n_features}"),
+                 ("levels x branching", f"{levels} x {branching} ({branching**levels} leaves)"),
+                 ("flip probabilities", ", ".join(f"{p:g}" for p in data.flip_probs)),
+                 ("labels", ", ".join(f"labels/level_{l + 1}" for l in range(levels))),
+                 ("written", str(out))):
+        table.add_row(k, v)
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands ``landscape`` and ``tree`` to the main application."""
+    app.command("landscape")(landscape)
+    app.command("tree")(tree)
+
+
+def register_generate(generate_app: typer.Typer) -> None:
+    """Add the generator subcommand ``hierarchical`` to ``boltzkit generate``."""
+    generate_app.command("hierarchical")(generate_hierarchical)

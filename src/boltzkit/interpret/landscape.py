@@ -1,0 +1,274 @@
+"""The free-energy landscape of an RBM: TAP fixed points reached from the data, and their basins.
+
+Every data point is the start of a TAP iteration (:func:`boltzkit.interpret.tap.tap_fixed_points`);
+the converged states are local minima of the TAP free energy (METHODS.md 3.3). Fixed points closer
+than a tolerance are one (:func:`deduplicate`); they are ranked by free energy (rank 0 = the lowest),
+and the basin of a data point is the rank of the fixed point its iteration converged to. Points
+whose iteration did not converge within ``max_iter`` get the basin -1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from boltzkit.interpret.tap import TAPResult, tap_fixed_points
+
+__all__ = ["Landscape", "RunPoints", "deduplicate", "free_energy_landscape", "landscape_from_fixed_points",
+           "load_run_points", "save_landscape"]
+
+
+@dataclass
+class Landscape:
+    """Distinct TAP fixed points ranked by free energy, and the basin of every starting point.
+
+    Attributes
+    ----------
+    visible : ndarray of shape (n_fixed, n_visible), or (n_fixed, n_visible, q) for Potts
+        Visible magnetisations of the distinct fixed points (model's units), lowest F first.
+    hidden : ndarray of shape (n_fixed, n_hidden)
+    free_energy : ndarray of shape (n_fixed,), increasing
+    basin : ndarray of shape (n_points,), int64
+        Rank of the fixed point reached from each starting point; -1 when it did not converge.
+    basin_size : ndarray of shape (n_fixed,), number of starting points in each basin
+    converged : ndarray of shape (n_points,), bool
+    point_free_energy : ndarray of shape (n_points,), TAP free energy where each iteration ended
+    order, beta : the TAP order and inverse temperature used
+    """
+
+    visible: np.ndarray
+    hidden: np.ndarray
+    free_energy: np.ndarray
+    basin: np.ndarray
+    basin_size: np.ndarray
+    converged: np.ndarray
+    point_free_energy: np.ndarray
+    order: int = 2
+    beta: float = 1.0
+
+    @property
+    def n_fixed_points(self) -> int:
+        return len(self.free_energy)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.basin)
+
+    def table(self) -> list[dict[str, float]]:
+        """One row per fixed point: rank, free energy, basin size and fraction of the points."""
+        n = max(self.n_points, 1)
+        return [{"rank": k, "free_energy": float(f), "basin_size": int(s), "fraction": float(s) / n}
+                for k, (f, s) in enumerate(zip(self.free_energy, self.basin_size))]
+
+
+def deduplicate(points: Tensor, tol: float = 1e-3) -> Tensor:
+    """Group points closer than ``tol`` (max-norm over all coordinates), greedily in the given order.
+
+    The first point not yet grouped starts a new group that takes every remaining point within
+    ``tol`` of it (so the group's members are within 2 tol of each other).
+
+    Parameters
+    ----------
+    points : Tensor of shape (n, ...) (flattened per point)
+    tol : float
+
+    Returns
+    -------
+    Tensor of shape (n,), int64: the group of each point, numbered 0, 1, ... in order of first
+    appearance.
+    """
+    flat = points.reshape(points.shape[0], int(np.prod(points.shape[1:])))
+    group = torch.full((flat.shape[0],), -1, dtype=torch.int64, device=flat.device)
+    k = 0
+    while True:
+        free = (group < 0).nonzero().flatten()
+        if len(free) == 0:
+            return group
+        first = free[0]
+        close = (flat[free] - flat[first]).abs().amax(1) < tol
+        group[free[close]] = k
+        k += 1
+
+
+def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, order: int = 2,
+                                beta: float = 1.0) -> Landscape:
+    """Deduplicate and rank the converged states of a :class:`~boltzkit.interpret.tap.TAPResult`.
+
+    Within a group of duplicates the representative is the member of lowest free energy.
+    """
+    conv = result.converged
+    idx = conv.nonzero().flatten()
+    n = len(conv)
+    basin = np.full(n, -1, dtype=np.int64)
+    point_f = result.free_energy.detach().cpu().numpy()
+    if len(idx) == 0:
+        shape_v = (0,) + tuple(result.visible.shape[1:])
+        return Landscape(np.zeros(shape_v), np.zeros((0, result.hidden.shape[1])), np.zeros(0), basin,
+                         np.zeros(0, dtype=np.int64), conv.cpu().numpy(), point_f, order, beta)
+    # sort the converged points by free energy first: the group representative is then the lowest
+    order_f = idx[torch.argsort(result.free_energy[idx], stable=True)]
+    group = deduplicate(result.visible[order_f], dedup_tol)
+    n_groups = int(group.max()) + 1
+    # the first member of each group in that order (its lowest free energy) represents it
+    positions = torch.arange(len(group), device=group.device)
+    seen = torch.full((n_groups,), len(group), dtype=torch.int64, device=group.device)
+    seen.scatter_reduce_(0, group, positions, "amin")
+    first = order_f[seen]
+    f_rep = result.free_energy[first]
+    rank_of_group = torch.empty(n_groups, dtype=torch.int64, device=group.device)
+    rank_of_group[torch.argsort(f_rep, stable=True)] = torch.arange(n_groups, device=group.device)
+    reps = first[torch.argsort(f_rep, stable=True)]
+    basin[order_f.cpu().numpy()] = rank_of_group[group].cpu().numpy()
+    sizes = np.bincount(basin[basin >= 0], minlength=n_groups)
+    return Landscape(result.visible[reps].detach().cpu().numpy(),
+                     result.hidden[reps].detach().cpu().numpy(),
+                     result.free_energy[reps].detach().cpu().numpy(), basin, sizes,
+                     conv.cpu().numpy(), point_f, order, beta)
+
+
+def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0,
+                          damping: float = 0.0, tol: float = 1e-6, max_iter: int = 2000,
+                          dedup_tol: float = 1e-3, batch_size: int | None = None) -> Landscape:
+    """TAP fixed points reached from every data point, deduplicated and ranked by free energy.
+
+    Parameters
+    ----------
+    model : RBM ({0,1} or ±1) or PottsRBM
+    data : Tensor of shape (n_points, n_visible)
+        Starting configurations in the model's units (Potts: codes).
+    order, beta, damping, tol, max_iter, batch_size : see
+        :func:`~boltzkit.interpret.tap.tap_fixed_points`
+    dedup_tol : fixed points within this max-norm distance are the same
+
+    Returns
+    -------
+    Landscape
+    """
+    result = tap_fixed_points(model, data, order=order, beta=beta, damping=damping, tol=tol,
+                              max_iter=max_iter, batch_size=batch_size)
+    return landscape_from_fixed_points(result, dedup_tol, order, beta)
+
+
+# ------------------------------------------------------------------------------- data of a run
+@dataclass
+class RunPoints:
+    """Data points prepared for the TAP iteration of a run's model.
+
+    Attributes
+    ----------
+    x : Tensor of shape (n, n_visible), float64, in the model's units (Potts: codes)
+    index : ndarray of shape (n,), the rows of the data file that were kept
+    names : list of str, one per point (alignment headers, else ``s<row>``)
+    labels : ndarray of shape (n,) or None, labels stored with the data
+    image_shape : (height, width) or None
+    alphabet : str or None (Potts runs)
+    n_total : number of rows in the data file
+    """
+
+    x: Tensor
+    index: np.ndarray
+    names: list[str]
+    labels: np.ndarray | None = None
+    image_shape: tuple[int, int] | None = None
+    alphabet: str | None = None
+    n_total: int = 0
+
+    def one_hot(self) -> np.ndarray:
+        """The points as in the fixed points' units: one-hot (n, N, q) for Potts codes, else x."""
+        x = self.x.cpu().numpy()
+        if self.alphabet is None:
+            return x
+        return np.eye(len(self.alphabet))[x.astype(np.int64)]
+
+
+def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int | None = None,
+                    seed: int = 0) -> RunPoints:
+    """Read the data to place in a run's landscape or tree, in the units of the run's model.
+
+    Binary runs read ``data_path`` with :func:`boltzkit.data.binary.load_binary` (``dataset``: the
+    HDF5 / npz array); Potts runs read an alignment with :func:`boltzkit.data.msa.read_msa`, with
+    the run's alphabet. ``n_points`` (if smaller than the data) keeps a random subset of rows drawn
+    with ``seed``, in file order.
+
+    Raises
+    ------
+    BoltzkitError / DataError
+        Unreadable data, or data whose width (or alphabet) does not match the model.
+    """
+    from boltzkit.errors import BoltzkitError, DataError
+    from boltzkit.io import trajectory
+
+    config = trajectory.read_config(run_path)
+    model_config = config.get("model", {})
+    kind = model_config.get("kind")
+    n_visible = model_config.get("n_visible")
+    alphabet = None
+    labels = image_shape = None
+    if kind == "potts-rbm":
+        from boltzkit.data.msa import read_msa
+
+        alphabet = config.get("alphabet")
+        try:
+            msa = read_msa(data_path, alphabet=alphabet or "auto")
+        except ValueError as e:
+            raise DataError(data_path, str(e)) from None
+        q = model_config.get("n_states")
+        if q is not None and msa.q != q:
+            raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {q}")
+        values = msa.sequences.astype(np.float64)
+        names = list(msa.headers)
+        alphabet = msa.alphabet
+    elif kind in ("bernoulli-rbm", "ising-rbm"):
+        from boltzkit.data.binary import load_binary
+        from boltzkit.training.run import units_values
+
+        data = load_binary(data_path, dataset=dataset)
+        values = units_values(data.samples.astype(np.float64), kind)
+        labels, image_shape = data.labels, data.image_shape
+        names = [f"s{i}" for i in range(len(values))]
+    else:
+        raise BoltzkitError(f"{run_path}: TAP landscapes and trees need a bernoulli-rbm, ising-rbm "
+                            f"or potts-rbm run, not {kind!r}")
+    if n_visible is not None and values.shape[1] != n_visible:
+        raise DataError(data_path, f"{values.shape[1]} columns, the model has {n_visible} visible "
+                                   "units")
+    index = np.arange(len(values))
+    if n_points is not None and 0 < n_points < len(values):
+        index = np.sort(np.random.default_rng(seed).choice(len(values), n_points, replace=False))
+    return RunPoints(torch.as_tensor(values[index]), index, [names[i] for i in index],
+                     None if labels is None else np.asarray(labels)[index], image_shape, alphabet,
+                     len(values))
+
+
+def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
+                   attrs: dict | None = None) -> None:
+    """Write a landscape to HDF5, atomically::
+
+        fixed_points/visible, fixed_points/hidden, fixed_points/free_energy, fixed_points/basin_size
+        points/basin, points/converged, points/free_energy, points/index (rows of the data file)
+        attrs: order, beta, n_fixed_points, and ``attrs``
+    """
+    import h5py
+
+    from boltzkit.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        g = f.create_group("fixed_points")
+        g.create_dataset("visible", data=landscape.visible)
+        g.create_dataset("hidden", data=landscape.hidden)
+        g.create_dataset("free_energy", data=landscape.free_energy)
+        g.create_dataset("basin_size", data=landscape.basin_size)
+        p = f.create_group("points")
+        p.create_dataset("basin", data=landscape.basin)
+        p.create_dataset("converged", data=landscape.converged)
+        p.create_dataset("free_energy", data=landscape.point_free_energy)
+        if points is not None:
+            p.create_dataset("index", data=points.index)
+        f.attrs.update(format="boltzkit-landscape", order=landscape.order, beta=landscape.beta,
+                       n_fixed_points=landscape.n_fixed_points)
+        for k, v in (attrs or {}).items():
+            if v is not None:
+                f.attrs[k] = v

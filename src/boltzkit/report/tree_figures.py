@@ -1,0 +1,432 @@
+"""Figures and report sections of the free-energy landscape and of the TreeRBM hierarchy.
+
+* :func:`dendrogram_figure` — the tree of :class:`~boltzkit.interpret.tree.HierarchicalTree`, data
+  points as leaves, with one colour strip per label family (and the recovered clusters);
+* :func:`basin_pca_figure` — the data on their principal directions, coloured by TAP basin, with the
+  fixed points projected;
+* :func:`fixed_points_figure` — fixed points as images (``image_shape``), as magnetisation profiles
+  (binary data without an image shape) or as site x state profiles (Potts);
+* :func:`landscape_figure` — the last two side by side (the PNG of ``boltzkit landscape``);
+* :func:`clusters_trace_figure` — number of fixed-point clusters along the walk;
+* :func:`landscape_section`, :func:`tree_section` — builders of the HTML report (see
+  :mod:`boltzkit.report.html`): they take the report context and return a ``Section`` (a title and
+  an HTML fragment) or None when they do not apply.
+
+As in :mod:`boltzkit.report.figures`, figures are built without ``pyplot`` (Agg when saved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "landscape_figure",
+           "clusters_trace_figure", "landscape_section", "tree_section", "principal_axes"]
+
+_OTHER = "#c8c8c8"
+
+
+def _numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    x = _numpy(x).astype(np.float64)
+    return x.reshape(len(x), -1)
+
+
+def _categorical_colors(labels: np.ndarray):
+    """(classes, RGBA per point) with tab10/tab20 for few classes, a cyclic map otherwise."""
+    import matplotlib
+
+    classes, index = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    k = len(classes)
+    if k <= 10:
+        cmap = matplotlib.colormaps["tab10"]
+        colors = cmap(index % 10)
+    elif k <= 20:
+        cmap = matplotlib.colormaps["tab20"]
+        colors = cmap(index % 20)
+    else:
+        cmap = matplotlib.colormaps["hsv"]
+        colors = cmap((index * 0.618034) % 1.0)
+    return classes, colors
+
+
+# ------------------------------------------------------------------------------ PCA of basins
+def principal_axes(data: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, axes of shape (n_features, k)) of the data's first principal directions
+    (sign: largest component positive)."""
+    x = _flat(data)
+    mean = x.mean(0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    k = max(1, min(n_components, vt.shape[0]))
+    u = vt[:k].T.copy()
+    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(k)])
+    u *= np.where(signs == 0, 1.0, signs)
+    return mean, u
+
+
+def _one_hot_if_codes(data: np.ndarray, fixed_points: np.ndarray) -> np.ndarray:
+    """Potts codes (n, N) as one-hot (n, N, q) when the fixed points are profiles (k, N, q)."""
+    data = _numpy(data)
+    fp = _numpy(fixed_points)
+    if fp.ndim == 3 and data.ndim == 2:
+        q = fp.shape[2]
+        return np.eye(q)[data.astype(np.int64)]
+    return data
+
+
+def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarray,
+                     free_energy: np.ndarray | None = None, max_basins: int = 10, ax=None) -> Figure:
+    """Data on their first two principal directions, coloured by basin; fixed points as stars.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n, N) in the model's units (Potts: codes, or one-hot (n, N, q))
+    basin : ndarray of shape (n,), rank of the fixed point reached (-1: not converged)
+    fixed_points : ndarray of shape (k, N) (or (k, N, q)), ranked like ``basin``
+    max_basins : the largest basins get their own colour, the others are grey
+    """
+    x = _flat(_one_hot_if_codes(data, fixed_points))
+    fp = _flat(fixed_points)
+    basin = _numpy(basin).astype(np.int64)
+    mean, u = principal_axes(x, 2)
+    norm = np.sqrt(x.shape[1])
+    px, pf = (x - mean) @ u / norm, (fp - mean) @ u / norm if len(fp) else np.zeros((0, u.shape[1]))
+    if px.shape[1] == 1:
+        px, pf = np.c_[px, np.zeros(len(px))], np.c_[pf, np.zeros(len(pf))]
+    if ax is None:
+        fig = Figure(figsize=(5.4, 4.6), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    sizes = np.bincount(basin[basin >= 0], minlength=len(fp)) if len(fp) else np.zeros(0, int)
+    shown = [int(b) for b in np.argsort(-sizes, kind="stable")[:max_basins] if sizes[b] > 0]
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    other = ~np.isin(basin, shown)
+    ax.scatter(px[other, 0], px[other, 1], s=6, color=_OTHER, linewidths=0, rasterized=True,
+               label="other basins" if (other & (basin >= 0)).any() else None)
+    for j, b in enumerate(shown):
+        sel = basin == b
+        lab = f"basin {b} ({sel.sum()})"
+        if free_energy is not None:
+            lab += f", F={float(free_energy[b]):.2f}"
+        ax.scatter(px[sel, 0], px[sel, 1], s=7, color=cmap(j % 10), linewidths=0, alpha=0.8,
+                   rasterized=True, label=lab)
+        ax.scatter(pf[b, 0], pf[b, 1], s=140, marker="*", color=cmap(j % 10), edgecolors="k",
+                   linewidths=0.8, zorder=3)
+    ax.set_xlabel("PC1 of the data")
+    ax.set_ylabel("PC2 of the data")
+    ax.set_title(f"Data by TAP basin ({len(fp)} fixed points; stars)", fontsize="medium")
+    if shown:
+        ax.legend(fontsize="x-small", markerscale=1.5, loc="best", framealpha=0.7)
+    return fig
+
+
+# ------------------------------------------------------------------------------ fixed points
+def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None = None,
+                        image_shape: tuple[int, int] | None = None,
+                        basin_size: np.ndarray | None = None, max_points: int = 16,
+                        alphabet: str | None = None, fig: Figure | None = None) -> Figure:
+    """The first ``max_points`` fixed points (lowest free energy first).
+
+    * binary with ``image_shape``: each as a grey-level image of its magnetisations (black = 1);
+    * binary without: a heat map, one row per fixed point, of the magnetisation of every site;
+    * Potts (k, N, q): one panel per fixed point, the site x state profile m_iμ (states on the
+      vertical axis, labelled by ``alphabet`` when given).
+
+    Magnetisations in ±1 units are shown as (1 + m) / 2.
+    """
+    fp = _numpy(fixed_points).astype(np.float64)[:max_points]
+    k = len(fp)
+    titles = []
+    for j in range(k):
+        t = f"#{j}"
+        if free_energy is not None:
+            t += f" F={float(free_energy[j]):.2f}"
+        if basin_size is not None:
+            t += f" n={int(basin_size[j])}"
+        titles.append(t)
+    if fp.ndim == 2 and fp.size and fp.min() < -1e-9:
+        fp = (1 + fp) / 2
+    if fp.ndim == 3:  # Potts profiles
+        q = fp.shape[2]
+        fig = fig or Figure(figsize=(min(12.0, 2 + 0.06 * fp.shape[1]), 0.9 + 1.0 * max(k, 1)),
+                            layout="constrained")
+        axes = fig.subplots(max(k, 1), 1, squeeze=False)[:, 0]
+        for j, ax in enumerate(axes):
+            if j >= k:
+                ax.set_axis_off()
+                continue
+            ax.imshow(fp[j].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_yticks(range(q))
+            ax.set_yticklabels(list(alphabet) if alphabet and len(alphabet) == q else range(q),
+                               fontsize=5)
+            ax.set_title(titles[j], fontsize="x-small", loc="left")
+            if j < k - 1:
+                ax.set_xticks([])
+        axes[-1].set_xlabel("site")
+        fig.suptitle("Fixed-point profiles $m_{i\\mu}$", fontsize="medium")
+        return fig
+    if image_shape is not None:
+        n_cols = int(np.ceil(np.sqrt(max(k, 1))))
+        n_rows = int(np.ceil(max(k, 1) / n_cols))
+        fig = fig or Figure(figsize=(1.5 * n_cols + 0.4, 1.6 * n_rows + 0.5), layout="constrained")
+        axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+        for j, ax in enumerate(axes):
+            ax.set_axis_off()
+            if j < k:
+                ax.imshow(fp[j].reshape(image_shape), cmap="Greys", vmin=0, vmax=1,
+                          interpolation="nearest")
+                ax.set_title(titles[j], fontsize=6)
+        fig.suptitle("Fixed points (magnetisations)", fontsize="medium")
+        return fig
+    fig = fig or Figure(figsize=(7.0, 1.2 + 0.28 * max(k, 1)), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(fp if k else np.zeros((1, 1)), aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                   interpolation="nearest")
+    ax.set_yticks(range(k))
+    ax.set_yticklabels(titles, fontsize=6)
+    ax.set_xlabel("site")
+    fig.colorbar(im, ax=ax, label="magnetisation", shrink=0.8)
+    ax.set_title("Fixed points (magnetisation profiles)", fontsize="medium")
+    return fig
+
+
+def landscape_figure(data: np.ndarray, landscape, image_shape: tuple[int, int] | None = None,
+                     max_points: int = 16, alphabet: str | None = None) -> Figure:
+    """PCA of the data by basin (left) and the lowest fixed points (right) of a
+    :class:`~boltzkit.interpret.landscape.Landscape`."""
+    fig = Figure(figsize=(12.0, 5.0), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.0, 1.1])
+    basin_pca_figure(data, landscape.basin, landscape.visible, landscape.free_energy,
+                     ax=left.add_subplot())
+    fixed_points_figure(landscape.visible, landscape.free_energy, image_shape,
+                        landscape.basin_size, max_points, alphabet, fig=right)
+    return fig
+
+
+# ------------------------------------------------------------------------------ the tree
+def _leaf_order(tree) -> np.ndarray:
+    """Data points sorted along the tree (by cluster at every level, root side first)."""
+    a = tree.assignments()
+    return np.lexsort(tuple(a[:, l] for l in range(a.shape[1] - 1, -1, -1)) + ())
+
+
+def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None = None,
+                      title: str | None = None, show_levels: bool = True) -> Figure:
+    """The recovered hierarchy as a rectangular dendrogram, root on the left, data points as the
+    leaves on the right, followed by colour strips: one per label family (``labels``) and, with
+    ``show_levels``, one per recovered level.
+
+    Parameters
+    ----------
+    tree : HierarchicalTree
+    labels : labels of the data points (one array, or {family: array})
+    """
+    import matplotlib
+
+    a = tree.assignments()
+    n, n_levels = a.shape
+    order = _leaf_order(tree)
+    y_of_point = np.empty(n)
+    y_of_point[order] = np.arange(n)
+    strips: list[tuple[str, np.ndarray]] = []
+    if labels is not None:
+        if isinstance(labels, Mapping):
+            strips += [(str(k), np.asarray(v)) for k, v in labels.items()]
+        else:
+            strips.append(("label", np.asarray(labels)))
+    if show_levels:
+        # at most 10 recovered levels (evenly spread, the deepest always shown)
+        shown = sorted(set(np.linspace(n_levels - 1, 0, min(n_levels, 10)).round().astype(int)))
+        strips += [(f"L{l + 1} ({tree.levels[l].n_clusters})", a[:, l]) for l in shown]
+    fig = Figure(figsize=(7.5 + 0.35 * len(strips), 6.5), layout="constrained")
+    gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.3 * len(strips), 0.3)], wspace=0.0)
+    ax = fig.add_subplot(gs[0, 0])
+    # node positions: x = depth (level index + 1; the root at 0), y = mean y of its points
+    top_single = tree.levels[0].n_clusters == 1
+    root_y = (n - 1) / 2
+    lines = []
+    prev_ys = np.zeros(0)
+    for l in range(n_levels):
+        labels_l = a[:, l]
+        k = tree.levels[l].n_clusters
+        ys = np.array([y_of_point[labels_l == c].mean() for c in range(k)])
+        x = l + 1
+        if l == 0:
+            if not top_single:
+                lines.append(((0, root_y), (0, ys.min()), (0, ys.max())))
+                for c in range(k):
+                    lines.append(((0, ys[c]), (x, ys[c])))
+        else:
+            parents = tree.parents(l)
+            for c in range(k):
+                p = parents[c]
+                lines.append(((x - 1, prev_ys[p]), (x - 1, ys[c])))
+                lines.append(((x - 1, ys[c]), (x, ys[c])))
+        prev_ys = ys
+    # leaves: from the last level's clusters to the points
+    last = a[:, -1]
+    for c in range(tree.levels[-1].n_clusters):
+        pts = y_of_point[last == c]
+        lines.append(((n_levels, pts.min()), (n_levels, pts.max())))
+    from matplotlib.collections import LineCollection
+
+    segments = []
+    for poly in lines:
+        for p0, p1 in zip(poly[:-1], poly[1:]):
+            segments.append([p0, p1])
+    ax.add_collection(LineCollection(segments, colors="k", linewidths=0.8))
+    ax.scatter(np.full(n, n_levels + 0.15), y_of_point, s=2, color="k", linewidths=0)
+    ax.set_xlim(-0.3, n_levels + 0.4)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_yticks([])
+    ages = [tree.levels[l].age for l in range(n_levels)]
+    unit = "β" if tree.variant == "annealing" else "update"
+    # at most 12 labelled levels (evenly spread, the deepest always labelled)
+    ticks = sorted(set(np.linspace(n_levels - 1, 0, min(n_levels, 12)).round().astype(int)))
+    ax.set_xticks([0] + [l + 1 for l in ticks])
+    ax.set_xticklabels(["" if top_single else "root"]
+                       + [f"{tree.levels[l].n_clusters}\n{unit}\n{ages[l]:.3g}" for l in ticks],
+                       fontsize=6)
+    ax.set_xlabel(f"level: number of clusters and {unit} where it appears")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title or f"TreeRBM hierarchy ({n} points, {n_levels} levels)", fontsize="medium")
+    if strips:
+        sax = fig.add_subplot(gs[0, 1], sharey=ax)
+        img = np.zeros((n, len(strips), 4))
+        for j, (_, values) in enumerate(strips):
+            _, colors = _categorical_colors(values)
+            img[y_of_point.astype(int), j] = colors
+        sax.imshow(img, aspect="auto", interpolation="nearest",
+                   extent=(-0.5, len(strips) - 0.5, n - 0.5, -0.5))
+        sax.set_xticks(range(len(strips)))
+        sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=6)
+        sax.tick_params(left=False, labelleft=False)
+        for side in ("top", "right", "left", "bottom"):
+            sax.spines[side].set_visible(False)
+        # legend of the first label family when it has few classes
+        if labels is not None:
+            name, values = strips[0]
+            classes, _ = _categorical_colors(values)
+            if len(classes) <= 20:
+                cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+                from matplotlib.patches import Patch
+
+                handles = [Patch(color=cmap(i % 20), label=str(c)) for i, c in enumerate(classes)]
+                ax.legend(handles=handles, title=name, fontsize="x-small", title_fontsize="x-small",
+                          loc="lower left", framealpha=0.8)
+    return fig
+
+
+def clusters_trace_figure(tree) -> Figure:
+    """Number of fixed-point clusters at every stage of the walk (checkpoint or beta)."""
+    ages = [t["age"] for t in tree.trace]
+    counts = [t["n_clusters"] for t in tree.trace]
+    fig = Figure(figsize=(5.0, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.step(ages, counts, where="post", color="k")
+    for lv in tree.levels:
+        ax.plot([lv.age], [lv.n_clusters], "o", color="#d62728", ms=4)
+    ax.set_xlabel("β" if tree.variant == "annealing" else "update (checkpoint)")
+    ax.set_ylabel("clusters of TAP fixed points")
+    if tree.variant != "annealing" and len(ages) > 1 and min(ages) > 0 and max(ages) / min(ages) > 50:
+        ax.set_xscale("log")
+    ax.set_title("Fixed-point clusters along the walk (dots: recorded levels)", fontsize="medium")
+    return fig
+
+
+# ------------------------------------------------------------------------------ report sections
+def _context_points(ctx, n_points: int):
+    """(points in the model's units as a float64 tensor, labels, image_shape, alphabet) from the
+    report context, or None when the run stores no data."""
+    import torch
+
+    rows, labels, image_shape = ctx.data_sample
+    if rows is None:
+        return None
+    rows = np.asarray(rows)[:n_points]
+    labels = None if labels is None else np.asarray(labels)[:n_points]
+    model = ctx.model
+    if getattr(model, "kind", "") == "potts-rbm":
+        x = torch.as_tensor(rows.astype(np.float64))
+    else:
+        x = ctx.to_units(rows).double().cpu()
+    return x, labels, image_shape, ctx.config.get("alphabet")
+
+
+def _applies(model) -> bool:
+    return getattr(model, "kind", "") in ("bernoulli-rbm", "ising-rbm", "potts-rbm")
+
+
+def landscape_section(ctx, n_points: int = 1000, order: int = 2):
+    """Report section: TAP fixed points of the last model reached from (up to ``n_points``) stored
+    data rows, their free energies and basins. None for models without TAP equations or data."""
+    import torch
+
+    from boltzkit.interpret.landscape import free_energy_landscape
+    from boltzkit.report.html import Section, figure_html, table_html
+
+    if not _applies(ctx.model):
+        return None
+    points = _context_points(ctx, n_points)
+    if points is None:
+        return None
+    x, _, image_shape, alphabet = points
+    model = ctx.model.to(device="cpu", dtype=torch.float64)
+    land = free_energy_landscape(model, x, order=order, tol=1e-6, max_iter=2000)
+    fig = landscape_figure(x.numpy(), land, image_shape, alphabet=alphabet)
+    rows = [(r["rank"], r["free_energy"], r["basin_size"], r["fraction"]) for r in land.table()[:20]]
+    n_bad = int((~land.converged).sum())
+    caption = (f"TAP (order {order}) fixed points of the last model reached from {land.n_points} "
+               f"data rows: {land.n_fixed_points} distinct"
+               + (f"; {n_bad} iterations did not converge" if n_bad else "") + ".")
+    return Section("Free-energy landscape",
+                   figure_html(fig, "TAP fixed points and basins", caption)
+                   + table_html(rows, ["rank", "TAP free energy", "basin size", "fraction"],
+                                "lowest fixed points"))
+
+
+def tree_section(ctx, n_points: int = 300, order: int = 2, eps: float = 1.0,
+                 max_iter: int = 2000):
+    """Report section: the TreeRBM hierarchy of (up to ``n_points``) stored data rows over the
+    run's checkpoints, with label scores when the rows have labels. None when it does not apply
+    (fewer than 3 checkpoints, no data, a model without TAP equations)."""
+    import torch
+
+    from boltzkit.interpret.tree import tree_from_checkpoints
+    from boltzkit.interpret.tree_metrics import level_scores
+    from boltzkit.io.trajectory import load_models
+    from boltzkit.report.html import Section, figure_html, table_html
+
+    if not _applies(ctx.model) or len(ctx.updates) < 3:
+        return None
+    points = _context_points(ctx, n_points)
+    if points is None:
+        return None
+    x, labels, _, _ = points
+    models = [(u, m.to(dtype=torch.float64)) for u, m in load_models(ctx.run_path)]
+    tree = tree_from_checkpoints(models, x, order=order, eps=eps, max_iter=max_iter)
+    fig = dendrogram_figure(tree, labels)
+    rows = []
+    scores = level_scores(tree.assignments(), labels) if labels is not None else None
+    for i, row in enumerate(tree.levels_table()):
+        extra = [scores[i]["ari"], scores[i]["purity"]] if scores else []
+        rows.append((row["level"], int(row["age"]), row["n_clusters"], *extra))
+    header = ["level", "update", "clusters"] + (["ARI", "purity"] if scores else [])
+    caption = (f"TreeRBM (Decelle, Seoane & Rosset 2023): TAP order {order} fixed points of "
+               f"{tree.n_points} data rows followed through {len(models)} checkpoints, DBSCAN "
+               f"eps={eps}.")
+    return Section("Hierarchical clustering (TreeRBM)",
+                   figure_html(fig, "TreeRBM dendrogram", caption)
+                   + figure_html(clusters_trace_figure(tree), "clusters along training")
+                   + table_html(rows, header, "levels"))
