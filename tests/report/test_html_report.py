@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import io
 import shutil
@@ -20,8 +22,9 @@ from boltzkit.report.html import ReportOptions, Section, render_html, select_che
     write_report
 
 IMAGE_SHAPE = (5, 5)
+# the landscape and tree sections are tested once, on the image run (the tree is the slowest)
 SMALL = ReportOptions(curve_points=4, ais_chains=20, ais_steps=20, ais_runs=4, n_samples=120,
-                      gibbs_steps=20, seed=0)
+                      gibbs_steps=20, seed=0, landscape=False, tree=False)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -99,7 +102,8 @@ def image_run(tmp_path_factory):
 def image_report(image_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
     calls: list[int] = []
-    path = write_report(image_run[0], out, SMALL, progress=calls.append)
+    options = dataclasses.replace(SMALL, landscape=True, tree=True, tree_points=60)
+    path = write_report(image_run[0], out, options, progress=calls.append)
     return path, path.read_text(), calls
 
 
@@ -114,7 +118,8 @@ def test_sections_of_an_image_run(image_report):
     _, text, _ = image_report
     page = parse(text)
     assert page.h2 == ["Summary", "Training curve", "Samples", "PCA projections", "Moments",
-                       "Receptive fields"]
+                       "Receptive fields", "Free-energy landscape",
+                       "Hierarchical clustering (TreeRBM)"]
     anchors = [a["href"] for tag, a in page.tags if tag == "a"]
     ids = [a["id"] for tag, a in page.tags if tag == "section"]
     assert anchors == ["#" + i for i in ids]
@@ -217,7 +222,8 @@ def test_ising_run_with_ais_and_no_images(tmp_path):
     est.fit(2.0 * rows - 1.0)  # 24 hidden and 30 visible units: log Z by AIS
     text = write_report(tmp_path / "ising.h5", tmp_path / "ising.html",
                         ReportOptions(curve_points=2, ais_chains=20, ais_steps=20, ais_runs=4,
-                                      n_samples=60, gibbs_steps=10)).read_text()
+                                      n_samples=60, gibbs_steps=10, landscape=False,
+                                      tree=False)).read_text()
     page = parse(text)
     assert page.h2 == ["Summary", "Training curve", "Samples", "PCA projections", "Moments",
                        "Weights"]

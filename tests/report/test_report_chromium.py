@@ -57,7 +57,8 @@ def report(tmp_path_factory) -> Path:
         est._data_sample = (rows, labels, (6, 6))
         est.fit(rows.astype(np.float32))
         return write_report(folder / "run.h5", folder / "report.html",
-                            ReportOptions(curve_points=3, n_samples=100, gibbs_steps=20))
+                            ReportOptions(curve_points=3, n_samples=100, gibbs_steps=20,
+                                          tree_points=60))
     finally:
         torch.set_num_threads(threads)
 

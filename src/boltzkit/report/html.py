@@ -74,6 +74,8 @@ class ReportOptions:
     n_samples, gibbs_steps : generated samples (from uniformly random starts) and their Gibbs steps.
     seed : seeds AIS and the sampler.
     device : "cpu" or "cuda[:N]".
+    landscape, tree : add the TAP free-energy landscape and the TreeRBM tree of ``tree_points``
+        stored data rows (the tree walks every checkpoint: the slowest section).
     """
 
     curve_points: int = 10
@@ -84,6 +86,9 @@ class ReportOptions:
     seed: int = 0
     device: str = "cpu"
     ais_runs: int = 10
+    landscape: bool = True
+    tree: bool = True
+    tree_points: int = 300
 
 
 @dataclass
@@ -589,3 +594,19 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
     if progress is not None:
         progress(100)
     return Path(out_html)
+
+
+def _optional_landscape_section(ctx: ReportContext) -> Section | None:
+    from boltzkit.report.tree_figures import landscape_section
+
+    return landscape_section(ctx) if ctx.options.landscape else None
+
+
+def _optional_tree_section(ctx: ReportContext) -> Section | None:
+    from boltzkit.report.tree_figures import tree_section
+
+    return tree_section(ctx, n_points=ctx.options.tree_points) if ctx.options.tree else None
+
+
+register_section(_optional_landscape_section, after=weights_section)
+register_section(_optional_tree_section, after=_optional_landscape_section)
