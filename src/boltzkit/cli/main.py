@@ -17,15 +17,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 @app.command()
 @user_errors
 def train(
-    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images)"),
+    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images; "
+                                          "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
-    model: str = typer.Option("bernoulli-rbm", "--model", help="bernoulli-rbm | ising-rbm"),
+    model: str = typer.Option("bernoulli-rbm", "--model",
+                              help="bernoulli-rbm | ising-rbm | potts-rbm | potts-bm | ising-bm"),
     hidden: int = typer.Option(100, "--hidden", help="Number of hidden units"),
     updates: int = typer.Option(10000, "--updates", help="Number of parameter updates"),
     batch_size: int = typer.Option(500, "--batch-size"),
     chains: int = typer.Option(500, "--chains", help="Persistent / Rdm chains"),
     gibbs_steps: int = typer.Option(10, "--gibbs-steps", help="MCMC steps per update (k)"),
-    method: str = typer.Option("pcd", "--method", help="pcd | cd | rdm | exact"),
+    method: str = typer.Option("pcd", "--method",
+                               help="pcd | cd | rdm | exact | plm (pseudo-likelihood: potts-bm, ising-bm)"),
     lr: float = typer.Option(0.01, "--lr", help="Learning rate"),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam"),
     centered: bool = typer.Option(True, "--centered/--no-centered", help="Centred gradient"),
@@ -37,25 +40,39 @@ def train(
     test_fraction: float = typer.Option(0.0, "--test-fraction", help="Hold out this fraction as test set"),
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset name"),
     binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
+    alphabet: str = typer.Option("auto", "--alphabet",
+                                 help="Alignments: auto | protein | rna | dna | a custom string of letters"),
+    reweight: bool = typer.Option(True, "--reweight/--no-reweight",
+                                  help="Alignments: sequence reweighting by identity"),
+    identity: float = typer.Option(0.8, "--threshold",
+                                   help="Alignments: identity threshold of the reweighting"),
+    lambda_h: float = typer.Option(0.01, "--lambda-h", help="plm: L2 on the fields"),
+    lambda_j: float = typer.Option(0.01, "--lambda-j", help="plm: L2 on the couplings"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last saved state"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
 ) -> None:
-    """Train a model by maximum likelihood (PCD/CD/Rdm) and save checkpoints into one run file."""
+    """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
+    checkpoints into one run file."""
     from boltzkit.training.config import TrainingConfig
     from boltzkit.training.run import DataSpec, train_run
+    from boltzkit.training.run_models import MSA_KINDS, MSASpec
 
     setup_torch(threads, device)
     config = TrainingConfig(method=method, n_updates=updates, batch_size=batch_size, n_chains=chains,
                             gibbs_steps=gibbs_steps, learning_rate=lr, optimizer=optimizer,
                             centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
                             spacing=spacing, save_every=save_every, seed=seed, device=device)
-    spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed)
+    if model in MSA_KINDS:
+        spec = MSASpec(str(data.resolve()), alphabet, reweight, identity, test_fraction, seed)
+    else:
+        spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed)
     total = config.n_updates
     with progress_bar("training", total, not quiet) as advance:
-        est = train_run(spec, out, model, hidden, config, resume, advance)
+        train_run(spec, out, model, hidden, config, resume, advance, lambda_h=lambda_h,
+                  lambda_J=lambda_j)
     console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
 
 
@@ -69,7 +86,8 @@ def est_updates(path: Path) -> list[int]:
 @user_errors
 def sample(
     run: Path = typer.Argument(..., help="Run file"),
-    out: Path = typer.Option(..., "--out", "-o", help="Output: .npy, .txt or .png (image grid)"),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Output: .npy, .txt or .png (image grid); .fasta/.fa(.gz) for alignments"),
     n: int = typer.Option(100, "--n", help="Number of samples"),
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps", help="MCMC steps from random starts"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
@@ -79,16 +97,49 @@ def sample(
 ) -> None:
     """Generate new samples from a trained model."""
     import boltzkit
-    from boltzkit.io.trajectory import read_data_sample
-    from boltzkit.report.images import save_samples
+    from boltzkit.io.trajectory import read_config, read_data_sample
 
     setup_torch(threads, device)
+    if read_config(run).get("model", {}).get("kind") in ("potts-rbm", "potts-bm", "ising-bm"):
+        _sample_model_run(run, out, n, gibbs_steps, checkpoint, seed, device)
+        return
+    from boltzkit.report.images import save_samples
+
     est = boltzkit.load(run, checkpoint)
     est._model = est.model_.to(device)
     est.device = device
     x = est.sample(n, gibbs_steps=gibbs_steps, random_state=seed)
     _, _, image_shape = read_data_sample(run)
     save_samples(out, x, image_shape)
+    console.print(f"wrote {n} samples to {out}")
+
+
+def _sample_model_run(run: Path, out: Path, n: int, gibbs_steps: int, checkpoint: Optional[int],
+                      seed: int, device: str) -> None:
+    """Samples of a Potts / pairwise run: FASTA (alignments, the run's alphabet) or arrays."""
+    import numpy as np
+    import torch
+
+    from boltzkit.io.trajectory import load_model, read_config
+    from boltzkit.sampling.gibbs import sample as draw
+
+    model = load_model(run, checkpoint).to(device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    x = draw(model, n, gibbs_steps, generator).cpu().numpy()
+    alphabet = read_config(run).get("alphabet")
+    if alphabet is not None:
+        from boltzkit.data.msa import write_fasta
+
+        x = x.astype(np.int8)
+        if out.suffix.lower() not in (".npy", ".txt"):
+            write_fasta(out, x, alphabet, [f"sample_{i}" for i in range(n)])
+            console.print(f"wrote {n} sequences to {out}")
+            return
+    # arrays: codes (alignments) or ±1 spins (ising-bm)
+    if out.suffix.lower() == ".txt":
+        np.savetxt(out, x, fmt="%d")
+    else:
+        np.save(out, x)
     console.print(f"wrote {n} samples to {out}")
 
 
@@ -149,6 +200,9 @@ def report(
     ais_steps: int = typer.Option(1000, "--ais-steps"),
     n_samples: int = typer.Option(500, "--samples", help="Generated samples shown / projected"),
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps"),
+    landscape: bool = typer.Option(True, "--landscape/--no-landscape", help="TAP landscape section"),
+    tree: bool = typer.Option(True, "--tree/--no-tree", help="TreeRBM section (walks every checkpoint)"),
+    tree_points: int = typer.Option(300, "--tree-points", help="Data rows placed in the tree"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
@@ -158,7 +212,8 @@ def report(
 
     setup_torch(threads, device)
     options = ReportOptions(curve_points=curve_points, ais_chains=ais_chains, ais_steps=ais_steps,
-                            n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device)
+                            n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device,
+                            landscape=landscape, tree=tree, tree_points=tree_points)
     write_report(run, out, options)
     console.print(f"wrote {out}")
 
@@ -180,16 +235,18 @@ def demo(
 
 
 def _register_subcommands() -> None:
-    from boltzkit.cli import generate
+    from boltzkit.cli import couplings, generate, interpret_landscape
 
+    couplings.register(app)  # couplings
+    interpret_landscape.register(app)  # landscape, tree
+    interpret_landscape.register_generate(generate.app)  # generate hierarchical
     app.add_typer(generate.app, name="generate")
 
 
+_register_subcommands()
+
+
 def main() -> None:
-    try:
-        _register_subcommands()
-    except ImportError:
-        pass
     app()
 
 

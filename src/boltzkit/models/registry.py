@@ -10,10 +10,16 @@ from typing import Any, Callable
 
 from torch import Tensor
 
+from boltzkit.models.hybrid import HybridEBM
+from boltzkit.models.pairwise import pairwise_from_config
+from boltzkit.models.potts_rbm import PottsRBM
 from boltzkit.models.rbm import RBM
 
 _BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Tensor]], Any]] = {
     "rbm": RBM.from_config,
+    "potts-rbm": PottsRBM.from_config,
+    "pairwise": pairwise_from_config,
+    "hybrid": HybridEBM.from_config,
 }
 
 

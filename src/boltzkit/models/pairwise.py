@@ -1,0 +1,405 @@
+"""Pairwise models (Boltzmann machines): the Potts model of DCA and the Ising model.
+
+Potts (``kind = "potts-bm"``), s_i in {0..q-1}::
+
+    E(s) = - sum_i h_i(s_i) - sum_{i<j} J_ij(s_i, s_j)
+
+with ``fields`` h of shape (L, q) and ``couplings`` J of shape (L, L, q, q), stored in full:
+J[i, j, a, b] = J[j, i, b, a] (symmetric), diagonal blocks J[i, i] = 0. Configurations are codes
+(batch, L), handled like :class:`~boltzkit.models.potts_rbm.PottsRBM`'s: any integer or float
+tensor of codes in, float codes in the model's dtype out.
+
+Ising (``kind = "ising-bm"``), s_i in {-1, +1}::
+
+    E(s) = - sum_i h_i s_i - sum_{i<j} J_ij s_i s_j
+
+with ``fields`` (N,) and symmetric ``couplings`` (N, N) with zero diagonal.
+
+Sampling: one :meth:`sample_step` is a sequential sweep over the sites, every site updated for all
+chains at once — heat-bath (Gibbs) by default, or Metropolis (``sampler="metropolis"``; Potts:
+uniform proposal among the q-1 other states). The local field of site i for all chains is one
+matrix product with a column block of the flattened couplings.
+
+Learning (Boltzmann learning, bmDCA): the gradient of the mean log-likelihood is the difference of
+data and model statistics (moment matching at the fixed point)::
+
+    dL/dh_i(a) = f_i(a) - p_i(a),      dL/dJ_ij(a, b) = f_ij(a, b) - p_ij(a, b)   (i != j)
+
+These data statistics do not depend on the parameters: :meth:`data_statistics` computes them once
+and :meth:`log_likelihood_gradient` accepts the result in place of the data (the trainer does so
+for full-batch training). L2 on the couplings is the trainer's ``l2`` (``penalized_parameters``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from boltzkit.models.base import Chains
+from boltzkit.models.potts_rbm import enumerate_codes, one_hot_flat, sample_categorical, \
+    site_frequencies
+from boltzkit.models.units import SPIN
+
+__all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "pairwise_from_config", "SAMPLERS"]
+
+SAMPLERS = ("gibbs", "metropolis")
+
+
+class PairwiseStatistics(NamedTuple):
+    """Sufficient statistics of a pairwise model, weighted averages over a set of configurations.
+
+    Potts: ``fields`` f_i(a) (L, q), ``couplings`` f_ij(a, b) (L, L, q, q) (diagonal blocks diag f_i).
+    Ising: ``fields`` <s_i> (N,), ``couplings`` <s_i s_j> (N, N) (diagonal 1).
+    """
+
+    fields: Tensor
+    couplings: Tensor
+
+
+def _normalised_weights(n: int, weights: Tensor | None, like: Tensor) -> Tensor:
+    if weights is None:
+        return torch.full((n,), 1.0 / n, dtype=like.dtype, device=like.device)
+    w = weights.to(like.device, like.dtype)
+    return w / w.sum()
+
+
+def _check_sampler(sampler: str) -> None:
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
+
+
+class _Pairwise:
+    """What the Potts and Ising models share."""
+
+    family = "pairwise"
+    penalized_parameters = ("couplings",)  # the trainer's l1/l2 apply to these
+
+    fields: Tensor
+    couplings: Tensor
+    sampler: str
+
+    def parameters(self) -> dict[str, Tensor]:
+        return {"fields": self.fields, "couplings": self.couplings}
+
+    @property
+    def device(self) -> torch.device:
+        return self.fields.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.fields.dtype
+
+    @property
+    def n_visible(self) -> int:
+        return self.fields.shape[0]
+
+    def chains_from(self, x: Tensor) -> Chains:
+        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+
+    def log_partition_exact(self, chunk_size: int = 1 << 14, max_states: int = 1 << 24) -> float:
+        """log Z = logsumexp_s -E(s) by enumeration (float64; tiny models only)."""
+        model = self.to(dtype=torch.float64)
+        states = model.enumerate_visible(max_states)
+        pieces = [torch.logsumexp(-model.free_energy(states[k:k + chunk_size]), 0)
+                  for k in range(0, len(states), chunk_size)]
+        return float(torch.logsumexp(torch.stack(pieces), 0))
+
+    def log_likelihood_gradient(self, data: "Tensor | PairwiseStatistics", chains: Chains,
+                                data_weights: Tensor | None = None,
+                                centered: bool = True) -> dict[str, Tensor]:
+        """Data minus model statistics, keyed like :meth:`parameters`.
+
+        Parameters
+        ----------
+        data : Tensor of shape (batch, n_visible), or the :class:`PairwiseStatistics` of the data
+            (from :meth:`data_statistics`, then ``data_weights`` is ignored)
+        chains : Chains; the model average uses ``chains.visible`` weighted by ``chains.weights``
+        data_weights : Tensor of shape (batch,), optional (e.g. sequence weights)
+        centered : ignored (the moment-matching gradient has no centred variant)
+        """
+        positive = data if isinstance(data, PairwiseStatistics) else \
+            self.data_statistics(data, data_weights)
+        negative = self.data_statistics(chains.visible, chains.weights)
+        grad_j = positive.couplings - negative.couplings
+        self._zero_self_couplings(grad_j)
+        return {"fields": positive.fields - negative.fields, "couplings": grad_j}
+
+
+class PottsModel(_Pairwise):
+    """Pairwise Potts model (Boltzmann machine of DCA).
+
+    Parameters
+    ----------
+    fields : Tensor of shape (L, q)
+    couplings : Tensor of shape (L, L, q, q), J[i, j, a, b] = J[j, i, b, a], J[i, i] = 0
+    sampler : "gibbs" (heat bath) or "metropolis"
+    """
+
+    kind = "potts-bm"
+
+    def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
+        if fields.ndim != 2:
+            raise ValueError(f"fields must have shape (L, q), got {tuple(fields.shape)}")
+        length, q = fields.shape
+        if couplings.shape != (length, length, q, q):
+            raise ValueError(f"couplings must have shape ({length}, {length}, {q}, {q}), "
+                             f"got {tuple(couplings.shape)}")
+        _check_sampler(sampler)
+        self.fields = fields
+        self.couplings = couplings
+        self.sampler = sampler
+
+    @classmethod
+    def zeros(cls, length: int, q: int, dtype: torch.dtype = torch.float32,
+              device: torch.device | str = "cpu", sampler: str = "gibbs") -> "PottsModel":
+        return cls(torch.zeros(length, q, dtype=dtype, device=device),
+                   torch.zeros(length, length, q, q, dtype=dtype, device=device), sampler)
+
+    @classmethod
+    def init_from_data(cls, data: Tensor, q: int, data_weights: Tensor | None = None,
+                       pseudocount: float = 1e-4, dtype: torch.dtype | None = None,
+                       sampler: str = "gibbs") -> "PottsModel":
+        """Independent-site start: h_i(a) = log f_i(a) (pseudocount, zero-sum), J = 0."""
+        if dtype is None:
+            dtype = data.dtype if data.is_floating_point() else torch.float32
+        h = torch.log(site_frequencies(data, q, data_weights, pseudocount))
+        length = data.shape[1]
+        return cls((h - h.mean(1, keepdim=True)).to(dtype),
+                   torch.zeros(length, length, q, q, dtype=dtype, device=data.device), sampler)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "PottsModel":
+        return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+                "n_states": self.n_states, "sampler": self.sampler}
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "PottsModel":
+        return PottsModel(self.fields.to(device=device, dtype=dtype),
+                          self.couplings.to(device=device, dtype=dtype), self.sampler)
+
+    def clone(self) -> "PottsModel":
+        return PottsModel(self.fields.clone(), self.couplings.clone(), self.sampler)
+
+    @property
+    def n_states(self) -> int:
+        return self.fields.shape[1]
+
+    def flat_couplings(self) -> Tensor:
+        """Couplings as a symmetric (L q, L q) matrix, entry ((i, a), (j, b)) = J_ij(a, b)."""
+        lq = self.n_visible * self.n_states
+        return self.couplings.permute(0, 2, 1, 3).reshape(lq, lq)
+
+    def one_hot(self, s: Tensor) -> Tensor:
+        return one_hot_flat(s.to(self.device), self.n_states, self.dtype)
+
+    @staticmethod
+    def _zero_self_couplings(j: Tensor) -> None:
+        idx = torch.arange(j.shape[0], device=j.device)
+        j[idx, idx] = 0
+
+    # ---------------------------------------------------------------- energies
+    def local_fields(self, s: Tensor) -> Tensor:
+        """h_i(a) + sum_{j != i} J_ij(a, s_j) for every site and state, shape (batch, L, q)."""
+        x = self.one_hot(s)
+        return (x @ self.flat_couplings()).reshape(-1, self.n_visible, self.n_states) + self.fields
+
+    def energy(self, s: Tensor) -> Tensor:
+        """E(s), shape (batch,)."""
+        x = self.one_hot(s)
+        return -(x @ self.fields.reshape(-1)) - 0.5 * ((x @ self.flat_couplings()) * x).sum(-1)
+
+    def free_energy(self, s: Tensor) -> Tensor:
+        """The energy (no hidden units to sum out), shape (batch,)."""
+        return self.energy(s)
+
+    # ---------------------------------------------------------------- sampling
+    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        s = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
+                          device=self.device)
+        return Chains(s.to(self.dtype))
+
+    def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
+        return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
+
+    def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
+                    beta: float = 1.0) -> Chains:
+        """One sequential sweep over the sites (heat bath or Metropolis), all chains at once."""
+        n, length, q = chains.visible.shape[0], self.n_visible, self.n_states
+        s = chains.visible.to(self.device).long().clone()
+        x = F.one_hot(s, q).to(self.dtype)  # (n, L, q), updated site by site
+        flat_x = x.view(n, length * q)
+        couplings = self.flat_couplings()
+        rows = torch.arange(n, device=self.device)
+        for i in range(length):
+            block = slice(i * q, (i + 1) * q)
+            # diagonal block J_ii = 0, so site i's own state does not enter its field
+            field = torch.addmm(self.fields[i], flat_x, couplings[:, block])  # (n, q)
+            if beta != 1.0:
+                field = beta * field
+            current = s[:, i]
+            if self.sampler == "gibbs":
+                new = sample_categorical(field, generator)
+            else:
+                shift = torch.randint(1, q, (n,), generator=generator, device=self.device)
+                proposal = (current + shift) % q
+                gain = field[rows, proposal] - field[rows, current]
+                u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
+                new = torch.where(torch.log(u) < gain, proposal, current)
+            x[:, i].zero_()
+            x[rows, i, new] = 1
+            s[:, i] = new
+        return Chains(s.to(self.dtype))
+
+    # ---------------------------------------------------------------- learning
+    def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> PairwiseStatistics:
+        """Weighted one- and two-site frequencies f_i (L, q) and f_ij (L, L, q, q) of codes ``data``."""
+        x = self.one_hot(data)
+        w = _normalised_weights(x.shape[0], data_weights, x)
+        length, q = self.n_visible, self.n_states
+        fij = (x * w.unsqueeze(1)).T @ x
+        return PairwiseStatistics((w @ x).reshape(length, q),
+                                  fij.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous())
+
+    # ---------------------------------------------------------------- gauge
+    def zero_sum_gauge(self) -> "PottsModel":
+        """The same distribution in the zero-sum gauge (sum_a h_i(a) = 0, sum_a J_ij(a, b) = 0).
+
+        J'_ij(a,b) = J_ij(a,b) - J_ij(.,b) - J_ij(a,.) + J_ij(.,.);
+        h'_i(a) = h_i(a) - h_i(.) + sum_{j != i} [J_ij(a,.) - J_ij(.,.)]   (. = mean over states).
+        Energies change by a constant only.
+        """
+        j = self.couplings
+        mean_a = j.mean(2, keepdim=True)
+        mean_b = j.mean(3, keepdim=True)
+        mean_ab = j.mean((2, 3), keepdim=True)
+        new_j = j - mean_a - mean_b + mean_ab
+        self._zero_self_couplings(new_j)
+        h = self.fields
+        new_h = h - h.mean(1, keepdim=True) + (mean_b - mean_ab).squeeze(-1).sum(1)
+        return PottsModel(new_h, new_j, self.sampler)
+
+
+class IsingModel(_Pairwise):
+    """Pairwise Ising model on ±1 spins.
+
+    Parameters
+    ----------
+    fields : Tensor of shape (N,)
+    couplings : Tensor of shape (N, N), symmetric with zero diagonal
+    sampler : "gibbs" (heat bath) or "metropolis" (single spin flips)
+    """
+
+    kind = "ising-bm"
+
+    def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
+        if fields.ndim != 1 or couplings.shape != (fields.shape[0], fields.shape[0]):
+            raise ValueError(f"fields (N,) and couplings (N, N) expected, got {tuple(fields.shape)} "
+                             f"and {tuple(couplings.shape)}")
+        _check_sampler(sampler)
+        self.fields = fields
+        self.couplings = couplings
+        self.sampler = sampler
+
+    @classmethod
+    def zeros(cls, n: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+              sampler: str = "gibbs") -> "IsingModel":
+        return cls(torch.zeros(n, dtype=dtype, device=device),
+                   torch.zeros(n, n, dtype=dtype, device=device), sampler)
+
+    @classmethod
+    def init_from_data(cls, data: Tensor, data_weights: Tensor | None = None, eps: float = 1e-4,
+                       sampler: str = "gibbs") -> "IsingModel":
+        """Independent-site start h_i = atanh(<s_i>) (means clamped to ±(1 - 2 eps)), J = 0."""
+        w = _normalised_weights(data.shape[0], data_weights, data)
+        m = (w @ data).clamp(-1 + 2 * eps, 1 - 2 * eps)
+        return cls(torch.atanh(m), torch.zeros(data.shape[1], data.shape[1], dtype=data.dtype,
+                                               device=data.device), sampler)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "IsingModel":
+        return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+                "sampler": self.sampler}
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "IsingModel":
+        return IsingModel(self.fields.to(device=device, dtype=dtype),
+                          self.couplings.to(device=device, dtype=dtype), self.sampler)
+
+    def clone(self) -> "IsingModel":
+        return IsingModel(self.fields.clone(), self.couplings.clone(), self.sampler)
+
+    @staticmethod
+    def _zero_self_couplings(j: Tensor) -> None:
+        j.fill_diagonal_(0)
+
+    def local_fields(self, s: Tensor) -> Tensor:
+        """h_i + sum_j J_ij s_j, shape (batch, N)."""
+        return torch.addmm(self.fields, s.to(self.dtype), self.couplings)
+
+    def energy(self, s: Tensor) -> Tensor:
+        s = s.to(self.device, self.dtype)
+        return -(s @ self.fields) - 0.5 * ((s @ self.couplings) * s).sum(-1)
+
+    def flip_energy_differences(self, s: Tensor) -> Tensor:
+        """E(s with spin i flipped) - E(s) = 2 s_i (h_i + sum_j J_ij s_j) for every site, shape
+        (batch, N) (used by :mod:`boltzkit.training.pseudo_likelihood`)."""
+        s = s.to(self.device, self.dtype)
+        return 2.0 * s * self.local_fields(s)
+
+    def free_energy(self, s: Tensor) -> Tensor:
+        return self.energy(s)
+
+    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        return Chains(SPIN.random((n, self.n_visible), generator, self.device, self.dtype))
+
+    def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
+        if 2**self.n_visible > max_states:
+            raise ValueError(f"cannot enumerate 2**{self.n_visible} configurations (limit {max_states})")
+        return SPIN.enumerate(self.n_visible, self.device, self.dtype)
+
+    def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
+                    beta: float = 1.0) -> Chains:
+        """One sequential sweep (heat bath or Metropolis single-spin flips), all chains at once."""
+        s = chains.visible.to(self.device, self.dtype).clone()
+        n = s.shape[0]
+        for i in range(self.n_visible):
+            field = beta * (self.fields[i] + s @ self.couplings[:, i])  # J_ii = 0
+            u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
+            if self.sampler == "gibbs":
+                s[:, i] = torch.where(u < torch.sigmoid(2.0 * field), 1.0, -1.0).to(self.dtype)
+            else:
+                # flipping s_i changes -E by -2 s_i field
+                flip = torch.log(u) < -2.0 * s[:, i] * field
+                s[:, i] = torch.where(flip, -s[:, i], s[:, i])
+        return Chains(s)
+
+    def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> PairwiseStatistics:
+        """Weighted <s_i> (N,) and <s_i s_j> (N, N) of ±1 ``data``."""
+        s = data.to(self.device, self.dtype)
+        w = _normalised_weights(s.shape[0], data_weights, s)
+        return PairwiseStatistics(w @ s, (s * w.unsqueeze(1)).T @ s)
+
+    def to_potts(self) -> PottsModel:
+        """The same distribution as a q = 2 Potts model in the zero-sum gauge (code 1 = spin +1)."""
+        sign = torch.tensor([-1.0, 1.0], dtype=self.dtype, device=self.device)
+        return PottsModel(self.fields[:, None] * sign,
+                          self.couplings[:, :, None, None] * (sign[:, None] * sign[None, :]),
+                          self.sampler)
+
+
+def pairwise_from_config(config: dict[str, Any], params: dict[str, Tensor]):
+    """Registry builder of the ``pairwise`` family (kinds ``potts-bm`` and ``ising-bm``)."""
+    kind = config.get("kind")
+    if kind == PottsModel.kind:
+        return PottsModel.from_config(config, params)
+    if kind == IsingModel.kind:
+        return IsingModel.from_config(config, params)
+    raise ValueError(f"unknown pairwise model kind {kind!r}")
+

@@ -1,0 +1,418 @@
+"""Restricted Boltzmann machine with Potts (categorical, q states) visible units and Bernoulli
+{0,1} hidden units — the model of rbmDCA and of the class-2 seed's protein experiments.
+
+Joint energy (METHODS.md 1.5)::
+
+    E(v, h) = - sum_{i,mu,a} W_ia^mu h_a delta(v_i, mu) - sum_{i,mu} b_i^mu delta(v_i, mu) - sum_a c_a h_a
+
+with ``weights`` W of shape **(n_visible, q, n_hidden)** (site, state, hidden unit: the
+``clusterbm`` / ``TorchRBM`` layout), ``visible_bias`` b of shape (n_visible, q) and
+``hidden_bias`` c of shape (n_hidden,). The marginal (visible free) energy is::
+
+    F(v) = - sum_i b_i^{v_i} - sum_a softplus(c_a + sum_i W_ia^{v_i})
+
+Conventions
+-----------
+* **Configurations are integer codes** 0..q-1 of shape (batch, n_visible) (for alignments: the
+  codes of :func:`boltzkit.data.msa.read_msa`, index 0 = gap). Every method accepts integer or
+  floating tensors holding codes; chains and samples are returned as *float codes in the model's
+  dtype*, so that the generic trainer (weights in the data's dtype, chains saved and restored in
+  the data's dtype) and the evaluation code (``data.to(model.dtype)``) work unchanged.
+* Internally a batch is one-hot encoded and flattened to (batch, n_visible * q), and the weights
+  are viewed as (n_visible * q, n_hidden): every field is then one matrix product.
+* **Centring.** :meth:`PottsRBM.log_likelihood_gradient` gives the centred gradient
+  (METHODS.md 6.1) on the one-hot units; :meth:`PottsRBM.centring` gives the centred coordinates in
+  which the trainer runs its optimizer (:class:`PottsCentring`).
+* **Gauge.** p(v) is unchanged by W_ia^mu -> W_ia^mu + A_ia (with c_a -> c_a - sum_i A_ia) and by
+  b_i^mu -> b_i^mu + B_i. The zero-sum gauge (sum_mu W_ia^mu = 0, sum_mu b_i^mu = 0) fixes both;
+  :meth:`PottsRBM.after_update` re-imposes it after every optimizer step (as ``DsysDML/rbms``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from boltzkit.models.base import Chains
+
+__all__ = ["PottsRBM", "PottsCentring", "independent_site_potts", "one_hot_flat", "sample_categorical",
+           "enumerate_codes", "site_frequencies"]
+
+
+# ---------------------------------------------------------------------------------- kernels
+def one_hot_flat(codes: Tensor, q: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """One-hot encoding flattened to shape (batch, n_sites * q) for codes of shape (batch, n_sites)."""
+    return F.one_hot(codes.long(), q).reshape(codes.shape[0], -1).to(dtype)
+
+
+def sample_categorical(logits: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Draw one state per row of ``logits`` (shape (..., q)) from softmax(logits); int64 codes (...).
+
+    Inverse-transform sampling: one uniform per site, compared with the cumulative probabilities.
+    """
+    cdf = torch.softmax(logits, -1).cumsum(-1)
+    u = torch.rand(logits.shape[:-1] + (1,), generator=generator, device=logits.device,
+                   dtype=cdf.dtype)
+    # first state with cdf >= u; rounding can leave cdf[-1] slightly below 1: clamp to the last state
+    return torch.searchsorted(cdf, u).squeeze(-1).clamp_max(logits.shape[-1] - 1)
+
+
+def enumerate_codes(n_sites: int, q: int, device: torch.device | str = "cpu",
+                    dtype: torch.dtype = torch.float64, max_states: int = 1 << 24) -> Tensor:
+    """All q**n_sites configurations as codes, shape (q**n_sites, n_sites); site 0 varies slowest."""
+    total = q**n_sites
+    if total > max_states:
+        raise ValueError(f"cannot enumerate {q}**{n_sites} = {total} configurations "
+                         f"(limit {max_states})")
+    idx = torch.arange(total, device=device)
+    powers = q ** torch.arange(n_sites - 1, -1, -1, device=device)
+    return ((idx.unsqueeze(1) // powers) % q).to(dtype)
+
+
+def site_frequencies(codes: Tensor, q: int, weights: Tensor | None = None,
+                     pseudocount: float = 0.0, dtype: torch.dtype = torch.float64) -> Tensor:
+    """Weighted one-site frequencies f_i^mu, shape (n_sites, q), with f <- (1-λ) f + λ/q."""
+    x = F.one_hot(codes.long(), q).to(dtype)
+    if weights is None:
+        f = x.mean(0)
+    else:
+        w = weights.to(device=x.device, dtype=dtype)
+        f = torch.einsum("m,miq->iq", w / w.sum(), x)
+    return (1.0 - pseudocount) * f + pseudocount / q
+
+
+class PottsRBM:
+    """Potts visible – Bernoulli hidden RBM.
+
+    Parameters
+    ----------
+    weights : Tensor of shape (n_visible, q, n_hidden)
+        W[i, mu, a] couples state mu of site i to hidden unit a.
+    visible_bias : Tensor of shape (n_visible, q)
+    hidden_bias : Tensor of shape (n_hidden,)
+    """
+
+    kind = "potts-rbm"
+    family = "potts-rbm"
+
+    def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
+        if weights.ndim != 3:
+            raise ValueError(f"weights must have shape (n_visible, q, n_hidden), got {tuple(weights.shape)}")
+        n_visible, q, n_hidden = weights.shape
+        if visible_bias.shape != (n_visible, q) or hidden_bias.shape != (n_hidden,):
+            raise ValueError(
+                f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do not match "
+                f"weights {tuple(weights.shape)}")
+        self.weights = weights
+        self.visible_bias = visible_bias
+        self.hidden_bias = hidden_bias
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def init_from_data(cls, data: Tensor, n_hidden: int, q: int,
+                       generator: torch.Generator | None = None, weight_std: float = 1e-4,
+                       data_weights: Tensor | None = None, pseudocount: float = 1e-4,
+                       dtype: torch.dtype | None = None) -> "PottsRBM":
+        """Small random weights N(0, weight_std²), visible bias of the independent-site model
+        b_i^mu = log f_i^mu (pseudocount λ: f <- (1-λ) f + λ/q), zero hidden bias; zero-sum gauge.
+
+        Parameters
+        ----------
+        data : Tensor of shape (n_samples, n_visible), codes 0..q-1
+        data_weights : Tensor of shape (n_samples,), optional (e.g. sequence weights)
+        dtype : dtype of the parameters (default: ``data``'s if floating, else float32)
+        """
+        if dtype is None:
+            dtype = data.dtype if data.is_floating_point() else torch.float32
+        n_visible = data.shape[1]
+        f = site_frequencies(data, q, data_weights, pseudocount)
+        bias = torch.log(f).to(dtype)
+        w = torch.randn(n_visible, q, n_hidden, generator=generator, dtype=dtype,
+                        device=data.device) * weight_std
+        model = cls(w, bias, torch.zeros(n_hidden, dtype=dtype, device=data.device))
+        model.after_update()
+        return model
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "PottsRBM":
+        return cls(params["weights"], params["visible_bias"], params["hidden_bias"])
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+                "n_states": self.n_states, "n_hidden": self.n_hidden}
+
+    def parameters(self) -> dict[str, Tensor]:
+        return {"weights": self.weights, "visible_bias": self.visible_bias,
+                "hidden_bias": self.hidden_bias}
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "PottsRBM":
+        p = {k: v.to(device=device, dtype=dtype) for k, v in self.parameters().items()}
+        return PottsRBM(p["weights"], p["visible_bias"], p["hidden_bias"])
+
+    def clone(self) -> "PottsRBM":
+        p = {k: v.clone() for k, v in self.parameters().items()}
+        return PottsRBM(p["weights"], p["visible_bias"], p["hidden_bias"])
+
+    @property
+    def n_visible(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_states(self) -> int:
+        """q, the number of states of each visible unit."""
+        return self.weights.shape[1]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.weights.shape[2]
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.weights.dtype
+
+    def _flat_weights(self) -> Tensor:
+        return self.weights.reshape(self.n_visible * self.n_states, self.n_hidden)
+
+    def one_hot(self, v: Tensor) -> Tensor:
+        """Flattened one-hot encoding of codes v, shape (batch, n_visible * q), model dtype."""
+        return one_hot_flat(v.to(self.device), self.n_states, self.dtype)
+
+    def _rows(self, v: Tensor) -> Tensor:
+        """Index of (site i, state v_i) in the flattened (n_visible * q) axis, shape (batch, n_visible)."""
+        offsets = torch.arange(self.n_visible, device=self.device) * self.n_states
+        return v.to(self.device).long() + offsets
+
+    # ---------------------------------------------------------------- energies
+    def hidden_field(self, v: Tensor) -> Tensor:
+        """c_a + sum_i W_ia^{v_i}, shape (batch, n_hidden)."""
+        # a sum of selected rows of W: the same as one_hot(v) @ W_flat without the one-hot matrix
+        return F.embedding_bag(self._rows(v), self._flat_weights(), mode="sum") + self.hidden_bias
+
+    def visible_field(self, h: Tensor) -> Tensor:
+        """b_i^mu + sum_a W_ia^mu h_a, shape (batch, n_visible, q)."""
+        flat = torch.addmm(self.visible_bias.reshape(-1), h, self._flat_weights().T)
+        return flat.reshape(h.shape[0], self.n_visible, self.n_states)
+
+    def energy(self, v: Tensor, h: Tensor) -> Tensor:
+        """Joint energy E(v, h), shape (batch,)."""
+        x = self.one_hot(v)
+        return -((x @ self._flat_weights()) * h).sum(-1) - x @ self.visible_bias.reshape(-1) \
+            - h @ self.hidden_bias
+
+    def free_energy(self, v: Tensor) -> Tensor:
+        """Marginal energy F(v) = -log sum_h exp(-E(v, h)), shape (batch,)."""
+        bias = self.visible_bias.reshape(-1)[self._rows(v)].sum(-1)
+        return -bias - F.softplus(self.hidden_field(v)).sum(-1)
+
+    def hidden_free_energy(self, h: Tensor) -> Tensor:
+        """The dual marginal -log sum_v exp(-E(v, h)) = -c.h - sum_i logsumexp_mu(b_i + W_i h),
+        shape (batch,)."""
+        return -(h @ self.hidden_bias) - torch.logsumexp(self.visible_field(h), -1).sum(-1)
+
+    # ---------------------------------------------------------------- conditionals and sampling
+    def transform(self, v: Tensor) -> Tensor:
+        """Conditional mean of the hidden units <h | v>, shape (batch, n_hidden)."""
+        return torch.sigmoid(self.hidden_field(v))
+
+    def visible_probabilities(self, h: Tensor) -> Tensor:
+        """p(v_i = mu | h), shape (batch, n_visible, q)."""
+        return torch.softmax(self.visible_field(h), -1)
+
+    def sample_hidden(self, v: Tensor, generator: torch.Generator | None = None,
+                      beta: float = 1.0) -> Tensor:
+        field = self.hidden_field(v)
+        p = torch.sigmoid(field if beta == 1.0 else beta * field)
+        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        return (u < p).to(self.dtype)
+
+    def sample_visible(self, h: Tensor, generator: torch.Generator | None = None,
+                       beta: float = 1.0) -> Tensor:
+        """Float codes, shape (batch, n_visible): every site drawn from its softmax at once."""
+        field = self.visible_field(h)
+        return sample_categorical(field if beta == 1.0 else beta * field, generator).to(self.dtype)
+
+    def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
+                    beta: float = 1.0) -> Chains:
+        """One block-Gibbs step v -> h -> v' (at inverse temperature ``beta``)."""
+        h = self.sample_hidden(chains.visible, generator, beta)
+        return Chains(self.sample_visible(h, generator, beta), h)
+
+    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        """Uniformly random codes, shape (n, n_visible)."""
+        v = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
+                          device=self.device)
+        return Chains(v.to(self.dtype))
+
+    def chains_from(self, x: Tensor) -> Chains:
+        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+
+    def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
+        """All q**n_visible configurations as float codes, shape (q**n_visible, n_visible)."""
+        return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
+
+    # ---------------------------------------------------------------- exact partition function
+    def log_partition_exact(self, chunk_size: int = 1 << 12, max_states: int = 1 << 26) -> float:
+        """log Z in float64 by enumerating the cheaper layer.
+
+        Over the hidden layer (2**n_hidden terms)::
+
+            log Z = logsumexp_h [ c.h + sum_i logsumexp_mu (b_i^mu + (W h)_i^mu) ]
+
+        or over the visible layer (q**n_visible terms) as logsumexp_v -F(v).
+        """
+        n_hidden_states = 2**self.n_hidden
+        n_visible_states = self.n_states**self.n_visible
+        if min(n_hidden_states, n_visible_states) > max_states:
+            raise ValueError(
+                f"exact log Z needs 2**n_hidden or q**n_visible at most {max_states} (here 2**"
+                f"{self.n_hidden} and {self.n_states}**{self.n_visible}); use AIS")
+        model = self.to(dtype=torch.float64)
+        pieces = []
+        if n_hidden_states <= n_visible_states:
+            codes = torch.arange(self.n_hidden, device=self.device)
+            for start in range(0, n_hidden_states, chunk_size):
+                idx = torch.arange(start, min(start + chunk_size, n_hidden_states), device=self.device)
+                h = ((idx.unsqueeze(1) >> (self.n_hidden - 1 - codes)) & 1).to(torch.float64)
+                pieces.append(torch.logsumexp(-model.hidden_free_energy(h), 0))
+        else:
+            states = model.enumerate_visible(max_states)
+            for start in range(0, n_visible_states, chunk_size):
+                pieces.append(torch.logsumexp(-model.free_energy(states[start:start + chunk_size]), 0))
+        return float(torch.logsumexp(torch.stack(pieces), 0))
+
+    # ---------------------------------------------------------------- annealing (AIS)
+    def annealed(self, beta: float) -> "PottsRBM":
+        """The model on the AIS path: same visible bias, weights beta W, hidden bias beta c."""
+        return PottsRBM(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
+
+    def annealing_base_log_partition(self) -> float:
+        """log Z of ``annealed(0)``: independent sites with fields b plus n_hidden free hidden units."""
+        return float(torch.logsumexp(self.visible_bias.double(), -1).sum()
+                     + self.n_hidden * math.log(2.0))
+
+    # ---------------------------------------------------------------- learning
+    def log_likelihood_gradient(self, data: Tensor, chains: Chains,
+                                data_weights: Tensor | None = None,
+                                centered: bool = True) -> dict[str, Tensor]:
+        """Positive minus negative phase of d<log p(v)>_data / d theta (one-hot visible units).
+
+        Same estimator as :meth:`boltzkit.models.rbm.RBM.log_likelihood_gradient` with v replaced
+        by its flattened one-hot encoding: the data term uses <h|v>, the model term the chains'
+        visible states with their <h|v>; ``centered`` centres both layers on the data means
+        (METHODS.md 6.1).
+
+        Parameters
+        ----------
+        data : Tensor of shape (batch, n_visible), codes
+        chains : Chains with ``visible`` of shape (n_chains, n_visible); their ``weights``, if given,
+            weight the model average
+        data_weights : Tensor of shape (batch,), optional (normalised here)
+
+        Returns
+        -------
+        dict with ``weights`` (n_visible, q, n_hidden), ``visible_bias`` (n_visible, q),
+        ``hidden_bias`` (n_hidden,).
+        """
+        v_d, v_m = self.one_hot(data), self.one_hot(chains.visible)
+        h_d, h_m = self.transform(data), self.transform(chains.visible)
+        if data_weights is None:
+            w_d = torch.full((v_d.shape[0],), 1.0 / v_d.shape[0], dtype=self.dtype, device=self.device)
+        else:
+            w_d = data_weights.to(self.device, self.dtype)
+            w_d = w_d / w_d.sum()
+        w_m = chains.weights
+        if w_m is None:
+            w_m = torch.full((v_m.shape[0],), 1.0 / v_m.shape[0], dtype=self.dtype, device=self.device)
+        else:
+            w_m = w_m.to(self.device, self.dtype)
+        v_mean_d, h_mean_d = w_d @ v_d, w_d @ h_d
+        v_mean_m, h_mean_m = w_m @ v_m, w_m @ h_m
+        if centered:
+            grad_w = ((v_d - v_mean_d) * w_d.unsqueeze(1)).T @ (h_d - h_mean_d) \
+                - ((v_m - v_mean_d) * w_m.unsqueeze(1)).T @ (h_m - h_mean_d)
+            grad_b = v_mean_d - v_mean_m - grad_w @ h_mean_d
+            grad_c = h_mean_d - h_mean_m - v_mean_d @ grad_w
+        else:
+            grad_w = (v_d * w_d.unsqueeze(1)).T @ h_d - (v_m * w_m.unsqueeze(1)).T @ h_m
+            grad_b = v_mean_d - v_mean_m
+            grad_c = h_mean_d - h_mean_m
+        return {"weights": grad_w.reshape(self.weights.shape),
+                "visible_bias": grad_b.reshape(self.visible_bias.shape), "hidden_bias": grad_c}
+
+    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> "PottsCentring":
+        """Offsets of the centred parametrisation on ``data``: the one-hot means v̄ (n_visible, q)
+        and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these coordinates)."""
+        x = self.one_hot(data)
+        if data_weights is None:
+            w = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=self.dtype, device=self.device)
+        else:
+            w = data_weights.to(self.device, self.dtype)
+            w = w / w.sum()
+        return PottsCentring((w @ x).reshape(self.n_visible, self.n_states), w @ self.transform(data))
+
+    # ---------------------------------------------------------------- gauge
+    @torch.no_grad()
+    def after_update(self) -> None:
+        """Re-impose the zero-sum gauge in place (called by the trainer after each step).
+
+        A_ia = mean_mu W_ia^mu; W -= A; c_a += sum_i A_ia; b_i^mu -= mean_mu b_i^mu (METHODS.md 1.5).
+        The hidden fields, hence p(v), are unchanged; F(v) shifts by the constant sum_i mean_mu b_i^mu.
+        """
+        shift = self.weights.mean(1)  # (n_visible, n_hidden)
+        self.weights.sub_(shift.unsqueeze(1))
+        self.hidden_bias.add_(shift.sum(0))
+        self.visible_bias.sub_(self.visible_bias.mean(1, keepdim=True))
+
+    def zero_sum_gauge(self) -> "PottsRBM":
+        """A copy in the zero-sum gauge (same p(v))."""
+        model = self.clone()
+        model.after_update()
+        return model
+
+
+class PottsCentring:
+    """The centred parametrisation of a Potts RBM (one-hot version of
+    :class:`boltzkit.models.rbm.Centring`; METHODS.md 6.1).
+
+    E(v, h) = -sum_i (x_i - x̄_i)ᵀ W_i (h - h̄) - sum_i b'_iᵀ (x_i - x̄_i) - c'ᵀ (h - h̄) + const, with
+    x_i the one-hot vector of site i, is the same model with b = b' - W h̄ and c = c' - sum_i W_iᵀ x̄_i.
+    """
+
+    def __init__(self, visible: Tensor, hidden: Tensor):
+        self.visible, self.hidden = visible, hidden  # (n_visible, q), (n_hidden,)
+
+    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
+        g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
+        g_w = grads["weights"] - self.visible.unsqueeze(-1) * g_c - g_b.unsqueeze(-1) * self.hidden
+        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
+
+    @torch.no_grad()
+    def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:
+        """In place: the optimizer moved (W, b', c'); b = b' - W h̄ and c = c' - sum_i W_iᵀ x̄_i."""
+        dw = params["weights"] - previous["weights"]
+        params["visible_bias"].sub_(dw @ self.hidden)
+        params["hidden_bias"].sub_(torch.einsum("iq,iqa->a", self.visible, dw))
+
+
+def independent_site_potts(data: Tensor, q: int, data_weights: Tensor | None = None,
+                           pseudocount: float = 1e-4, dtype: torch.dtype = torch.float64) -> PottsRBM:
+    """The independent-site model p(v) = prod_i f_i^{v_i} as a Potts RBM with no hidden unit.
+
+    Frequencies are weighted by ``data_weights`` and regularised by the pseudocount λ
+    (f <- (1-λ) f + λ/q), so that states absent from ``data`` keep a finite log-probability.
+    Its exact log Z is cheap (:meth:`PottsRBM.log_partition_exact`).
+    """
+    n_visible = data.shape[1]
+    bias = torch.log(site_frequencies(data, q, data_weights, pseudocount)).to(dtype)
+    return PottsRBM(torch.zeros(n_visible, q, 0, dtype=dtype, device=data.device),
+                    bias - bias.mean(1, keepdim=True),
+                    torch.zeros(0, dtype=dtype, device=data.device))

@@ -1,0 +1,245 @@
+"""Pairwise Potts and Ising models: energies, gauge, Gibbs/Metropolis sampling, gradient, registry."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from scipy.stats import chisquare
+
+from boltzkit.data.reweighting import frequencies
+from boltzkit.models.base import Chains
+from boltzkit.models.pairwise import IsingModel, PottsModel
+from boltzkit.models.registry import model_from_config
+from boltzkit.sampling.gibbs import run_chains
+
+# thousands of small tensor operations: one thread (see tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def random_potts(length: int, q: int, coupling_scale: float = 0.5, field_scale: float = 0.5,
+                 seed: int = 0) -> PottsModel:
+    g = torch.Generator().manual_seed(seed)
+    h = field_scale * torch.randn(length, q, generator=g, dtype=torch.float64)
+    j = coupling_scale * torch.randn(length, length, q, q, generator=g, dtype=torch.float64)
+    j = 0.5 * (j + j.permute(1, 0, 3, 2))
+    j[torch.arange(length), torch.arange(length)] = 0
+    return PottsModel(h, j)
+
+
+def random_ising(n: int, coupling_scale: float = 0.4, field_scale: float = 0.3, seed: int = 0) -> IsingModel:
+    g = torch.Generator().manual_seed(seed)
+    j = torch.triu(coupling_scale * torch.randn(n, n, generator=g, dtype=torch.float64), 1)
+    return IsingModel(field_scale * torch.randn(n, generator=g, dtype=torch.float64), j + j.T)
+
+
+def loop_energy_potts(model: PottsModel, s: list[int]) -> float:
+    e = -sum(float(model.fields[i, s[i]]) for i in range(len(s)))
+    for i in range(len(s)):
+        for j in range(i + 1, len(s)):
+            e -= float(model.couplings[i, j, s[i], s[j]])
+    return e
+
+
+def exact_probabilities(model) -> tuple[torch.Tensor, torch.Tensor]:
+    states = model.enumerate_visible()
+    return states, torch.softmax(-model.energy(states), 0)
+
+
+def state_index(x: torch.Tensor, q: int) -> torch.Tensor:
+    powers = q ** torch.arange(x.shape[1] - 1, -1, -1)
+    return (x.long() * powers).sum(1)
+
+
+def test_potts_energy_matches_the_definition_and_log_partition_the_sum():
+    model = random_potts(4, 3)
+    states = model.enumerate_visible()
+    loops = torch.tensor([loop_energy_potts(model, [int(a) for a in s]) for s in states],
+                         dtype=torch.float64)
+    assert torch.allclose(model.energy(states), loops, atol=1e-12)
+    assert model.log_partition_exact() == pytest.approx(float(torch.logsumexp(-loops, 0)), abs=1e-12)
+    # local fields: -E changes by field(a) - field(s_i) when site i goes to state a
+    lf = model.local_fields(states[:7])
+    for k in range(7):
+        s = states[k].clone()
+        for a in range(3):
+            t = s.clone()
+            t[2] = a
+            delta = -model.energy(t[None]) + model.energy(s[None])
+            assert float(delta) == pytest.approx(float(lf[k, 2, a] - lf[k, 2, int(s[2])]), abs=1e-12)
+
+
+def test_ising_energy_and_equivalent_potts_model():
+    ising = random_ising(5)
+    spins = ising.enumerate_visible()
+    loops = torch.tensor([-float(ising.fields @ s) - sum(float(ising.couplings[i, j] * s[i] * s[j])
+                                                         for i in range(5) for j in range(i + 1, 5))
+                          for s in spins], dtype=torch.float64)
+    assert torch.allclose(ising.energy(spins), loops, atol=1e-12)
+    potts = ising.to_potts()
+    codes = (spins > 0).double()
+    assert torch.allclose(potts.energy(codes), ising.energy(spins), atol=1e-12)
+    assert potts.log_partition_exact() == pytest.approx(ising.log_partition_exact(), abs=1e-12)
+
+
+def test_ising_flip_energy_differences():
+    ising = random_ising(5, seed=11)
+    spins = ising.enumerate_visible()[:9]
+    delta = ising.flip_energy_differences(spins)
+    for i in range(5):
+        flipped = spins.clone()
+        flipped[:, i] *= -1
+        assert torch.allclose(delta[:, i], ising.energy(flipped) - ising.energy(spins), atol=1e-12)
+
+
+def test_zero_sum_gauge_changes_energies_by_a_constant():
+    model = random_potts(4, 3, seed=1)
+    gauged = model.zero_sum_gauge()
+    j = gauged.couplings
+    assert float(j.sum(2).abs().max()) < 1e-12 and float(j.sum(3).abs().max()) < 1e-12
+    assert float(gauged.fields.sum(1).abs().max()) < 1e-12
+    assert torch.allclose(j, j.permute(1, 0, 3, 2), atol=1e-14)
+    states = model.enumerate_visible()
+    shift = gauged.energy(states) - model.energy(states)
+    assert float(shift.max() - shift.min()) < 1e-12
+    ll = -model.energy(states) - model.log_partition_exact()
+    ll_gauged = -gauged.energy(states) - gauged.log_partition_exact()
+    assert torch.allclose(ll, ll_gauged, atol=1e-12)
+    # gauge fixing is a projection
+    again = gauged.zero_sum_gauge()
+    assert torch.allclose(again.couplings, gauged.couplings, atol=1e-14)
+    assert torch.allclose(again.fields, gauged.fields, atol=1e-14)
+
+
+def chi_square_pvalues(model, samples: torch.Tensor, q: int, wrong) -> tuple[float, float]:
+    n = len(samples)
+    counts = torch.bincount(state_index(samples, q), minlength=q**samples.shape[1]).double()
+    _, p = exact_probabilities(model)
+    _, p_wrong = exact_probabilities(wrong)
+    assert float(p.min()) * n > 5  # enough expected counts in every cell
+    return (chisquare(counts.numpy(), (p * n).numpy()).pvalue,
+            chisquare(counts.numpy(), (p_wrong * n).numpy()).pvalue)
+
+
+@pytest.mark.parametrize("sampler", ["gibbs", "metropolis"])
+def test_potts_sampling_reproduces_the_exact_distribution(sampler):
+    """20000 independent chains (the last state of each), 81 states, chi-square against the exact
+    probabilities. Seeds are fixed, so the test is deterministic; 1e-3 is the acceptance level of a
+    correct sampler (a false alarm for 1 seed in 1000) and the same histogram must reject a model
+    with one coupling entry moved by 0.3 at p < 1e-6 (power)."""
+    model = random_potts(4, 3, coupling_scale=0.4, field_scale=0.3, seed=2)
+    model.sampler = sampler
+    g = torch.Generator().manual_seed(3)
+    chains = run_chains(model.to(dtype=torch.float32), model.init_chains(20000, g), 25, g)
+    wrong = model.clone()
+    wrong.couplings[0, 1, 0, 0] += 0.3
+    wrong.couplings[1, 0, 0, 0] += 0.3
+    p_ok, p_wrong = chi_square_pvalues(model, chains.visible, 3, wrong)
+    assert p_ok > 1e-3
+    assert p_wrong < 1e-6
+
+
+@pytest.mark.parametrize("sampler", ["gibbs", "metropolis"])
+def test_ising_sampling_reproduces_the_exact_distribution(sampler):
+    model = random_ising(5, seed=4)
+    model.sampler = sampler
+    g = torch.Generator().manual_seed(5)
+    chains = run_chains(model.to(dtype=torch.float32), model.init_chains(20000, g), 25, g)
+    wrong = model.clone()
+    wrong.couplings[0, 1] += 0.15
+    wrong.couplings[1, 0] += 0.15
+    p_ok, p_wrong = chi_square_pvalues(model, (chains.visible > 0).long(), 2, wrong)
+    assert p_ok > 1e-3
+    assert p_wrong < 1e-6
+
+
+def mean_log_likelihood(model, data: torch.Tensor, weights: torch.Tensor) -> float:
+    states = model.enumerate_visible()
+    log_z = torch.logsumexp(-model.energy(states), 0)
+    return float((weights / weights.sum()) @ (-model.energy(data) - log_z))
+
+
+def test_potts_gradient_matches_finite_differences():
+    """dL/dh_i(a) = f_i(a) - p_i(a); dL/dJ_ij(a,b) = f_ij - p_ij for the pair parameter
+    J_ij(a,b) = J_ji(b,a) (both entries moved together)."""
+    model = random_potts(3, 3, seed=6)
+    g = torch.Generator().manual_seed(7)
+    data = torch.randint(0, 3, (50, 3), generator=g).double()
+    weights = torch.rand(50, generator=g, dtype=torch.float64)
+    states, p = exact_probabilities(model)
+    grads = model.log_likelihood_gradient(data, Chains(states, None, p), weights)
+    eps = 1e-6
+    for i, a in itertools.product(range(3), range(3)):
+        model.fields[i, a] += eps
+        up = mean_log_likelihood(model, data, weights)
+        model.fields[i, a] -= 2 * eps
+        down = mean_log_likelihood(model, data, weights)
+        model.fields[i, a] += eps
+        assert float(grads["fields"][i, a]) == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+    for i, j, a, b in itertools.product(range(3), range(3), range(3), range(3)):
+        if i == j:
+            assert float(grads["couplings"][i, j, a, b]) == 0.0
+            continue
+        model.couplings[i, j, a, b] += eps
+        model.couplings[j, i, b, a] += eps
+        up = mean_log_likelihood(model, data, weights)
+        model.couplings[i, j, a, b] -= 2 * eps
+        model.couplings[j, i, b, a] -= 2 * eps
+        down = mean_log_likelihood(model, data, weights)
+        model.couplings[i, j, a, b] += eps
+        model.couplings[j, i, b, a] += eps
+        assert float(grads["couplings"][i, j, a, b]) == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+
+
+def test_ising_gradient_matches_finite_differences():
+    model = random_ising(4, seed=8)
+    g = torch.Generator().manual_seed(9)
+    data = torch.where(torch.rand(60, 4, generator=g) < 0.5, -1.0, 1.0).double()
+    weights = torch.rand(60, generator=g, dtype=torch.float64)
+    states, p = exact_probabilities(model)
+    grads = model.log_likelihood_gradient(data, Chains(states, None, p), weights)
+    eps = 1e-6
+    for i in range(4):
+        model.fields[i] += eps
+        up = mean_log_likelihood(model, data, weights)
+        model.fields[i] -= 2 * eps
+        down = mean_log_likelihood(model, data, weights)
+        model.fields[i] += eps
+        assert float(grads["fields"][i]) == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+        for j in range(4):
+            if i == j:
+                assert float(grads["couplings"][i, i]) == 0.0
+                continue
+            model.couplings[i, j] += eps
+            model.couplings[j, i] += eps
+            up = mean_log_likelihood(model, data, weights)
+            model.couplings[i, j] -= 2 * eps
+            model.couplings[j, i] -= 2 * eps
+            down = mean_log_likelihood(model, data, weights)
+            model.couplings[i, j] += eps
+            model.couplings[j, i] += eps
+            assert float(grads["couplings"][i, j]) == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+
+
+def test_data_statistics_agree_with_the_alignment_frequencies():
+    g = torch.Generator().manual_seed(10)
+    codes = torch.randint(0, 4, (300, 6), generator=g, dtype=torch.int8)
+    weights = torch.rand(300, generator=g, dtype=torch.float64)
+    model = PottsModel.zeros(6, 4, dtype=torch.float64)
+    stats = model.data_statistics(codes, weights)
+    fi, fij = frequencies(codes.numpy(), 4, weights.numpy(), dtype=torch.float64)
+    assert torch.allclose(stats.fields, fi, atol=1e-12)
+    assert torch.allclose(stats.couplings, fij, atol=1e-12)
+
+
+def test_registry_round_trip():
+    for model in (random_potts(3, 4).to(dtype=torch.float32), random_ising(5).to(dtype=torch.float32)):
+        model.sampler = "metropolis"
+        rebuilt = model_from_config(model.config(), {k: v.clone() for k, v in model.parameters().items()})
+        assert type(rebuilt) is type(model) and rebuilt.sampler == "metropolis"
+        x = model.init_chains(8, torch.Generator().manual_seed(0)).visible
+        assert torch.equal(rebuilt.energy(x), model.energy(x))
+        assert model.free_energy(x).shape == (8,)
+    with pytest.raises(ValueError):
+        PottsModel(torch.zeros(3, 2), torch.zeros(3, 3, 2, 2), sampler="wolff")
