@@ -18,7 +18,7 @@ from boltzkit.training.config import TrainingConfig
 from boltzkit.training.run import DataSpec, train_run
 
 
-def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 200, updates: int = 3000,
+def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: int = 2000,
              device: str = "cpu", progress: bool = True) -> dict:
     """Train, evaluate, sample and report; returns the evaluation dict.
 
@@ -33,21 +33,24 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 200, updates: i
     run = out / "run.h5"
     spec = DataSpec(str(bundled_path("t10k-images-idx3-ubyte.gz")), test_fraction=0.2,
                     split_seed=0, labels_path=str(bundled_path("t10k-labels-idx1-ubyte.gz")))
-    config = TrainingConfig(method="pcd", n_updates=updates, batch_size=500, n_chains=500,
-                            gibbs_steps=10, learning_rate=0.01, optimizer="sgd", centered=True,
+    config = TrainingConfig(method="pcd", n_updates=updates, batch_size=256, n_chains=256,
+                            gibbs_steps=10, learning_rate=0.02, optimizer="sgd", centered=True,
                             n_checkpoints=30, spacing="log", seed=0, device=device)
     console.print(f"[bold]boltzkit demo[/bold]: RBM with {hidden} hidden units, PCD-10, "
                   f"{updates} updates on bundled binarised MNIST (8000 train / 2000 test)")
     with progress_bar("training", updates, progress) as advance:
         est = train_run(spec, run, "bernoulli-rbm", hidden, config, on_update=advance)
     with progress_bar("evaluating", 100, progress) as advance:
-        result = evaluate_run(run, ais_chains=500, ais_steps=3000, ais_runs=10, device=device,
+        result = evaluate_run(run, ais_chains=300, ais_steps=2000, ais_runs=10, device=device,
                               progress=advance)
     write_text_atomic(out / "evaluation.json", json.dumps(result, indent=2))
     ll, base = result["log_likelihood"], result["independent_site_log_likelihood"]
     console.print(f"log Z = {result['log_z']:.2f} ± {result['log_z_error']:.2f} (AIS); "
                   f"test log-likelihood {ll['test']:.2f} nats vs independent-site {base['test']:.2f}")
     save_samples(out / "samples.png", est.sample(100, gibbs_steps=1000, random_state=0), (28, 28))
-    write_report(run, out / "report.html", ReportOptions(device=device))
+    with progress_bar("report", 100, progress) as advance:
+        write_report(run, out / "report.html",
+                     ReportOptions(curve_points=6, ais_chains=100, ais_steps=1000, ais_runs=5,
+                                   device=device), progress=advance)
     console.print(f"report: {out / 'report.html'}")
     return result

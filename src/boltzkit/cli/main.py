@@ -222,8 +222,8 @@ def report(
 @user_errors
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the run and report"),
-    hidden: int = typer.Option(200, "--hidden"),
-    updates: int = typer.Option(3000, "--updates"),
+    hidden: int = typer.Option(128, "--hidden"),
+    updates: int = typer.Option(2000, "--updates"),
     threads: Optional[int] = ThreadsOption,
     device: str = DeviceOption,
 ) -> None:

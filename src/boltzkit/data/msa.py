@@ -575,3 +575,34 @@ def write_fasta(
     return path
 
 
+
+
+#: Symbols used to write categorical data that come without an alphabet (HDF5 state codes).
+STATE_SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def read_categorical_h5(path: str | os.PathLike, dataset: str = "samples") -> MSA:
+    """Categorical samples stored as integer states 0..q-1 in an HDF5 dataset (as written by
+    ``boltzkit generate potts|blume-capel``), as an :class:`MSA` whose alphabet is the first q
+    symbols of :data:`STATE_SYMBOLS` (q from the file's ``n_states`` attribute, else max + 1)."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if dataset not in f:
+                raise DataError(path, f"no dataset {dataset!r} (available: {', '.join(f.keys())})")
+            codes = f[dataset][()]
+            q = int(f.attrs.get("n_states", 0)) or int(codes.max()) + 1
+    except OSError:
+        raise DataError(path, "not a readable HDF5 file") from None
+    if codes.ndim != 2 or codes.size == 0:
+        raise DataError(path, f"dataset {dataset!r} must be a non-empty 2-D array; got shape {codes.shape}")
+    if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= q:
+        raise DataError(path, f"dataset {dataset!r} must hold integer states 0..{q - 1}")
+    if q > len(STATE_SYMBOLS):
+        raise DataError(path, f"{q} states: at most {len(STATE_SYMBOLS)} are supported")
+    n = codes.shape[0]
+    return MSA(sequences=codes.astype(np.int8), headers=[f"sample_{i}" for i in range(n)],
+               alphabet=STATE_SYMBOLS[:q], n_unknown=0, source=str(path),
+               unknown_per_sequence=np.zeros(n, dtype=np.int64))

@@ -91,10 +91,15 @@ class MSASpec:
     def load(self) -> tuple[MSADataset, MSADataset | None]:
         """(train, test) datasets (test is None without a split); same split rule as
         :func:`boltzkit.data.split.train_test_split`."""
-        from boltzkit.data.msa import read_msa
+        import h5py
+
+        from boltzkit.data.msa import read_categorical_h5, read_msa
 
         try:
-            msa = read_msa(self.path, alphabet=self.alphabet)
+            if h5py.is_hdf5(self.path):  # integer states, e.g. from boltzkit generate potts
+                msa = read_categorical_h5(self.path)
+            else:
+                msa = read_msa(self.path, alphabet=self.alphabet)
         except ValueError as e:  # e.g. alphabet detection: a user error
             raise DataError(self.path, str(e)) from None
         n = msa.n_sequences
