@@ -39,10 +39,10 @@ class UnitType:
 
     def sample(self, field: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Draw x ~ p(x | field) independently for every entry."""
-        # one uniform draw and a comparison: about 2x faster on CPU than torch.bernoulli, which
-        # dominates the cost of a Gibbs step on small models
+        # one uniform draw u per unit and x = ceil(p - u), i.e. 1 exactly when u < p, computed in
+        # place: about 2x faster on CPU than torch.bernoulli, which dominated a Gibbs step
         u = torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
-        x = (u < self.prob_high(field)).to(field.dtype)
+        x = self.prob_high(field).sub_(u).ceil_()
         if self.low == 0.0 and self.high == 1.0:
             return x
         return x.mul_(self.high - self.low).add_(self.low)
