@@ -39,10 +39,11 @@ class UnitType:
 
     def sample(self, field: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Draw x ~ p(x | field) independently for every entry."""
-        # one uniform draw u per unit and x = ceil(p - u), i.e. 1 exactly when u < p, computed in
-        # place: about 2x faster on CPU than torch.bernoulli, which dominated a Gibbs step
+        # one uniform draw u per unit and x = floor(u + p), i.e. 1 exactly when u >= 1 - p (prob. p),
+        # computed in place: about 2x faster on CPU than torch.bernoulli, which dominated a Gibbs
+        # step (and, unlike ceil(p - u), it never gives -0.0)
         u = torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
-        x = self.prob_high(field).sub_(u).ceil_()
+        x = u.add_(self.prob_high(field)).floor_()
         if self.low == 0.0 and self.high == 1.0:
             return x
         return x.mul_(self.high - self.low).add_(self.low)
