@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from boltzkit.io.atomic import write_bytes_atomic
+from boltzkit.data.files import read_bytes
 from boltzkit.errors import DataError
 
 __all__ = [
@@ -302,17 +303,7 @@ class _Record:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, expected an alignment file") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(path, f"corrupt gzip data ({exc})") from None
+    raw = read_bytes(path)
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError as exc:

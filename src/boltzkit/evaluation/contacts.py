@@ -18,7 +18,6 @@ Conventions
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from boltzkit.io.atomic import atomic_path
+from boltzkit.data.files import read_text as _read_text
 from boltzkit.errors import DataError
 
 __all__ = [
@@ -91,22 +91,6 @@ class ContactMap:
     def with_threshold(self, threshold: float) -> ContactMap:
         """The same distances with another contact threshold."""
         return ContactMap(self.distances, float(threshold), self.source)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(path, f"corrupt gzip data ({exc})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, "not a text file", raw[: exc.start].count(b"\n") + 1) from None
 
 
 def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None = None) -> ContactMap:

@@ -41,6 +41,8 @@ import torch
 
 from boltzkit.data.msa import get_alphabet
 from boltzkit.io.atomic import write_bytes_atomic
+from boltzkit.data.files import read_bytes as _read_bytes
+from boltzkit.data.files import read_text as _read_text
 from boltzkit.errors import DataError
 
 __all__ = [
@@ -51,27 +53,6 @@ __all__ = [
     "read_plmc_params",
     "write_adabmdca_params",
 ]
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(path, f"corrupt gzip data ({exc})") from None
-    return raw
-
-
-def _read_text(path: Path) -> str:
-    raw = _read_bytes(path)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, "not a text file", raw[: exc.start].count(b"\n") + 1) from None
 
 
 # --------------------------------------------------------------------------------------------
