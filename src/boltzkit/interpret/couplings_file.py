@@ -52,18 +52,6 @@ _ENERGY_TEXT = {
 }
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.tolist()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"parameter of type {type(obj).__name__} is not JSON serialisable")
-
-
 def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
                     parameters: Mapping[str, Any] | None = None) -> Path:
     """Write effective couplings atomically in the ground-truth layout (module docstring).
@@ -90,7 +78,7 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
         f.attrs["n_sites"] = n
         f.attrs["n_states"] = 2
         f.attrs["state_values"] = json.dumps([-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0])
-        f.attrs["parameters"] = json.dumps(dict(parameters or {}, info=couplings.info), default=_json_default,
+        f.attrs["parameters"] = json.dumps(dict(parameters or {}, info=couplings.info), default=synthetic_io.json_default,
                                            sort_keys=True)
         f.attrs["energy"] = _ENERGY_TEXT[couplings.gauge]
         f.attrs["truth_scaling"] = "effective couplings of p ∝ exp(-E): already scaled (beta = 1)"

@@ -122,7 +122,8 @@ class GroundTruth:
                    dict(parameters or {}))
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` fallback for the parameter records: tensors, arrays, numpy scalars, paths."""
     if isinstance(obj, Tensor):
         return obj.tolist()
     if isinstance(obj, np.ndarray):
@@ -181,7 +182,7 @@ def write_dataset(path: str | os.PathLike, samples: Tensor, hamiltonian: SpinHam
             f.attrs["n_states"] = h.n_states
             values = list(STATE_VALUES[convention]) if convention in STATE_VALUES else list(range(h.n_states))
             f.attrs["state_values"] = json.dumps(values)
-            f.attrs["parameters"] = json.dumps(parameters, default=_json_default, sort_keys=True)
+            f.attrs["parameters"] = json.dumps(parameters, default=json_default, sort_keys=True)
             f.attrs["energy"] = _ENERGY_TEXT[convention]
             f.attrs["truth_scaling"] = ("unscaled: samples follow exp(-beta E); multiply fields and couplings "
                                         "by beta for the effective (inferred) parameters")
