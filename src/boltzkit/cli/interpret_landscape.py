@@ -45,7 +45,10 @@ def landscape(
     n_points: int = typer.Option(2000, "--n-points", help="Data points used (random subset; 0: all)"),
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset of the samples"),
     beta: float = typer.Option(1.0, "--beta", help="Inverse temperature"),
-    damping: float = typer.Option(0.0, "--damping", help="m <- damping m_old + (1-damping) m_new"),
+    damping: float = typer.Option(0.0, "--damping", help="m <- damping m_old + (1-damping) m_new "
+                                  "(the starting value)"),
+    auto_damping: bool = typer.Option(True, "--auto-damping/--no-auto-damping",
+                                      help="Raise the damping of points whose iteration oscillates"),
     tol: float = typer.Option(1e-6, "--tol", help="Convergence: max |dm| below this"),
     max_iter: int = typer.Option(2000, "--max-iter", help="Maximum TAP sweeps"),
     dedup_tol: float = typer.Option(1e-3, "--dedup-tol", help="Fixed points closer than this (max "
@@ -65,16 +68,19 @@ def landscape(
     points = load_run_points(run, data, dataset, n_points or None, seed)
     t0 = time.perf_counter()
     land = free_energy_landscape(model, points.x, order=order, beta=beta, damping=damping, tol=tol,
-                                 max_iter=max_iter, dedup_tol=dedup_tol)
+                                 max_iter=max_iter, dedup_tol=dedup_tol, auto_damping=auto_damping)
     seconds = time.perf_counter() - t0
     save_landscape(out, land, points, {"run": str(run), "data": str(data),
                                        "checkpoint": -1 if checkpoint is None else checkpoint})
     png = out.with_suffix(".png")
     _save_png(png, _landscape_png(points, land))
     n_bad = int((~land.converged).sum())
+    n_damped = int((land.point_damping > damping).sum())
     if as_json:
         print_json({"n_points": land.n_points, "n_fixed_points": land.n_fixed_points,
-                    "n_unconverged": n_bad, "order": order, "seconds": seconds,
+                    "n_unconverged": n_bad, "n_damped": n_damped,
+                    "max_damping": float(land.point_damping.max()), "order": order,
+                    "seconds": seconds,
                     "fixed_points": land.table(), "files": {"basins": str(out), "figure": str(png)}})
         return
     from rich.table import Table
@@ -92,9 +98,12 @@ def landscape(
         stdout.print(f"... {len(rows) - 30} more fixed points in {out}")
     stdout.print(f"{land.n_points} points, {land.n_fixed_points} distinct fixed points, "
                  f"{n_bad} not converged ({seconds:.1f} s)")
+    if n_damped:
+        stdout.print(f"{n_damped} iterations oscillated and were damped automatically (damping up "
+                     f"to {float(land.point_damping.max()):.3g}; per point in {out}:points/damping)")
     if n_bad:
         stdout.print("[yellow]note:[/yellow] some iterations did not converge (basin -1): raise "
-                     "--max-iter or use --damping 0.5")
+                     "--max-iter or start from --damping 0.5")
     console.print(f"wrote {out} and {png}")
 
 
@@ -134,7 +143,9 @@ def tree(
     cluster_on: str = typer.Option("visible", "--cluster-on", help="visible | hidden magnetisations"),
     tol: float = typer.Option(1e-4, "--tol", help="TAP convergence threshold"),
     max_iter: int = typer.Option(10000, "--max-iter", help="Maximum TAP sweeps per checkpoint"),
-    damping: float = typer.Option(0.0, "--damping"),
+    damping: float = typer.Option(0.0, "--damping", help="Starting damping of the TAP iteration"),
+    auto_damping: bool = typer.Option(True, "--auto-damping/--no-auto-damping",
+                                      help="Raise the damping of points whose iteration oscillates"),
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset of the samples"),
     seed: int = typer.Option(0, "--seed", help="Seed of the random subset of points"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
@@ -166,14 +177,16 @@ def tree(
         with progress_bar("tree (checkpoints)", len(models), not (quiet or as_json)) as advance:
             result = tree_from_checkpoints(models, points.x, order=order, eps=eps, tol=tol,
                                            max_iter=max_iter, damping=damping, cluster_on=cluster_on,
-                                           progress=lambda k, _n: advance(k))
+                                           progress=lambda k, _n: advance(k),
+                                           auto_damping=auto_damping)
     else:
         model = load_model(run).to(dtype=torch.float64)
         with progress_bar("tree (annealing)", beta_steps, not (quiet or as_json)) as advance:
             result = tree_from_annealing(model, points.x, beta_min=beta_min, n_steps=beta_steps,
                                          order=order, eps=eps, tol=tol, max_iter=max_iter,
                                          damping=damping, cluster_on=cluster_on,
-                                         progress=lambda k, _n: advance(k))
+                                         progress=lambda k, _n: advance(k),
+                                         auto_damping=auto_damping)
     seconds = time.perf_counter() - t0
     assignments = result.assignments()
     scores = level_scores(assignments, label_sets) if label_sets else None
@@ -193,7 +206,8 @@ def tree(
         levels.append(entry)
     summary = {"variant": variant, "n_points": result.n_points, "n_levels": result.n_levels,
                "seconds": seconds, "levels": levels, "files": files,
-               "n_unconverged": sum(t["n_unconverged"] for t in result.trace)}
+               "n_unconverged": sum(t["n_unconverged"] for t in result.trace),
+               "n_damped": sum(t["n_damped"] for t in result.trace)}
     if label_sets:
         summary["labels"] = label_source
         summary["agreement"] = tree_agreement(assignments, label_sets)
@@ -270,6 +284,9 @@ def _print_tree(result, scores, label_sets, summary) -> None:
                           f"{a['ari']:.3f}", f"{a['purity']:.3f}")
         stdout.print(agree)
         stdout.print(f"triplet agreement: {summary['triplet_agreement']:.3f}")
+    if summary["n_damped"]:
+        stdout.print(f"{summary['n_damped']} TAP iterations oscillated and were damped "
+                     "automatically")
     if summary["n_unconverged"]:
         stdout.print(f"note: {summary['n_unconverged']} TAP iterations hit --max-iter (their state "
                      "at that point was used)")

@@ -37,6 +37,8 @@ class Landscape:
     converged : ndarray of shape (n_points,), bool
     point_free_energy : ndarray of shape (n_points,), TAP free energy where each iteration ended
     order, beta : the TAP order and inverse temperature used
+    point_damping : ndarray of shape (n_points,) or None, the damping each iteration ended with
+        (above the starting value where the automatic damping caught an oscillation)
     """
 
     visible: np.ndarray
@@ -48,6 +50,7 @@ class Landscape:
     point_free_energy: np.ndarray
     order: int = 2
     beta: float = 1.0
+    point_damping: np.ndarray | None = None
 
     @property
     def n_fixed_points(self) -> int:
@@ -104,10 +107,12 @@ def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, orde
     n = len(conv)
     basin = np.full(n, -1, dtype=np.int64)
     point_f = result.free_energy.detach().cpu().numpy()
+    damping = None if result.damping is None else result.damping.detach().cpu().numpy()
     if len(idx) == 0:
         shape_v = (0,) + tuple(result.visible.shape[1:])
         return Landscape(np.zeros(shape_v), np.zeros((0, result.hidden.shape[1])), np.zeros(0), basin,
-                         np.zeros(0, dtype=np.int64), conv.cpu().numpy(), point_f, order, beta)
+                         np.zeros(0, dtype=np.int64), conv.cpu().numpy(), point_f, order, beta,
+                         damping)
     # sort the converged points by free energy first: the group representative is then the lowest
     order_f = idx[torch.argsort(result.free_energy[idx], stable=True)]
     group = deduplicate(result.visible[order_f], dedup_tol)
@@ -126,12 +131,13 @@ def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, orde
     return Landscape(result.visible[reps].detach().cpu().numpy(),
                      result.hidden[reps].detach().cpu().numpy(),
                      result.free_energy[reps].detach().cpu().numpy(), basin, sizes,
-                     conv.cpu().numpy(), point_f, order, beta)
+                     conv.cpu().numpy(), point_f, order, beta, damping)
 
 
 def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0,
                           damping: float = 0.0, tol: float = 1e-6, max_iter: int = 2000,
-                          dedup_tol: float = 1e-3, batch_size: int | None = None) -> Landscape:
+                          dedup_tol: float = 1e-3, batch_size: int | None = None,
+                          auto_damping: bool = True) -> Landscape:
     """TAP fixed points reached from every data point, deduplicated and ranked by free energy.
 
     Parameters
@@ -139,7 +145,7 @@ def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0
     model : RBM ({0,1} or ±1) or PottsRBM
     data : Tensor of shape (n_points, n_visible)
         Starting configurations in the model's units (Potts: codes).
-    order, beta, damping, tol, max_iter, batch_size : see
+    order, beta, damping, tol, max_iter, batch_size, auto_damping : see
         :func:`~boltzkit.interpret.tap.tap_fixed_points`
     dedup_tol : fixed points within this max-norm distance are the same
 
@@ -148,7 +154,7 @@ def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0
     Landscape
     """
     result = tap_fixed_points(model, data, order=order, beta=beta, damping=damping, tol=tol,
-                              max_iter=max_iter, batch_size=batch_size)
+                              max_iter=max_iter, batch_size=batch_size, auto_damping=auto_damping)
     return landscape_from_fixed_points(result, dedup_tol, order, beta)
 
 
@@ -248,7 +254,8 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
     """Write a landscape to HDF5, atomically::
 
         fixed_points/visible, fixed_points/hidden, fixed_points/free_energy, fixed_points/basin_size
-        points/basin, points/converged, points/free_energy, points/index (rows of the data file)
+        points/basin, points/converged, points/free_energy, points/damping, points/index (rows of
+        the data file)
         attrs: order, beta, n_fixed_points, and ``attrs``
     """
     import h5py
@@ -265,6 +272,8 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
         p.create_dataset("basin", data=landscape.basin)
         p.create_dataset("converged", data=landscape.converged)
         p.create_dataset("free_energy", data=landscape.point_free_energy)
+        if landscape.point_damping is not None:
+            p.create_dataset("damping", data=landscape.point_damping)
         if points is not None:
             p.create_dataset("index", data=points.index)
         f.attrs.update(format="boltzkit-landscape", order=landscape.order, beta=landscape.beta,

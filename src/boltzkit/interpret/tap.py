@@ -40,6 +40,11 @@ approximates -log Z of the ±1 model.
 Temperature: ``beta`` multiplies every parameter (the distribution p(v)^β / Z_β); TreeRBM's
 annealing variant lowers it from 1.
 
+Damping: :func:`tap_fixed_points` damps every update, m <- d m_old + (1 - d) m_new, and raises d
+automatically, point by point, when an iteration oscillates (a period-2 cycle, or steps that keep
+reversing without shrinking: the Onsager self-feedback of orders 2-3 at strong couplings); the
+damping each point ended with is returned (``TAPResult.damping``).
+
 Conventions: F is returned with the sign of a free energy, F ≈ -log Z at the minimum (in nats).
 """
 
@@ -72,6 +77,9 @@ class TAPResult(NamedTuple):
     free_energy : Tensor of shape (n_points,), TAP free energy at the final state (≈ -log Z)
     converged : bool Tensor of shape (n_points,), max |Δm| < tol reached within max_iter
     n_iterations : int64 Tensor of shape (n_points,), sweeps done for each point
+    damping : Tensor of shape (n_points,), the damping each point ended with (raised from the
+        starting value by the automatic rule of :func:`tap_fixed_points` when it oscillated);
+        None when not recorded
     """
 
     visible: Tensor
@@ -79,6 +87,7 @@ class TAPResult(NamedTuple):
     free_energy: Tensor
     converged: Tensor
     n_iterations: Tensor
+    damping: Tensor | None = None
 
 
 def _entropy_binary(m: Tensor) -> Tensor:
@@ -354,16 +363,43 @@ def _default_batch(model, kernel: _Kernel, n: int) -> int:
     return max(1, min(n, (1 << 24) // per_point))
 
 
+#: Oscillation detection of :func:`tap_fixed_points` (automatic damping). A 2-cycle: for
+#: ``CYCLE_PATIENCE`` sweeps in a row a point moved by at least ``tol`` but came back to within
+#: ``CYCLE_RATIO`` times that distance of where it was two sweeps before. Any other oscillation
+#: (longer cycles, chaos): over a window of ``STALL_WINDOW`` sweeps its steps did not keep one
+#: direction (mean cosine of successive steps below ``STALL_COSINE``) and its last move did not
+#: shrink below ``STALL_FACTOR`` times the first one. Monotone slow convergence (steps aligned,
+#: cosine near +1) is not damped: damping would only slow it down.
+CYCLE_RATIO = 0.1
+CYCLE_PATIENCE = 10
+STALL_WINDOW = 50
+STALL_FACTOR = 0.5
+STALL_COSINE = 0.5
+
+
 @torch.no_grad()
 def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order: int = 2,
                      beta: float = 1.0, damping: float = 0.0, tol: float = 1e-6,
-                     max_iter: int = 2000, batch_size: int | None = None) -> TAPResult:
+                     max_iter: int = 2000, batch_size: int | None = None,
+                     auto_damping: bool = True, max_damping: float = 0.97) -> TAPResult:
     """Iterate the TAP equations from many starting points at once until each converges.
 
     Every sweep updates the hidden layer, then the visible layer, each damped as
-    m <- damping * m_old + (1 - damping) * m_new. A point has converged when max |Δm| over both
-    layers falls below ``tol``; it is then frozen (the others go on), so each point's result does
-    not depend on the rest of the batch.
+    m <- d * m_old + (1 - d) * m_new, with d the point's damping (``damping`` at the start). A
+    point has converged when max |Δm| over both layers falls below ``tol``; it is then frozen (the
+    others go on), so each point's result does not depend on the rest of the batch.
+
+    Automatic damping (``auto_damping``). The Onsager terms of orders 2 and 3 feed a unit's own
+    magnetisation back into its field with a negative slope; for strong couplings the undamped
+    map then overshoots and the iteration locks into a period-2 cycle, a longer cycle or chaos, or
+    converges very slowly while alternating. Each point is watched on its own (see
+    ``CYCLE_RATIO``, ``STALL_WINDOW``): a 2-cycle shows as |m_t - m_{t-2}| -> 0 at constant
+    |m_t - m_{t-1}|; other oscillations as successive steps that do not keep a direction while
+    the moves do not shrink. The damping of an oscillating point is raised,
+    d <- (1 + d) / 2 (0 -> 0.5 -> 0.75 -> ..., at most ``max_damping``), and it continues from
+    the midpoint of its last two states.
+    Damping does not move the fixed points (a fixed point of the damped map is one of the
+    undamped map), only the way to them; the damping each point ended with is returned.
 
     Parameters
     ----------
@@ -375,17 +411,21 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
         Starting hidden magnetisations; default <h | visible> (see :func:`initial_magnetisations`).
     order : 1, 2 or 3 (binary); 1 or 2 (Potts)
     beta : inverse temperature (multiplies every parameter)
-    damping : float in [0, 1)
+    damping : float in [0, 1), the starting damping of every point
     tol : convergence threshold on max |Δm| (in {0,1} / profile units)
-    max_iter : maximum number of sweeps
+    max_iter : maximum number of sweeps per point (all damping levels together)
     batch_size : points iterated together (default: all for binary RBMs; bounded memory for Potts)
+    auto_damping : raise the damping of the points caught in a 2-cycle (see above)
+    max_damping : float in [damping, 1), the largest damping the automatic rule uses
 
     Returns
     -------
-    TAPResult
+    TAPResult (with ``damping``: the damping of each point at the end)
     """
     if not 0.0 <= damping < 1.0:
         raise BoltzkitError(f"damping must be in [0, 1); got {damping}")
+    if auto_damping and not damping <= max_damping < 1.0:
+        raise BoltzkitError(f"max_damping must be in [damping, 1); got {max_damping}")
     if tol <= 0 or max_iter < 1:
         raise BoltzkitError("tol must be > 0 and max_iter >= 1")
     kernel = tap_kernel(model, beta)
@@ -400,35 +440,86 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
         mh_all = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype)).clone()
     converged = torch.zeros(n, dtype=torch.bool, device=mv_all.device)
     iterations = torch.zeros(n, dtype=torch.int64, device=mv_all.device)
+    damping_all = torch.full((n,), float(damping), dtype=mv_all.dtype, device=mv_all.device)
     batch = batch_size or _default_batch(model, kernel, n)
     for start in range(0, n, batch):
         idx = torch.arange(start, min(start + batch, n), device=mv_all.device)
         mv, mh = mv_all[idx], mh_all[idx]
+        d = damping_all[idx]
+        # oscillation watch: the state one sweep back (for |m_t - m_{t-2}|), the run of 2-cycle-like
+        # sweeps, the previous step, and the window's sweeps, first move and summed step cosines
+        old_v, old_h = mv, mh
+        streak = torch.zeros(len(idx), dtype=torch.int64, device=mv.device)
+        last_step = torch.zeros(len(idx), mv[0].numel() + mh.shape[1], dtype=mv.dtype,
+                                device=mv.device)
+        win_n = torch.zeros_like(streak)
+        win_first = torch.zeros(len(idx), dtype=mv.dtype, device=mv.device)
+        win_cos = torch.zeros_like(win_first)
         for _ in range(max_iter):
+            dh = d[:, None]
+            dv = d.reshape(-1, *([1] * (mv.ndim - 1)))
             new_h = tap.update_hidden(mv, mh, order)
-            if damping:
-                new_h = damping * mh + (1 - damping) * new_h
+            if damping or auto_damping:
+                new_h = dh * mh + (1 - dh) * new_h
             new_v = tap.update_visible(mv, new_h, order)
-            if damping:
-                new_v = damping * mv + (1 - damping) * new_v
+            if damping or auto_damping:
+                new_v = dv * mv + (1 - dv) * new_v
             delta = _max_change(new_v, mv)
             if mh.shape[1]:
                 delta = torch.maximum(delta, _max_change(new_h, mh))
-            mv, mh = new_v, new_h
             iterations[idx] += 1
+            if auto_damping:
+                back = _max_change(new_v, old_v)
+                if mh.shape[1]:
+                    back = torch.maximum(back, _max_change(new_h, old_h))
+                cycling = (delta >= tol) & (back < CYCLE_RATIO * delta)
+                streak = torch.where(cycling, streak + 1, torch.zeros_like(streak))
+                # Potts profiles: the metric |Δm_i|²/2 per site, so that q = 2 equals the binary RBM
+                step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if kernel.potts else 1.0)
+                step = torch.cat([step_v, new_h - mh], 1)
+                cosine = (step * last_step).sum(1) / (step.norm(dim=1) * last_step.norm(dim=1)
+                                                      ).clamp_min(torch.finfo(step.dtype).tiny)
+                last_step = step
+                win_first = torch.where(win_n == 0, delta, win_first)
+                win_cos, win_n = win_cos + cosine, win_n + 1
+                full = win_n >= STALL_WINDOW
+                stalled = full & (win_cos < STALL_COSINE * STALL_WINDOW) & (delta > STALL_FACTOR * win_first)
+                win_n = torch.where(full, torch.zeros_like(win_n), win_n)
+                win_cos = torch.where(full, torch.zeros_like(win_cos), win_cos)
+                caught = ((streak >= CYCLE_PATIENCE) | stalled) & (delta >= tol) & (d < max_damping)
+                old_v, old_h = mv, mh
+                if caught.any():
+                    # continue from the middle of the cycle with a stronger damping
+                    d = torch.where(caught, torch.clamp((1 + d) / 2, max=max_damping), d)
+                    cv = caught.reshape(-1, *([1] * (mv.ndim - 1)))
+                    new_v = torch.where(cv, (new_v + mv) / 2, new_v)
+                    new_h = torch.where(caught[:, None], (new_h + mh) / 2, new_h)
+                    old_v = torch.where(cv, new_v, old_v)
+                    old_h = torch.where(caught[:, None], new_h, old_h)
+                    streak = torch.where(caught, torch.zeros_like(streak), streak)
+                    win_n = torch.where(caught, torch.zeros_like(win_n), win_n)
+                    win_cos = torch.where(caught, torch.zeros_like(win_cos), win_cos)
+                    last_step = torch.where(caught[:, None], torch.zeros_like(last_step), last_step)
+                    delta = torch.where(caught, torch.full_like(delta, float("inf")), delta)
+            mv, mh = new_v, new_h
             done = delta < tol
             if done.any():
                 mv_all[idx[done]], mh_all[idx[done]] = mv[done], mh[done]
+                damping_all[idx[done]] = d[done]
                 converged[idx[done]] = True
                 keep = ~done
-                idx, mv, mh = idx[keep], mv[keep], mh[keep]
+                idx, mv, mh, d = idx[keep], mv[keep], mh[keep], d[keep]
+                old_v, old_h, streak = old_v[keep], old_h[keep], streak[keep]
+                last_step, win_n = last_step[keep], win_n[keep]
+                win_first, win_cos = win_first[keep], win_cos[keep]
                 if len(idx) == 0:
                     break
         if len(idx):
             mv_all[idx], mh_all[idx] = mv, mh
+            damping_all[idx] = d
     free_energy = tap.free_energy(mv_all, mh_all, order) + kernel.shift
     return TAPResult(_to_model_units(kernel, mv_all), _to_model_units(kernel, mh_all), free_energy,
-                     converged, iterations)
+                     converged, iterations, damping_all)
 
 
 def _max_change(new: Tensor, old: Tensor) -> Tensor:

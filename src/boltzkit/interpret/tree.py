@@ -224,7 +224,8 @@ def cluster_fixed_points(points: np.ndarray, eps: float) -> np.ndarray:
 
 def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: int, eps: float,
           tol: float, max_iter: int, damping: float, cluster_on: str, batch_size: int | None,
-          progress: Callable[[int, int], None] | None) -> tuple[list[TreeLevel], list[dict]]:
+          progress: Callable[[int, int], None] | None,
+          auto_damping: bool = True) -> tuple[list[TreeLevel], list[dict]]:
     """The descent shared by both variants; ``stages`` = (age, model, beta), most trained first."""
     if cluster_on not in ("visible", "hidden"):
         raise BoltzkitError(f"cluster_on must be 'visible' or 'hidden', got {cluster_on!r}")
@@ -241,7 +242,8 @@ def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: in
     for k, (age, model, beta) in enumerate(stages):
         model = model.to(dtype=torch.float64)
         result = tap_fixed_points(model, mv, mh, order=order, beta=beta, damping=damping, tol=tol,
-                                  max_iter=max_iter, batch_size=batch_size)
+                                  max_iter=max_iter, batch_size=batch_size,
+                                  auto_damping=auto_damping)
         feature = result.visible if cluster_on == "visible" else result.hidden
         cluster = cluster_fixed_points(feature.cpu().numpy(), eps)
         n_clusters = int(cluster.max()) + 1
@@ -256,7 +258,9 @@ def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: in
         mv, mh = result.visible[rep_t], result.hidden[rep_t]
         rep_of_point = cluster[rep_of_point]
         trace.append({"age": float(age), "n_clusters": n_clusters,
-                      "n_unconverged": int((~result.converged).sum())})
+                      "n_unconverged": int((~result.converged).sum()),
+                      "n_damped": int((result.damping > damping).sum()),
+                      "max_damping": float(result.damping.max()) if len(result.damping) else damping})
         if not recorded or n_clusters < recorded[-1].n_clusters:
             recorded.append(TreeLevel(rep_of_point.copy(), mv.cpu().numpy(), f[rep], float(age)))
         if progress is not None:
@@ -289,7 +293,8 @@ def tree_from_checkpoints(models: Sequence[tuple[int, object]], data: Tensor, or
                           eps: float = 1.0, tol: float = 1e-4, max_iter: int = 10000,
                           damping: float = 0.0, cluster_on: str = "visible",
                           batch_size: int | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> HierarchicalTree:
+                          progress: Callable[[int, int], None] | None = None,
+                          auto_damping: bool = True) -> HierarchicalTree:
     """TreeRBM: walk the checkpoints of one training run from the most trained to the least.
 
     Parameters
@@ -300,7 +305,9 @@ def tree_from_checkpoints(models: Sequence[tuple[int, object]], data: Tensor, or
         units (Potts: codes)
     order : TAP order (1, 2 or 3 for binary RBMs; 1 or 2 for Potts)
     eps : DBSCAN radius on the fixed points (Euclidean, in magnetisation units)
-    tol, max_iter, damping, batch_size : of the TAP iteration
+    tol, max_iter, damping, batch_size, auto_damping : of the TAP iteration (see
+        :func:`~boltzkit.interpret.tap.tap_fixed_points`; the walk's ``trace`` counts the points
+        whose damping was raised at every stage)
     cluster_on : "visible" (magnetisations of the visible layer) or "hidden"
     progress : called with (stages done, total)
 
@@ -312,18 +319,19 @@ def tree_from_checkpoints(models: Sequence[tuple[int, object]], data: Tensor, or
         raise BoltzkitError("no checkpoint to build a tree from")
     stages = [(float(u), m, 1.0) for u, m in sorted(models, key=lambda um: um[0], reverse=True)]
     levels, trace = _walk(stages, data, order, eps, tol, max_iter, damping, cluster_on, batch_size,
-                          progress)
+                          progress, auto_damping)
     return HierarchicalTree(levels, "checkpoints", trace,
                             {"order": order, "eps": eps, "tol": tol, "max_iter": max_iter,
-                             "damping": damping, "cluster_on": cluster_on,
-                             "n_checkpoints": len(stages)})
+                             "damping": damping, "auto_damping": auto_damping,
+                             "cluster_on": cluster_on, "n_checkpoints": len(stages)})
 
 
 def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int = 100,
                         betas: Sequence[float] | None = None, order: int = 2, eps: float = 1.0,
                         tol: float = 1e-4, max_iter: int = 10000, damping: float = 0.0,
                         cluster_on: str = "visible", batch_size: int | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> HierarchicalTree:
+                        progress: Callable[[int, int], None] | None = None,
+                        auto_damping: bool = True) -> HierarchicalTree:
     """TreeRBM's temperature-annealing variant: the final model at inverse temperatures going down
     from 1 to ``beta_min`` (``n_steps`` evenly spaced values, or the given ``betas``, decreasing),
     in place of the checkpoints. Levels' ``age`` is beta. Other arguments as
@@ -337,10 +345,11 @@ def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int
     tap_kernel(model)  # a clear error for a model without TAP equations
     stages = [(b, model, b) for b in betas]
     levels, trace = _walk(stages, data, order, eps, tol, max_iter, damping, cluster_on, batch_size,
-                          progress)
+                          progress, auto_damping)
     return HierarchicalTree(levels, "annealing", trace,
                             {"order": order, "eps": eps, "tol": tol, "max_iter": max_iter,
-                             "damping": damping, "cluster_on": cluster_on, "betas": betas})
+                             "damping": damping, "auto_damping": auto_damping,
+                             "cluster_on": cluster_on, "betas": betas})
 
 
 def write_tree_outputs(tree: HierarchicalTree, newick_path: str | os.PathLike,

@@ -8,6 +8,8 @@
   (binary data without an image shape) or as site x state profiles (Potts);
 * :func:`landscape_figure` — the last two side by side (the PNG of ``boltzkit landscape``);
 * :func:`clusters_trace_figure` — number of fixed-point clusters along the walk;
+* :func:`sequence_logo_figure`, :func:`consensus_sequences` — Potts fixed points as sequence logos
+  and as sequences;
 * :func:`landscape_section`, :func:`tree_section` — builders of the HTML report (see
   :mod:`boltzkit.report.html`): they take the report context and return a ``Section`` (a title and
   an HTML fragment) or None when they do not apply.
@@ -18,12 +20,14 @@ As in :mod:`boltzkit.report.figures`, figures are built without ``pyplot`` (Agg 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "landscape_figure",
-           "clusters_trace_figure", "landscape_section", "tree_section", "principal_axes"]
+           "clusters_trace_figure", "landscape_section", "tree_section", "principal_axes",
+           "consensus_sequences", "sequence_logo_figure"]
 
 _OTHER = "#c8c8c8"
 
@@ -36,7 +40,7 @@ def _numpy(x) -> np.ndarray:
 
 def _flat(x: np.ndarray) -> np.ndarray:
     x = _numpy(x).astype(np.float64)
-    return x.reshape(len(x), -1)
+    return x.reshape(len(x), int(np.prod(x.shape[1:])))  # also for no points at all
 
 
 def _categorical_colors(labels: np.ndarray):
@@ -134,7 +138,8 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
 def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None = None,
                         image_shape: tuple[int, int] | None = None,
                         basin_size: np.ndarray | None = None, max_points: int = 16,
-                        alphabet: str | None = None, fig: Figure | None = None) -> Figure:
+                        alphabet: str | None = None, fig: Figure | None = None,
+                        titles: list[str] | None = None) -> Figure:
     """The first ``max_points`` fixed points (lowest free energy first).
 
     * binary with ``image_shape``: each as a grey-level image of its magnetisations (black = 1);
@@ -142,11 +147,12 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
     * Potts (k, N, q): one panel per fixed point, the site x state profile m_iμ (states on the
       vertical axis, labelled by ``alphabet`` when given).
 
-    Magnetisations in ±1 units are shown as (1 + m) / 2.
+    Magnetisations in ±1 units are shown as (1 + m) / 2. ``titles`` replaces the default label
+    of each fixed point (``#j F=... n=...``).
     """
     fp = _numpy(fixed_points).astype(np.float64)[:max_points]
     k = len(fp)
-    titles = []
+    custom_titles, titles = titles, []
     for j in range(k):
         t = f"#{j}"
         if free_energy is not None:
@@ -154,6 +160,8 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
         if basin_size is not None:
             t += f" n={int(basin_size[j])}"
         titles.append(t)
+    if custom_titles is not None:
+        titles = [str(t) for t in custom_titles[:k]] + titles[len(custom_titles):]
     if fp.ndim == 2 and fp.size and fp.min() < -1e-9:
         fp = (1 + fp) / 2
     if fp.ndim == 3:  # Potts profiles
@@ -291,8 +299,9 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     ax.set_yticks([])
     ages = [tree.levels[l].age for l in range(n_levels)]
     unit = "β" if tree.variant == "annealing" else "update"
-    # at most 12 labelled levels (evenly spread, the deepest always labelled)
-    ticks = sorted(set(np.linspace(n_levels - 1, 0, min(n_levels, 12)).round().astype(int)))
+    # at most 12 labelled levels, every step-th from the deepest one (equal gaps: no overlap)
+    step = int(np.ceil(n_levels / 12))
+    ticks = sorted(range(n_levels - 1, -1, -step))
     ax.set_xticks([0] + [l + 1 for l in ticks])
     ax.set_xticklabels(["" if top_single else "root"]
                        + [f"{tree.levels[l].n_clusters}\n{unit}\n{ages[l]:.3g}" for l in ticks],
@@ -345,22 +354,100 @@ def clusters_trace_figure(tree) -> Figure:
     return fig
 
 
+# ------------------------------------------------------------------------------ sequences
+def consensus_sequences(profiles: np.ndarray, alphabet: str | None) -> list[str]:
+    """The most probable letter of every site of Potts profiles (k, N, q): upper case where its
+    probability is at least 1/2, lower case where the site is undecided (``alphabet``: the q
+    letters of the codes; digits 0-9/a-z when None)."""
+    p = _numpy(profiles).astype(np.float64)
+    q = p.shape[-1]
+    letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
+    best = p.argmax(-1)
+    sure = p.max(-1) >= 0.5
+    return ["".join(letters[c] if ok else letters[c].lower() for c, ok in zip(row, flags))
+            for row, flags in zip(best, sure)]
+
+
+def sequence_logo_figure(profiles: np.ndarray, alphabet: str | None, titles: list[str] | None = None,
+                         max_points: int = 8) -> Figure:
+    """Sequence logos of Potts profiles (k, N, q), one row per profile: at every site the letters
+    stacked by probability, the stack as high as the site's information content
+    log2 q - H_i (bits; Schneider & Stephens 1990). The gap (code 0) is a grey ``-`` block."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+    from matplotlib.font_manager import FontProperties
+
+    p = _numpy(profiles).astype(np.float64)[:max_points]
+    k, n_sites, q = p.shape
+    letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
+    h_max = np.log2(q)
+    entropy = -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)).sum(-1)
+    info = np.clip(h_max - entropy, 0.0, None)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    font = FontProperties(family="DejaVu Sans Mono", weight="bold")
+    glyphs = {}
+    for a, ch in enumerate(letters):
+        path = TextPath((0, 0), ch, size=1, prop=font)
+        box = path.get_extents()
+        glyphs[a] = (path, box)
+    fig = Figure(figsize=(min(14.0, 1.0 + 0.13 * n_sites), 0.6 + 1.1 * max(k, 1)),
+                 layout="constrained")
+    axes = fig.subplots(max(k, 1), 1, squeeze=False)[:, 0]
+    for j, ax in enumerate(axes):
+        if j >= k:
+            ax.set_axis_off()
+            continue
+        for i in range(n_sites):
+            y = 0.0
+            for a in np.argsort(p[j, i]):  # smallest at the bottom
+                height = p[j, i, a] * info[j, i]
+                if height < 1e-3:
+                    continue
+                path, box = glyphs[int(a)]
+                w, h = max(box.width, 1e-6), max(box.height, 1e-6)
+                t = (Affine2D().translate(-box.x0, -box.y0).scale(0.9 / w, height / h)
+                     .translate(i - 0.45, y))
+                color = "#9a9a9a" if a == 0 else cmap(int(a) % 20)  # the gap: a grey block
+                ax.add_patch(PathPatch(t.transform_path(path), color=color, lw=0))
+                y += height
+        ax.set_xlim(-0.6, n_sites - 0.4)
+        ax.set_ylim(0, h_max)
+        ax.set_ylabel("bits", fontsize=6)
+        ax.tick_params(labelsize=6)
+        if titles is not None and j < len(titles):
+            ax.set_title(titles[j], fontsize="x-small", loc="left")
+        if j < k - 1:
+            ax.set_xticklabels([])
+    axes[-1].set_xlabel("site")
+    return fig
+
+
 # ------------------------------------------------------------------------------ report sections
 def _context_points(ctx, n_points: int):
-    """(points in the model's units as a float64 tensor, labels, image_shape, alphabet) from the
-    report context, or None when the run stores no data."""
-    import torch
-
-    rows, labels, image_shape = ctx.data_sample
+    """(points in the model's units as a float64 tensor, labels, image_shape, alphabet): a random
+    subset (seeded by the report's seed) of the run's training set when it can be rebuilt from the
+    data file (so that file-ordered data, e.g. sorted by population, are sampled evenly, and the
+    labels of the run's data come along), else of the data sample stored in the run file; None
+    when the run has no data."""
+    rows = None
+    if "data" in ctx.config:
+        train = ctx.datasets[0]
+        if train is not None and np.asarray(train.samples).shape[1:] == (ctx.model.n_visible,):
+            rows, labels, image_shape = np.asarray(train.samples), train.labels, train.image_shape
     if rows is None:
-        return None
-    rows = np.asarray(rows)[:n_points]
-    labels = None if labels is None else np.asarray(labels)[:n_points]
-    model = ctx.model
-    if getattr(model, "kind", "") == "potts-rbm":
-        x = torch.as_tensor(rows.astype(np.float64))
-    else:
-        x = ctx.to_units(rows).double().cpu()
+        rows, labels, image_shape = ctx.data_sample
+        if rows is None:
+            return None
+        rows = np.asarray(rows)
+    if n_points < len(rows):
+        keep = np.sort(np.random.default_rng(ctx.options.seed).choice(len(rows), n_points,
+                                                                       replace=False))
+        rows = rows[keep]
+        labels = None if labels is None else np.asarray(labels)[keep]
+    x = ctx.to_units(rows).double().cpu()
     return x, labels, image_shape, ctx.config.get("alphabet")
 
 
@@ -368,9 +455,21 @@ def _applies(model) -> bool:
     return getattr(model, "kind", "") in ("bernoulli-rbm", "ising-rbm", "potts-rbm")
 
 
+def _sequences_html(profiles: np.ndarray, alphabet: str | None, names: list[str],
+                    caption: str) -> str:
+    """A table of the consensus sequences of Potts profiles, in a monospace font."""
+    import html
+
+    rows = "".join(f"<tr><td>{html.escape(n)}</td><td><code>{html.escape(s)}</code></td></tr>"
+                   for n, s in zip(names, consensus_sequences(profiles, alphabet)))
+    return (f"<table><caption>{html.escape(caption)}</caption><tr><th>fixed point</th>"
+            f"<th>consensus (lower case: most probable letter below 1/2)</th></tr>{rows}</table>")
+
+
 def landscape_section(ctx, n_points: int = 1000, order: int = 2):
-    """Report section: TAP fixed points of the last model reached from (up to ``n_points``) stored
-    data rows, their free energies and basins. None for models without TAP equations or data."""
+    """Report section: TAP fixed points of the last model reached from (up to ``n_points``) data
+    rows, their free energies and basins (Potts runs: sequence logos and consensus sequences of
+    the fixed points). None for models without TAP equations or data."""
     import torch
 
     from boltzkit.interpret.landscape import free_energy_landscape
@@ -384,27 +483,55 @@ def landscape_section(ctx, n_points: int = 1000, order: int = 2):
     x, _, image_shape, alphabet = points
     model = ctx.model.to(device="cpu", dtype=torch.float64)
     land = free_energy_landscape(model, x, order=order, tol=1e-6, max_iter=2000)
-    fig = landscape_figure(x.numpy(), land, image_shape, alphabet=alphabet)
+    potts = land.visible.ndim == 3
+    data = np.eye(land.visible.shape[-1])[x.numpy().astype(np.int64)] if potts else x.numpy()
+    fig = landscape_figure(data, land, image_shape, alphabet=alphabet)
     rows = [(r["rank"], r["free_energy"], r["basin_size"], r["fraction"]) for r in land.table()[:20]]
     n_bad = int((~land.converged).sum())
+    n_damped = int((land.point_damping > 0).sum()) if land.point_damping is not None else 0
     caption = (f"TAP (order {order}) fixed points of the last model reached from {land.n_points} "
                f"data rows: {land.n_fixed_points} distinct"
+               + (f"; {n_damped} oscillating iterations were damped automatically" if n_damped else "")
                + (f"; {n_bad} iterations did not converge" if n_bad else "") + ".")
-    return Section("Free-energy landscape",
-                   figure_html(fig, "TAP fixed points and basins", caption)
-                   + table_html(rows, ["rank", "TAP free energy", "basin size", "fraction"],
-                                "lowest fixed points"))
+    parts = [figure_html(fig, "TAP fixed points and basins", caption)]
+    if potts and land.n_fixed_points:
+        shown = min(land.n_fixed_points, 8)
+        titles = [f"#{j} F={land.free_energy[j]:.2f} basin {int(land.basin_size[j])}"
+                  for j in range(shown)]
+        parts.append(figure_html(sequence_logo_figure(land.visible, alphabet, titles, shown),
+                                 "fixed points as sequence logos",
+                                 "The lowest fixed points as sequence logos (letter height: "
+                                 "probability times the site's information content)."))
+        parts.append(_sequences_html(land.visible[:20], alphabet,
+                                     [f"#{j}" for j in range(min(20, land.n_fixed_points))],
+                                     "lowest fixed points as sequences"))
+    parts.append(table_html(rows, ["rank", "TAP free energy", "basin size", "fraction"],
+                            "lowest fixed points"))
+    return Section("Free-energy landscape", "".join(parts))
+
+
+def _display_level(tree, target: int = 10, at_most: int = 16) -> int:
+    """Index of the level whose number of clusters is closest to ``target`` (ties: the coarser),
+    among those with at most ``at_most`` clusters (the first level otherwise)."""
+    counts = [lv.n_clusters for lv in tree.levels]
+    fits = [l for l, c in enumerate(counts) if c <= at_most] or [0]
+    return min(fits, key=lambda l: (abs(counts[l] - target), counts[l]))
 
 
 def tree_section(ctx, n_points: int = 300, order: int = 2, eps: float = 1.0,
                  max_iter: int = 2000):
-    """Report section: the TreeRBM hierarchy of (up to ``n_points``) stored data rows over the
-    run's checkpoints, with label scores when the rows have labels. None when it does not apply
+    """Report section: the TreeRBM hierarchy of (up to ``n_points``, drawn at random) data rows
+    over the run's checkpoints, with the labels of the run's data as colour strips and per-level
+    ARI / purity when the data have labels, and the representative fixed points of the level with
+    about 10 clusters (images, or sequence logos for Potts runs). None when it does not apply
     (fewer than 3 checkpoints, no data, a model without TAP equations)."""
+    import html
+    import time
+
     import torch
 
     from boltzkit.interpret.tree import tree_from_checkpoints
-    from boltzkit.interpret.tree_metrics import level_scores
+    from boltzkit.interpret.tree_metrics import level_scores, valid_label_mask
     from boltzkit.io.trajectory import load_models
     from boltzkit.report.html import Section, figure_html, table_html
 
@@ -413,20 +540,59 @@ def tree_section(ctx, n_points: int = 300, order: int = 2, eps: float = 1.0,
     points = _context_points(ctx, n_points)
     if points is None:
         return None
-    x, labels, _, _ = points
-    models = [(u, m.to(dtype=torch.float64)) for u, m in load_models(ctx.run_path)]
+    x, labels, image_shape, alphabet = points
+    if labels is not None and not valid_label_mask(labels).any():
+        labels = None
+    t0 = time.perf_counter()
+    models = [(u, m.to(device="cpu", dtype=torch.float64)) for u, m in load_models(ctx.run_path)]
     tree = tree_from_checkpoints(models, x, order=order, eps=eps, max_iter=max_iter)
-    fig = dendrogram_figure(tree, labels)
+    seconds = time.perf_counter() - t0
+    labels_path = ctx.config.get("data", {}).get("labels_path")
+    name = Path(labels_path).name.split(".")[0] if labels_path else "labels"
+    strips = None if labels is None else {name: labels}
+    fig = dendrogram_figure(tree, strips)
     rows = []
-    scores = level_scores(tree.assignments(), labels) if labels is not None else None
+    scores = level_scores(tree.assignments(), strips) if strips else None
     for i, row in enumerate(tree.levels_table()):
-        extra = [scores[i]["ari"], scores[i]["purity"]] if scores else []
+        extra = [scores[i]["ari"][name], scores[i]["purity"][name]] if scores else []
         rows.append((row["level"], int(row["age"]), row["n_clusters"], *extra))
     header = ["level", "update", "clusters"] + (["ARI", "purity"] if scores else [])
+    n_damped = sum(t.get("n_damped", 0) for t in tree.trace)
     caption = (f"TreeRBM (Decelle, Seoane & Rosset 2023): TAP order {order} fixed points of "
-               f"{tree.n_points} data rows followed through {len(models)} checkpoints, DBSCAN "
-               f"eps={eps}.")
-    return Section("Hierarchical clustering (TreeRBM)",
-                   figure_html(fig, "TreeRBM dendrogram", caption)
-                   + figure_html(clusters_trace_figure(tree), "clusters along training")
-                   + table_html(rows, header, "levels"))
+               f"{tree.n_points} data rows (drawn at random) followed through {len(models)} "
+               f"checkpoints, DBSCAN eps={eps}; {seconds:.1f} s"
+               + (f"; {n_damped} oscillating TAP iterations damped automatically" if n_damped else "")
+               + (". Colour strips: the labels of the run's data"
+                  + (f" ({Path(labels_path).name})" if labels_path else "")
+                  + ", then the recovered levels." if strips else "."))
+    parts = [figure_html(fig, "TreeRBM dendrogram", caption),
+             figure_html(clusters_trace_figure(tree), "clusters along training"),
+             table_html(rows, header, "levels" + (" (ARI and purity against the labels)"
+                                                  if scores else ""))]
+    # the representative fixed points of one level (about 10 clusters)
+    l = _display_level(tree)
+    level = tree.levels[l]
+    sizes = np.bincount(level.labels, minlength=level.n_clusters)
+    titles = []
+    for c in range(level.n_clusters):
+        t = f"L{l + 1} cluster {c}: {sizes[c]} points"
+        if labels is not None:
+            mask = (level.labels == c) & valid_label_mask(labels)
+            if mask.any():
+                values, counts = np.unique(np.asarray(labels)[mask].astype(str), return_counts=True)
+                t += f", mostly {values[counts.argmax()]}"
+        titles.append(t)
+    what = f"Representative fixed points of level {l + 1} ({level.n_clusters} clusters)"
+    if level.fixed_points.ndim == 3:
+        parts.append(figure_html(sequence_logo_figure(level.fixed_points, alphabet, titles, 12),
+                                 "fixed points of a tree level", what + " as sequence logos."))
+        parts.append(_sequences_html(level.fixed_points, alphabet, titles, what))
+    else:
+        fp_fig = fixed_points_figure(level.fixed_points, None, image_shape, sizes, 16,
+                                     titles=[f"#{c} " + t.split(": ", 1)[1].replace(" points", "")
+                                             for c, t in enumerate(titles)])
+        listing = "; ".join(t.split(" ", 1)[1] for t in titles) if labels is not None else ""
+        parts.append(figure_html(fp_fig, "fixed points of a tree level",
+                                 what + " (#j = cluster j, n = its number of points)"
+                                 + (f": {html.escape(listing)}." if listing else ".")))
+    return Section("Hierarchical clustering (TreeRBM)", "".join(parts))
