@@ -23,7 +23,11 @@ Usage::
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/couplings_controlled.py [--quick] [--threads 2]
 
 ``--quick`` divides samples and updates by 5 (a smoke run). Prints one table; ``--json FILE`` also
-writes the numbers.
+writes the numbers. ``--out DIR`` keeps the generated data (``DIR/<experiment>_data.h5``, with its
+ground truth) and the trained RBM as a run file (``DIR/<experiment>_run.h5``, its config naming the
+data file), so that ``boltzkit couplings DIR/ea2d_run.h5 --method gaussian --truth DIR/ea2d_data.h5``
+and ``boltzkit report DIR/ea2d_run.h5`` (couplings section: scatter vs truth, epsilon per order)
+can be run on them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 
 import torch
@@ -40,6 +45,7 @@ from boltzkit.interpret.rbm_couplings import rbm_couplings
 from boltzkit.models.rbm import RBM
 from boltzkit.synthetic.generators import edwards_anderson2d, ising_kbody
 from boltzkit.training.config import TrainingConfig
+from boltzkit.training.run import DataSpec
 from boltzkit.training.trainer import Trainer
 
 LR_START, LR_END = 0.01, 0.0005
@@ -55,11 +61,17 @@ EXPERIMENTS = {
 }
 
 
-def run(name: str, spec: dict, scale: float, seed: int) -> dict:
+def run(name: str, spec: dict, scale: float, seed: int, out_dir: str | None = None) -> dict:
     m = int(spec["samples"] * scale)
     t0 = time.perf_counter()
     data = spec["make"](m, seed)
     t_generate = time.perf_counter() - t0
+    run_path = run_config = None
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        data_path = data.save(os.path.join(out_dir, f"{name}_data.h5"))
+        run_path = os.path.join(out_dir, f"{name}_run.h5")
+        run_config = {"data": DataSpec(str(os.path.abspath(data_path))).__dict__}
     v = ((data.samples.double() + 1) / 2).float()          # ±1 spins -> {0,1} visible units
     # Adam: plain SGD barely leaves the W ~ 1e-4 start at beta = 0.2 (weak correlations, tiny
     # gradients); the step size decays geometrically so that the final model is not dominated by
@@ -68,7 +80,9 @@ def run(name: str, spec: dict, scale: float, seed: int) -> dict:
     config = TrainingConfig(method="pcd", n_updates=n_updates, batch_size=1000, n_chains=1000, gibbs_steps=10,
                             learning_rate=LR_START, optimizer="adam", n_checkpoints=1, seed=seed)
     rbm = RBM.init_from_data(v, spec["hidden"], generator=torch.Generator().manual_seed(seed))
-    trainer = Trainer(rbm, v, config)
+    trainer = Trainer(rbm, v, config, out=run_path, run_config=run_config)
+    if run_path is not None:
+        trainer.start(v[:2000].numpy().astype("uint8"))
     truth = data.ground_truth()                              # beta-scaled
     unscaled = data.ground_truth(scaled=False)
     decay = (LR_END / LR_START) ** (1 / max(1, n_updates - 1))
@@ -84,6 +98,8 @@ def run(name: str, spec: dict, scale: float, seed: int) -> dict:
             print(f"  {name} update {update}: eps pairs (gaussian) {errors[2].epsilon:.4f} "
                   f"[{time.perf_counter() - t0:.0f} s]", flush=True)
     t_train = time.perf_counter() - t0
+    if run_path is not None:
+        trainer.save(checkpoint=True)
     row = {"experiment": name, "N": data.hamiltonian.n_sites, "M": m, "Nh": spec["hidden"],
            "updates": config.n_updates, "tau_energy": data.run.tau_energy if data.run else None,
            "generate_s": round(t_generate, 1), "train_s": round(t_train, 1), "curve": curve}
@@ -121,6 +137,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--out", default=None, help="folder for the data and run files")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     scale = 0.2 if args.quick else 1.0
@@ -128,7 +145,7 @@ def main() -> None:
     for name, spec in EXPERIMENTS.items():
         if args.only and name != args.only:
             continue
-        row = run(name, spec, scale, args.seed)
+        row = run(name, spec, scale, args.seed, args.out)
         rows.append(row)
         print(f"\n{name}: N={row['N']} M={row['M']} Nh={row['Nh']} PCD-10 (Adam {LR_START}->{LR_END}) "
               f"updates={row['updates']} "

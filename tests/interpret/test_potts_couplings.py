@@ -98,4 +98,37 @@ def test_errors():
     with pytest.raises(BoltzkitError, match="unknown method"):
         potts_rbm_couplings(rbm, "cossu")
     with pytest.raises(BoltzkitError, match="orders"):
-        potts_rbm_couplings(rbm, "exact", orders=3)
+        potts_rbm_couplings(rbm, "exact", orders=4)
+
+
+def test_exact_triplets_equal_brute_force():
+    rbm = random_potts_rbm(6, 3, 4, seed=5, scale=2.0, biases=0.3)
+    sets = [[0, 1, 2], [1, 3, 5], [2, 4, 5]]
+    found = potts_rbm_couplings(rbm, "exact", orders=3, index_sets={3: sets})
+    torch.testing.assert_close(found.terms[3].values, brute_force_triplets(rbm, sets), atol=1e-10, rtol=0)
+    everything = potts_rbm_couplings(rbm, "exact", orders=3)
+    assert everything.terms[3].indices.shape == (20, 3)
+
+
+def test_exact_terms_recover_a_planted_energy():
+    """An energy built from zero-sum fields, pairs and one triplet (sites given out of order) is
+    expanded back into exactly those terms."""
+    from boltzkit.interpret.energy_couplings import potts_energy_tensor, potts_exact_terms
+
+    q, n = 3, 5
+    gen = torch.Generator().manual_seed(0)
+    h = zero_sum_center(torch.randn(n, q, generator=gen, dtype=torch.float64), 1)
+    j = zero_sum_center(torch.randn(q, q, generator=gen, dtype=torch.float64), 2)        # pair (3, 1)
+    k = zero_sum_center(torch.randn(q, q, q, generator=gen, dtype=torch.float64), 3)     # triplet (4, 0, 2)
+
+    def energy(x):
+        x = x.long()
+        return -(h[torch.arange(n), x].sum(1) + j[x[:, 3], x[:, 1]] + k[x[:, 4], x[:, 0], x[:, 2]]) + 1.7
+
+    table = potts_energy_tensor(energy, n, q)
+    torch.testing.assert_close(potts_exact_terms(table, torch.tensor([[4, 0, 2]]))[0], k, atol=1e-12, rtol=0)
+    torch.testing.assert_close(potts_exact_terms(table, torch.tensor([[0, 2, 4]]))[0], k.permute(1, 2, 0),
+                               atol=1e-12, rtol=0)
+    torch.testing.assert_close(potts_exact_terms(table, torch.tensor([[3, 1]]))[0], j, atol=1e-12, rtol=0)
+    assert float(potts_exact_terms(table, torch.tensor([[0, 1, 2]])).abs().max()) < 1e-12   # no such term
+    torch.testing.assert_close(potts_exact_terms(table, torch.arange(n)[:, None]), h, atol=1e-12, rtol=0)

@@ -1,8 +1,12 @@
 """``boltzkit couplings RUN.h5``: the interaction network a trained model has learned.
 
-Thin layer over :mod:`boltzkit.interpret`: load the model, expand its energy into fields and
-couplings (:func:`~boltzkit.interpret.energy_couplings.model_couplings`), compare them with a
-reference when one is given, write COUPLINGS.h5 and the figures, print.
+Thin layer over :mod:`boltzkit.interpret`: load the model (a boltzkit run file, or an archive of the
+``rbms`` package: :mod:`boltzkit.io.rbms_archive`), expand its energy into fields and couplings
+(binary models: :func:`~boltzkit.interpret.energy_couplings.model_couplings`, Ising or lattice-gas
+gauge; q-state models: :func:`~boltzkit.interpret.potts_couplings.potts_model_couplings`, zero-sum
+gauge), compare them with a reference when one is given, write COUPLINGS.h5 and the figures
+(:func:`~boltzkit.report.coupling_figures.write_coupling_figures`: ``<out>_heatmap.png`` and, with a
+reference, ``<out>_scatter_fields.png``, ``<out>_scatter_order2.png``, ...), print.
 """
 
 from __future__ import annotations
@@ -17,70 +21,32 @@ import typer
 from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
 from boltzkit.errors import BoltzkitError
 
-METHODS = ("exact", "gaussian", "sampling", "cossu")
+METHODS = ("exact", "gaussian", "sampling", "cossu", "mixture")
 
 
 def _finite(x: float) -> float | None:
     return None if x is None or math.isnan(x) else float(x)
 
 
-def _figures(out: Path, couplings, truth) -> list[str]:
-    """Coupling-matrix heat map, and inferred-vs-true scatter plots per order when a truth is given."""
-    import matplotlib
+def _load(run: Path, checkpoint: Optional[int]):
+    """A boltzkit run file, or an archive of the rbms package (detected by its layout)."""
+    from boltzkit.io.rbms_archive import is_rbms_archive, load_rbms
+    from boltzkit.io.trajectory import load_model
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    written = []
-    stem = out.with_suffix("")
-    J = couplings.pair_matrix().numpy()
-    vmax = float(abs(J).max()) or 1.0
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    im = ax.imshow(J, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-    fig.colorbar(im, ax=ax, shrink=0.85)
-    ax.set_title(f"pair couplings ({couplings.gauge} gauge, {couplings.method})")
-    ax.set_xlabel("site j")
-    ax.set_ylabel("site i")
-    path = Path(f"{stem}_matrix.png")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(str(path))
-    if truth is None:
-        return written
-    series = {1: (truth.fields, couplings.fields)}
-    for k, term in couplings.couplings.items():
-        lookup = {}
-        if k in truth.couplings:
-            idx, val = truth.couplings[k]
-            lookup = dict(zip(map(tuple, torch.sort(idx, 1).values.tolist()), val.tolist()))
-        true = torch.tensor([lookup.get(tuple(r), 0.0) for r in term.indices.tolist()], dtype=torch.float64)
-        series[k] = (true, term.values)
-    for k, (true, inferred) in series.items():
-        fig, ax = plt.subplots(figsize=(4.4, 4.2))
-        ax.scatter(true.numpy(), inferred.numpy(), s=6, alpha=0.5)
-        lo = float(min(true.min(), inferred.min()))
-        hi = float(max(true.max(), inferred.max()))
-        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-        name = "fields" if k == 1 else f"order {k}"
-        ax.set_xlabel(f"true ({name})")
-        ax.set_ylabel(f"inferred ({name})")
-        ax.set_title(f"{name}: inferred vs true")
-        path = Path(f"{stem}_scatter_{'fields' if k == 1 else f'order{k}'}.png")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(str(path))
-    return written
+    if is_rbms_archive(run):
+        return load_rbms(run, checkpoint), "rbms archive"
+    return load_model(run, checkpoint), "run file"
 
 
 def couplings(
-    run: Path = typer.Argument(..., help="Run file of a trained binary model (RBM, hybrid, Ising BM)"),
+    run: Path = typer.Argument(..., help="Run file of a trained model (RBM, Potts RBM, hybrid, Ising/Potts BM) "
+                                         "or an archive of the rbms package"),
     out: Path = typer.Option(..., "--out", "-o", help="COUPLINGS.h5 to write (the ground-truth layout)"),
     order: int = typer.Option(2, "--order", help="Highest interaction order: 2 (fields + pairs) or 3 (+ triplets)"),
-    method: str = typer.Option("exact", "--method", help="exact | gaussian | sampling | cossu"),
-    gauge: str = typer.Option("ising", "--gauge", help="ising (s = ±1) | lattice-gas (n = 0/1)"),
+    method: str = typer.Option("exact", "--method",
+                               help="exact | gaussian | sampling | cossu (binary RBMs) | mixture (Potts RBMs)"),
+    gauge: str = typer.Option("ising", "--gauge",
+                              help="ising (s = ±1) | lattice-gas (n = 0/1); Potts models: always zero-sum"),
     truth: Optional[Path] = typer.Option(None, "--truth",
                                          help="Reference: a synthetic data file (its beta-scaled truth) "
                                               "or another COUPLINGS.h5"),
@@ -101,10 +67,10 @@ def couplings(
     with reconstruction errors per order when the true couplings are known."""
     import torch
 
-    from boltzkit.interpret.couplings_file import (FORMAT, compare_with_truth, file_format, read_truth,
-                                                   truth_in_gauge, write_couplings)
+    from boltzkit.interpret.couplings_file import (FORMAT, compare_potts_with_truth, compare_with_truth,
+                                                   file_format, read_truth, write_couplings, write_potts_couplings)
     from boltzkit.interpret.energy_couplings import model_couplings
-    from boltzkit.io.trajectory import load_model
+    from boltzkit.interpret.potts_couplings import potts_model_couplings
 
     setup_torch(threads, "cpu")
     if method not in METHODS:
@@ -118,25 +84,52 @@ def couplings(
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
     reference = read_truth(truth, scaled=not unscaled_truth) if truth is not None else None
-    model = load_model(run, checkpoint)
+    model, source = _load(run, checkpoint)
+    potts = int(getattr(model, "n_states", 2)) > 2
+    if potts:
+        gauge = "zero-sum"
+        if reference is not None and reference.convention != "potts":
+            raise BoltzkitError(f"--truth {truth}: {reference.convention} couplings cannot be compared with the "
+                                f"Potts couplings of {run}")
+    elif reference is not None and reference.convention == "potts":
+        raise BoltzkitError(f"--truth {truth}: Potts couplings cannot be compared with the binary model of {run}")
+    if method == "mixture" and not potts:
+        raise BoltzkitError("--method mixture applies to Potts RBMs")
+    generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    result = model_couplings(model, orders=order, method=method, gauge=gauge, n_samples=samples,
-                             generator=torch.Generator().manual_seed(seed), n_quadrature=quadrature)
+    if potts:
+        result = potts_model_couplings(model, orders=order, method=method, n_samples=samples, generator=generator,
+                                       n_quadrature=quadrature)
+    else:
+        result = model_couplings(model, orders=order, method=method, gauge=gauge, n_samples=samples,
+                                 generator=generator, n_quadrature=quadrature)
     elapsed = time.perf_counter() - start
-    write_couplings(out, result, {"run": str(run), "checkpoint": checkpoint, "method": method, "gauge": gauge,
-                                  "order": order, "samples": samples if method == "sampling" else None,
-                                  "seed": seed if method == "sampling" else None})
-    report: dict[str, Any] = {"run": str(run), "out": str(out), "method": result.method, "gauge": gauge,
-                              "orders": [1, *result.orders], "n_sites": result.n_sites,
-                              "time_s": round(elapsed, 3)}
-    if result.standard_errors:
-        report["standard_error"] = {str(k): float(v.mean()) for k, v in result.standard_errors.items()}
+    parameters = {"run": str(run), "source": source, "checkpoint": checkpoint, "method": method, "gauge": gauge,
+                  "order": order, "samples": samples if method == "sampling" else None,
+                  "seed": seed if method == "sampling" else None}
+    if potts:
+        write_potts_couplings(out, result, parameters)
+        orders = [1, 2, *sorted(result.terms)]
+        standard_errors = {} if result.fields_error is None else {"1": float(result.fields_error.mean())}
+        if result.couplings_error is not None:
+            n = result.n_sites
+            standard_errors["2"] = float(result.couplings_error.sum() / max(1, n * (n - 1) * result.n_states ** 2))
+    else:
+        write_couplings(out, result, parameters)
+        orders = [1, *result.orders]
+        standard_errors = {str(k): float(v.mean()) for k, v in result.standard_errors.items()}
+    report: dict[str, Any] = {"run": str(run), "source": source, "out": str(out), "method": result.method,
+                              "gauge": gauge, "orders": orders, "n_sites": result.n_sites,
+                              "n_states": int(getattr(result, "n_states", 2)), "time_s": round(elapsed, 3)}
+    if standard_errors:
+        report["standard_error"] = standard_errors
     errors = None
-    shown_truth = None
     if reference is not None:
         unscaled = read_truth(truth, scaled=False) if normalization == "reference" else None
-        errors = compare_with_truth(result, reference, normalization, unscaled)
-        shown_truth = truth_in_gauge(reference, gauge)
+        if potts:
+            errors = compare_potts_with_truth(result, reference, normalization, unscaled)
+        else:
+            errors = compare_with_truth(result, reference, normalization, unscaled)
         if file_format(truth) == FORMAT:
             scaling = "effective couplings, as stored"
         elif reference.scaled:
@@ -149,12 +142,16 @@ def couplings(
         report["rmse"] = {str(k): _finite(e.rmse) for k, e in errors.items()}
         report["n_terms"] = {str(k): e.n_terms for k, e in errors.items()}
     if not no_plots:
-        report["figures"] = _figures(out, result, shown_truth)
+        from boltzkit.report.coupling_figures import write_coupling_figures
+
+        eps = None if errors is None else {k: e.epsilon for k, e in errors.items()}
+        report["figures"] = write_coupling_figures(out, result, reference, eps)
     if as_json:
         print_json(report)
         return
-    console.print(f"{result.method} couplings of {run} ({result.n_sites} sites, {gauge} gauge) "
-                  f"in {elapsed:.2f} s -> {out}")
+    what = f"{result.n_sites} sites, q = {result.n_states}, zero-sum gauge" if potts else \
+        f"{result.n_sites} sites, {gauge} gauge"
+    console.print(f"{result.method} couplings of {run} ({what}) in {elapsed:.2f} s -> {out}")
     if errors is not None:
         from rich.table import Table
 
@@ -165,8 +162,8 @@ def couplings(
         table.add_column("rmse", justify="right")
         table.add_column("terms", justify="right")
         for k, e in errors.items():
-            eps = "n/a (true terms all zero)" if math.isnan(e.epsilon) else f"{e.epsilon:.4f}"
-            table.add_row("fields" if k == 1 else str(k), eps, f"{e.rmse:.4g}", str(e.n_terms))
+            eps_text = "n/a (true terms all zero)" if math.isnan(e.epsilon) else f"{e.epsilon:.4f}"
+            table.add_row("fields" if k == 1 else str(k), eps_text, f"{e.rmse:.4g}", str(e.n_terms))
         stdout.print(table)
     for path in report.get("figures", []):
         console.print(f"wrote {path}")

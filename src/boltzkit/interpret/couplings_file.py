@@ -17,6 +17,11 @@ inferred from one model can serve as the reference (``--truth``) for another::
 Couplings are *effective*: they already multiply the spins in p ∝ exp(-E) (beta = 1, so the
 ``truth_scaling`` of a synthetic file — multiply by beta — is a no-op here).
 
+Potts (q-state) couplings (:func:`write_potts_couplings`) use the Potts layout of synthetic files:
+``fields`` (N, q), ``couplings`` (N, N, q, q), ``order_2/values`` (m, q, q) on every pair i < j,
+``order_3/values`` (m, q, q, q); convention "potts", gauge "zero-sum", n_states = q, state_values
+0..q-1. They are compared with a truth in the zero-sum gauge (:func:`compare_potts_with_truth`).
+
 :func:`read_truth` reads either kind of file as a :class:`~boltzkit.synthetic.io.GroundTruth`;
 :func:`read_couplings` as :class:`~boltzkit.interpret.energy_couplings.EffectiveCouplings`.
 """
@@ -31,17 +36,19 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 import torch
+from torch import Tensor
 
 from boltzkit import __version__
 from boltzkit.errors import BoltzkitError, DataError
-from boltzkit.interpret.energy_couplings import GAUGES, EffectiveCouplings
+from boltzkit.interpret.energy_couplings import GAUGES, EffectiveCouplings, PottsCouplings
 from boltzkit.io.atomic import atomic_path
 from boltzkit.synthetic import io as synthetic_io
-from boltzkit.synthetic.conversion import ising_to_lattice_gas, lattice_gas_to_ising
+from boltzkit.synthetic.conversion import ising_to_lattice_gas, lattice_gas_to_ising, potts_zero_sum_gauge
 from boltzkit.synthetic.hamiltonians import Interactions
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "write_couplings", "read_couplings", "read_truth", "truth_in_gauge",
-           "compare_with_truth", "file_format"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "write_couplings", "write_potts_couplings", "read_couplings",
+           "read_potts_couplings", "read_truth", "truth_in_gauge", "compare_with_truth", "compare_potts_with_truth",
+           "potts_truth_zero_sum", "file_format"]
 
 FORMAT = "boltzkit.couplings"
 FORMAT_VERSION = 1
@@ -49,7 +56,27 @@ FORMAT_VERSION = 1
 _ENERGY_TEXT = {
     "ising": "-E(s) = offset + sum_j H_j s_j + sum_k sum_{B in order_k} J_B prod_{j in B} s_j, s in {-1,+1}",
     "lattice-gas": "-E(n) = offset + sum_j K_j n_j + sum_k sum_{B in order_k} K_B prod_{j in B} n_j, n in {0,1}",
+    "potts": ("-E(x) = const + sum_i h_i(x_i) + sum_k sum_{B in order_k} J_B(x_B), x in {0..q-1}, "
+              "zero-sum gauge"),
 }
+
+
+def _common_attrs(f: h5py.File, convention: str, method: str, n_sites: int, n_states: int, state_values: list,
+                  parameters: Mapping[str, Any] | None, info: Mapping[str, Any]) -> None:
+    f.attrs["format"] = FORMAT
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["boltzkit_version"] = __version__
+    f.attrs["beta"] = 1.0
+    f.attrs["convention"] = convention
+    f.attrs["gauge"] = "zero-sum" if convention == "potts" else convention
+    f.attrs["method"] = method
+    f.attrs["n_sites"] = n_sites
+    f.attrs["n_states"] = n_states
+    f.attrs["state_values"] = json.dumps(state_values)
+    f.attrs["parameters"] = json.dumps(dict(parameters or {}, info=dict(info)), default=synthetic_io.json_default,
+                                       sort_keys=True)
+    f.attrs["energy"] = _ENERGY_TEXT[convention]
+    f.attrs["truth_scaling"] = "effective couplings of p ∝ exp(-E): already scaled (beta = 1)"
 
 
 def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
@@ -68,20 +95,8 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
         raise BoltzkitError(f"cannot store couplings in gauge {couplings.gauge!r}")
     n = couplings.n_sites
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["boltzkit_version"] = __version__
-        f.attrs["beta"] = 1.0
-        f.attrs["convention"] = couplings.gauge
-        f.attrs["gauge"] = couplings.gauge
-        f.attrs["method"] = couplings.method
-        f.attrs["n_sites"] = n
-        f.attrs["n_states"] = 2
-        f.attrs["state_values"] = json.dumps([-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0])
-        f.attrs["parameters"] = json.dumps(dict(parameters or {}, info=couplings.info), default=synthetic_io.json_default,
-                                           sort_keys=True)
-        f.attrs["energy"] = _ENERGY_TEXT[couplings.gauge]
-        f.attrs["truth_scaling"] = "effective couplings of p ∝ exp(-E): already scaled (beta = 1)"
+        _common_attrs(f, couplings.gauge, couplings.method, n, 2,
+                      [-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0], parameters, couplings.info)
         if couplings.offset is not None:
             f.attrs["offset"] = float(couplings.offset)
         truth = f.create_group("truth")
@@ -99,6 +114,38 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
                     errors.create_dataset("fields", data=err.cpu().double().numpy())
                 else:
                     errors.create_group(f"order_{k}").create_dataset("values", data=err.cpu().double().numpy())
+    return path
+
+
+def write_potts_couplings(path: str | os.PathLike, couplings: PottsCouplings,
+                          parameters: Mapping[str, Any] | None = None) -> Path:
+    """Write zero-sum Potts couplings atomically in the Potts ground-truth layout (module docstring).
+
+    ``order_2`` lists every pair i < j with its (q, q) block; higher orders come from
+    ``couplings.terms``. Monte Carlo standard errors (sampling) go to ``/errors`` in the same shapes.
+    """
+    path = Path(path)
+    n, q = couplings.n_sites, couplings.n_states
+    pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.empty(0, 2, dtype=torch.long)
+    dense = couplings.couplings.detach().cpu().double()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        _common_attrs(f, "potts", couplings.method, n, q, list(range(q)), parameters, {})
+        truth = f.create_group("truth")
+        truth.create_dataset("fields", data=couplings.fields.detach().cpu().double().numpy())
+        truth.create_dataset("couplings", data=dense.numpy(), compression="gzip", compression_opts=4)
+        g = truth.create_group("order_2")
+        g.create_dataset("indices", data=pairs.numpy().astype(np.int64))
+        g.create_dataset("values", data=dense[pairs[:, 0], pairs[:, 1]].numpy())
+        for k, term in sorted(couplings.terms.items()):
+            g = truth.create_group(f"order_{k}")
+            g.create_dataset("indices", data=term.indices.cpu().numpy().astype(np.int64))
+            g.create_dataset("values", data=term.values.detach().cpu().double().numpy())
+        if couplings.fields_error is not None:
+            errors = f.create_group("errors")
+            errors.create_dataset("fields", data=couplings.fields_error.cpu().double().numpy())
+            if couplings.couplings_error is not None:
+                err = couplings.couplings_error.cpu().double()
+                errors.create_group("order_2").create_dataset("values", data=err[pairs[:, 0], pairs[:, 1]].numpy())
     return path
 
 
@@ -140,14 +187,16 @@ def read_truth(path: str | os.PathLike, scaled: bool = True) -> synthetic_io.Gro
                 couplings[k] = (torch.from_numpy(truth[name]["indices"][...]).long(),
                                 torch.from_numpy(truth[name]["values"][...]))
         return synthetic_io.GroundTruth(fields, dict(sorted(couplings.items())), 1.0, str(f.attrs["convention"]),
-                                        True, None, 2, json.loads(f.attrs["parameters"]))
+                                        True, None, int(f.attrs.get("n_states", 2)),
+                                        json.loads(f.attrs["parameters"]))
 
 
 def read_couplings(path: str | os.PathLike) -> EffectiveCouplings:
     """A couplings file (or the beta-scaled truth of a binary synthetic data file) as EffectiveCouplings."""
     truth = read_truth(path)
     if truth.convention not in GAUGES:
-        raise DataError(path, f"couplings of convention {truth.convention!r} are not binary spin couplings")
+        raise DataError(path, f"couplings of convention {truth.convention!r} are not binary spin couplings"
+                              + (" (read them with read_potts_couplings)" if truth.convention == "potts" else ""))
     standard_errors: dict[int, torch.Tensor] = {}
     method, offset = "truth", None
     if file_format(path) == FORMAT:
@@ -219,3 +268,90 @@ def compare_with_truth(inferred: EffectiveCouplings, truth: synthetic_io.GroundT
         reference_terms = {k: r.couplings.get(k, true_terms[k]) for k in orders}
     return errors_by_order(true_terms, inferred_terms, normalization, ref.fields, inferred.fields,
                            reference_terms)
+
+
+# ---------------------------------------------------------------------------- Potts
+def _sorted_terms(indices: Tensor, values: Tensor) -> dict[tuple[int, ...], Tensor]:
+    """Terms keyed by their sorted site tuple, state axes permuted to match (summed if repeated)."""
+    out: dict[tuple[int, ...], Tensor] = {}
+    for row, value in zip(indices.long().tolist(), values):
+        order = sorted(range(len(row)), key=lambda a: row[a])
+        key = tuple(row[a] for a in order)
+        value = value.permute(order) if value.ndim == len(row) else value
+        out[key] = out[key] + value if key in out else value.clone()
+    return out
+
+
+def potts_truth_zero_sum(truth: synthetic_io.GroundTruth) -> PottsCouplings:
+    """A Potts reference in the zero-sum gauge: fields (N, q), dense pairs (N, N, q, q) and any
+    higher-order terms centred in every state index (pairwise generators have none; a couplings file's
+    terms are already zero-sum, so centring them changes nothing)."""
+    from boltzkit.interpret.potts_couplings import zero_sum_center
+
+    if truth.convention != "potts":
+        raise BoltzkitError(f"reference couplings of convention {truth.convention!r} are not Potts couplings")
+    fields, couplings = potts_zero_sum_gauge(truth.fields.double(), truth.pair_matrix().double())
+    terms = {}
+    for k, (idx, val) in truth.couplings.items():
+        if k >= 3:
+            terms[k] = Interactions(idx.long(), zero_sum_center(val.double(), k))
+    return PottsCouplings(fields, couplings, "truth", terms=terms)
+
+
+def read_potts_couplings(path: str | os.PathLike) -> PottsCouplings:
+    """A Potts couplings file (or the beta-scaled truth of a Potts data file) as zero-sum PottsCouplings."""
+    truth = read_truth(path)
+    if truth.convention != "potts":
+        raise DataError(path, f"couplings of convention {truth.convention!r} are not Potts couplings")
+    return potts_truth_zero_sum(truth)
+
+
+def compare_potts_with_truth(inferred: PottsCouplings, truth: synthetic_io.GroundTruth,
+                             normalization: str = "relative", reference: synthetic_io.GroundTruth | None = None):
+    """Reconstruction errors per order (1 = fields, 2 = pairs, 3 = triplets if inferred) of zero-sum Potts
+    couplings against a Potts reference, both in the zero-sum gauge (the reference is converted).
+
+    Every entry counts: all q values of the fields, all q^2 entries of every pair i < j (couplings
+    absent from the truth count as zero there), all q^k entries of every inferred k-set (k >= 3) and
+    of every true one. ``normalization`` as in :func:`compare_with_truth` ("reference": the
+    denominator is the squared norm of ``reference``, e.g. the unscaled truth, in the same gauge).
+
+    Returns
+    -------
+    dict order -> :class:`~boltzkit.evaluation.reconstruction.ReconstructionError`
+    """
+    from boltzkit.evaluation.reconstruction import ReconstructionError, pair_entries, reconstruction_error, rmse
+
+    if truth.convention != "potts":
+        raise BoltzkitError(f"a Potts model is compared with Potts couplings, not {truth.convention!r} ones")
+    if truth.n_sites != inferred.n_sites or truth.n_states != inferred.n_states:
+        raise BoltzkitError(f"the reference has {truth.n_sites} sites and {truth.n_states} states, the model "
+                            f"{inferred.n_sites} and {inferred.n_states}")
+    if normalization == "reference" and reference is None:
+        raise BoltzkitError("normalization 'reference' needs the reference (e.g. unscaled) couplings")
+    ref = potts_truth_zero_sum(truth)
+    den = potts_truth_zero_sum(reference) if normalization == "reference" else None
+
+    def entry(order: int, true: Tensor, found: Tensor, denominator: Tensor | None, n_terms: int):
+        t, h = true.reshape(-1), found.reshape(-1)
+        norm = "relative" if order == 1 and normalization == "reference" else normalization
+        d = None if denominator is None else denominator.reshape(-1)
+        return ReconstructionError(order, reconstruction_error(t, h, norm, d), rmse(t, h), n_terms)
+
+    n = inferred.n_sites
+    out = {1: entry(1, ref.fields, inferred.fields.double(), None, n),
+           2: entry(2, pair_entries(ref.couplings), pair_entries(inferred.couplings), None if den is None
+                    else pair_entries(den.couplings), n * (n - 1) // 2)}
+    for k in sorted(inferred.terms):
+        found = _sorted_terms(inferred.terms[k].indices, inferred.terms[k].values.double())
+        true = _sorted_terms(ref.terms[k].indices, ref.terms[k].values) if k in ref.terms else {}
+        keys = sorted(set(found) | set(true))
+        zero = torch.zeros((inferred.n_states,) * k, dtype=torch.float64)
+        t = torch.stack([true.get(key, zero) for key in keys])
+        h = torch.stack([found.get(key, zero) for key in keys])
+        d = None
+        if den is not None:
+            dd = _sorted_terms(den.terms[k].indices, den.terms[k].values) if k in den.terms else {}
+            d = torch.stack([dd.get(key, zero) for key in keys])
+        out[k] = entry(k, t, h, d, len(keys))
+    return out

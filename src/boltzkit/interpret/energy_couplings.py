@@ -59,6 +59,8 @@ __all__ = [
     "energy_couplings",
     "lattice_gas_couplings",
     "potts_energy_couplings",
+    "potts_energy_tensor",
+    "potts_exact_terms",
     "model_couplings",
 ]
 
@@ -534,6 +536,59 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
         couplings_error = (var2 / (k - 1)).sqrt().view(n_sites, q, n_sites, q).permute(0, 2, 1, 3).contiguous()
         couplings_error[diag, diag] = 0.0
     return PottsCouplings(fields, couplings, method, fields_error, couplings_error)
+
+
+def potts_energy_tensor(energy: Energy, n_sites: int, n_states: int, device: torch.device | str = "cpu",
+                        chunk_size: int | None = None) -> Tensor:
+    """E on all q^N configurations, shape (q,)*N (axis i = state of site i), float64.
+
+    ``energy`` takes long codes of shape (batch, N) and returns shape (batch,)."""
+    q = n_states
+    total = q ** n_sites
+    if total > 1 << MAX_EXACT_SITES:
+        raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; "
+                            "use the gaussian (Potts RBM) or sampling method")
+    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(1, n_sites * q * 4))
+    place = q ** torch.arange(n_sites - 1, -1, -1)   # site 0 is the most significant digit
+    out = torch.empty(total, dtype=torch.float64)
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        x = ((torch.arange(start, stop)[:, None] // place) % q).to(device)
+        with torch.no_grad():
+            e = energy(x)
+        out[start:stop] = e.detach().to("cpu", torch.float64).reshape(-1)
+    return out.view((q,) * n_sites)
+
+
+def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:
+    """Zero-sum-gauge n-body Potts couplings of an enumerated energy, exactly.
+
+    For a site set A (sorted), J_A(a_1..a_n) = prod_k (1 - mean over a_k) (-<E | x_A = a>_U): the
+    n-fold centring of the conditional mean of -E under the uniform measure (the ANOVA term of A).
+
+    Parameters
+    ----------
+    energies : Tensor of shape (q,)*N, from :func:`potts_energy_tensor`
+    index_sets : Tensor of shape (m, n), long, sites of each set (sorted within a row)
+
+    Returns
+    -------
+    Tensor of shape (m, q, ..., q) (n state axes in the order of the sites in each row), float64.
+    """
+    n_sites = energies.ndim
+    q = energies.shape[0] if n_sites else 1
+    k = index_sets.shape[1]
+    out = torch.empty(len(index_sets), *([q] * k), dtype=torch.float64)
+    # one full reduction of the q^N table per set: O(m q^N), the same order as enumerating it
+    for r, row in enumerate(index_sets.tolist()):
+        others = [d for d in range(n_sites) if d not in row]
+        t = -energies.mean(others) if others else -energies
+        order = sorted(range(k), key=lambda a: row[a])          # mean() keeps axes in site order
+        t = t.permute([order.index(a) for a in range(k)]) if order != list(range(k)) else t
+        for axis in range(k):
+            t = t - t.mean(axis, keepdim=True)
+        out[r] = t
+    return out
 
 
 # ---------------------------------------------------------------------------- any model

@@ -11,7 +11,8 @@ n-fold centring (ANOVA) of the uniform-measure conditional mean of -E:
 where X_a = sum_{l not in A} W^{v_l}_{la} for uniform v_l has mean 0 and variance
 s_a^2 = q^-1 sum_{l not in A} sum_mu (W^mu_{la})^2. Methods:
 
-* ``exact``: enumerate the q^N configurations (:func:`~boltzkit.interpret.energy_couplings.potts_energy_couplings`);
+* ``exact``: enumerate the q^N configurations (:func:`~boltzkit.interpret.energy_couplings.potts_energy_couplings`;
+  triplets by :func:`~boltzkit.interpret.energy_couplings.potts_exact_terms`);
 * ``gaussian``: X_a ~ N(0, s_a^2) (central limit), Gauss-Hermite quadrature;
 * ``mixture``: the Gaussian-mixture refinement — for a hidden unit whose weights are dominated by a few
   sites (z-score of ln ||W_{i.a}||_2 across sites above ``outlier_threshold``, 2.5 in the reference),
@@ -32,12 +33,12 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.energy_couplings import (_CHUNK_ELEMENTS, PottsCouplings, _index_sets, _normalise_orders,
-                                                 potts_energy_couplings)
+                                                 potts_energy_couplings, potts_energy_tensor, potts_exact_terms)
 from boltzkit.interpret.rbm_couplings import _hermite
 from boltzkit.models.potts_rbm import PottsRBM
 from boltzkit.synthetic.hamiltonians import Interactions
 
-__all__ = ["POTTS_METHODS", "potts_rbm_couplings", "outlier_sites", "zero_sum_center"]
+__all__ = ["POTTS_METHODS", "potts_rbm_couplings", "potts_model_couplings", "outlier_sites", "zero_sum_center"]
 
 POTTS_METHODS = ("exact", "gaussian", "mixture")
 
@@ -127,8 +128,7 @@ def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | S
     method : {"exact", "gaussian", "mixture"}
     orders : int or sequence of int
         Orders beyond the fields; 2 (pairs, always dense (N, N, q, q)) and 3 (triplets, on
-        ``index_sets[3]`` or all of them) are supported by ``gaussian``/``mixture``; ``exact``
-        gives pairs.
+        ``index_sets[3]`` or all of them), by every method.
     n_quadrature : int
         Gauss-Hermite nodes.
     outlier_threshold : float
@@ -142,10 +142,16 @@ def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | S
         raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(POTTS_METHODS)})")
     orders = _normalise_orders(orders)
     if method == "exact":
-        if orders != [2]:
-            raise BoltzkitError("the exact Potts expansion gives fields and pairs (orders=2)")
-        model = rbm.to(dtype=torch.float64)
-        return potts_energy_couplings(model.free_energy, rbm.n_visible, rbm.n_states, "exact")
+        if any(k not in (2, 3) for k in orders):
+            raise BoltzkitError(f"exact Potts couplings of orders {orders}: only 2 and 3 are implemented")
+        model = rbm.to("cpu", torch.float64)
+        result = potts_energy_couplings(model.free_energy, rbm.n_visible, rbm.n_states, "exact")
+        if 3 not in orders:
+            return result
+        idx = _index_sets(rbm.n_visible, [3], index_sets)[3]
+        table = potts_energy_tensor(model.free_energy, rbm.n_visible, rbm.n_states)
+        terms = {3: Interactions(idx, potts_exact_terms(table, idx))}
+        return PottsCouplings(result.fields, result.couplings, "exact", terms=terms)
     if any(k not in (2, 3) for k in orders):
         raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
     gauged = rbm.zero_sum_gauge().to("cpu", torch.float64)
@@ -168,3 +174,48 @@ def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | S
         t3 = _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q)
         terms[3] = Interactions(idx, zero_sum_center(t3, 3))
     return PottsCouplings(fields, couplings, method, terms=terms)
+
+
+def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact",
+                          index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
+                          generator: torch.Generator | None = None, n_quadrature: int = 40,
+                          outlier_threshold: float = 2.5) -> PottsCouplings:
+    """Zero-sum couplings of any q-state model (the Potts counterpart of
+    :func:`~boltzkit.interpret.energy_couplings.model_couplings`).
+
+    * :class:`~boltzkit.models.potts_rbm.PottsRBM`: ``exact``, ``gaussian``, ``mixture``
+      (:func:`potts_rbm_couplings`) or ``sampling`` (fields and pairs from uniform samples, with
+      standard errors);
+    * a pairwise Potts model (``potts-bm``): its own parameters in the zero-sum gauge, exactly, whatever
+      the method (it has no term beyond pairs: triplets are zero);
+    * any other q-state energy: ``exact`` (enumeration, orders 2 and 3) or ``sampling`` (order 2).
+    """
+    orders = _normalise_orders(orders)
+    if any(k not in (2, 3) for k in orders):
+        raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    n, q = int(model.n_visible), int(model.n_states)
+    if getattr(model, "kind", None) == "potts-bm":
+        gauged = model.zero_sum_gauge().to("cpu", torch.float64)
+        terms = {}
+        if 3 in orders:
+            idx = _index_sets(n, [3], index_sets)[3]
+            terms[3] = Interactions(idx, torch.zeros(len(idx), q, q, q, dtype=torch.float64))
+        return PottsCouplings(gauged.fields, gauged.couplings, "parameters", terms=terms)
+    model = model.to("cpu", torch.float64)  # energies of enumeration and sampling in float64
+    if isinstance(model, PottsRBM) and method in POTTS_METHODS:
+        return potts_rbm_couplings(model, method, orders, index_sets, n_quadrature, outlier_threshold)
+    if method == "sampling":
+        if 3 in orders:
+            raise BoltzkitError("the sampling estimator gives Potts fields and pairs only (order 2); "
+                                "use exact (small N) or, for a Potts RBM, gaussian for triplets")
+        return potts_energy_couplings(model.free_energy, n, q, "sampling", n_samples, generator)
+    if method != "exact":
+        raise BoltzkitError(f"method {method!r} for a {getattr(model, 'kind', 'Potts')} model: use exact or sampling"
+                            + (" (gaussian and mixture apply to Potts RBMs)" if method in POTTS_METHODS else ""))
+    result = potts_energy_couplings(model.free_energy, n, q, "exact")
+    if 3 in orders:
+        idx = _index_sets(n, [3], index_sets)[3]
+        table = potts_energy_tensor(model.free_energy, n, q)
+        result = PottsCouplings(result.fields, result.couplings, "exact",
+                                terms={3: Interactions(idx, potts_exact_terms(table, idx))})
+    return result

@@ -175,7 +175,9 @@ def _checkpoint_epochs(n_epochs: int, n_checkpoints: int) -> set[int]:
 def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConfig | None = None,
                           data_weights: Tensor | None = None, validation: Tensor | None = None,
                           out: str | os.PathLike | None = None, run_config: dict[str, Any] | None = None,
-                          on_epoch: Callable[[dict[str, float]], None] | None = None) -> PseudoLikelihoodResult:
+                          on_epoch: Callable[[dict[str, float]], None] | None = None,
+                          data_sample: tuple[np.ndarray | None, np.ndarray | None, tuple[int, int] | None]
+                          | None = None) -> PseudoLikelihoodResult:
     """Maximise the pseudo-likelihood of ±1 data with Adam on minibatches.
 
     Parameters
@@ -193,6 +195,8 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
         Extra entries of the run file's config (e.g. ``data``).
     on_epoch : callable, optional
         Called with each epoch's history entry.
+    data_sample : (rows, labels, image_shape), optional
+        Training rows stored in the run file for reports (:func:`boltzkit.io.trajectory.create`).
     """
     config = config or PseudoLikelihoodConfig()
     params = model.parameters()
@@ -215,7 +219,8 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
     if out is not None:
         from boltzkit.io import trajectory
 
-        trajectory.create(out, dict(run_config or {}, model=model.config(), training=config.to_dict()))
+        trajectory.create(out, dict(run_config or {}, model=model.config(), training=config.to_dict()),
+                          *(data_sample or ()))
     history: list[dict[str, float]] = []
     m, batch = len(data), min(config.batch_size, len(data))
     wall = 0.0

@@ -1,0 +1,260 @@
+"""Figures of the interaction network a model learned, and the report's "Couplings" section.
+
+* :func:`heatmap_figure`: the pair-coupling matrix J_ij (binary models, a diverging map centred on 0),
+  or the Frobenius norm ||J_ij||_F of each (q, q) block (Potts models, zero-sum gauge);
+* :func:`scatter_figure`: inferred vs true couplings of one order, with the diagonal;
+* :func:`comparison_series`: the matched (true, inferred) values per order (1 = fields) that the
+  scatter plots show, for binary couplings (the reference converted to their gauge) and Potts ones
+  (both in the zero-sum gauge);
+* :func:`write_coupling_figures`: the PNG files ``boltzkit couplings`` writes next to its output;
+* :func:`couplings_section`: the report section (registered after the weights); it appears when
+  :attr:`~boltzkit.report.html.ReportOptions.couplings` is on, the model has binary or Potts visible
+  units and the run's data file is a generated data set (``boltzkit generate``): heat map, scatter
+  plots against the beta-scaled ground truth, epsilon per order.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from boltzkit.errors import BoltzkitError
+from boltzkit.interpret.energy_couplings import EffectiveCouplings, PottsCouplings
+
+__all__ = ["heatmap_figure", "scatter_figure", "comparison_series", "write_coupling_figures",
+           "section_couplings", "couplings_section", "ORDER_NAMES"]
+
+ORDER_NAMES = {1: "fields", 2: "pairs", 3: "triplets"}
+#: Largest number of binary sites (resp. q^N Potts configurations) the report enumerates exactly.
+_REPORT_EXACT_SITES = 16
+_REPORT_EXACT_CONFIGS = 1 << 16
+#: Largest number of pair-coupling entries (pairs x q^2) the report computes.
+_REPORT_MAX_PAIR_ENTRIES = 2_000_000
+#: What a section catches to go on without its part (one note in the page's summary instead).
+_EXPECTED = (BoltzkitError, OSError, ValueError, KeyError, TypeError, RuntimeError)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _order_name(k: int) -> str:
+    return ORDER_NAMES.get(k, f"order {k}")
+
+
+def pair_heatmap_values(couplings: EffectiveCouplings | PottsCouplings) -> tuple[np.ndarray, str]:
+    """(N, N) matrix shown by the heat map and its label: J_ij, or ||J_ij||_F for Potts couplings."""
+    if isinstance(couplings, PottsCouplings):
+        return couplings.frobenius().cpu().numpy(), "||J_ij||_F (zero-sum gauge)"
+    return couplings.pair_matrix().cpu().numpy(), f"J_ij ({couplings.gauge} gauge)"
+
+
+def heatmap_figure(couplings: EffectiveCouplings | PottsCouplings, title: str | None = None):
+    """Heat map of the pair couplings (Potts: Frobenius norm per pair). Returns a Figure."""
+    plt = _plt()
+    matrix, label = pair_heatmap_values(couplings)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    if isinstance(couplings, PottsCouplings):
+        im = ax.imshow(matrix, cmap="viridis", vmin=0.0)
+    else:
+        vmax = float(np.abs(matrix).max()) or 1.0
+        im = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    fig.colorbar(im, ax=ax, shrink=0.85, label=label)
+    ax.set_title(title or f"pair couplings ({couplings.method})")
+    ax.set_xlabel("site j")
+    ax.set_ylabel("site i")
+    fig.tight_layout()
+    return fig
+
+
+def scatter_figure(true: np.ndarray, inferred: np.ndarray, name: str, epsilon: float | None = None):
+    """Inferred vs true values of one order (1-D arrays of the same length), with y = x. Returns a Figure."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.scatter(true, inferred, s=6, alpha=0.5)
+    if len(true):
+        lo = float(min(true.min(), inferred.min()))
+        hi = float(max(true.max(), inferred.max()))
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+    ax.set_xlabel(f"true ({name})")
+    ax.set_ylabel(f"inferred ({name})")
+    eps = "" if epsilon is None or math.isnan(epsilon) else f", ε = {epsilon:.3f}"
+    ax.set_title(f"{name}: inferred vs true{eps}")
+    fig.tight_layout()
+    return fig
+
+
+def comparison_series(couplings: EffectiveCouplings | PottsCouplings,
+                      truth) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Matched (true, inferred) values per order (1 = fields), as 1-D float64 arrays.
+
+    Binary couplings: the reference (a :class:`~boltzkit.synthetic.io.GroundTruth`) is expressed in the
+    couplings' gauge; each inferred set is matched with its true coupling (0 where the truth has
+    none). Potts couplings: both sides in the zero-sum gauge, every entry of the fields, of every pair
+    i < j and of every inferred triplet.
+    """
+    from boltzkit.evaluation.reconstruction import pair_entries
+    from boltzkit.interpret.couplings_file import _sorted_terms, potts_truth_zero_sum, truth_in_gauge
+
+    series: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if isinstance(couplings, PottsCouplings):
+        ref = potts_truth_zero_sum(truth)
+        series[1] = (ref.fields.reshape(-1).numpy(), couplings.fields.double().reshape(-1).numpy())
+        series[2] = (pair_entries(ref.couplings).reshape(-1).numpy(),
+                     pair_entries(couplings.couplings).reshape(-1).numpy())
+        for k, term in sorted(couplings.terms.items()):
+            found = _sorted_terms(term.indices, term.values.double())
+            true = _sorted_terms(ref.terms[k].indices, ref.terms[k].values) if k in ref.terms else {}
+            zero = torch.zeros((couplings.n_states,) * k, dtype=torch.float64)
+            keys = list(found)
+            series[k] = (torch.stack([true.get(key, zero) for key in keys]).reshape(-1).numpy(),
+                         torch.stack([found[key] for key in keys]).reshape(-1).numpy())
+        return series
+    ref = truth_in_gauge(truth, couplings.gauge)
+    series[1] = (ref.fields.double().numpy(), couplings.fields.double().numpy())
+    for k, term in sorted(couplings.couplings.items()):
+        lookup: dict[tuple[int, ...], float] = {}
+        if k in ref.couplings:
+            idx, val = ref.couplings[k]
+            lookup = dict(zip(map(tuple, torch.sort(idx.long(), 1).values.tolist()), val.double().tolist()))
+        keys = torch.sort(term.indices.long(), 1).values.tolist()
+        series[k] = (np.array([lookup.get(tuple(r), 0.0) for r in keys], dtype=np.float64),
+                     term.values.double().numpy())
+    return series
+
+
+def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings | PottsCouplings,
+                           truth=None, epsilon: dict[int, float] | None = None) -> list[str]:
+    """Write ``<stem>_heatmap.png`` and, with a reference, ``<stem>_scatter_fields.png`` and
+    ``<stem>_scatter_order<k>.png`` next to ``out`` (its suffix dropped). Returns the paths written."""
+    from boltzkit.io.atomic import atomic_path
+    from boltzkit.report.html import figure_png
+
+    plt = _plt()
+    stem = Path(out).with_suffix("")
+    written = []
+
+    def save(fig, path: Path) -> None:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(figure_png(fig, dpi=120))
+        plt.close(fig)
+        written.append(str(path))
+
+    save(heatmap_figure(couplings), Path(f"{stem}_heatmap.png"))
+    if truth is None:
+        return written
+    for k, (true, inferred) in comparison_series(couplings, truth).items():
+        name = _order_name(k)
+        fig = scatter_figure(true, inferred, name, None if epsilon is None else epsilon.get(k))
+        save(fig, Path(f"{stem}_scatter_{'fields' if k == 1 else f'order{k}'}.png"))
+    return written
+
+
+# ---------------------------------------------------------------------------- report section
+def _reference(ctx) -> tuple[Any, str] | tuple[None, None]:
+    """(beta-scaled ground truth, path) when the run's data file is a generated data set."""
+    from boltzkit.interpret.couplings_file import file_format
+    from boltzkit.synthetic import io as synthetic_io
+
+    path = ctx.config.get("data", {}).get("path")
+    if not path or not Path(path).exists():
+        return None, None
+    try:
+        if file_format(path) != synthetic_io.FORMAT:
+            return None, None
+        return synthetic_io.ground_truth(path), path
+    except _EXPECTED as e:  # a report goes on without its reference
+        ctx.notes.append(f"couplings: the ground truth of {path} cannot be read ({e})")
+        return None, None
+
+
+def section_couplings(model, truth=None, n_samples: int = 100_000, seed: int = 0):
+    """Couplings of ``model`` for the report, by the best affordable method: returns
+    (couplings, errors or None, method text). Orders: pairs, and triplets when the reference has
+    some (binary) or exact enumeration is cheap (Potts)."""
+    from boltzkit.interpret.couplings_file import compare_potts_with_truth, compare_with_truth
+    from boltzkit.interpret.energy_couplings import model_couplings
+    from boltzkit.interpret.potts_couplings import potts_model_couplings
+    from boltzkit.models.potts_rbm import PottsRBM
+    from boltzkit.models.rbm import RBM
+
+    generator = torch.Generator().manual_seed(seed)
+    n = int(model.n_visible)
+    q = int(getattr(model, "n_states", 2))
+    if math.comb(n, 2) * q * q > _REPORT_MAX_PAIR_ENTRIES:
+        raise BoltzkitError(f"{n} sites: too many pairs for the report's couplings section "
+                            "(run boltzkit couplings on the run file)")
+    if q > 2:
+        if q ** n <= _REPORT_EXACT_CONFIGS:
+            method = "exact"
+        else:
+            method = "gaussian" if isinstance(model, PottsRBM) else "sampling"
+        orders = 3 if method == "exact" and n >= 3 else 2
+        found = potts_model_couplings(model, orders, method, n_samples=n_samples, generator=generator)
+        errors = None
+        if truth is not None and truth.convention == "potts" and truth.n_sites == n:
+            errors = compare_potts_with_truth(found, truth)
+        return found, errors, method
+    gauge = truth.convention if truth is not None and truth.convention in ("ising", "lattice-gas") else "ising"
+    want3 = truth is not None and 3 in truth.couplings and n >= 3
+    if n <= _REPORT_EXACT_SITES:
+        method = "exact"
+    else:
+        method = "gaussian" if isinstance(model, RBM) else "sampling"
+    orders = 3 if want3 and (method != "sampling") and math.comb(n, 3) <= 200_000 else 2
+    found = model_couplings(model, orders, method, gauge, n_samples=n_samples, generator=generator)
+    errors = None
+    if truth is not None and truth.n_sites == n and truth.convention in ("ising", "lattice-gas"):
+        errors = compare_with_truth(found, truth)
+    return found, errors, method
+
+
+def couplings_section(ctx):
+    """The report section: heat map of the pair couplings, scatter plots per order against the ground
+    truth of the run's (generated) data file, and the reconstruction errors; None without a truth."""
+    from boltzkit.report.html import Section, figure_html, table_html
+
+    if not getattr(ctx.options, "couplings", True):
+        return None
+    model = ctx.model.to("cpu")
+    q = getattr(model, "n_states", 2)
+    if q == 2 and getattr(getattr(model, "visible_units", None), "name", "spin") not in ("spin", "bernoulli"):
+        return None
+    truth, truth_path = _reference(ctx)
+    if truth is None:  # only for generated data: on real data (MNIST: N = 784) the expansion is costly
+        return None
+    try:
+        found, errors, method = section_couplings(model, truth, seed=ctx.options.seed)
+    except _EXPECTED as e:  # e.g. a model too large to enumerate, or without an energy expansion
+        ctx.notes.append(f"no couplings section: {e}")
+        return None
+    parts = [figure_html(heatmap_figure(found), "pair couplings",
+                         "Pair couplings of the last model"
+                         + (" (Frobenius norm of each q × q block, zero-sum gauge)" if q > 2
+                            else f" ({html.escape(getattr(found, 'gauge', 'ising'))} gauge)")
+                         + f", method {html.escape(method)}.")]
+    if errors is not None:
+        eps = {k: e.epsilon for k, e in errors.items()}
+        figs = [figure_html(scatter_figure(t, h, _order_name(k), eps.get(k)), f"{_order_name(k)} scatter")
+                for k, (t, h) in comparison_series(found, truth).items()]
+        parts.append('<div class="row">' + "".join(figs) + "</div>")
+        rows = [(_order_name(k), e.epsilon, e.rmse, e.n_terms) for k, e in errors.items()]
+        parts.append(table_html(rows, ("order", "epsilon", "rmse", "terms"),
+                                "Reconstruction error vs the beta-scaled ground truth"))
+        parts.append(f'<p class="caption">Reference: the generating Hamiltonian of {html.escape(str(truth_path))} '
+                     f"(beta = {truth.beta:g}, couplings multiplied by beta), compared in the "
+                     + ("zero-sum gauge" if q > 2 else f"{html.escape(found.gauge)} gauge")
+                     + "; epsilon = ||J_hat - J|| / ||J|| over all sets of the order (spurious couplings "
+                       "on non-edges count).</p>")
+    return Section("Couplings", "".join(parts))
