@@ -182,3 +182,77 @@ def test_sample_weight_is_used(x01):
 def test_set_params_rejects_unknown_names():
     with pytest.raises(ValueError, match="learning_rat"):
         BernoulliRBM().set_params(learning_rat=0.1)
+
+
+# ------------------------------------------------------------------------------ categorical runs
+def _potts_run(tmp_path, kind: str, n_hidden: int = 0):
+    """A tiny run (4 sites, RNA alphabet q = 5) of ``kind`` trained for a few updates."""
+    from boltzkit.data.msa import write_fasta
+    from boltzkit.training.config import TrainingConfig
+    from boltzkit.training.run_models import MSASpec, train_model_run
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, (60, 4))
+    codes[:, 1] = codes[:, 0]  # some structure
+    write_fasta(tmp_path / "x.fasta", codes.astype(np.int8), "rna")
+    config = TrainingConfig(method="pcd", n_updates=5, batch_size=30, n_chains=20, gibbs_steps=2,
+                            learning_rate=0.1, n_checkpoints=2, dtype="float64")
+    train_model_run(MSASpec(str(tmp_path / "x.fasta"), alphabet="rna"), tmp_path / "run.h5", kind,
+                    n_hidden, config)
+    return boltzkit.load(tmp_path / "run.h5"), codes
+
+
+@pytest.mark.parametrize(("kind", "n_hidden"), [("potts-bm", 0), ("potts-rbm", 3)])
+def test_load_categorical_run_scores_a_normalised_distribution(tmp_path, kind, n_hidden):
+    est, codes = _potts_run(tmp_path, kind, n_hidden)
+    assert type(est).__name__ == "FittedModel" and est.kind_ == kind
+    assert (est.n_features_in_, est.n_states_, est.alphabet_) == (4, 5, "-ACGU")
+    assert est.trajectory_updates_[-1] == 5
+    est.log_partition()
+    assert est.log_partition_method_ == "exact"
+    # p(x) = exp(score) sums to 1 over the 5^4 configurations (float64 round-off)
+    states = np.array(np.meshgrid(*[np.arange(5)] * 4, indexing="ij")).reshape(4, -1).T
+    assert float(np.exp(est.score_samples(states)).sum()) == pytest.approx(1.0, abs=1e-10)
+    assert est.score(codes) == pytest.approx(float(est.score_samples(codes).mean()))
+    np.testing.assert_allclose(est.free_energy(codes),
+                               est.model_.free_energy(torch.as_tensor(codes)).numpy())
+    x = est.sample(7, gibbs_steps=3, random_state=0)
+    assert x.shape == (7, 4) and x.dtype == np.int64 and x.min() >= 0 and x.max() < 5
+    np.testing.assert_array_equal(x, est.sample(7, gibbs_steps=3, random_state=0))
+    # aligned strings are encoded with the run's alphabet
+    np.testing.assert_allclose(est.score_samples(["ACGU", "-AAC"]),
+                               est.score_samples([[1, 2, 3, 4], [0, 1, 1, 2]]))
+    if kind == "potts-rbm":
+        assert est.transform(codes).shape == (60, 3)
+    else:
+        with pytest.raises(BoltzkitError, match="no hidden units"):
+            est.transform(codes)
+
+
+def test_load_categorical_run_validates_input(tmp_path):
+    est, _ = _potts_run(tmp_path, "potts-bm")
+    for bad, message in [([[0, 1, 2, 5]], "integer codes 0..4"), ([[0, 1, 2]], "3 columns"),
+                         ([[0.5, 1, 2, 3]], "integer codes"), ([0, 1, 2, 3], "2-D"),
+                         (["ACG", "ACGU"], "different lengths")]:
+        with pytest.raises(BoltzkitError, match=message):
+            est.score_samples(bad)
+
+
+def test_load_ising_bm_run(tmp_path):
+    from boltzkit.training.config import TrainingConfig
+    from boltzkit.training.run import DataSpec
+    from boltzkit.training.run_models import train_model_run
+
+    rng = np.random.default_rng(2)
+    x = (rng.random((200, 5)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    config = TrainingConfig(method="plm", n_updates=20, n_checkpoints=1, dtype="float64")
+    train_model_run(DataSpec(str(tmp_path / "x.npy"), binarize="none"), tmp_path / "i.h5",
+                    "ising-bm", 0, config)
+    est = boltzkit.load(tmp_path / "i.h5")
+    spins = 2.0 * np.array(np.meshgrid(*[[0, 1]] * 5, indexing="ij")).reshape(5, -1).T - 1
+    assert float(np.exp(est.score_samples(spins)).sum()) == pytest.approx(1.0, abs=1e-10)
+    s = est.sample(4, gibbs_steps=2)
+    assert set(np.unique(s)) <= {-1.0, 1.0}
+    with pytest.raises(BoltzkitError, match="±1 spins"):
+        est.score_samples(x)

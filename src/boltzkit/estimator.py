@@ -1,4 +1,5 @@
-"""scikit-learn style estimators: ``BernoulliRBM`` ({0,1} units) and ``IsingRBM`` (±1 units).
+"""scikit-learn style estimators: ``BernoulliRBM`` ({0,1} units) and ``IsingRBM`` (±1 units);
+:func:`load` also returns a :class:`FittedModel` for Potts RBM / Potts / Ising runs.
 
 Hyper-parameters are stored by ``__init__``; what is learned ends with an underscore
 (``model_``, ``weights_``, ``visible_bias_``, ``hidden_bias_``); ``fit`` returns ``self``.
@@ -26,7 +27,54 @@ from boltzkit.training.trainer import Trainer
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class _RBMEstimator:
+class _ModelMethods:
+    """Sampling and scoring shared by every estimator: needs ``model_`` and ``_to_tensor(X)``
+    (validation of X at the door) from the class."""
+
+    model_: Any
+
+    def _to_tensor(self, X: Any, fitting: bool = False) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def _from_model(self, x: torch.Tensor) -> np.ndarray:
+        """Model configurations as returned to the user (here: as they are)."""
+        return x.cpu().numpy()
+
+    def sample(self, n_samples: int, gibbs_steps: int = 1000, random_state: int | None = None,
+               start: Any = None, beta: float = 1.0) -> np.ndarray:
+        """``n_samples`` configurations after ``gibbs_steps`` block-Gibbs steps from random starts
+        (or from ``start``), shape (n_samples, n_features)."""
+        model = self.model_
+        g = torch.Generator(device=model.device).manual_seed(0 if random_state is None else random_state)
+        s = None if start is None else self._to_tensor(start)
+        return self._from_model(run_sampler(model, n_samples, gibbs_steps, g, s, beta))
+
+    def free_energy(self, X: Any) -> np.ndarray:
+        """Marginal energy F(x) of each sample, shape (n_samples,)."""
+        return self.model_.free_energy(self._to_tensor(X)).cpu().numpy()
+
+    def log_partition(self, method: str = "auto", **ais: Any) -> float:
+        """log Z ("exact", "ais" or "auto"); the AIS error bar is kept in ``log_partition_error_``."""
+        result: LogPartition = log_partition(self.model_, method, **ais)
+        self.log_partition_ = result.value
+        self.log_partition_error_ = result.error
+        self.log_partition_method_ = result.method
+        return result.value
+
+    def score_samples(self, X: Any, log_z: float | None = None) -> np.ndarray:
+        """log p(x) of each sample, shape (n_samples,); log Z computed (and cached) if not given."""
+        if log_z is None:
+            log_z = getattr(self, "log_partition_", None)
+            if log_z is None:
+                log_z = self.log_partition()
+        return log_likelihood(self.model_, self._to_tensor(X), log_z)[1].cpu().numpy()
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood of X."""
+        return float(self.score_samples(X).mean())
+
+
+class _RBMEstimator(_ModelMethods):
     _units: UnitType = BERNOULLI
 
     def __init__(self, n_hidden: int = 100, *, method: str = "pcd", n_updates: int = 10000,
@@ -146,42 +194,9 @@ class _RBMEstimator:
         self.n_features_in_ = model.n_visible
         return self
 
-    def sample(self, n_samples: int, gibbs_steps: int = 1000, random_state: int | None = None,
-               start: Any = None, beta: float = 1.0) -> np.ndarray:
-        """``n_samples`` configurations after ``gibbs_steps`` block-Gibbs steps from random starts
-        (or from ``start``), shape (n_samples, n_features)."""
-        model = self.model_
-        g = torch.Generator(device=model.device).manual_seed(0 if random_state is None else random_state)
-        s = None if start is None else self._to_tensor(start)
-        return run_sampler(model, n_samples, gibbs_steps, g, s, beta).cpu().numpy()
-
     def transform(self, X: Any) -> np.ndarray:
         """Hidden conditional means <h|x>, shape (n_samples, n_hidden)."""
         return self.model_.transform(self._to_tensor(X)).cpu().numpy()
-
-    def free_energy(self, X: Any) -> np.ndarray:
-        """Marginal energy F(x) of each sample, shape (n_samples,)."""
-        return self.model_.free_energy(self._to_tensor(X)).cpu().numpy()
-
-    def log_partition(self, method: str = "auto", **ais: Any) -> float:
-        """log Z ("exact", "ais" or "auto"); the AIS error bar is kept in ``log_partition_error_``."""
-        result: LogPartition = log_partition(self.model_, method, **ais)
-        self.log_partition_ = result.value
-        self.log_partition_error_ = result.error
-        self.log_partition_method_ = result.method
-        return result.value
-
-    def score_samples(self, X: Any, log_z: float | None = None) -> np.ndarray:
-        """log p(x) of each sample, shape (n_samples,); log Z computed (and cached) if not given."""
-        if log_z is None:
-            log_z = getattr(self, "log_partition_", None)
-            if log_z is None:
-                log_z = self.log_partition()
-        return log_likelihood(self.model_, self._to_tensor(X), log_z)[1].cpu().numpy()
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood of X."""
-        return float(self.score_samples(X).mean())
 
 
 class BernoulliRBM(_RBMEstimator):
@@ -207,17 +222,88 @@ class IsingRBM(_RBMEstimator):
     _units = SPIN
 
 
+class FittedModel(_ModelMethods):
+    """A trained categorical or pairwise model loaded from a run (``potts-rbm``, ``potts-bm``,
+    ``ising-bm``), with the estimator methods ``sample``, ``free_energy``, ``log_partition``,
+    ``score_samples``, ``score`` (and ``transform`` for the Potts RBM).
+
+    Configurations are integer codes 0..q-1 of shape (n_samples, n_sites) for the Potts kinds
+    (index 0 = gap; the letters are ``alphabet_``; a list of aligned strings is encoded with it),
+    ±1 spins for ``ising-bm``. ``free_energy`` is the energy for pairwise models (no hidden units).
+    Built by :func:`load`; training goes through ``boltzkit train`` / the trainer.
+    """
+
+    def __init__(self, model, alphabet: str | None = None, device: str = "cpu",
+                 run_info: dict[str, Any] | None = None):
+        self._model = model
+        self.alphabet_ = alphabet
+        self.device = device
+        self.kind_ = model.kind
+        self.n_features_in_ = model.n_visible
+        self.n_states_ = getattr(model, "n_states", 2)
+        self.run_info_ = run_info or {}
+
+    @property
+    def model_(self):
+        return self._model
+
+    def _to_tensor(self, X: Any, fitting: bool = False) -> torch.Tensor:
+        """Validate X (codes, or ±1 spins for ising-bm) and return it on the model's device."""
+        if self.kind_ != "ising-bm" and isinstance(X, (list, tuple)) and X \
+                and all(isinstance(r, str) for r in X):
+            if self.alphabet_ is None:
+                raise BoltzkitError("this model has no alphabet: give integer codes")
+            from boltzkit.data.msa import encode
+
+            try:
+                X = encode(list(X), self.alphabet_)
+            except ValueError as e:  # unequal lengths
+                raise BoltzkitError(str(e)) from None
+        x = np.asarray(X, dtype=np.float64)
+        if x.ndim != 2:
+            raise BoltzkitError(f"X must be 2-D (n_samples, n_sites); got shape {x.shape}")
+        if x.shape[1] != self.n_features_in_:
+            raise BoltzkitError(f"X has {x.shape[1]} columns; the model has {self.n_features_in_} sites")
+        if self.kind_ == "ising-bm":
+            if not np.isin(x, (-1.0, 1.0)).all():
+                raise BoltzkitError("X must hold ±1 spins for an ising-bm model")
+        elif not (np.isfinite(x).all() and (x == np.round(x)).all() and x.min(initial=0) >= 0
+                  and x.max(initial=0) < self.n_states_):
+            raise BoltzkitError(f"X must hold integer codes 0..{self.n_states_ - 1}")
+        return torch.as_tensor(x, dtype=self.model_.dtype, device=self.model_.device)
+
+    def _from_model(self, x: torch.Tensor) -> np.ndarray:
+        if self.kind_ == "ising-bm":
+            return x.cpu().numpy()
+        return x.cpu().numpy().astype(np.int64)  # integer codes
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Hidden conditional means <h|v> (Potts RBM only), shape (n_samples, n_hidden)."""
+        if not hasattr(self.model_, "transform"):
+            raise BoltzkitError(f"a {self.kind_} model has no hidden units to transform to")
+        return self.model_.transform(self._to_tensor(X)).cpu().numpy()
+
+
 _ESTIMATORS = {"bernoulli-rbm": BernoulliRBM, "ising-rbm": IsingRBM}
+_MODEL_KINDS = ("potts-rbm", "potts-bm", "ising-bm")
 
 
 def load(path: str | os.PathLike, checkpoint: int | None = None):
     """Load a saved run (any checkpoint; the last by default) as a fitted estimator.
 
     The training hyper-parameters come from the run file; ``trajectory_updates_`` lists the
-    saved checkpoints.
+    saved checkpoints. Runs of ``potts-rbm``, ``potts-bm`` and ``ising-bm`` models load as a
+    :class:`FittedModel` (codes in and out, the run's ``alphabet_``).
     """
     config = trajectory.read_config(path)
     model = trajectory.load_model(path, checkpoint)
+    if model.kind in _MODEL_KINDS:
+        training = config.get("training", {})
+        device = training.get("device", "cpu")
+        fitted = FittedModel(model.to(torch.device(device), _DTYPES[training.get("dtype", "float32")]),
+                             config.get("alphabet"), device, config)
+        fitted.trajectory_updates_ = trajectory.checkpoint_updates(path)
+        return fitted
     cls = _ESTIMATORS.get(model.kind)
     if cls is None:
         raise BoltzkitError(f"{path}: no estimator for model kind {model.kind!r}")

@@ -1,5 +1,6 @@
 """First and second moments of data vs model samples (MISSION 5): means <x_i> and connected
-correlations C_ij = <x_i x_j> - <x_i><x_j> (i < j), with the Pearson r and slope of model vs data."""
+correlations C_ij = <x_i x_j> - <x_i><x_j> (i < j), with the Pearson r and slope of model vs data;
+for categorical (Potts) data the one-site frequencies f_i(a) and C_ij(a, b) = f_ij(a, b) - f_i(a) f_j(b)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,40 @@ def compare_moments(data: Tensor, samples: Tensor, data_weights: Tensor | None =
     r1, s1 = _pearson_slope(md.cpu().numpy(), mm.cpu().numpy())
     r2, s2 = _pearson_slope(cd_u, cm_u)
     return MomentComparison(r1, r2, s1, s2, md.cpu().numpy(), mm.cpu().numpy(), cd_u, cm_u)
+
+
+# ------------------------------------------------------------------------- categorical (Potts)
+def categorical_moments(codes: Tensor, q: int, weights: Tensor | None = None
+                        ) -> tuple[Tensor, Tensor]:
+    """One-site frequencies f_i(a), shape (L, q), and connected correlations
+    C_ij(a, b) = f_ij(a, b) - f_i(a) f_j(b), shape (L, L, q, q), of codes (M, L) (float64).
+
+    Weighted by ``weights`` (e.g. sequence weights; need not sum to 1), no pseudocount; the
+    accumulation is chunked (:func:`boltzkit.data.reweighting.frequencies`).
+    """
+    from boltzkit.data.reweighting import connected_correlations, frequencies
+
+    codes = codes.long() if isinstance(codes, Tensor) else torch.as_tensor(np.asarray(codes)).long()
+    w = None if weights is None else torch.as_tensor(weights).double().cpu()
+    fi, fij = frequencies(codes.cpu(), q, w, 0.0, dtype=torch.float64)
+    return fi, connected_correlations(fi, fij)
+
+
+def compare_categorical_moments(data: Tensor, samples: Tensor, q: int,
+                                data_weights: Tensor | None = None) -> MomentComparison:
+    """Compare the moments of categorical ``data`` (m, L) and model ``samples`` (k, L), codes.
+
+    "Means" are the one-site frequencies f_i(a) (L q values), "correlations" the connected
+    correlations C_ij(a, b) for i < j and all q^2 state pairs, gap state included (L(L-1)/2 q^2
+    values, in (i, j, a, b) order), as in bmDCA / adabmDCA's Pearson of C_ij. Data are weighted by
+    ``data_weights`` (sequence weights), samples uniformly.
+    """
+    fd, cd = categorical_moments(data, q, data_weights)
+    fm, cm = categorical_moments(samples, q)
+    iu = torch.triu_indices(cd.shape[0], cd.shape[0], 1)
+    cd_u = cd[iu[0], iu[1]].reshape(-1).numpy()
+    cm_u = cm[iu[0], iu[1]].reshape(-1).numpy()
+    fd, fm = fd.reshape(-1).numpy(), fm.reshape(-1).numpy()
+    r1, s1 = _pearson_slope(fd, fm)
+    r2, s2 = _pearson_slope(cd_u, cm_u)
+    return MomentComparison(r1, r2, s1, s2, fd, fm, cd_u, cm_u)

@@ -6,6 +6,8 @@ file once and computes, lazily and only once, what several sections need: the la
 stored data sample (in the model's units), the held-out split, the log-likelihood curve along the
 checkpoints, generated samples, the moments. Figures are embedded as base64 PNG ``<img>`` tags and
 the CSS is inline: the file opens anywhere, offline, with no script and no external resource.
+Categorical (Potts) runs swap the binary samples / PCA / moments sections for those of
+:mod:`boltzkit.report.categorical` (sequence logos, the C_ij(a,b) scatter, the contact map).
 
 Adding a section
 ----------------
@@ -47,8 +49,8 @@ import torch
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.likelihood import log_likelihood
-from boltzkit.evaluation.log_partition import LogPartition, log_partition
-from boltzkit.evaluation.moments import MomentComparison, compare_moments
+from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, log_partition
+from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
 from boltzkit.io import trajectory
 from boltzkit.io.atomic import write_text_atomic
 from boltzkit.report import figures
@@ -61,6 +63,7 @@ __all__ = ["ReportOptions", "Section", "ReportContext", "CurvePoint", "SECTION_B
            "weights_section"]
 
 DATA_SAMPLE_ROWS = 2000  # rows used for the training log-likelihood, PCA and moments
+CATEGORICAL_KINDS = ("potts-rbm", "potts-bm")  # codes 0..q-1: sections of report.categorical
 
 
 @dataclass
@@ -76,6 +79,9 @@ class ReportOptions:
     device : "cpu" or "cuda[:N]".
     landscape, tree : add the TAP free-energy landscape and the TreeRBM tree of ``tree_points``
         stored data rows (the tree walks every checkpoint: the slowest section).
+    struct : a ``*_struct.dat`` distance table: Potts runs get a contact-map section (also when the
+        run's config names one under ``struct``); ``min_separation`` and ``distance_cutoff`` as in
+        ``boltzkit contacts``.
     """
 
     curve_points: int = 10
@@ -89,6 +95,10 @@ class ReportOptions:
     landscape: bool = True
     tree: bool = True
     tree_points: int = 300
+    struct: str | None = None
+    min_separation: int = 5
+    distance_cutoff: float = 8.0
+    couplings: bool = True  # effective couplings section (report/coupling_figures.py)
 
 
 @dataclass
@@ -108,7 +118,7 @@ class CurvePoint:
     """The model at one checkpoint: its log Z and the mean log-likelihoods (nats per sample)."""
 
     update: int
-    log_z: LogPartition
+    log_z: LogPartition | None  # None: not computable (a large pairwise model)
     train: float | None
     test: float | None
 
@@ -175,7 +185,8 @@ class ReportContext:
     """What the section builders share: the run's config and checkpoints, read at once, and the
     expensive quantities, computed on first use (``cached_property``).
 
-    Data are in the model's units ({0,1} for "bernoulli-rbm", ±1 for "ising-rbm").
+    Data are in the model's units ({0,1} for "bernoulli-rbm", ±1 for "ising-rbm" and "ising-bm",
+    float codes 0..q-1 for the categorical kinds "potts-rbm" and "potts-bm").
     ``notes`` collects one-line remarks shown in the summary (e.g. a missing test file).
     """
 
@@ -213,14 +224,22 @@ class ReportContext:
         return self.model.kind
 
     @property
+    def categorical(self) -> bool:
+        """True for Potts models (codes 0..q-1): the binary-only sections step aside."""
+        return self.kind in CATEGORICAL_KINDS
+
+    @property
     def units(self) -> str:
-        return "{-1,+1}" if self.kind == "ising-rbm" else "{0,1}"
+        if self.categorical:
+            return f"codes 0..{self.model.n_states - 1}"
+        return "{-1,+1}" if self.kind in ("ising-rbm", "ising-bm") else "{0,1}"
 
     def to_units(self, rows: np.ndarray) -> torch.Tensor:
-        """{0,1} rows as a tensor in the model's units, dtype and device."""
+        """{0,1} rows (codes for Potts models) as a tensor in the model's units, dtype and device."""
         from boltzkit.training.run import units_values
 
-        values = units_values(np.asarray(rows, dtype=np.float32), self.kind)
+        rows = np.asarray(rows, dtype=np.float32)
+        values = 2.0 * rows - 1.0 if self.kind == "ising-bm" else units_values(rows, self.kind)
         return torch.as_tensor(values, dtype=self.model.dtype, device=self.device)
 
     @cached_property
@@ -281,10 +300,15 @@ class ReportContext:
         w = None if test.weights is None else torch.as_tensor(test.weights, dtype=torch.float64)
         return self.to_units(test.samples), w
 
-    def log_z(self, model) -> LogPartition:
+    def log_z(self, model) -> LogPartition | None:
+        """log Z ("auto": exact or AIS), or None with a note when it cannot be computed."""
         o = self.options
-        return log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
-                             n_runs=o.ais_runs, seed=o.seed)
+        try:
+            return log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
+                                 n_runs=o.ais_runs, seed=o.seed)
+        except LogPartitionUnavailable as e:
+            self.notes.append(f"no log-likelihood: {_one_line(e)}")
+            return None
 
     @cached_property
     def curve(self) -> list[CurvePoint]:
@@ -296,9 +320,9 @@ class ReportContext:
                      else trajectory.load_model(self.run_path, update).to(self.device))
             lz = self.log_z(model)
             train = test = None
-            if self.train_x is not None:
+            if lz is not None and self.train_x is not None:
                 train = log_likelihood(model, self.train_x, lz.value)[0]
-            if self.test is not None:
+            if lz is not None and self.test is not None:
                 test = log_likelihood(model, self.test[0], lz.value, self.test[1])[0]
             points.append(CurvePoint(update, lz, train, test))
             self._progress(80 * (i + 1) / len(chosen))
@@ -324,12 +348,18 @@ class ReportContext:
     def baseline(self) -> dict[str, float | None] | None:
         """Log-likelihoods (train: the stored data sample; test) of the independent-site model
         fitted to :attr:`baseline_data`."""
+        from boltzkit.evaluation.run_evaluation import independent_site_baseline
         from boltzkit.models.rbm import independent_site_model
 
-        if self.baseline_data is None or not hasattr(self.model, "visible_units"):
+        if self.baseline_data is None:
             return None
         rows, weights = self.baseline_data
-        model = independent_site_model(rows, self.model.visible_units, weights)
+        if hasattr(self.model, "visible_units"):
+            model = independent_site_model(rows, self.model.visible_units, weights)
+        elif self.kind in CATEGORICAL_KINDS + ("ising-bm",):
+            model = independent_site_baseline(self.model, rows, weights)
+        else:
+            return None
         lz = model.log_partition_exact()
         out: dict[str, float | None] = {"train": log_likelihood(model, self.train_x, lz)[0],
                                         "test": None}
@@ -348,8 +378,14 @@ class ReportContext:
 
     @cached_property
     def moments(self) -> MomentComparison | None:
+        """Data vs generated-sample moments; for Potts models the one-site frequencies and the
+        C_ij(a, b) of the whole reweighted training set (:attr:`baseline_data`)."""
         if self.train_x is None:
             return None
+        if self.categorical:
+            rows, weights = self.baseline_data
+            return compare_categorical_moments(rows, torch.as_tensor(self.samples),
+                                               self.model.n_states, weights)
         return compare_moments(self.train_x, torch.as_tensor(self.samples, device=self.device))
 
 
@@ -370,7 +406,9 @@ def _fmt_time(seconds: float | None) -> str:
     return f"{int(hours)} h {int(minutes)} min"
 
 
-def _log_z_text(lz: LogPartition) -> str:
+def _log_z_text(lz: LogPartition | None) -> str:
+    if lz is None:
+        return "— (not computable)"
     if lz.method == "exact":
         return f"{lz.value:.4f} (exact)"
     return f"{lz.value:.4f} ± {lz.error:.4f} (AIS)"
@@ -397,6 +435,12 @@ def summary_section(ctx: ReportContext) -> Section:
         ("seed", training.get("seed")),
         ("device / dtype", f"{training.get('device')} / {training.get('dtype')}"),
     ]
+    if ctx.config.get("plm"):
+        plm = ctx.config["plm"]
+        config_rows.append(("pseudo-likelihood (λ_h, λ_J, solver)",
+                            f"{plm.get('lambda_h')}, {plm.get('lambda_J')}, {plm.get('solver')}"))
+    if ctx.config.get("alphabet"):
+        config_rows.append(("alphabet (q)", f"{ctx.config['alphabet']} ({len(ctx.config['alphabet'])})"))
     if data.get("path"):
         config_rows.append(("data file", data["path"]))
         if data.get("test_fraction"):
@@ -428,6 +472,10 @@ def training_curve_section(ctx: ReportContext) -> Section:
     table = table_html(rows, ("update", "log Z", "train log-lik.", "test log-lik."))
     if ctx.train_x is None:
         return Section("Training curve", "<p>No data in the run: only log Z is shown.</p>" + table)
+    if any(p.log_z is None for p in points):
+        return Section("Training curve", "<p>log Z cannot be computed for this model (too many "
+                                         "configurations to enumerate, no AIS path): no "
+                                         "log-likelihood.</p>" + table)
     baseline = None
     if ctx.baseline is not None:
         baseline = {"independent-site (train)": ctx.baseline["train"]}
@@ -452,8 +500,10 @@ def training_curve_section(ctx: ReportContext) -> Section:
                    + table)
 
 
-def samples_section(ctx: ReportContext) -> Section:
-    """Generated samples next to training data."""
+def samples_section(ctx: ReportContext) -> Section | None:
+    """Generated samples next to training data (binary models; Potts models: report.categorical)."""
+    if ctx.categorical:
+        return None
     o = ctx.options
     n_show = 100 if ctx.image_shape is not None else 60
     parts = []
@@ -471,7 +521,7 @@ def samples_section(ctx: ReportContext) -> Section:
 
 def pca_section(ctx: ReportContext) -> Section | None:
     """Data and samples on the principal directions of the data."""
-    if ctx.train_x is None:
+    if ctx.train_x is None or ctx.categorical:
         return None
     data = ctx.train_x.cpu().numpy()
     fig = figures.pca_figure(data, ctx.samples, ctx.data_sample[1])
@@ -483,7 +533,7 @@ def pca_section(ctx: ReportContext) -> Section | None:
 def moments_section(ctx: ReportContext) -> Section | None:
     """Means and connected correlations of generated samples vs data."""
     m = ctx.moments
-    if m is None:
+    if m is None or ctx.categorical:
         return None
     fig = figures.moments_figure(m.data_means, m.model_means, m.data_correlations,
                                  m.model_correlations, ctx.units)
@@ -610,3 +660,15 @@ def _optional_tree_section(ctx: ReportContext) -> Section | None:
 
 register_section(_optional_landscape_section, after=weights_section)
 register_section(_optional_tree_section, after=_optional_landscape_section)
+
+
+def _optional_couplings_section(ctx: ReportContext) -> Section | None:
+    from boltzkit.report.coupling_figures import couplings_section
+
+    return couplings_section(ctx) if ctx.options.couplings else None
+
+
+register_section(_optional_couplings_section, after=weights_section)
+
+# the sections of categorical (Potts) runs register themselves (after the names above exist)
+from boltzkit.report import categorical as _categorical  # noqa: F401

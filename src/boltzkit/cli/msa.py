@@ -1,0 +1,168 @@
+"""``boltzkit msa-info MSA`` and ``boltzkit contacts RUN.h5 --struct FILE``: alignments and DCA
+contact prediction.
+
+Thin layer: :func:`boltzkit.data.msa.read_msa`, :func:`boltzkit.data.reweighting.sequence_weights`
+and :func:`boltzkit.evaluation.contacts.run_contacts` do the work; here we parse, print and plot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
+from boltzkit.errors import BoltzkitError, DataError
+
+UNKNOWN_RULE = {
+    "gap": "letters outside the alphabet (X, B, Z, ...) are encoded as the gap (index 0) and counted",
+    "error": "a letter outside the alphabet is an error",
+}
+
+
+def weights_convention(threshold: float, convention: str) -> str:
+    """The sequence-weight convention in words (what ``msa-info`` prints)."""
+    comparison = ">=" if convention == "plmc" else ">"
+    return (f"w_m = 1 / #{{t : identity(m, t) {comparison} {threshold:g}}}, identity = matching "
+            f"columns / L over all L columns (gap facing gap counts as a match), self counted, "
+            f"exact duplicates kept and counted ({convention} convention); M_eff = sum_m w_m; "
+            f"computed on tensors in blocks of one-hot matrix products")
+
+
+def msa_summary(path: Path, alphabet: str = "auto", threshold: float = 0.8,
+                convention: str = "plmc", unknown: str = "gap") -> dict[str, Any]:
+    """What ``msa-info`` reports, as a dict (the ``--json`` keys)."""
+    import numpy as np
+
+    from boltzkit.data.msa import ALPHABETS, read_msa
+    from boltzkit.data.reweighting import sequence_weights, unique_sequences
+
+    try:
+        msa = read_msa(path, alphabet=alphabet, unknown=unknown)
+    except ValueError as e:  # a bad --alphabet: a user error naming the file
+        raise DataError(path, str(e)) from None
+    if not 0.0 <= threshold <= 1.0:
+        raise BoltzkitError(f"--threshold must lie in [0, 1], got {threshold}")
+    if convention not in ("plmc", "morcos"):
+        raise BoltzkitError(f"--convention must be plmc (>=) or morcos (>), got {convention!r}")
+    weights = sequence_weights(msa, threshold, convention=convention)
+    name = next((k for k, v in ALPHABETS.items() if v == msa.alphabet), "custom")
+    gaps = msa.sequences == 0
+    return {
+        "path": str(path),
+        "n_sequences": msa.n_sequences,
+        "length": msa.length,
+        "alphabet": name,
+        "letters": msa.alphabet,
+        "q": msa.q,
+        "n_unique": len(unique_sequences(msa)),
+        "m_eff": float(weights.sum()),
+        "threshold": threshold,
+        "weights_convention": {
+            "comparison": ">=" if convention == "plmc" else ">",
+            "name": convention,
+            "duplicates": "kept",
+            "description": weights_convention(threshold, convention),
+        },
+        "unknown_letters": {"count": int(msa.n_unknown),
+                            "sequences": int(np.count_nonzero(msa.unknown_per_sequence)),
+                            "rule": UNKNOWN_RULE[unknown]},
+        "gap_fraction": float(gaps.mean()),
+        "max_column_gap_fraction": float(gaps.mean(0).max()),
+    }
+
+
+def msa_info(
+    msa: Path = typer.Argument(..., help="Alignment: aligned FASTA, A2M/A3M or Stockholm (.gz ok)"),
+    threshold: float = typer.Option(0.8, "--threshold", help="Identity threshold of the reweighting"),
+    alphabet: str = typer.Option("auto", "--alphabet",
+                                 help="auto | protein | rna | dna | a custom string of letters"),
+    convention: str = typer.Option("plmc", "--convention",
+                                   help="plmc: identity >= threshold; morcos: > threshold"),
+    unknown: str = typer.Option("gap", "--unknown", help="gap | error: letters outside the alphabet"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """Sequences, length, alphabet, effective number of sequences M_eff (with the convention
+    used), unknown letters and gaps of an alignment."""
+    setup_torch(threads, "cpu")
+    if unknown not in UNKNOWN_RULE:
+        raise BoltzkitError(f"--unknown must be gap or error, got {unknown!r}")
+    info = msa_summary(msa, alphabet, threshold, convention, unknown)
+    if as_json:
+        print_json(info)
+        return
+    from rich.table import Table
+
+    table = Table(title=str(msa))
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("sequences M", str(info["n_sequences"]))
+    table.add_row("distinct sequences", str(info["n_unique"]))
+    table.add_row("length L (columns)", str(info["length"]))
+    table.add_row("alphabet", f"{info['alphabet']} {info['letters']!r} (q={info['q']}, index 0 = gap)")
+    table.add_row(f"M_eff (identity {info['weights_convention']['comparison']} {threshold:g})",
+                  f"{info['m_eff']:.2f}")
+    table.add_row("unknown letters", f"{info['unknown_letters']['count']} in "
+                                     f"{info['unknown_letters']['sequences']} sequences")
+    table.add_row("gap fraction (all / worst column)",
+                  f"{info['gap_fraction']:.4f} / {info['max_column_gap_fraction']:.4f}")
+    stdout.print(table)
+    stdout.print(f"weights: {info['weights_convention']['description']}")
+    stdout.print(f"unknown letters: {info['unknown_letters']['rule']}")
+
+
+def contacts(
+    run: Path = typer.Argument(..., help="Run file of a potts-bm or potts-rbm model"),
+    struct: Path = typer.Option(..., "--struct", help="Distance table *_struct.dat (i j score "
+                                                      "distance, 1-based columns; .gz ok)"),
+    min_separation: int = typer.Option(5, "--min-separation",
+                                       help="Rank only pairs with j - i >= S"),
+    distance_cutoff: float = typer.Option(8.0, "--distance-cutoff",
+                                          help="Contact when distance < cutoff (Angstrom)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Contact-map PNG (default: RUN_contacts.png)"),
+    checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
+    rbm_method: str = typer.Option("gaussian", "--rbm-couplings",
+                                   help="Potts RBM pair couplings: gaussian | mixture | exact"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """DCA contact prediction: precision at the top L/5, L/2, L, 2L pairs (Frobenius norm of the
+    zero-sum couplings without the gap, APC) and a contact map of the top 2L pairs."""
+    from boltzkit.evaluation.contacts import run_contacts
+
+    setup_torch(threads, "cpu")
+    if min_separation < 1:
+        raise BoltzkitError(f"--min-separation must be at least 1, got {min_separation}")
+    if not distance_cutoff > 0:
+        raise BoltzkitError(f"--distance-cutoff must be positive, got {distance_cutoff}")
+    if out is None:
+        out = run.with_name(run.stem + "_contacts.png")
+    result = run_contacts(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method,
+                          figure=out)
+    if as_json:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{run} @ update {result['checkpoint']}: contacts vs {struct.name}")
+    table.add_column("top")
+    table.add_column("pairs", justify="right")
+    table.add_column("precision", justify="right")
+    length = result["length"]
+    counts = {"L/5": length // 5, "L/2": length // 2, "L": length, "2L": 2 * length}
+    for key, value in result["precision"].items():
+        table.add_row(key, str(min(counts[key], result["n_pairs"])), f"{value:.3f}")
+    stdout.print(table)
+    stdout.print(f"L = {length}; {result['n_contacts']} contacts among {result['n_pairs']} pairs "
+                 f"with j - i >= {min_separation} (distance < {distance_cutoff:g} A); scores: "
+                 f"{result['couplings']}, Frobenius without gap, APC")
+    console.print(f"wrote {result['figure']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``msa-info`` and ``contacts`` to the ``boltzkit`` app."""
+    app.command("msa-info")(user_errors(msa_info))
+    app.command("contacts")(user_errors(contacts))

@@ -1,0 +1,262 @@
+"""Report sections of categorical (Potts) runs: sequences and logos, C_ij(a, b) of data vs model,
+and the DCA contact map.
+
+They are registered in the default page of :mod:`boltzkit.report.html` and return ``None`` for
+the binary models, whose own samples / PCA / moments sections step aside for Potts runs in turn.
+
+* :func:`sequences_section`: sequence logos of the (reweighted) training alignment and of the
+  generated samples, and a few sequences of each as text;
+* :func:`correlations_section`: the one-site frequencies f_i(a) and the connected correlations
+  C_ij(a, b) of generated samples against the reweighted training data (the bmDCA check), with
+  the Pearson r and slope;
+* :func:`contact_map_section`: precision at L/5, L/2, L, 2L and the contact map of the top 2L
+  pairs, when a ``*_struct.dat`` table is given (``ReportOptions.struct``) or named in the run's
+  config (``struct``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+
+from boltzkit.report.html import (
+    ReportContext,
+    Section,
+    figure_html,
+    moments_section,
+    register_section,
+    samples_section,
+    table_html,
+)
+
+__all__ = [
+    "LETTER_COLORS",
+    "contact_map_section",
+    "correlations_section",
+    "logo_figure",
+    "moments_scatter_figure",
+    "sequences_section",
+]
+
+_MAX_SCATTER_POINTS = 20000  # points drawn per scatter panel (r and slope use all of them)
+_SEQUENCES_SHOWN = 12
+
+#: Letter colours of the logos (proteins by chemistry; nucleotides one colour each; gap grey).
+LETTER_COLORS = {**{c: "#222222" for c in "AVLIMFWC"}, **{c: "#c0392b" for c in "DE"},
+                 **{c: "#2c5fa8" for c in "KRH"}, **{c: "#2e8b57" for c in "STNQGYP"},
+                 "U": "#c0392b", "T": "#c0392b", "-": "#aaaaaa"}
+
+
+def _alphabet(ctx: ReportContext) -> str:
+    """The run's letters, or digits / letters standing for the codes when it has none."""
+    letters = ctx.config.get("alphabet")
+    if letters and len(letters) == ctx.model.n_states:
+        return letters
+    from boltzkit.data.msa import STATE_SYMBOLS
+
+    return STATE_SYMBOLS[:ctx.model.n_states]
+
+
+# ------------------------------------------------------------------------------ figures
+def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str):
+    """Sequence logos: at column i, the letters stacked by frequency with total height the
+    information content log2(q) - H_i (bits), H_i = -sum_a f_i(a) log2 f_i(a) (Schneider &
+    Stephens 1990, without small-sample correction).
+
+    Parameters
+    ----------
+    frequencies : list of arrays of shape (L, q), rows summing to 1
+    titles : one title per logo
+    alphabet : the q letters
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    length, q = frequencies[0].shape
+    font = FontProperties(family="DejaVu Sans Mono", weight="bold")
+    glyphs = {c: TextPath((0, 0), c, size=1, prop=font) for c in alphabet}
+    fig = Figure(figsize=(min(3.0 + 0.16 * length, 22.0), 2.3 * len(frequencies)),
+                 layout="constrained")
+    axes = fig.subplots(len(frequencies), 1, squeeze=False)[:, 0]
+    for ax, f, title in zip(axes, frequencies, titles, strict=True):
+        f = np.clip(np.asarray(f, dtype=np.float64), 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = -np.nansum(np.where(f > 0, f * np.log2(f), 0.0), axis=1)
+        heights = f * (math.log2(q) - entropy)[:, None]
+        patches, colors = [], []
+        for i in range(length):
+            y = 0.0
+            for a in np.argsort(heights[i], kind="stable"):
+                h = heights[i, a]
+                if h < 1e-3:
+                    continue
+                letter = alphabet[a]
+                path = glyphs[letter]
+                box = path.get_extents()
+                width, height = max(box.width, 1e-6), max(box.height, 1e-6)
+                transform = (Affine2D().translate(-box.x0, -box.y0)
+                             .scale(0.9 / width, h / height).translate(i + 1 - 0.45, y))
+                patches.append(PathPatch(transform.transform_path(path)))
+                colors.append(LETTER_COLORS.get(letter.upper(), "#7d3c98"))
+                y += h
+        # one collection per logo: thousands of separate patches make layout and drawing slow
+        ax.add_collection(PatchCollection(patches, facecolors=colors, linewidths=0),
+                          autolim=False)
+        ax.set_xlim(0.4, length + 0.6)
+        ax.set_ylim(0, math.log2(q))
+        ax.set_ylabel("bits")
+        ax.set_title(title, fontsize="medium")
+    axes[-1].set_xlabel("column i")
+    return fig
+
+
+def _subsample(d: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(d) <= _MAX_SCATTER_POINTS:
+        return d, m
+    keep = np.random.default_rng(0).choice(len(d), _MAX_SCATTER_POINTS, replace=False)
+    return d[keep], m[keep]
+
+
+def moments_scatter_figure(moments):
+    """Two panels: model vs data f_i(a), and model vs data C_ij(a, b) (i < j), with y = x, the
+    Pearson r and the slope in the titles. ``moments`` is a
+    :class:`~boltzkit.evaluation.moments.MomentComparison`."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 4.3), layout="constrained")
+    axes = fig.subplots(1, 2)
+    panels = ((moments.data_means, moments.model_means, r"frequencies $f_i(a)$",
+               moments.means_pearson, moments.means_slope),
+              (moments.data_correlations, moments.model_correlations,
+               r"connected correlations $C_{ij}(a,b)$, $i<j$", moments.correlations_pearson,
+               moments.correlations_slope))
+    for ax, (d, m, name, r, slope) in zip(axes, panels, strict=True):
+        d_plot, m_plot = _subsample(np.asarray(d), np.asarray(m))
+        ax.scatter(d_plot, m_plot, s=5, alpha=0.4, linewidths=0, color="#1f77b4", rasterized=True)
+        if len(d):
+            lo = float(min(np.min(d), np.min(m)))
+            hi = float(max(np.max(d), np.max(m)))
+            pad = 0.03 * (hi - lo or 1.0)
+            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.3", lw=1, ls="--",
+                    label="y = x")
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.legend(fontsize="small", loc="upper left")
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel("data (reweighted)")
+        ax.set_ylabel("generated samples")
+        ax.set_title(f"{name}\nPearson r = {r:.3f}, slope = {slope:.3f}", fontsize="medium")
+    return fig
+
+
+# ------------------------------------------------------------------------------ sections
+def _sequence_rows(codes: np.ndarray, alphabet: str, n: int) -> str:
+    lines = ["".join(alphabet[int(c)] for c in row) for row in np.asarray(codes)[:n]]
+    return html.escape("\n".join(lines))
+
+
+def sequences_section(ctx: ReportContext) -> Section | None:
+    """Logos of the training alignment (reweighted) and of the generated samples, and a few
+    sequences of each."""
+    if not ctx.categorical:
+        return None
+    from boltzkit.evaluation.moments import categorical_moments
+
+    alphabet, q, o = _alphabet(ctx), ctx.model.n_states, ctx.options
+    samples = np.asarray(ctx.samples).astype(np.int64)
+    freqs, titles = [], []
+    if ctx.baseline_data is not None:
+        rows, weights = ctx.baseline_data
+        freqs.append(categorical_moments(rows, q, weights)[0].numpy())
+        titles.append(f"training alignment ({len(rows)} sequences"
+                      + (", sequence weights)" if weights is not None else ")"))
+    freqs.append(categorical_moments(samples, q)[0].numpy())
+    titles.append(f"generated samples ({len(samples)})")
+    parts = [figure_html(logo_figure(freqs, titles, alphabet), "sequence logos")]
+    style = ('style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8em;'
+             'overflow-x:auto;background:#f7f7f7;padding:.4em;margin:.3em 0"')
+    text = []
+    if ctx.data_sample[0] is not None:
+        text.append(f"<p class=\"caption\">First {_SEQUENCES_SHOWN} training sequences</p>"
+                    f"<pre {style}>{_sequence_rows(ctx.data_sample[0], alphabet, _SEQUENCES_SHOWN)}"
+                    "</pre>")
+    text.append(f"<p class=\"caption\">First {_SEQUENCES_SHOWN} generated sequences</p>"
+                f"<pre {style}>{_sequence_rows(samples, alphabet, _SEQUENCES_SHOWN)}</pre>")
+    caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
+               f"{ctx.last_update}), {o.gibbs_steps} {'sweeps' if ctx.kind == 'potts-bm' else 'block-Gibbs steps'} "
+               f"from uniformly random sequences, seed {o.seed}. Alphabet {alphabet!r} (index 0 = gap). "
+               "Letter heights: f_i(a) times the information content of the column (bits).")
+    return Section("Sequences", "".join(parts) + "".join(text)
+                   + f'<p class="caption">{html.escape(caption)}</p>')
+
+
+def correlations_section(ctx: ReportContext) -> Section | None:
+    """f_i(a) and C_ij(a, b) of generated samples vs the reweighted training data."""
+    if not ctx.categorical or ctx.moments is None:
+        return None
+    m, o = ctx.moments, ctx.options
+    table = table_html([("frequencies f_i(a)", m.means_pearson, m.means_slope, len(m.data_means)),
+                        ("correlations C_ij(a,b), i < j", m.correlations_pearson,
+                         m.correlations_slope, len(m.data_correlations))],
+                       ("moment", "Pearson r", "slope (model on data)", "values"))
+    rows, weights = ctx.baseline_data
+    caption = (f"C_ij(a,b) = f_ij(a,b) − f_i(a) f_j(b) for all q² state pairs (gap included) of "
+               f"the {len(rows)} training sequences"
+               + (" weighted by their sequence weights" if weights is not None else "")
+               + f" (no pseudocount) against {o.n_samples} generated samples ({o.gibbs_steps} "
+               f"steps from random starts). bmDCA's usual target is r ≥ 0.95.")
+    return Section("Correlations C_ij", figure_html(moments_scatter_figure(m),
+                                                    "C_ij of samples vs data", html.escape(caption))
+                   + table)
+
+
+def _struct_path(ctx: ReportContext) -> str | None:
+    return (ctx.options.struct or ctx.config.get("struct")
+            or ctx.config.get("data", {}).get("struct"))
+
+
+def contact_map_section(ctx: ReportContext) -> Section | None:
+    """Contact precision and the contact map of the top 2L pairs (needs a ``*_struct.dat``)."""
+    if not ctx.categorical:
+        return None
+    struct = _struct_path(ctx)
+    if struct is None:
+        ctx.notes.append("no contact map: give the distance table with --struct FILE")
+        return None
+    from boltzkit.evaluation.contacts import (
+        DEFAULT_TOPS,
+        contact_map_figure,
+        contact_precision,
+        frobenius_scores,
+        model_contact_couplings,
+        read_struct,
+    )
+
+    o = ctx.options
+    model = ctx.model.to("cpu")
+    couplings, how = model_contact_couplings(model)
+    contact_map = read_struct(struct, o.distance_cutoff, length=model.n_visible)
+    scores = frobenius_scores(couplings)
+    precision = contact_precision(scores, contact_map, o.min_separation)
+    length = contact_map.length
+    counts = {"L/5": length // 5, "L/2": length // 2, "L": length, "2L": 2 * length}
+    table = table_html([(top, counts[top], precision[top]) for top in DEFAULT_TOPS],
+                       ("top", "pairs", "precision"))
+    fig = contact_map_figure(scores, contact_map, "2L", o.min_separation)
+    caption = (f"Scores: {how}, zero-sum gauge, Frobenius norm without the gap state, APC. Pairs "
+               f"j − i ≥ {o.min_separation} with a known distance in {struct}; contact = distance "
+               f"< {o.distance_cutoff:g} Å ({contact_map.n_contacts(o.min_separation)} contacts). "
+               "Grey: true contacts (both triangles); upper triangle: the top 2L predictions, "
+               "blue when a contact, red otherwise.")
+    return Section("Contact map", figure_html(fig, "contact map", html.escape(caption)) + table)
+
+
+register_section(sequences_section, after=samples_section)
+register_section(correlations_section, after=moments_section)
+register_section(contact_map_section, after=correlations_section)
