@@ -1,10 +1,17 @@
-"""Every generator on N <= 12 reproduces the exactly enumerated distribution (chi-square test).
+"""Every generator on N <= 16 reproduces the exactly enumerated distribution (chi-square test).
 
 Protocol: 12000 chains, each thermalised for 100 sweeps and recorded once, so the 12000 samples are
 independent draws from the chain's distribution after 100 sweeps. For these small systems at moderate
 beta the mixing time is a few sweeps, so the samples are exact draws up to a negligible bias.
 The configuration histogram is compared with the enumerated probabilities; bins with an expected count
 below 5 are pooled (the usual validity condition of the chi-square approximation).
+
+The "zero-field" cases sit at the symmetric point (h = 0, lattice-gas mu = -z K / 2) with strong
+couplings: there a Metropolis move with dE = 0 exists, and a Metropolis that accepts it with certainty
+turns a colour-class update into a reversible deterministic automaton (the cases with a field never
+produce dE = 0, which is why they did not see it). Plain Metropolis (acceptance min(1, exp(-beta dE)))
+fails all of them with p < 1e-6 except the 4 x 4 tori (Ising and EA), the Blume-Capel and the q = 3
+Potts chains, which are here as coverage (see test_synthetic_mcmc.py).
 
 Threshold: p > 1e-3. A correct sampler fails with probability 1e-3 per test over random seeds; the seeds
 are fixed, so the outcome is deterministic. The negative controls show the test has power: sampling
@@ -39,6 +46,18 @@ CASES = {
                                                 **mc),
     "potts": lambda **mc: gen.potts(6, 0.9, N_SAMPLES, q=3, field=0.3, **mc),
     "higher-order": lambda **mc: gen.higher_order(10, 0.6, N_SAMPLES, gamma=0.5, order=3, **mc),
+    "zero-field-ising1d-ring8": lambda **mc: gen.ising1d(8, 0.8, N_SAMPLES, **mc),
+    "zero-field-ising1d-ring10": lambda **mc: gen.ising1d(10, 0.8, N_SAMPLES, **mc),
+    "zero-field-ising1d-ring7": lambda **mc: gen.ising1d(7, 0.8, N_SAMPLES, **mc),
+    "zero-field-ising2d-3x3": lambda **mc: gen.ising2d(3, 0.8, N_SAMPLES, **mc),
+    "zero-field-ising2d-4x4": lambda **mc: gen.ising2d(4, 0.44, N_SAMPLES, **mc),
+    "zero-field-ea2d-4x4": lambda **mc: gen.edwards_anderson2d(4, 0.8, N_SAMPLES, **mc),
+    "zero-field-lattice-gas": lambda **mc: gen.lattice_gas(8, 0.8, N_SAMPLES, coupling=4.0, chemical_potential=-4.0,
+                                                           **mc),
+    "zero-field-potts-q2": lambda **mc: gen.potts(8, 1.6, N_SAMPLES, q=2, **mc),
+    "zero-field-potts-q3": lambda **mc: gen.potts(6, 1.2, N_SAMPLES, q=3, **mc),
+    "zero-field-blume-capel": lambda **mc: gen.blume_capel(6, 0.8, N_SAMPLES, **mc),
+    "zero-field-ising-kbody-order4": lambda **mc: gen.ising_kbody(8, 0.5, N_SAMPLES, order=4, coupling=0.5, **mc),
 }
 
 
@@ -58,7 +77,7 @@ def chi_square_pvalue(codes: torch.Tensor, exact: ExactDistribution) -> float:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_generator_matches_enumeration(case, algorithm):
     data = CASES[case](algorithm=algorithm, seed=11, **MC)
-    assert data.hamiltonian.n_sites <= 12 and data.samples.shape[0] == N_SAMPLES
+    assert data.hamiltonian.n_sites <= 16 and data.samples.shape[0] == N_SAMPLES
     exact = ExactDistribution(data.hamiltonian, data.beta)
     assert chi_square_pvalue(data.samples, exact) > 1e-3
     d = data.diagnostics()
