@@ -186,3 +186,19 @@ def test_centred_update_is_the_centring_of_the_penalised_gradient(tiny_problem, 
     for name, tensor in model.parameters().items():
         torch.testing.assert_close(tensor - before[name], expected[name], rtol=0, atol=TOL_GRAD,
                                    msg=name)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gradient_reuses_the_hidden_means_of_the_centring(tiny_problem, weighted):
+    """centring() keeps <h|v> of the data; passed back as data_hidden, the gradient is the same
+    (bit for bit: the same tensor enters the same operations)."""
+    model, data, weights = tiny_problem("bernoulli", weighted)
+    chains = model.init_chains(30, torch.Generator().manual_seed(3))
+    centring = model.centring(data, weights)
+    assert torch.equal(centring.data_hidden, model.transform(data))
+    for centered in (False, True):
+        plain = model.log_likelihood_gradient(data, chains, weights, centered)
+        reused = model.log_likelihood_gradient(data, chains, weights, centered,
+                                               data_hidden=centring.data_hidden)
+        for name in plain:
+            assert torch.equal(plain[name], reused[name])

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from boltzkit.estimator import BernoulliRBM
+from boltzkit.models.base import Chains
 from boltzkit.models.rbm import RBM
 from boltzkit.sampling.ais import AISResult, ais_log_partition
 
@@ -95,6 +96,40 @@ def test_ais_detects_a_wrong_model(make_rbm):
                           generator=torch.Generator().manual_seed(1))
     with pytest.raises(AssertionError):
         check_against_exact(r, model.log_partition_exact())
+
+
+@pytest.mark.parametrize("units", ["bernoulli", "spin"])
+def test_annealing_step_is_the_transition_of_the_annealed_models(make_rbm, units):
+    """RBM.annealing_step (one v W product) gives F_beta(v) - F_beta'(v) of annealed(beta) and
+    annealed(beta') (float64: 1e-12), and the Gibbs step of annealed(beta') with the same draws."""
+    model = make_rbm(7, 5, units, scale=0.8, seed=5)
+    v = model.init_chains(64, torch.Generator().manual_seed(1)).visible
+    beta, beta_next = 0.3, 0.35
+    increment, v_next = model.annealing_step(v, beta, beta_next, torch.Generator().manual_seed(2))
+    expected = model.annealed(beta).free_energy(v) - model.annealed(beta_next).free_energy(v)
+    torch.testing.assert_close(increment, expected, rtol=0, atol=1e-12)
+    by_step = model.annealed(beta_next).sample_step(Chains(v), torch.Generator().manual_seed(2))
+    assert torch.equal(v_next, by_step.visible)
+
+
+def test_models_without_annealing_step_take_the_generic_path(make_rbm):
+    """The generic path (two annealed models per temperature, e.g. the Potts RBM) gives the same
+    estimate up to rounding, with the same random draws."""
+
+    class Generic:  # an RBM seen only through annealed() / annealing_base_log_partition()
+        def __init__(self, rbm):
+            self.rbm, self.device = rbm, rbm.device
+
+        def annealed(self, beta):
+            return self.rbm.annealed(beta)
+
+        def annealing_base_log_partition(self):
+            return self.rbm.annealing_base_log_partition()
+
+    model = make_rbm(8, 4, "bernoulli", scale=0.6, seed=8)
+    fast = ais_log_partition(model, 50, 40, 5, torch.Generator().manual_seed(3))
+    generic = ais_log_partition(Generic(model), 50, 40, 5, torch.Generator().manual_seed(3))
+    assert fast.log_z == pytest.approx(generic.log_z, abs=1e-10)
 
 
 # ----------------------------------------------------------------------------- real data

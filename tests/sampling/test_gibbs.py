@@ -136,3 +136,36 @@ def test_sampling_is_reproducible_and_keeps_hidden_states(make_rbm):
     start = model.init_chains(4, torch.Generator().manual_seed(0)).visible
     out = sample(model, 4, 0, start=start)
     assert torch.equal(out, start) and out.data_ptr() != start.data_ptr()
+
+
+@pytest.mark.parametrize("block_steps", [3, 1])
+def test_several_steps_per_uniform_draw_sample_the_exact_marginal(make_rbm, brute, monkeypatch,
+                                                                  block_steps):
+    """RBM.sample_steps draws the uniforms of several steps at once (rbm._UNIFORM_BLOCK): with
+    3 steps per draw, 100 steps are 33 full blocks and a last block of one step; the chains'
+    law must still be p(v) (same chi-square test as above, other seeds)."""
+    import boltzkit.models.rbm as rbm_module
+
+    model = make_rbm(5, 4, "bernoulli", scale=0.7, seed=31)
+    per_step = N_CHAINS * (model.n_visible + model.n_hidden)
+    monkeypatch.setattr(rbm_module, "_UNIFORM_BLOCK", block_steps * per_step)
+    x = sample(model, N_CHAINS, N_STEPS, generator=torch.Generator().manual_seed(77))
+    counts = torch.bincount(brute.index(x, model.visible_units), minlength=32).double()
+    assert chi_square_p_value(counts, exact_p(model, brute)) > P_VALUE_MIN
+
+
+def test_sample_steps_is_reproducible_and_a_step_is_one_draw(make_rbm):
+    """The chain after k steps is a function of the generator's state: the same state gives the
+    same chains, and k steps advance the generator by one number per uniform block."""
+    model = make_rbm(6, 3, "bernoulli", scale=1.0, seed=2).to(dtype=torch.float32)
+    start = model.init_chains(40, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(9)
+    state = g.get_state()
+    a = model.sample_steps(start, 7, g)
+    after = g.get_state()
+    g.set_state(state)
+    b = run_chains(model, start, 7, g)
+    assert torch.equal(a.visible, b.visible) and torch.equal(a.hidden, b.hidden)
+    assert torch.equal(g.get_state(), after)
+    assert a.visible.dtype == torch.float32 and set(a.visible.unique().tolist()) <= {0.0, 1.0}
+    assert model.sample_steps(start, 0, g) is start

@@ -38,6 +38,11 @@ class EnergyModel(Protocol):
 
     ``kind`` names the family (stored in files); ``parameters()`` returns the learnable tensors
     by their field names (``weights``, ``visible_bias``, ...).
+
+    Optional, used when present: ``sample_steps(chains, n_steps, generator, beta)`` (several
+    steps at once, by :func:`boltzkit.sampling.gibbs.run_chains`) and
+    ``annealing_step(v, beta, beta_next, generator)`` (by AIS); see
+    :class:`boltzkit.models.rbm.RBM`.
     """
 
     kind: str

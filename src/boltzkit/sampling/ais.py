@@ -3,7 +3,9 @@ Murray 2008).
 
 Any model with hidden units that provides ``annealed(beta)`` (the model at a point of the path)
 and ``annealing_base_log_partition()`` (log Z of ``annealed(0)``) can be annealed: the binary
-:class:`~boltzkit.models.rbm.RBM` and the :class:`~boltzkit.models.potts_rbm.PottsRBM`.
+:class:`~boltzkit.models.rbm.RBM` and the :class:`~boltzkit.models.potts_rbm.PottsRBM`. A model
+may also provide ``annealing_step(v, beta, beta_next, generator)`` (the weight increment and the
+Gibbs step at once, :meth:`~boltzkit.models.rbm.RBM.annealing_step`), which is then used.
 
 Path (METHODS.md 6.2): from the independent-site model theta_0 = (b, W=0, c=0), whose log Z is
 known in closed form, to the target along theta_beta = (b, beta W, beta c). Hidden units are
@@ -58,12 +60,19 @@ def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_r
     # With W = 0 and c = 0, one Gibbs step from any start draws v exactly from the base model.
     v = current.sample_step(current.init_chains(n_chains, generator), generator).visible
     log_w = torch.zeros(n_chains, dtype=torch.float64, device=model.device)
-    betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64)
+    betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64).tolist()
+    # Models may provide the whole transition (weight increment and Gibbs step) in one call that
+    # shares the products v W (RBM.annealing_step); otherwise two annealed models per temperature.
+    annealing_step = getattr(model, "annealing_step", None)
     for k in range(1, n_steps + 1):
-        nxt = model.annealed(float(betas[k]))
-        log_w += (current.free_energy(v) - nxt.free_energy(v)).double()
-        v = nxt.sample_step(Chains(v), generator).visible
-        current = nxt
+        if annealing_step is not None:
+            increment, v = annealing_step(v, betas[k - 1], betas[k], generator)
+        else:
+            nxt = model.annealed(betas[k])
+            increment = current.free_energy(v) - nxt.free_energy(v)
+            v = nxt.sample_step(Chains(v), generator).visible
+            current = nxt
+        log_w += increment.double()
         if progress is not None:
             progress(k)
     groups = log_w.reshape(n_runs, -1) if n_chains % n_runs == 0 else \

@@ -123,8 +123,9 @@ class Trainer:
             self.cursor = 0
         idx = torch.from_numpy(self.permutation[self.cursor:self.cursor + b]).to(self.device)
         self.cursor += b
-        weights = None if self.data_weights is None else self.data_weights[idx]
-        return self.data[idx], weights
+        # index_select: the same rows as data[idx], about twice as fast on CPU
+        weights = None if self.data_weights is None else self.data_weights.index_select(0, idx)
+        return self.data.index_select(0, idx), weights
 
     def _negative_chains(self, batch: Tensor) -> Chains:
         method, n_chains = self.config.method, self.config.n_chains
@@ -154,8 +155,12 @@ class Trainer:
         centring = None
         if self.config.centered and hasattr(self.model, "centring"):
             centring = self.model.centring(batch, weights)
+        extra = {}
+        if positive is batch and getattr(centring, "data_hidden", None) is not None:
+            extra["data_hidden"] = centring.data_hidden  # <h|v> of the batch, computed once
         grads = self.model.log_likelihood_gradient(positive, chains, weights,
-                                                   self.config.centered and centring is None)
+                                                   self.config.centered and centring is None,
+                                                   **extra)
         if self.config.l1 or self.config.l2:
             params = self.model.parameters()
             for name in getattr(self.model, "penalized_parameters", ("weights",)):
