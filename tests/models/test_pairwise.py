@@ -154,6 +154,34 @@ def test_ising_sampling_reproduces_the_exact_distribution(sampler):
     assert p_wrong < 1e-6
 
 
+def ring_ising(n: int, coupling: float) -> IsingModel:
+    j = torch.zeros(n, n, dtype=torch.float64)
+    i = torch.arange(n)
+    j[i, (i + 1) % n] = j[(i + 1) % n, i] = coupling
+    return IsingModel(torch.zeros(n, dtype=torch.float64), j)
+
+
+@pytest.mark.parametrize("to_potts", [False, True])
+def test_metropolis_mixes_on_a_zero_field_ring(to_potts):
+    """Zero-field 8-ring at J = 0.8: a spin between opposite neighbours has dE = 0. Plain Metropolis
+    flips it with certainty and the fixed-order sweep then keeps the chain in a few closed classes
+    (c_1 came out 0.23 instead of 0.695); the damped rule (boltzkit.sampling.metropolis) must give
+    the exact nearest-neighbour correlation. 4000 chains x 200 sweeps from random starts: the
+    standard error of c_1 is about 0.01 (one ring of 8 correlated bonds per chain), the tolerance
+    0.04 is 4 of them, and the old error was 0.47."""
+    ising = ring_ising(8, 0.8)
+    states = ising.enumerate_visible()
+    p = torch.softmax(-ising.energy(states), 0)
+    c1_exact = float(p @ (states[:, 0] * states[:, 1]))
+    model = ising.to_potts() if to_potts else ising
+    model.sampler = "metropolis"
+    g = torch.Generator().manual_seed(11)
+    s = run_chains(model, model.init_chains(4000, g), 200, g).visible
+    spins = (2.0 * s - 1.0) if to_potts else s
+    c1 = float((spins * spins.roll(1, 1)).mean())
+    assert abs(c1 - c1_exact) < 0.04, (c1, c1_exact)
+
+
 def mean_log_likelihood(model, data: torch.Tensor, weights: torch.Tensor) -> float:
     states = model.enumerate_visible()
     log_z = torch.logsumexp(-model.energy(states), 0)
@@ -243,3 +271,71 @@ def test_registry_round_trip():
         assert model.free_energy(x).shape == (8,)
     with pytest.raises(ValueError):
         PottsModel(torch.zeros(3, 2), torch.zeros(3, 3, 2, 2), sampler="wolff")
+
+
+# ------------------------------------------------------------------ fast sweep kernels
+def test_coupling_columns_give_the_local_fields():
+    """The embedding-bag field of the sweep (rows j q + s_j of the coupling columns) equals the
+    matrix-product local fields h_i(a) + sum_j J_ij(a, s_j), exactly in float64."""
+    model = random_potts(5, 4, seed=11)
+    g = torch.Generator().manual_seed(12)
+    s = torch.randint(0, 4, (64, 5), generator=g)
+    columns = model.coupling_columns()
+    index = s + torch.arange(0, 20, 4)
+    fields = torch.stack([torch.nn.functional.embedding_bag(index, columns[i], mode="sum")
+                          for i in range(5)], 1) + model.fields
+    assert torch.allclose(fields, model.local_fields(s), atol=1e-12)
+
+
+def test_one_hot_and_block_gram_match_the_plain_products():
+    from boltzkit.models.pairwise import _symmetric_gram
+    from boltzkit.models.potts_rbm import one_hot_flat
+
+    model = random_potts(7, 3, seed=13)
+    g = torch.Generator().manual_seed(14)
+    s = torch.randint(0, 3, (50, 7), generator=g)
+    x = model.one_hot(s)
+    assert torch.equal(x, one_hot_flat(s, 3, torch.float64))
+    w = torch.rand(50, generator=g, dtype=torch.float64)
+    for n_blocks in (1, 3, 8, 20):  # more blocks than sites: empty blocks are skipped
+        assert torch.allclose(_symmetric_gram(x * w[:, None], x, 3, n_blocks), (x * w[:, None]).T @ x,
+                              atol=1e-12)
+
+
+def test_sample_profile_draws_the_independent_site_model():
+    """Profile samples: chi-square of each site's histogram against softmax(h_i); 20000 draws,
+    acceptance 1e-3 per site (fixed seed, deterministic)."""
+    model = random_potts(3, 4, field_scale=1.0, seed=15)
+    samples = model.sample_profile(20000, torch.Generator().manual_seed(16)).visible.long()
+    assert samples.shape == (20000, 3)
+    p = torch.softmax(model.fields, 1)
+    for i in range(3):
+        counts = torch.bincount(samples[:, i], minlength=4).double()
+        assert chisquare(counts.numpy(), (20000 * p[i]).numpy()).pvalue > 1e-3
+
+
+def test_correlation_pearson_is_the_pearson_of_the_connected_correlations():
+    """Against numpy on the C_ij(a, b), i < j, built by hand; 1 for identical statistics."""
+    import numpy as np
+
+    from boltzkit.models.pairwise import PairwiseStatistics, correlation_pearson
+
+    g = torch.Generator().manual_seed(17)
+    a = torch.randint(0, 3, (200, 4), generator=g)
+    b = torch.randint(0, 3, (300, 4), generator=g)
+    sa, sb = (PairwiseStatistics(*frequencies(x, 3, dtype=torch.float64)) for x in (a, b))
+    assert correlation_pearson(sa, sa) == pytest.approx(1.0, abs=1e-12)
+
+    def cij(st):
+        return np.array([float(st.couplings[i, j, u, v] - st.fields[i, u] * st.fields[j, v])
+                         for i in range(4) for j in range(i + 1, 4) for u in range(3) for v in range(3)])
+
+    assert correlation_pearson(sa, sb) == pytest.approx(np.corrcoef(cij(sa), cij(sb))[0, 1], abs=1e-10)
+    # Ising statistics: C_ij = <s_i s_j> - <s_i><s_j> over i < j
+    ising = IsingModel.zeros(4, dtype=torch.float64)
+    x, y = (2.0 * torch.randint(0, 2, (400, 4), generator=g).double() - 1 for _ in range(2))
+    tx, ty = ising.data_statistics(x), ising.data_statistics(y)
+    iu = np.triu_indices(4, 1)
+    cx = (tx.couplings - torch.outer(tx.fields, tx.fields)).numpy()[iu]
+    cy = (ty.couplings - torch.outer(ty.fields, ty.fields)).numpy()[iu]
+    assert correlation_pearson(tx, ty) == pytest.approx(np.corrcoef(cx, cy)[0, 1], abs=1e-10)

@@ -123,3 +123,110 @@ def test_gradient_from_cached_statistics_equals_gradient_from_data():
     cached = model.log_likelihood_gradient(model.data_statistics(data, weights), chains)
     for name in direct:
         assert torch.equal(direct[name], cached[name])
+
+
+# ------------------------------------------------------------------ bmDCA runs on an alignment
+@pytest.fixture(scope="module")
+def toy_alignment(tmp_path_factory):
+    """2000 DNA sequences (q = 5 with the gap, L = 4: 625 states, exactly enumerable) drawn from a
+    random Potts model."""
+    import numpy as np
+
+    from boltzkit.data.msa import write_fasta
+
+    truth = true_potts(seed=9, length=4, q=5)
+    truth.couplings *= 2.0  # strong correlations, far from the independent-site start
+    codes = exact_samples(truth, 2000, seed=9).numpy().astype(np.int8)
+    path = tmp_path_factory.mktemp("bmdca") / "toy.fasta"
+    write_fasta(path, codes, "dna")
+    return path
+
+
+def _bmdca_config(n_updates: int, **kw) -> TrainingConfig:
+    settings = dict(method="pcd", n_updates=n_updates, batch_size=10**6, n_chains=1000,
+                    gibbs_steps=2, learning_rate=0.5, optimizer="sgd", n_checkpoints=2, seed=3)
+    return TrainingConfig(**{**settings, **kw})
+
+
+def test_bmdca_run_matches_the_pseudocounted_frequencies(toy_alignment, tmp_path):
+    """train_model_run (potts-bm, full batch): the target is the reweighted, pseudocounted f_i, f_ij
+    (adabmDCA's convention); after 150 updates the learned model's exact moments match it to the
+    Monte Carlo accuracy of 1000 chains (sqrt(p(1-p)/1000) <= 0.016; 0.03 allowed)."""
+    from boltzkit.data.reweighting import frequencies
+    from boltzkit.io import trajectory
+    from boltzkit.training.run_models import MSASpec, train_model_run
+
+    spec = MSASpec(str(toy_alignment), alphabet="dna")
+    train, _ = spec.load()
+    lam = 0.05
+    fi, fij = frequencies(train.samples, 5, train.weights, lam, dtype=torch.float64)
+    out = tmp_path / "bm.h5"
+    model = train_model_run(spec, out, "potts-bm", 0, _bmdca_config(150), pseudocount=lam)
+    p = model_statistics(model)
+    assert float((p.fields - fi).abs().max()) < 0.03
+    assert float((p.couplings - fij).abs().max()) < 0.03
+    # the correlations are learned (the profile start has C_ij = 0): exact C_ij of the model
+    # against the data's; 0.95 leaves room for the Monte Carlo noise of 1000 chains
+    from boltzkit.models.pairwise import PairwiseStatistics, correlation_pearson
+
+    assert correlation_pearson(PairwiseStatistics(fi, fij), p) > 0.95
+    stored = trajectory.read_config(out)["bmdca"]
+    assert stored == {"pseudocount": lam, "target_pearson": None}
+    # default pseudocount: 1 / M_eff (adabmDCA's); the start is the profile model log f_i
+    default_out = tmp_path / "d.h5"
+    start = train_model_run(spec, default_out, "potts-bm", 0, _bmdca_config(1, learning_rate=1e-12))
+    lam = 1.0 / float(train.weights.sum())
+    assert trajectory.read_config(default_out)["bmdca"]["pseudocount"] == pytest.approx(lam)
+    fi_default, _ = frequencies(train.samples, 5, train.weights, lam, dtype=torch.float64)
+    assert torch.allclose(start.fields.double(), torch.log(fi_default), atol=1e-6)
+    assert float(start.couplings.abs().max()) < 1e-11
+
+
+def test_target_pearson_stops_at_the_first_update_reaching_it(toy_alignment, tmp_path):
+    """The stop rule: Pearson of the chains' C_ij (those of the last gradient) >= target; the run
+    stops there, well before n_updates, and saves that update as a checkpoint."""
+    from boltzkit.io import trajectory
+    from boltzkit.models.pairwise import correlation_pearson
+    from boltzkit.training.run_models import MSASpec, train_model_run
+
+    spec = MSASpec(str(toy_alignment), alphabet="dna")
+    trace = []
+    out = tmp_path / "stop.h5"
+    model = train_model_run(spec, out, "potts-bm", 0, _bmdca_config(400), target_pearson=0.85,
+                            on_pearson=lambda k, r, s: trace.append((k, r, s)))
+    updates = [k for k, _, _ in trace]
+    assert updates == list(range(1, len(trace) + 1)) and len(trace) < 400
+    assert trace[-1][1] >= 0.85 and all(r < 0.85 for _, r, _ in trace[:-1])
+    assert all(b[2] >= a[2] for a, b in zip(trace, trace[1:]))  # cumulative seconds
+    assert trajectory.checkpoint_updates(out)[-1] == len(trace)
+    assert trajectory.read_config(out)["bmdca"]["target_pearson"] == 0.85
+    # the reported value is correlation_pearson(target, chains' statistics), target pseudocounted
+    from boltzkit.data.reweighting import frequencies
+    from boltzkit.models.pairwise import PairwiseStatistics
+
+    train, _ = spec.load()
+    target = PairwiseStatistics(*frequencies(train.samples, 5, train.weights,
+                                             1.0 / float(train.weights.sum())))
+    assert correlation_pearson(target, model.chain_statistics) == pytest.approx(trace[-1][1],
+                                                                                 abs=1e-6)
+
+
+def test_cli_target_pearson_and_option_errors(toy_alignment, tmp_path):
+    from typer.testing import CliRunner
+
+    from boltzkit.cli.main import app
+    from boltzkit.io import trajectory
+
+    runner = CliRunner()
+    out = tmp_path / "cli.h5"
+    base = ["train", str(toy_alignment), "--out", str(out), "--quiet", "--model", "potts-bm",
+            "--method", "pcd", "--batch-size", "100000", "--chains", "1000", "--gibbs-steps", "2",
+            "--lr", "0.5", "--alphabet", "dna", "--updates", "400", "--checkpoints", "2"]
+    result = runner.invoke(app, base + ["--target-pearson", "0.8"])
+    assert result.exit_code == 0, result.output
+    assert trajectory.checkpoint_updates(out)[-1] < 400
+    # --pseudocount needs the full batch; --target-pearson needs MCMC chains of a pairwise model
+    for extra, option in ((["--batch-size", "100", "--pseudocount", "0.1"], "--pseudocount"),
+                          (["--method", "exact", "--target-pearson", "0.9"], "--target-pearson")):
+        bad = runner.invoke(app, base + extra + ["--out", str(tmp_path / "bad.h5")])
+        assert bad.exit_code == 2 and option in bad.output, bad.output

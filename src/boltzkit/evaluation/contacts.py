@@ -29,16 +29,20 @@ import torch
 from boltzkit.io.atomic import atomic_path
 from boltzkit.data.files import read_text as _read_text
 from boltzkit.errors import DataError
+from boltzkit.models.gauge import zero_sum_gauge
 
 __all__ = [
     "ContactMap",
     "average_product_correction",
+    "contact_map_figure",
     "contact_precision",
     "frobenius_scores",
+    "model_contact_couplings",
     "plot_contact_map",
     "ppv_curve",
     "ranked_pairs",
     "read_struct",
+    "run_contacts",
     "zero_sum_gauge",
 ]
 
@@ -150,44 +154,7 @@ def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None
 # Scores
 # --------------------------------------------------------------------------------------------
 
-def zero_sum_gauge(
-    couplings: torch.Tensor | np.ndarray, fields: torch.Tensor | np.ndarray | None = None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Move Potts parameters to the zero-sum (Ising) gauge without changing p(s).
-
-    ``J'_ij(a, b) = J_ij(a, b) - J_ij(., b) - J_ij(a, .) + J_ij(., .)`` (``.`` = mean over q) and
-    ``h'_i(a) = h_i(a) - h_i(.) + sum_{j != i} [J_ij(a, .) - J_ij(., .)]``, so every energy
-    changes by the same constant. Diagonal blocks J_ii are set to zero.
-
-    Parameters
-    ----------
-    couplings : Tensor or ndarray of shape (L, L, q, q), with ``J[j, i] == J[i, j].T``
-    fields : Tensor or ndarray of shape (L, q), optional
-
-    Returns
-    -------
-    couplings : Tensor of shape (L, L, q, q)
-    fields : Tensor of shape (L, q), or None when no fields were given
-    """
-    J = torch.as_tensor(couplings)
-    if J.ndim != 4 or J.shape[0] != J.shape[1] or J.shape[2] != J.shape[3]:
-        raise ValueError(f"couplings must have shape (L, L, q, q), got {tuple(J.shape)}")
-    if not J.is_floating_point():
-        J = J.to(torch.float64)
-    length = J.shape[0]
-    off = ~torch.eye(length, dtype=torch.bool, device=J.device)
-    J = J * off[:, :, None, None]
-    row_mean = J.mean(dim=3, keepdim=True)  # J_ij(a, .)
-    col_mean = J.mean(dim=2, keepdim=True)  # J_ij(., b)
-    all_mean = J.mean(dim=(2, 3), keepdim=True)
-    J_zs = J - row_mean - col_mean + all_mean
-    if fields is None:
-        return J_zs, None
-    h = torch.as_tensor(fields).to(J.dtype)
-    if h.shape != (length, J.shape[2]):
-        raise ValueError(f"fields must have shape ({length}, {J.shape[2]}), got {tuple(h.shape)}")
-    h_zs = h - h.mean(dim=1, keepdim=True) + (row_mean - all_mean).squeeze(3).sum(dim=1)
-    return J_zs, h_zs
+# zero_sum_gauge: the one implementation lives in boltzkit.models.gauge (re-exported here)
 
 
 def average_product_correction(scores: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -339,24 +306,21 @@ def contact_precision(
 # Figure
 # --------------------------------------------------------------------------------------------
 
-def plot_contact_map(
+def contact_map_figure(
     scores: torch.Tensor | np.ndarray,
     contact_map: ContactMap,
-    path: str | PathLike,
     top: str | int = "L",
     min_separation: int = 4,
     title: str | None = None,
-) -> Path:
-    """Save a PNG of the predicted top pairs against the true contacts (matplotlib, Agg).
+):
+    """A matplotlib Figure of the predicted top pairs against the true contacts.
 
     True contacts (``j - i >= min_separation``) are grey squares in both triangles; the top
-    predictions are drawn in the upper triangle, blue when a contact and red otherwise. The file
-    is written atomically.
+    predictions are drawn in the upper triangle, blue when a contact and red otherwise.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path)
     length = contact_map.length
     pairs, is_contact = ranked_pairs(scores, contact_map, min_separation)
     k = min(_top_count(top, length), len(pairs))
@@ -382,7 +346,101 @@ def plot_contact_map(
     ax.set_title(title or f"top {top} = {k} pairs, precision {ppv:.3f} (|i-j| >= {min_separation})", fontsize=9)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=7, frameon=False, markerscale=1.5)
     fig.tight_layout()
+    return fig
 
+
+def plot_contact_map(
+    scores: torch.Tensor | np.ndarray,
+    contact_map: ContactMap,
+    path: str | PathLike,
+    top: str | int = "L",
+    min_separation: int = 4,
+    title: str | None = None,
+) -> Path:
+    """Save :func:`contact_map_figure` as a PNG (matplotlib, Agg), written atomically."""
+    path = Path(path)
+    fig = contact_map_figure(scores, contact_map, top, min_separation, title)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# Contacts of a trained run
+# --------------------------------------------------------------------------------------------
+
+RBM_COUPLING_METHODS = ("gaussian", "mixture", "exact")
+
+
+def model_contact_couplings(model, rbm_method: str = "gaussian") -> tuple[torch.Tensor, str]:
+    """Pair couplings J_ij(a, b) of shape (L, L, q, q) of a Potts model, and how they were obtained.
+
+    * ``potts-bm`` (Boltzmann learning or plm): its couplings;
+    * ``potts-rbm``: the effective pair couplings of the marginal energy
+      (:func:`boltzkit.interpret.potts_couplings.potts_rbm_couplings`, ``rbm_method`` "gaussian",
+      "mixture" or "exact" (tiny models only)).
+
+    :func:`frobenius_scores` puts them in the zero-sum gauge.
+    """
+    from boltzkit.errors import BoltzkitError
+
+    kind = getattr(model, "kind", "")
+    if kind == "potts-bm":
+        return model.couplings.detach().to("cpu", torch.float64), "couplings of the Potts model"
+    if kind == "potts-rbm":
+        from boltzkit.interpret.potts_couplings import potts_rbm_couplings
+
+        if rbm_method not in RBM_COUPLING_METHODS:
+            raise BoltzkitError(f"unknown coupling method {rbm_method!r} "
+                                f"(choose {', '.join(RBM_COUPLING_METHODS)})")
+        if rbm_method == "exact" and model.n_states ** model.n_visible > 1 << 22:
+            raise BoltzkitError(f"exact couplings enumerate {model.n_states}**{model.n_visible} "
+                                f"configurations: too many; use gaussian or mixture")
+        pc = potts_rbm_couplings(model, method=rbm_method)
+        return pc.couplings, f"effective pair couplings of the Potts RBM ({rbm_method})"
+    raise BoltzkitError(f"contact prediction needs Potts couplings (potts-bm, potts-rbm runs), "
+                        f"not a {kind} model")
+
+
+def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
+                 min_separation: int = 5, distance_cutoff: float = 8.0,
+                 rbm_method: str = "gaussian", figure: str | PathLike | None = None,
+                 figure_top: str = "2L") -> dict:
+    """Contact precision of the couplings of a saved run against a ``*_struct.dat`` table.
+
+    Scores: :func:`frobenius_scores` (zero-sum gauge, Frobenius norm without the gap state, APC)
+    of :func:`model_contact_couplings`; precision at the top L/5, L/2, L, 2L pairs with
+    ``j - i >= min_separation`` among the pairs of known distance, contact when
+    ``distance < distance_cutoff``. With ``figure``, the contact map of the top ``figure_top``
+    pairs is written there (PNG).
+
+    Returns
+    -------
+    dict with ``precision`` (keys "L/5", "L/2", "L", "2L"), ``length``, ``min_separation``,
+    ``distance_cutoff``, ``n_contacts``, ``n_pairs``, ``checkpoint``, ``couplings``,
+    ``scores_convention``, ``figure`` (path or None).
+    """
+    from boltzkit.io import trajectory
+
+    model = trajectory.load_model(run, checkpoint)
+    if checkpoint is None:
+        checkpoint = trajectory.checkpoint_updates(run)[-1]
+    couplings, how = model_contact_couplings(model, rbm_method)
+    length = couplings.shape[0]
+    contact_map = read_struct(struct, distance_cutoff, length=length)
+    scores = frobenius_scores(couplings)
+    precision = contact_precision(scores, contact_map, min_separation)
+    n_pairs = int(contact_map.pair_mask(min_separation).sum())
+    written = None
+    if figure is not None:
+        written = str(plot_contact_map(scores, contact_map, figure, top=figure_top,
+                                       min_separation=min_separation))
+    return {"run": str(run), "checkpoint": checkpoint, "kind": model.kind, "length": length,
+            "struct": str(struct), "min_separation": min_separation,
+            "distance_cutoff": distance_cutoff, "precision": precision,
+            "n_contacts": contact_map.n_contacts(min_separation), "n_pairs": n_pairs,
+            "couplings": how,
+            "scores_convention": ("Frobenius norm of J_ij(a,b) in the zero-sum gauge without the "
+                                  "gap state, APC-corrected; pairs j - i >= min_separation with "
+                                  "a known distance; contact = distance < cutoff"),
+            "figure": written}

@@ -39,11 +39,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.base import Chains
-from boltzkit.models.potts_rbm import enumerate_codes, one_hot_flat, sample_categorical, \
-    site_frequencies
+from boltzkit.models.gauge import zero_sum_gauge
+from boltzkit.models.potts_rbm import enumerate_codes, sample_categorical, site_frequencies
 from boltzkit.models.units import SPIN
+from boltzkit.sampling.metropolis import metropolis_accept
 
-__all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "pairwise_from_config", "SAMPLERS"]
+__all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "pairwise_from_config", "SAMPLERS",
+           "correlation_pearson"]
 
 SAMPLERS = ("gibbs", "metropolis")
 
@@ -66,9 +68,46 @@ def _normalised_weights(n: int, weights: Tensor | None, like: Tensor) -> Tensor:
     return w / w.sum()
 
 
+def _symmetric_gram(wx: Tensor, x: Tensor, block: int, n_blocks: int = 8) -> Tensor:
+    """``wx.T @ x`` for a symmetric result (``wx = x * w[:, None]``), shape (d, d).
+
+    Only the block upper triangle is multiplied (cut at multiples of ``block``, i.e. between
+    sites) and mirrored: about half the operations of the full product, the cost that dominates
+    the statistics of many chains.
+    """
+    d = x.shape[1]
+    sites = d // block
+    cuts = sorted({min(sites, round(k * sites / n_blocks)) * block for k in range(n_blocks + 1)})
+    out = torch.empty(d, d, dtype=x.dtype, device=x.device)
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        torch.mm(wx[:, a:b].T, x[:, a:], out=out[a:b, a:])
+        out[b:, a:b] = out[a:b, b:].T
+    return out
+
+
 def _check_sampler(sampler: str) -> None:
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
+
+
+def correlation_pearson(target: PairwiseStatistics, model: PairwiseStatistics) -> float:
+    """Pearson r between the connected correlations of two sets of statistics, the convergence
+    measure of bmDCA (as adabmDCA's ``get_correlation_two_points``).
+
+    Potts: C_ij(a, b) = f_ij(a, b) - f_i(a) f_j(b) over all i < j and all q^2 pairs of states (gap
+    included); Ising: C_ij = <s_i s_j> - <s_i><s_j> over i < j. Computed in float64.
+    """
+    length = target.fields.shape[0]
+    iu = torch.triu_indices(length, length, 1, device=target.fields.device)
+    pieces = []
+    for stats in (target, model):
+        f, fij = stats.fields.double(), stats.couplings.double()
+        if f.ndim == 2:
+            c = fij[iu[0], iu[1]] - f[iu[0], :, None] * f[iu[1], None, :]
+        else:
+            c = fij[iu[0], iu[1]] - f[iu[0]] * f[iu[1]]
+        pieces.append(c.reshape(-1))
+    return float(torch.corrcoef(torch.stack(pieces))[0, 1])
 
 
 class _Pairwise:
@@ -80,6 +119,7 @@ class _Pairwise:
     fields: Tensor
     couplings: Tensor
     sampler: str
+    chain_statistics: PairwiseStatistics | None = None  # of the last log_likelihood_gradient call
 
     def parameters(self) -> dict[str, Tensor]:
         return {"fields": self.fields, "couplings": self.couplings}
@@ -119,10 +159,14 @@ class _Pairwise:
         chains : Chains; the model average uses ``chains.visible`` weighted by ``chains.weights``
         data_weights : Tensor of shape (batch,), optional (e.g. sequence weights)
         centered : ignored (the moment-matching gradient has no centred variant)
+
+        The chains' statistics are kept as ``chain_statistics`` (for a convergence test such as
+        :func:`correlation_pearson` without a second pass over the chains).
         """
         positive = data if isinstance(data, PairwiseStatistics) else \
             self.data_statistics(data, data_weights)
         negative = self.data_statistics(chains.visible, chains.weights)
+        self.chain_statistics = negative
         grad_j = positive.couplings - negative.couplings
         self._zero_self_couplings(grad_j)
         return {"fields": positive.fields - negative.fields, "couplings": grad_j}
@@ -195,7 +239,17 @@ class PottsModel(_Pairwise):
         return self.couplings.permute(0, 2, 1, 3).reshape(lq, lq)
 
     def one_hot(self, s: Tensor) -> Tensor:
-        return one_hot_flat(s.to(self.device), self.n_states, self.dtype)
+        """One-hot codes flattened to shape (batch, L q), in the model's dtype.
+
+        Written straight into a float tensor (scatter of ones): the same values as
+        :func:`~boltzkit.models.potts_rbm.one_hot_flat` without its int64 intermediate, which costs
+        more than the statistics of many chains.
+        """
+        codes = s.to(self.device).long()
+        x = torch.zeros(codes.shape[0], self.n_visible * self.n_states, dtype=self.dtype,
+                        device=self.device)
+        offsets = torch.arange(0, x.shape[1], self.n_states, device=self.device)
+        return x.scatter_(1, codes + offsets, 1.0)
 
     @staticmethod
     def _zero_self_couplings(j: Tensor) -> None:
@@ -226,34 +280,68 @@ class PottsModel(_Pairwise):
     def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
         return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
 
+    def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        """``n`` independent draws of the profile (independent-site) model p_i(a) ∝ exp h_i(a).
+
+        With J = 0 (e.g. :meth:`init_from_data`) these are exact samples of the model: the start of
+        the persistent chains of bmDCA (as adabmDCA's ``init_chains``).
+        """
+        logits = self.fields.unsqueeze(0).expand(n, -1, -1)
+        return Chains(sample_categorical(logits, generator).to(self.dtype))
+
+    def coupling_columns(self) -> Tensor:
+        """Couplings arranged for the sweep, shape (L, L q, q): entry [i, j q + b, a] = J_ij(a, b).
+
+        Row ``j q + s_j`` of block i is the contribution of site j in state s_j to the local field
+        of site i, so the field is a sum of L rows picked by the states (an ``embedding_bag``),
+        q times fewer operations than the matrix product of the one-hot chains with the block.
+        """
+        length, q = self.n_visible, self.n_states
+        return self.couplings.permute(0, 1, 3, 2).reshape(length, length * q, q).contiguous()
+
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
-                    beta: float = 1.0) -> Chains:
-        """One sequential sweep over the sites (heat bath or Metropolis), all chains at once."""
+                    beta: float = 1.0, columns: Tensor | None = None) -> Chains:
+        """One sequential sweep over the sites (heat bath or Metropolis), all chains at once.
+
+        Parameters
+        ----------
+        chains : Chains with ``visible`` codes of shape (n, L)
+        generator : torch.Generator, optional
+        beta : float, inverse temperature
+        columns : Tensor of shape (L, L q, q), optional
+            :meth:`coupling_columns` of the current couplings, to reuse across sweeps.
+        """
         n, length, q = chains.visible.shape[0], self.n_visible, self.n_states
-        s = chains.visible.to(self.device).long().clone()
-        x = F.one_hot(s, q).to(self.dtype)  # (n, L, q), updated site by site
-        flat_x = x.view(n, length * q)
-        couplings = self.flat_couplings()
-        rows = torch.arange(n, device=self.device)
+        if columns is None:
+            columns = self.coupling_columns()
+        offsets = torch.arange(0, length * q, q, device=self.device)
+        # the chains as row indices j q + s_j of the coupling columns, updated site by site
+        index = chains.visible.to(self.device).long() + offsets
+        fields = self.fields if beta == 1.0 else beta * self.fields
         for i in range(length):
-            block = slice(i * q, (i + 1) * q)
-            # diagonal block J_ii = 0, so site i's own state does not enter its field
-            field = torch.addmm(self.fields[i], flat_x, couplings[:, block])  # (n, q)
+            # J_ii = 0, so site i's own state adds nothing to its field
+            field = F.embedding_bag(index, columns[i], mode="sum")
             if beta != 1.0:
                 field = beta * field
-            current = s[:, i]
+            field += fields[i]
             if self.sampler == "gibbs":
                 new = sample_categorical(field, generator)
             else:
+                current = index[:, i] - i * q
                 shift = torch.randint(1, q, (n,), generator=generator, device=self.device)
                 proposal = (current + shift) % q
-                gain = field[rows, proposal] - field[rows, current]
-                u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
-                new = torch.where(torch.log(u) < gain, proposal, current)
-            x[:, i].zero_()
-            x[rows, i, new] = 1
-            s[:, i] = new
-        return Chains(s.to(self.dtype))
+                gain = (field.gather(1, proposal[:, None]) - field.gather(1, current[:, None]))[:, 0]
+                new = torch.where(metropolis_accept(gain, generator), proposal, current)
+            index[:, i] = new + i * q
+        return Chains((index - offsets).to(self.dtype))
+
+    def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
+                     beta: float = 1.0) -> Chains:
+        """``n_steps`` sweeps (:meth:`sample_step`), the coupling columns arranged once."""
+        columns = self.coupling_columns()
+        for _ in range(n_steps):
+            chains = self.sample_step(chains, generator, beta, columns)
+        return chains
 
     # ---------------------------------------------------------------- learning
     def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> PairwiseStatistics:
@@ -261,7 +349,7 @@ class PottsModel(_Pairwise):
         x = self.one_hot(data)
         w = _normalised_weights(x.shape[0], data_weights, x)
         length, q = self.n_visible, self.n_states
-        fij = (x * w.unsqueeze(1)).T @ x
+        fij = _symmetric_gram(x * w.unsqueeze(1), x, q)
         return PairwiseStatistics((w @ x).reshape(length, q),
                                   fij.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous())
 
@@ -273,14 +361,7 @@ class PottsModel(_Pairwise):
         h'_i(a) = h_i(a) - h_i(.) + sum_{j != i} [J_ij(a,.) - J_ij(.,.)]   (. = mean over states).
         Energies change by a constant only.
         """
-        j = self.couplings
-        mean_a = j.mean(2, keepdim=True)
-        mean_b = j.mean(3, keepdim=True)
-        mean_ab = j.mean((2, 3), keepdim=True)
-        new_j = j - mean_a - mean_b + mean_ab
-        self._zero_self_couplings(new_j)
-        h = self.fields
-        new_h = h - h.mean(1, keepdim=True) + (mean_b - mean_ab).squeeze(-1).sum(1)
+        new_j, new_h = zero_sum_gauge(self.couplings, self.fields)
         return PottsModel(new_h, new_j, self.sampler)
 
 
@@ -371,12 +452,12 @@ class IsingModel(_Pairwise):
         n = s.shape[0]
         for i in range(self.n_visible):
             field = beta * (self.fields[i] + s @ self.couplings[:, i])  # J_ii = 0
-            u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
             if self.sampler == "gibbs":
+                u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
                 s[:, i] = torch.where(u < torch.sigmoid(2.0 * field), 1.0, -1.0).to(self.dtype)
             else:
                 # flipping s_i changes -E by -2 s_i field
-                flip = torch.log(u) < -2.0 * s[:, i] * field
+                flip = metropolis_accept(-2.0 * s[:, i] * field, generator)
                 s[:, i] = torch.where(flip, -s[:, i], s[:, i])
         return Chains(s)
 

@@ -123,12 +123,7 @@ def potts_zero_sum_gauge(fields: Tensor, couplings: Tensor) -> tuple[Tensor, Ten
         removed single-site parts, then centred: every row/column of J' and every h'_i sums to zero
         (METHODS.md section 1.5).
     """
-    row = couplings.mean(3, keepdim=True)        # mean over the second site's state
-    col = couplings.mean(2, keepdim=True)        # mean over the first site's state
-    grand = couplings.mean((2, 3), keepdim=True)
-    new_couplings = couplings - row - col + grand
-    # Each pair (i, j) hands mean_b J_ij(a, b) - mean_ab J_ij to site i (and symmetrically to j through
-    # the symmetric tensor), so summing over all j != i counts every pair once per site.
-    new_fields = fields + (row - grand)[..., 0].sum(1)
-    new_fields = new_fields - new_fields.mean(1, keepdim=True)
+    from boltzkit.models.gauge import zero_sum_gauge
+
+    new_couplings, new_fields = zero_sum_gauge(couplings, fields)
     return new_fields, new_couplings

@@ -47,6 +47,7 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.sampling.metropolis import METROPOLIS_MOVE_PROBABILITY
 from boltzkit.synthetic.autocorrelation import integrated_autocorrelation_time
 from boltzkit.synthetic.hamiltonians import STATE_VALUES, PottsHamiltonian, SpinHamiltonian
 from boltzkit.synthetic.lattices import greedy_colouring, is_proper_colouring
@@ -56,9 +57,6 @@ __all__ = ["ALGORITHMS", "METROPOLIS_MOVE_PROBABILITY", "SpinKernel", "PottsKern
 
 ALGORITHMS = ("metropolis", "heat-bath")
 
-#: rho: a Metropolis update of a site is accepted with probability rho * min(1, exp(-beta dE)), so it
-#: never moves with certainty (the module docstring explains why colour-class updates need this).
-METROPOLIS_MOVE_PROBABILITY = 0.95
 
 
 def _check_algorithm(algorithm: str) -> None:

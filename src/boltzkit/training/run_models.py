@@ -11,7 +11,9 @@ Methods: ``pcd``, ``cd``, ``rdm`` (and ``exact`` for tiny models) through the
 :class:`~boltzkit.training.trainer.Trainer`; ``plm`` (pairwise models only) through
 :func:`boltzkit.training.plm.fit_plm`, saved as one checkpoint at the number of solver iterations.
 Boltzmann learning (bmDCA) is ``pcd`` on ``potts-bm`` with ``batch_size`` >= the number of
-sequences: the trainer then computes the reweighted data statistics once.
+sequences: the target is the reweighted frequencies with a pseudocount (default 1 / M_eff), computed
+once; the model starts at the profile model (h = log f_i, J = 0) with persistent chains drawn from
+it; ``target_pearson`` stops training when the chains' C_ij Pearson reaches it (adabmDCA's rule).
 
 The run file's config holds ``data`` (the spec, with ``format: "msa"`` for alignments),
 ``alphabet`` (the letters of the codes, for writing FASTA) and, for ``plm``, ``plm`` (the
@@ -146,7 +148,9 @@ def _build_model(kind: str, data: torch.Tensor, weights: torch.Tensor | None, q:
 
 def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, config: TrainingConfig,
                     resume: bool = False, on_update: Callable[[int], None] | None = None,
-                    lambda_h: float = 0.01, lambda_J: float = 0.01):
+                    lambda_h: float = 0.01, lambda_J: float = 0.01,
+                    pseudocount: float | None = None, target_pearson: float | None = None,
+                    on_pearson: Callable[[int, float, float], None] | None = None):
     """Train (or resume) a ``potts-rbm`` / ``potts-bm`` / ``ising-bm`` run; returns the model.
 
     Parameters
@@ -156,6 +160,18 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
     config : TrainingConfig; ``method="plm"`` fits pairwise models by pseudo-likelihood with
         ``lambda_h`` / ``lambda_J`` (see :mod:`boltzkit.training.plm`), at most ``n_updates``
         L-BFGS iterations (``optimizer="adam"``: Adam steps).
+    pseudocount : float, optional
+        ``potts-bm`` trained on the full batch (bmDCA): the pseudocount λ of the data frequencies
+        (:func:`boltzkit.data.reweighting.frequencies`); default 1 / M_eff, as adabmDCA. The
+        fields start at log f_i and the persistent chains at samples of that profile model.
+    target_pearson : float, optional
+        Pairwise models with MCMC chains: stop as soon as the Pearson r of the chains' connected
+        correlations C_ij with the data's (:func:`boltzkit.models.pairwise.correlation_pearson`,
+        adabmDCA's stopping rule) reaches this value, after at most ``n_updates`` updates; the
+        last model is then saved as a checkpoint.
+    on_pearson : callable(update, pearson, seconds), optional
+        Called after every update when ``target_pearson`` is set; ``seconds`` is the training wall
+        time so far (updates and Pearson tests, not the data loading).
     """
     from boltzkit.training.run import DataSpec
     from boltzkit.training.trainer import Trainer
@@ -169,6 +185,9 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
         kind = stored["model"]["kind"]
         n_hidden = stored["model"].get("n_hidden", 0)
         config = TrainingConfig.from_dict(stored["training"])
+        bmdca = stored.get("bmdca", {})
+        pseudocount = bmdca.get("pseudocount", pseudocount)
+        target_pearson = bmdca.get("target_pearson", target_pearson)
         if config.method == "plm":
             raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
     if kind not in MODEL_KINDS:
@@ -199,14 +218,83 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
     if config.method == "plm":
         return _plm_run(data, weights, kind, q, config, out, run_config, sample, lambda_h, lambda_J,
                         on_update)
-    model = _build_model(kind, data, None if weights is None else weights.to(device, dtype), q,
-                         n_hidden, config)
+    if target_pearson is not None and (kind not in PAIRWISE_KINDS or config.method == "exact"):
+        raise BoltzkitError("--target-pearson: a stopping rule of Boltzmann learning with MCMC "
+                            f"chains (potts-bm, ising-bm), not of {kind} / {config.method}")
+    bmdca = kind == "potts-bm" and config.batch_size >= len(data)
+    if pseudocount is not None and not bmdca:
+        raise BoltzkitError("--pseudocount: only for potts-bm trained on the full batch "
+                            "(--batch-size >= number of sequences)")
+    target = None
+    if bmdca:
+        target, pseudocount = _bmdca_statistics(train, dtype, device, pseudocount)
+        run_config["bmdca"] = {"pseudocount": pseudocount, "target_pearson": target_pearson}
+        model = _profile_model(target, config)
+    else:
+        model = _build_model(kind, data, None if weights is None else weights.to(device, dtype), q,
+                             n_hidden, config)
     trainer = Trainer(model, data, config, weights, out, run_config)
+    if target is not None:
+        trainer.data_statistics = target  # the pseudocounted frequencies replace the raw ones
     if resume:
         trainer.resume()
     else:
         trainer.start(*sample)
-    return trainer.run(on_update)
+        if target is not None and config.method == "pcd":
+            trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
+    if target_pearson is None:
+        return trainer.run(on_update)
+    if target is None:
+        target = model.data_statistics(trainer.data, trainer.data_weights)
+    return _run_to_target(trainer, target, target_pearson, on_update, on_pearson)
+
+
+def _bmdca_statistics(train: MSADataset, dtype: torch.dtype, device: torch.device,
+                      pseudocount: float | None):
+    """Pseudocounted one- and two-site frequencies of the alignment (the bmDCA target) and λ."""
+    from boltzkit.data.reweighting import frequencies
+    from boltzkit.models.pairwise import PairwiseStatistics
+
+    m_eff = float(len(train) if train.weights is None else train.weights.sum())
+    lam = 1.0 / m_eff if pseudocount is None else float(pseudocount)
+    if not 0.0 <= lam < 1.0:
+        raise BoltzkitError(f"--pseudocount must lie in [0, 1), got {lam}")
+    fi, fij = frequencies(train.samples, train.q, train.weights, lam, dtype=dtype)
+    return PairwiseStatistics(fi.to(device), fij.to(device)), lam
+
+
+def _profile_model(target, config: TrainingConfig):
+    """The independent-site start of bmDCA: h_i(a) = log f_i(a), J = 0 (adabmDCA's
+    ``init_parameters``); needs a pseudocount > 0 for states absent from a column."""
+    from boltzkit.models.pairwise import PottsModel
+
+    length, q = target.fields.shape
+    fields = torch.log(target.fields)
+    if not bool(torch.isfinite(fields).all()):
+        raise BoltzkitError("a state never occurs in a column: give --pseudocount > 0")
+    return PottsModel(fields, torch.zeros(length, length, q, q, dtype=fields.dtype,
+                                          device=fields.device))
+
+
+def _run_to_target(trainer, target, target_pearson: float, on_update, on_pearson):
+    """Update by update until the chains' C_ij Pearson reaches ``target_pearson`` (or n_updates)."""
+    from boltzkit.models.pairwise import correlation_pearson
+
+    model, end = trainer.model, trainer.config.n_updates
+    seconds = trainer.wall_time
+    while trainer.update < end:
+        t0 = time.perf_counter()
+        trainer.run(on_update, stop_after=trainer.update + 1)
+        # the statistics of the chains that made this update's gradient (no second pass)
+        pearson = correlation_pearson(target, model.chain_statistics)
+        seconds += time.perf_counter() - t0
+        if on_pearson is not None:
+            on_pearson(trainer.update, pearson, seconds)
+        if pearson >= target_pearson:
+            if trainer.update not in trainer.schedule:  # else run() has saved it already
+                trainer.save(checkpoint=True)
+            break
+    return model
 
 
 def _plm_run(data, weights, kind, q, config: TrainingConfig, out, run_config, sample,
