@@ -21,14 +21,16 @@ def train(
                                           "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
     model: str = typer.Option("bernoulli-rbm", "--model",
-                              help="bernoulli-rbm | ising-rbm | potts-rbm | potts-bm | ising-bm"),
+                              help="bernoulli-rbm | ising-rbm | potts-rbm | potts-bm | ising-bm | "
+                                   "hybrid (pairwise + neural-network energy, --method plm)"),
     hidden: int = typer.Option(100, "--hidden", help="Number of hidden units"),
     updates: int = typer.Option(10000, "--updates", help="Number of parameter updates"),
     batch_size: int = typer.Option(500, "--batch-size"),
     chains: int = typer.Option(500, "--chains", help="Persistent / Rdm chains"),
     gibbs_steps: int = typer.Option(10, "--gibbs-steps", help="MCMC steps per update (k)"),
     method: str = typer.Option("pcd", "--method",
-                               help="pcd | cd | rdm | exact | plm (pseudo-likelihood: potts-bm, ising-bm)"),
+                               help="pcd | cd | rdm | exact | plm (pseudo-likelihood: potts-bm, ising-bm, "
+                                    "hybrid)"),
     lr: float = typer.Option(0.01, "--lr", help="Learning rate"),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam"),
     centered: bool = typer.Option(True, "--centered/--no-centered", help="Centred gradient"),
@@ -39,6 +41,8 @@ def train(
     save_every: int = typer.Option(0, "--save-every", help="Also save the resume state every N updates"),
     test_fraction: float = typer.Option(0.0, "--test-fraction", help="Hold out this fraction as test set"),
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset name"),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Binary data: a labels file (one "
+                                          "per line, .npy or IDX), stored with the run for reports"),
     binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
     alphabet: str = typer.Option("auto", "--alphabet",
                                  help="Alignments: auto | protein | rna | dna | a custom string of letters"),
@@ -48,6 +52,16 @@ def train(
                                    help="Alignments: identity threshold of the reweighting"),
     lambda_h: float = typer.Option(0.01, "--lambda-h", help="plm: L2 on the fields"),
     lambda_j: float = typer.Option(0.01, "--lambda-j", help="plm: L2 on the couplings"),
+    nn_hidden: int = typer.Option(128, "--nn-hidden", help="hybrid: hidden units of the network energy"),
+    hybrid_parts: str = typer.Option("both", "--hybrid-parts",
+                                     help="hybrid: both | pair (pairwise only) | nn (network only); "
+                                          "--l2 applies to J and the network weights, --updates are Adam steps"),
+    target_pearson: Optional[float] = typer.Option(
+        None, "--target-pearson", help="potts-bm/ising-bm: stop when the chains' C_ij Pearson "
+        "with the data reaches this (e.g. 0.95)"),
+    pseudocount: Optional[float] = typer.Option(
+        None, "--pseudocount", help="potts-bm, full batch (bmDCA): pseudocount of the data "
+        "frequencies (default 1/M_eff)"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
@@ -56,6 +70,7 @@ def train(
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
+    from boltzkit.errors import BoltzkitError
     from boltzkit.training.config import TrainingConfig
     from boltzkit.training.run import DataSpec, train_run
     from boltzkit.training.run_models import MSA_KINDS, MSASpec
@@ -66,13 +81,19 @@ def train(
                             centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
                             spacing=spacing, save_every=save_every, seed=seed, device=device)
     if model in MSA_KINDS:
+        if labels is not None:
+            raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
+                                "`boltzkit tree --labels`)")
         spec = MSASpec(str(data.resolve()), alphabet, reweight, identity, test_fraction, seed)
     else:
-        spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed)
+        spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed,
+                        None if labels is None else str(labels.resolve()))
     total = config.n_updates
     with progress_bar("training", total, not quiet) as advance:
+        bmdca = {} if target_pearson is None and pseudocount is None else \
+            {"target_pearson": target_pearson, "pseudocount": pseudocount}
         train_run(spec, out, model, hidden, config, resume, advance, lambda_h=lambda_h,
-                  lambda_J=lambda_j)
+                  lambda_J=lambda_j, nn_hidden=nn_hidden, hybrid_parts=hybrid_parts, **bmdca)
     console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
 
 
@@ -147,7 +168,8 @@ def _sample_model_run(run: Path, out: Path, n: int, gibbs_steps: int, checkpoint
 @user_errors
 def evaluate(
     run: Path = typer.Argument(..., help="Run file"),
-    data: Optional[Path] = typer.Argument(None, help="Data to score (default: the run's training data)"),
+    data: Optional[Path] = typer.Argument(None, help="Data to score (default: the run's training "
+                                                     "data); an alignment for Potts runs"),
     test: Optional[Path] = typer.Option(None, "--test", help="Held-out data"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint"),
     log_z_method: str = typer.Option("auto", "--log-z", help="auto | exact | ais"),
@@ -161,7 +183,8 @@ def evaluate(
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
 ) -> None:
-    """log Z (exact or AIS with an error bar), train/test log-likelihood, and data-vs-model moments."""
+    """log Z (exact or AIS with an error bar), train/test log-likelihood, and data-vs-model moments
+    (for Potts runs: one-site frequencies and C_ij(a,b) of the reweighted alignment vs samples)."""
     from boltzkit.evaluation.run_evaluation import evaluate_run
 
     setup_torch(threads, device)
@@ -176,8 +199,11 @@ def evaluate(
     table = Table(title=f"{run}" + (f" @ update {result['checkpoint']}" if result.get("checkpoint") else ""))
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    err = f" ± {result['log_z_error']:.4f}" if result["log_z_error"] else ""
-    table.add_row(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")
+    if result["log_z"] is None:
+        table.add_row("log Z", f"not computed: {result.get('log_z_unavailable', '')}")
+    else:
+        err = f" ± {result['log_z_error']:.4f}" if result["log_z_error"] else ""
+        table.add_row(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")
     for split, value in result["log_likelihood"].items():
         if value is not None:
             table.add_row(f"log-likelihood ({split})", f"{value:.4f}")
@@ -187,7 +213,11 @@ def evaluate(
                 table.add_row(f"independent-site log-likelihood ({split})", f"{value:.4f}")
     table.add_row("moments Pearson r (means)", f"{result['moments_pearson']['means']:.4f}")
     table.add_row("moments Pearson r (C_ij)", f"{result['moments_pearson']['correlations']:.4f}")
+    table.add_row("moments slope (C_ij, model on data)",
+                  f"{result['moments_slope']['correlations']:.4f}")
     stdout.print(table)
+    if result.get("moments_convention"):
+        stdout.print(f"moments: {result['moments_convention']}")
 
 
 @app.command()
@@ -203,17 +233,31 @@ def report(
     landscape: bool = typer.Option(True, "--landscape/--no-landscape", help="TAP landscape section"),
     tree: bool = typer.Option(True, "--tree/--no-tree", help="TreeRBM section (walks every checkpoint)"),
     tree_points: int = typer.Option(300, "--tree-points", help="Data rows placed in the tree"),
+    couplings: bool = typer.Option(True, "--couplings/--no-couplings",
+                                   help="Effective couplings section (scatter vs the truth of generated data)"),
+    struct: Optional[Path] = typer.Option(None, "--struct",
+                                          help="Potts runs: distance table *_struct.dat for the contact map"),
+    min_separation: int = typer.Option(5, "--min-separation", help="Contact map: pairs j - i >= S"),
+    distance_cutoff: float = typer.Option(8.0, "--distance-cutoff",
+                                          help="Contact map: contact when distance < cutoff (A)"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
 ) -> None:
-    """Write one self-contained HTML report (figures embedded) for a run."""
+    """Write one self-contained HTML report (figures embedded) for a run. Potts runs get sequence
+    logos, the C_ij(a,b) scatter of samples vs data and, with --struct, the contact map."""
     from boltzkit.report.html import ReportOptions, write_report
 
     setup_torch(threads, device)
+    if struct is not None and not struct.is_file():
+        from boltzkit.errors import DataError
+
+        raise DataError(struct, "file not found")
     options = ReportOptions(curve_points=curve_points, ais_chains=ais_chains, ais_steps=ais_steps,
                             n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device,
-                            landscape=landscape, tree=tree, tree_points=tree_points)
+                            landscape=landscape, tree=tree, tree_points=tree_points, couplings=couplings,
+                            struct=None if struct is None else str(struct),
+                            min_separation=min_separation, distance_cutoff=distance_cutoff)
     write_report(run, out, options)
     console.print(f"wrote {out}")
 
@@ -235,9 +279,10 @@ def demo(
 
 
 def _register_subcommands() -> None:
-    from boltzkit.cli import couplings, generate, interpret_landscape
+    from boltzkit.cli import couplings, generate, interpret_landscape, msa
 
     couplings.register(app)  # couplings
+    msa.register(app)  # msa-info, contacts
     interpret_landscape.register(app)  # landscape, tree
     interpret_landscape.register_generate(generate.app)  # generate hierarchical
     app.add_typer(generate.app, name="generate")

@@ -167,8 +167,10 @@ def _reference(ctx) -> tuple[Any, str] | tuple[None, None]:
     from boltzkit.interpret.couplings_file import file_format
     from boltzkit.synthetic import io as synthetic_io
 
+    import h5py
+
     path = ctx.config.get("data", {}).get("path")
-    if not path or not Path(path).exists():
+    if not path or not Path(path).exists() or not h5py.is_hdf5(path):  # FASTA, .npy, IDX: no truth
         return None, None
     try:
         if file_format(path) != synthetic_io.FORMAT:

@@ -70,12 +70,20 @@ def train_run(spec: DataSpec, out: str | os.PathLike, kind: str, n_hidden: int,
               on_update: Callable[[int], None] | None = None, **options):
     """Train (or resume) a run; returns the fitted estimator.
 
+    ``hybrid`` (``options``: ``nn_hidden``, ``hybrid_parts``) is trained by pseudo-likelihood in
+    :func:`boltzkit.training.run_hybrid.train_hybrid_run` and returns the model.
     The kinds ``potts-rbm``, ``potts-bm`` (``spec`` an :class:`~boltzkit.training.run_models.MSASpec`)
     and ``ising-bm`` are trained by :func:`boltzkit.training.run_models.train_model_run` (which
     takes ``options``: ``lambda_h``, ``lambda_J`` for ``method="plm"``) and return the model.
     """
+    from boltzkit.training.run_hybrid import HYBRID_KINDS, train_hybrid_run
     from boltzkit.training.run_models import MODEL_KINDS, stored_kind, train_model_run
 
+    nn_hidden, parts = options.pop("nn_hidden", 128), options.pop("hybrid_parts", "both")
+    if (stored_kind(out) if resume else kind) in HYBRID_KINDS:  # pseudo-likelihood: training/run_hybrid.py
+        if resume:
+            raise BoltzkitError(f"{out}: a pseudo-likelihood (hybrid) run cannot be resumed (run it again)")
+        return train_hybrid_run(spec, out, config, nn_hidden, parts, on_update=on_update)
     if (stored_kind(out) if resume else kind) in MODEL_KINDS:
         return train_model_run(spec, out, kind, n_hidden, config, resume, on_update, **options)
     if resume:
