@@ -5,7 +5,9 @@ Thin layer over :mod:`boltzkit.synthetic.generators`: parse, call, print what th
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -36,6 +38,46 @@ Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar")]
 
 def _size(what: str = "Linear size L"):
     return Annotated[int, typer.Option("--size", "-L", help=what)]
+
+
+def _option(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+# The options of every generator, before and after the command's own (in --help in this order).
+_FIRST = (_option("out", Out), _option("beta", Beta))
+_LAST = (_option("seed", Seed, 0), _option("chains", Chains, 100),
+         _option("sweeps_thermalize", Thermalize, 1000), _option("sweeps_between", Between, 10),
+         _option("algorithm", Algorithm, "metropolis"), _option("device", str, DeviceOption),
+         _option("threads", Optional[int], ThreadsOption), _option("quiet", Quiet, False))
+
+
+def _generator(name: str, size_default: int, size_help: str = "Linear size L"):
+    """Register ``boltzkit generate NAME`` from a function of the command's own options only.
+
+    The decorated function takes the model's options (typer-annotated, with defaults) and returns
+    the model keywords of ``GENERATORS[name]``; its docstring is the command's help. The command
+    gets the shared options around them: --out, --beta, --size (``size_default``, ``size_help``),
+    --n-samples, then the model's, then --seed ... --quiet (:data:`_LAST`), and runs :func:`_run`.
+    """
+    def register(model_options: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+               for p in inspect.signature(model_options, eval_str=True).parameters.values()]
+
+        def command(*, out, beta, size, n_samples, seed, chains, sweeps_thermalize, sweeps_between,
+                    algorithm, device, threads, quiet, **model):
+            _run(name, size, beta, n_samples, out, model_options(**model), seed, chains,
+                 sweeps_thermalize, sweeps_between, algorithm, device, threads, quiet)
+
+        command.__signature__ = inspect.Signature(
+            [*_FIRST, _option("size", _size(size_help), size_default),
+             _option("n_samples", NSamples, 10000), *own, *_LAST])
+        command.__name__ = command.__qualname__ = model_options.__name__
+        command.__doc__ = model_options.__doc__
+        app.command(name)(user_errors(command))
+        return model_options
+
+    return register
 
 
 def _run(name: str, size: int, beta: float, n_samples: int, out: Path,
@@ -90,128 +132,77 @@ def _report(data, out: Path) -> None:
 
 
 # ---------------------------------------------------------------------- commands
-@app.command("ising1d")
-@user_errors
-def ising1d(out: Out, beta: Beta, size: _size("Number of spins L") = 50, n_samples: NSamples = 10000,
-            coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0,
-            chains: Chains = 100, sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
-            algorithm: Algorithm = "metropolis", device: str = DeviceOption, threads: Optional[int] = ThreadsOption,
-            quiet: Quiet = False) -> None:
+# Each function states the command's own options and maps them to the generator's model keywords.
+@_generator("ising1d", 50, "Number of spins L")
+def ising1d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
     """1D Ising chain: E = -J sum s_i s_i+1 - h sum s_i (samples ±1)."""
-    _run("ising1d", size, beta, n_samples, out,
-         dict(coupling=coupling, field=field, periodic=not open_boundaries), seed, chains, sweeps_thermalize,
-         sweeps_between, algorithm, device, threads, quiet)
+    return dict(coupling=coupling, field=field, periodic=not open_boundaries)
 
 
-@app.command("ising2d")
-@user_errors
-def ising2d(out: Out, beta: Beta, size: _size() = 7, n_samples: NSamples = 10000, coupling: Coupling = 1.0,
-            field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
-            sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
-            algorithm: Algorithm = "metropolis", device: str = DeviceOption, threads: Optional[int] = ThreadsOption,
-            quiet: Quiet = False) -> None:
+@_generator("ising2d", 7)
+def ising2d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
     """2D Ising model on an L x L square lattice (samples ±1, sites row-major)."""
-    _run("ising2d", size, beta, n_samples, out,
-         dict(coupling=coupling, field=field, periodic=not open_boundaries), seed, chains, sweeps_thermalize,
-         sweeps_between, algorithm, device, threads, quiet)
+    return dict(coupling=coupling, field=field, periodic=not open_boundaries)
 
 
-@app.command("ea2d")
-@user_errors
-def ea2d(out: Out, beta: Beta, size: _size() = 7, n_samples: NSamples = 10000, coupling: Coupling = 1.0,
+@_generator("ea2d", 7)
+def ea2d(coupling: Coupling = 1.0,
          ferromagnetic_fraction: Annotated[float, typer.Option(
              "--ferromagnetic-fraction", help="Probability of a +J bond")] = 0.5,
-         field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
-         sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10, algorithm: Algorithm = "metropolis",
-         device: str = DeviceOption, threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+         field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
     """2D Edwards-Anderson ±J spin glass on an L x L lattice (samples ±1)."""
-    _run("ea2d", size, beta, n_samples, out,
-         dict(coupling=coupling, ferromagnetic_fraction=ferromagnetic_fraction, field=field,
-              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
-         device, threads, quiet)
+    return dict(coupling=coupling, ferromagnetic_fraction=ferromagnetic_fraction, field=field,
+                periodic=not open_boundaries)
 
 
-@app.command("ising-kbody")
-@user_errors
-def ising_kbody(out: Out, beta: Beta, size: _size("Number of spins L") = 50, n_samples: NSamples = 10000,
-                order: Annotated[int, typer.Option("--order", help="Order k of the added interactions")] = 3,
+@_generator("ising-kbody", 50, "Number of spins L")
+def ising_kbody(order: Annotated[int, typer.Option("--order", help="Order k of the added interactions")] = 3,
                 kbody_coupling: Annotated[float, typer.Option("--kbody-coupling", help="Coupling of each k-body term")] = 1.0,
                 n_terms: Annotated[Optional[int], typer.Option(
                     "--n-terms", help="Random k-subsets (default: consecutive k-tuples of the chain)")] = None,
-                coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0,
-                chains: Chains = 100, sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
-                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
-                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+                coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
     """Ising chain plus k-body interactions on consecutive or random hyperedges (samples ±1)."""
-    _run("ising-kbody", size, beta, n_samples, out,
-         dict(order=order, coupling=coupling, kbody_coupling=kbody_coupling, field=field,
-              periodic=not open_boundaries, n_terms=n_terms), seed, chains, sweeps_thermalize, sweeps_between,
-         algorithm, device, threads, quiet)
+    return dict(order=order, coupling=coupling, kbody_coupling=kbody_coupling, field=field,
+                periodic=not open_boundaries, n_terms=n_terms)
 
 
-@app.command("lattice-gas")
-@user_errors
-def lattice_gas(out: Out, beta: Beta, size: _size() = 50, n_samples: NSamples = 10000,
-                coupling: Annotated[float, typer.Option("--coupling", help="Pair coupling K")] = 1.0,
+@_generator("lattice-gas", 50)
+def lattice_gas(coupling: Annotated[float, typer.Option("--coupling", help="Pair coupling K")] = 1.0,
                 chemical_potential: Annotated[float, typer.Option("--chemical-potential", "--mu",
                                                                   help="Chemical potential mu")] = 0.0,
                 dimension: Annotated[int, typer.Option("--dimension", help="1 (chain) or 2 (square lattice)")] = 1,
-                open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
-                sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
-                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
-                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+                open_boundaries: Open = False) -> dict[str, Any]:
     """Lattice gas: E = -K sum n_i n_j - mu sum n_i (samples 0/1, truth in the 0/1 parametrisation)."""
-    _run("lattice-gas", size, beta, n_samples, out,
-         dict(coupling=coupling, chemical_potential=chemical_potential, dimension=dimension,
-              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
-         device, threads, quiet)
+    return dict(coupling=coupling, chemical_potential=chemical_potential, dimension=dimension,
+                periodic=not open_boundaries)
 
 
-@app.command("blume-capel")
-@user_errors
-def blume_capel(out: Out, beta: Beta, size: _size("Number of spins L") = 51, n_samples: NSamples = 10000,
-                coupling: Coupling = 1.0,
+@_generator("blume-capel", 51, "Number of spins L")
+def blume_capel(coupling: Coupling = 1.0,
                 three_body: Annotated[float, typer.Option("--three-body", help="Consecutive 3-body coupling")] = 0.0,
                 crystal_field: Annotated[float, typer.Option("--crystal-field", help="D of + D sum s_i^2")] = 0.0,
-                field: Field = 0.0, open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
-                sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10,
-                algorithm: Algorithm = "metropolis", device: str = DeviceOption,
-                threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+                field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
     """Blume-Capel chain, spins -1/0/+1 stored as states 0 (-1), 1 (+1), 2 (0)."""
-    _run("blume-capel", size, beta, n_samples, out,
-         dict(coupling=coupling, three_body=three_body, field=field, crystal_field=crystal_field,
-              periodic=not open_boundaries), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
-         device, threads, quiet)
+    return dict(coupling=coupling, three_body=three_body, field=field, crystal_field=crystal_field,
+                periodic=not open_boundaries)
 
 
-@app.command("potts")
-@user_errors
-def potts(out: Out, beta: Beta, size: _size("Number of sites L") = 50, n_samples: NSamples = 10000,
-          q: Annotated[int, typer.Option("--q", help="Number of Potts states")] = 3, coupling: Coupling = 1.0,
+@_generator("potts", 50, "Number of sites L")
+def potts(q: Annotated[int, typer.Option("--q", help="Number of Potts states")] = 3, coupling: Coupling = 1.0,
           field: Annotated[float, typer.Option("--field", help="Field on state 0")] = 0.0,
-          open_boundaries: Open = False, seed: Seed = 0, chains: Chains = 100,
-          sweeps_thermalize: Thermalize = 1000, sweeps_between: Between = 10, algorithm: Algorithm = "metropolis",
-          device: str = DeviceOption, threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+          open_boundaries: Open = False) -> dict[str, Any]:
     """q-state Potts chain: E = -J sum delta(x_i, x_i+1) - h sum delta(x_i, 0) (states 0..q-1)."""
-    _run("potts", size, beta, n_samples, out,
-         dict(q=q, coupling=coupling, field=field, periodic=not open_boundaries), seed, chains,
-         sweeps_thermalize, sweeps_between, algorithm, device, threads, quiet)
+    return dict(q=q, coupling=coupling, field=field, periodic=not open_boundaries)
 
 
-@app.command("higher-order")
-@user_errors
-def higher_order(out: Out, beta: Beta, size: _size("Number of spins N") = 50, n_samples: NSamples = 10000,
-                 gamma: Annotated[float, typer.Option("--gamma", help="Higher-order strength (terms scale as sqrt(gamma))")] = 0.1,
+@_generator("higher-order", 50, "Number of spins N")
+def higher_order(gamma: Annotated[float, typer.Option("--gamma", help="Higher-order strength (terms scale as sqrt(gamma))")] = 0.1,
                  order: Annotated[int, typer.Option("--order", help="Order of the random terms")] = 3,
                  n_terms: Annotated[Optional[int], typer.Option("--n-terms", help="Number of random terms (default N)")] = None,
                  coupling: Annotated[float, typer.Option("--coupling", help="Std of the Gaussian pair couplings")] = 1.0,
                  pair_topology: Annotated[str, typer.Option("--pair-topology", help="random | chain | full")] = "random",
                  pair_degree: Annotated[float, typer.Option("--pair-degree", help="Mean degree of the random pair graph")] = 3.0,
-                 field: Field = 0.0, seed: Seed = 0, chains: Chains = 100, sweeps_thermalize: Thermalize = 1000,
-                 sweeps_between: Between = 10, algorithm: Algorithm = "metropolis", device: str = DeviceOption,
-                 threads: Optional[int] = ThreadsOption, quiet: Quiet = False) -> None:
+                 field: Field = 0.0) -> dict[str, Any]:
     """Pairwise model plus random higher-order terms of strength sqrt(gamma) (Feinauer-Lucibello task)."""
-    _run("higher-order", size, beta, n_samples, out,
-         dict(gamma=gamma, order=order, n_terms=n_terms, coupling=coupling, pair_topology=pair_topology,
-              pair_degree=pair_degree, field=field), seed, chains, sweeps_thermalize, sweeps_between, algorithm,
-         device, threads, quiet)
+    return dict(gamma=gamma, order=order, n_terms=n_terms, coupling=coupling, pair_topology=pair_topology,
+                pair_degree=pair_degree, field=field)

@@ -22,10 +22,14 @@ Conventions
   are viewed as (n_visible * q, n_hidden): every field is then one matrix product.
 * **Centring.** :meth:`PottsRBM.log_likelihood_gradient` gives the centred gradient
   (METHODS.md 6.1) on the one-hot units; :meth:`PottsRBM.centring` gives the centred coordinates in
-  which the trainer runs its optimizer (:class:`PottsCentring`).
+  which the trainer runs its optimizer (:class:`~boltzkit.models.rbm_base.Centring`, shared with
+  the binary RBM; ``PottsCentring`` is the same class).
 * **Gauge.** p(v) is unchanged by W_ia^mu -> W_ia^mu + A_ia (with c_a -> c_a - sum_i A_ia) and by
   b_i^mu -> b_i^mu + B_i. The zero-sum gauge (sum_mu W_ia^mu = 0, sum_mu b_i^mu = 0) fixes both;
   :meth:`PottsRBM.after_update` re-imposes it after every optimizer step (as ``DsysDML/rbms``).
+* **Shared code.** The parameters, copies, hidden layer (``transform``, ``sample_hidden``: one
+  uniform per unit from :func:`~boltzkit.models.units.random_uniform`), AIS path, gradient
+  estimator and centring are those of the binary RBM (:mod:`boltzkit.models.rbm_base`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.base import Chains
+from boltzkit.models.rbm_base import (
+    Centring,
+    RBMBase,
+    gradient_terms,
+    log_sum_over_binary_layer,
+    weighted_mean,
+)
+from boltzkit.models.units import BERNOULLI
 
 __all__ = ["PottsRBM", "PottsCentring", "independent_site_potts", "one_hot_flat", "sample_categorical",
            "enumerate_codes", "site_frequencies"]
@@ -85,7 +97,7 @@ def site_frequencies(codes: Tensor, q: int, weights: Tensor | None = None,
     return (1.0 - pseudocount) * f + pseudocount / q
 
 
-class PottsRBM:
+class PottsRBM(RBMBase):
     """Potts visible – Bernoulli hidden RBM.
 
     Parameters
@@ -98,18 +110,15 @@ class PottsRBM:
 
     kind = "potts-rbm"
     family = "potts-rbm"
+    hidden_units = BERNOULLI
 
     def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
         if weights.ndim != 3:
             raise ValueError(f"weights must have shape (n_visible, q, n_hidden), got {tuple(weights.shape)}")
-        n_visible, q, n_hidden = weights.shape
-        if visible_bias.shape != (n_visible, q) or hidden_bias.shape != (n_hidden,):
-            raise ValueError(
-                f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do not match "
-                f"weights {tuple(weights.shape)}")
-        self.weights = weights
-        self.visible_bias = visible_bias
-        self.hidden_bias = hidden_bias
+        super().__init__(weights, visible_bias, hidden_bias)
+
+    def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor) -> "PottsRBM":
+        return PottsRBM(weights, visible_bias, hidden_bias)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -145,38 +154,10 @@ class PottsRBM:
         return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
                 "n_states": self.n_states, "n_hidden": self.n_hidden}
 
-    def parameters(self) -> dict[str, Tensor]:
-        return {"weights": self.weights, "visible_bias": self.visible_bias,
-                "hidden_bias": self.hidden_bias}
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "PottsRBM":
-        p = {k: v.to(device=device, dtype=dtype) for k, v in self.parameters().items()}
-        return PottsRBM(p["weights"], p["visible_bias"], p["hidden_bias"])
-
-    def clone(self) -> "PottsRBM":
-        p = {k: v.clone() for k, v in self.parameters().items()}
-        return PottsRBM(p["weights"], p["visible_bias"], p["hidden_bias"])
-
-    @property
-    def n_visible(self) -> int:
-        return self.weights.shape[0]
-
     @property
     def n_states(self) -> int:
         """q, the number of states of each visible unit."""
         return self.weights.shape[1]
-
-    @property
-    def n_hidden(self) -> int:
-        return self.weights.shape[2]
-
-    @property
-    def device(self) -> torch.device:
-        return self.weights.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.weights.dtype
 
     def _flat_weights(self) -> Tensor:
         return self.weights.reshape(self.n_visible * self.n_states, self.n_hidden)
@@ -218,20 +199,9 @@ class PottsRBM:
         return -(h @ self.hidden_bias) - torch.logsumexp(self.visible_field(h), -1).sum(-1)
 
     # ---------------------------------------------------------------- conditionals and sampling
-    def transform(self, v: Tensor) -> Tensor:
-        """Conditional mean of the hidden units <h | v>, shape (batch, n_hidden)."""
-        return torch.sigmoid(self.hidden_field(v))
-
     def visible_probabilities(self, h: Tensor) -> Tensor:
         """p(v_i = mu | h), shape (batch, n_visible, q)."""
         return torch.softmax(self.visible_field(h), -1)
-
-    def sample_hidden(self, v: Tensor, generator: torch.Generator | None = None,
-                      beta: float = 1.0) -> Tensor:
-        field = self.hidden_field(v)
-        p = torch.sigmoid(field if beta == 1.0 else beta * field)
-        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
-        return (u < p).to(self.dtype)
 
     def sample_visible(self, h: Tensor, generator: torch.Generator | None = None,
                        beta: float = 1.0) -> Tensor:
@@ -250,9 +220,6 @@ class PottsRBM:
         v = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
                           device=self.device)
         return Chains(v.to(self.dtype))
-
-    def chains_from(self, x: Tensor) -> Chains:
-        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
 
     def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
         """All q**n_visible configurations as float codes, shape (q**n_visible, n_visible)."""
@@ -275,24 +242,15 @@ class PottsRBM:
                 f"exact log Z needs 2**n_hidden or q**n_visible at most {max_states} (here 2**"
                 f"{self.n_hidden} and {self.n_states}**{self.n_visible}); use AIS")
         model = self.to(dtype=torch.float64)
-        pieces = []
         if n_hidden_states <= n_visible_states:
-            codes = torch.arange(self.n_hidden, device=self.device)
-            for start in range(0, n_hidden_states, chunk_size):
-                idx = torch.arange(start, min(start + chunk_size, n_hidden_states), device=self.device)
-                h = ((idx.unsqueeze(1) >> (self.n_hidden - 1 - codes)) & 1).to(torch.float64)
-                pieces.append(torch.logsumexp(-model.hidden_free_energy(h), 0))
-        else:
-            states = model.enumerate_visible(max_states)
-            for start in range(0, n_visible_states, chunk_size):
-                pieces.append(torch.logsumexp(-model.free_energy(states[start:start + chunk_size]), 0))
+            return log_sum_over_binary_layer(model.hidden_free_energy, self.n_hidden, BERNOULLI,
+                                             chunk_size, self.device)
+        states = model.enumerate_visible(max_states)
+        pieces = [torch.logsumexp(-model.free_energy(states[start:start + chunk_size]), 0)
+                  for start in range(0, n_visible_states, chunk_size)]
         return float(torch.logsumexp(torch.stack(pieces), 0))
 
     # ---------------------------------------------------------------- annealing (AIS)
-    def annealed(self, beta: float) -> "PottsRBM":
-        """The model on the AIS path: same visible bias, weights beta W, hidden bias beta c."""
-        return PottsRBM(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
-
     def annealing_base_log_partition(self) -> float:
         """log Z of ``annealed(0)``: independent sites with fields b plus n_hidden free hidden units."""
         return float(torch.logsumexp(self.visible_bias.double(), -1).sum()
@@ -301,7 +259,8 @@ class PottsRBM:
     # ---------------------------------------------------------------- learning
     def log_likelihood_gradient(self, data: Tensor, chains: Chains,
                                 data_weights: Tensor | None = None,
-                                centered: bool = True) -> dict[str, Tensor]:
+                                centered: bool = True, *,
+                                data_hidden: Tensor | None = None) -> dict[str, Tensor]:
         """Positive minus negative phase of d<log p(v)>_data / d theta (one-hot visible units).
 
         Same estimator as :meth:`boltzkit.models.rbm.RBM.log_likelihood_gradient` with v replaced
@@ -315,48 +274,40 @@ class PottsRBM:
         chains : Chains with ``visible`` of shape (n_chains, n_visible); their ``weights``, if given,
             weight the model average
         data_weights : Tensor of shape (batch,), optional (normalised here)
+        data_hidden : Tensor of shape (batch, n_hidden), optional
+            ``transform(data)`` when the caller already has it (from :meth:`centring`).
 
         Returns
         -------
         dict with ``weights`` (n_visible, q, n_hidden), ``visible_bias`` (n_visible, q),
         ``hidden_bias`` (n_hidden,).
         """
-        v_d, v_m = self.one_hot(data), self.one_hot(chains.visible)
-        h_d, h_m = self.transform(data), self.transform(chains.visible)
-        if data_weights is None:
-            w_d = torch.full((v_d.shape[0],), 1.0 / v_d.shape[0], dtype=self.dtype, device=self.device)
-        else:
-            w_d = data_weights.to(self.device, self.dtype)
-            w_d = w_d / w_d.sum()
-        w_m = chains.weights
-        if w_m is None:
-            w_m = torch.full((v_m.shape[0],), 1.0 / v_m.shape[0], dtype=self.dtype, device=self.device)
-        else:
-            w_m = w_m.to(self.device, self.dtype)
-        v_mean_d, h_mean_d = w_d @ v_d, w_d @ h_d
-        v_mean_m, h_mean_m = w_m @ v_m, w_m @ h_m
-        if centered:
-            grad_w = ((v_d - v_mean_d) * w_d.unsqueeze(1)).T @ (h_d - h_mean_d) \
-                - ((v_m - v_mean_d) * w_m.unsqueeze(1)).T @ (h_m - h_mean_d)
-            grad_b = v_mean_d - v_mean_m - grad_w @ h_mean_d
-            grad_c = h_mean_d - h_mean_m - v_mean_d @ grad_w
-        else:
-            grad_w = (v_d * w_d.unsqueeze(1)).T @ h_d - (v_m * w_m.unsqueeze(1)).T @ h_m
-            grad_b = v_mean_d - v_mean_m
-            grad_c = h_mean_d - h_mean_m
+        h_d = self.transform(data) if data_hidden is None else data_hidden
+        w_m = None if chains.weights is None else chains.weights.to(self.device, self.dtype)
+        grad_w, grad_b, grad_c = gradient_terms(
+            self.one_hot(data), h_d, self._normalised(data_weights), self.one_hot(chains.visible),
+            self.transform(chains.visible), w_m, centered)
         return {"weights": grad_w.reshape(self.weights.shape),
                 "visible_bias": grad_b.reshape(self.visible_bias.shape), "hidden_bias": grad_c}
 
-    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> "PottsCentring":
+    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> Centring:
         """Offsets of the centred parametrisation on ``data``: the one-hot means v̄ (n_visible, q)
-        and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these coordinates)."""
-        x = self.one_hot(data)
+        and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these coordinates).
+
+        Also keeps ``data_hidden`` = <h|v> of every row, which :meth:`log_likelihood_gradient`
+        of the same data reuses.
+        """
+        w = self._normalised(data_weights)
+        h = self.transform(data)
+        x_bar = weighted_mean(self.one_hot(data), w).reshape(self.n_visible, self.n_states)
+        return Centring(x_bar, weighted_mean(h, w), h)
+
+    def _normalised(self, data_weights: Tensor | None) -> Tensor | None:
+        """Row weights in the model's dtype and device, summing to 1 (None stays None: uniform)."""
         if data_weights is None:
-            w = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=self.dtype, device=self.device)
-        else:
-            w = data_weights.to(self.device, self.dtype)
-            w = w / w.sum()
-        return PottsCentring((w @ x).reshape(self.n_visible, self.n_states), w @ self.transform(data))
+            return None
+        w = data_weights.to(self.device, self.dtype)
+        return w / w.sum()
 
     # ---------------------------------------------------------------- gauge
     @torch.no_grad()
@@ -378,29 +329,8 @@ class PottsRBM:
         return model
 
 
-class PottsCentring:
-    """The centred parametrisation of a Potts RBM (one-hot version of
-    :class:`boltzkit.models.rbm.Centring`; METHODS.md 6.1).
-
-    E(v, h) = -sum_i (x_i - x̄_i)ᵀ W_i (h - h̄) - sum_i b'_iᵀ (x_i - x̄_i) - c'ᵀ (h - h̄) + const, with
-    x_i the one-hot vector of site i, is the same model with b = b' - W h̄ and c = c' - sum_i W_iᵀ x̄_i.
-    """
-
-    def __init__(self, visible: Tensor, hidden: Tensor):
-        self.visible, self.hidden = visible, hidden  # (n_visible, q), (n_hidden,)
-
-    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
-        g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
-        g_w = grads["weights"] - self.visible.unsqueeze(-1) * g_c - g_b.unsqueeze(-1) * self.hidden
-        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
-
-    @torch.no_grad()
-    def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:
-        """In place: the optimizer moved (W, b', c'); b = b' - W h̄ and c = c' - sum_i W_iᵀ x̄_i."""
-        dw = params["weights"] - previous["weights"]
-        params["visible_bias"].sub_(dw @ self.hidden)
-        params["hidden_bias"].sub_(torch.einsum("iq,iqa->a", self.visible, dw))
+# The one-hot centred parametrisation is the binary RBM's (same class; name kept for imports).
+PottsCentring = Centring
 
 
 def independent_site_potts(data: Tensor, q: int, data_weights: Tensor | None = None,

@@ -21,6 +21,13 @@ import torch
 from torch import Tensor
 
 from boltzkit.models.base import Chains
+from boltzkit.models.rbm_base import (
+    Centring,
+    RBMBase,
+    gradient_terms,
+    log_sum_over_binary_layer,
+    weighted_mean,
+)
 from boltzkit.models.units import BERNOULLI, SPIN, UNIT_TYPES, UnitType, random_uniform
 
 _KIND_BY_UNITS = {("bernoulli", "bernoulli"): "bernoulli-rbm", ("spin", "spin"): "ising-rbm"}
@@ -30,7 +37,7 @@ _KIND_BY_UNITS = {("bernoulli", "bernoulli"): "bernoulli-rbm", ("spin", "spin"):
 _UNIFORM_BLOCK = 1 << 20
 
 
-class RBM:
+class RBM(RBMBase):
     """A binary RBM. Build one with :meth:`init_from_data` or from tensors.
 
     Parameters
@@ -40,20 +47,21 @@ class RBM:
     hidden_bias : Tensor of shape (n_hidden,)
     visible_units, hidden_units : UnitType
         :data:`~boltzkit.models.units.BERNOULLI` ({0,1}) or :data:`~boltzkit.models.units.SPIN` (±1).
+
+    Parameters, copies, ``transform``, ``sample_hidden`` and ``annealed`` come from
+    :class:`~boltzkit.models.rbm_base.RBMBase` (shared with the Potts RBM).
     """
 
     def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
                  visible_units: UnitType = BERNOULLI, hidden_units: UnitType = BERNOULLI):
-        n_visible, n_hidden = weights.shape
-        if visible_bias.shape != (n_visible,) or hidden_bias.shape != (n_hidden,):
-            raise ValueError(
-                f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do not match "
-                f"weights {tuple(weights.shape)}")
-        self.weights = weights
-        self.visible_bias = visible_bias
-        self.hidden_bias = hidden_bias
+        if weights.ndim != 2:
+            raise ValueError(f"weights must have shape (n_visible, n_hidden), got {tuple(weights.shape)}")
+        super().__init__(weights, visible_bias, hidden_bias)
         self.visible_units = visible_units
         self.hidden_units = hidden_units
+
+    def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor) -> "RBM":
+        return RBM(weights, visible_bias, hidden_bias, self.visible_units, self.hidden_units)
 
     # ---------------------------------------------------------------- construction
     @property
@@ -84,36 +92,6 @@ class RBM:
                 "n_hidden": self.n_hidden, "visible_units": self.visible_units.name,
                 "hidden_units": self.hidden_units.name}
 
-    def parameters(self) -> dict[str, Tensor]:
-        return {"weights": self.weights, "visible_bias": self.visible_bias,
-                "hidden_bias": self.hidden_bias}
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "RBM":
-        p = {k: v.to(device=device, dtype=dtype) for k, v in self.parameters().items()}
-        return RBM(p["weights"], p["visible_bias"], p["hidden_bias"], self.visible_units,
-                   self.hidden_units)
-
-    def clone(self) -> "RBM":
-        p = {k: v.clone() for k, v in self.parameters().items()}
-        return RBM(p["weights"], p["visible_bias"], p["hidden_bias"], self.visible_units,
-                   self.hidden_units)
-
-    @property
-    def n_visible(self) -> int:
-        return self.weights.shape[0]
-
-    @property
-    def n_hidden(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def device(self) -> torch.device:
-        return self.weights.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.weights.dtype
-
     # ---------------------------------------------------------------- energies
     def hidden_field(self, v: Tensor) -> Tensor:
         """c + v W, shape (batch, n_hidden)."""
@@ -138,22 +116,8 @@ class RBM:
             self.visible_field(h)).sum(-1)
 
     # ---------------------------------------------------------------- conditionals and sampling
-    def transform(self, v: Tensor) -> Tensor:
-        """Conditional mean of the hidden units <h | v>, shape (batch, n_hidden)."""
-        return self.hidden_units.mean(self.hidden_field(v))
-
     def visible_mean(self, h: Tensor) -> Tensor:
         return self.visible_units.mean(self.visible_field(h))
-
-    def sample_hidden(self, v: Tensor, generator: torch.Generator | None = None,
-                      beta: float = 1.0, uniform: Tensor | None = None) -> Tensor:
-        """h ~ p(h | v) at inverse temperature ``beta``, shape (batch, n_hidden).
-
-        ``uniform`` : optional draws on [0, 1) of that shape (see :meth:`UnitType.sample`).
-        """
-        field = self.hidden_field(v)
-        return self.hidden_units.sample(field if beta == 1.0 else field.mul_(beta), generator,
-                                        uniform, overwrite=True)
 
     def sample_visible(self, h: Tensor, generator: torch.Generator | None = None,
                        beta: float = 1.0, uniform: Tensor | None = None) -> Tensor:
@@ -209,9 +173,6 @@ class RBM:
         """All 2**n_visible visible configurations, shape (2**n_visible, n_visible)."""
         return self.visible_units.enumerate(self.n_visible, self.device, self.dtype)
 
-    def chains_from(self, x: Tensor) -> Chains:
-        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
-
     # ---------------------------------------------------------------- exact partition function
     def log_partition_exact(self, chunk_size: int = 1 << 14, max_units: int = 26) -> float:
         """log Z by enumerating the smaller layer, in float64.
@@ -227,23 +188,9 @@ class RBM:
         over_hidden = self.n_hidden <= self.n_visible
         units = self.hidden_units if over_hidden else self.visible_units
         marginal = model.hidden_free_energy if over_hidden else model.free_energy
-        total = 2**small
-        pieces = []
-        codes = torch.arange(small, device=self.device)
-        for start in range(0, total, chunk_size):
-            idx = torch.arange(start, min(start + chunk_size, total), device=self.device)
-            bits = ((idx.unsqueeze(1) >> (small - 1 - codes)) & 1).bool()
-            configs = torch.where(bits, units.high, units.low).to(torch.float64)
-            pieces.append(torch.logsumexp(-marginal(configs), 0))
-        return float(torch.logsumexp(torch.stack(pieces), 0))
+        return log_sum_over_binary_layer(marginal, small, units, chunk_size, self.device)
 
     # ---------------------------------------------------------------- annealing (AIS)
-    def annealed(self, beta: float) -> "RBM":
-        """The model on the AIS path (METHODS.md 6.2): same visible bias, weights beta W,
-        hidden bias beta c."""
-        return RBM(self.weights * beta, self.visible_bias, self.hidden_bias * beta,
-                   self.visible_units, self.hidden_units)
-
     def annealing_step(self, v: Tensor, beta: float, beta_next: float,
                        generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """One AIS transition along the path of :meth:`annealed`, from ``beta`` to ``beta_next``.
@@ -299,18 +246,7 @@ class RBM:
         h_d = self.transform(v_d) if data_hidden is None else data_hidden
         h_m = self.transform(v_m)
         w_d = None if data_weights is None else data_weights / data_weights.sum()
-        w_m = chains.weights
-        v_mean_d, h_mean_d = _weighted_mean(v_d, w_d), _weighted_mean(h_d, w_d)
-        v_mean_m, h_mean_m = _weighted_mean(v_m, w_m), _weighted_mean(h_m, w_m)
-        if centered:
-            grad_w = _second_moment(v_d - v_mean_d, h_d - h_mean_d, w_d, v_m - v_mean_d,
-                                    h_m - h_mean_d, w_m)
-            grad_b = v_mean_d - v_mean_m - grad_w @ h_mean_d
-            grad_c = h_mean_d - h_mean_m - v_mean_d @ grad_w
-        else:
-            grad_w = _second_moment(v_d, h_d, w_d, v_m, h_m, w_m)
-            grad_b = v_mean_d - v_mean_m
-            grad_c = h_mean_d - h_mean_m
+        grad_w, grad_b, grad_c = gradient_terms(v_d, h_d, w_d, v_m, h_m, chains.weights, centered)
         return {"weights": grad_w, "visible_bias": grad_b, "hidden_bias": grad_c}
 
     def centring(self, data: Tensor, data_weights: Tensor | None = None) -> "Centring":
@@ -321,7 +257,7 @@ class RBM:
         """
         w = None if data_weights is None else data_weights / data_weights.sum()
         h = self.transform(data)
-        return Centring(_weighted_mean(data, w), _weighted_mean(h, w), h)
+        return Centring(weighted_mean(data, w), weighted_mean(h, w), h)
 
     # ---------------------------------------------------------------- parametrisations
     def to_ising(self) -> tuple["RBM", float]:
@@ -352,53 +288,6 @@ class RBM:
         c = 2 * (theta - w.sum(0))
         bern = RBM(W, b, c, BERNOULLI, BERNOULLI)
         return bern, bern.to_ising()[1]
-
-
-class Centring:
-    """The centred parametrisation of an RBM (Montavon & Mueller 2012; METHODS.md 6.1).
-
-    E(v, h) = -(v - v̄)ᵀ W (h - h̄) - b'ᵀ(v - v̄) - c'ᵀ(h - h̄) + const is the same model with
-    b = b' - W h̄ and c = c' - Wᵀ v̄. The trainer runs its optimizer on (W, b', c') — gradient
-    from :meth:`to_centred` — and maps the step back with :meth:`restore`, so that the optimizer's
-    state and any penalty on W live in one consistent set of coordinates.
-    """
-
-    def __init__(self, visible: Tensor, hidden: Tensor, data_hidden: Tensor | None = None):
-        self.visible, self.hidden = visible, hidden
-        self.data_hidden = data_hidden  # <h|v> of the rows the offsets were computed on, if kept
-
-    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
-        g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
-        g_w = grads["weights"] - torch.outer(self.visible, g_c) - torch.outer(g_b, self.hidden)
-        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
-
-    @torch.no_grad()
-    def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:
-        """In place: the optimizer moved (W, b', c'); b = b' - W h̄ and c = c' - Wᵀ v̄."""
-        dw = params["weights"] - previous["weights"]
-        params["visible_bias"].sub_(dw @ self.hidden)
-        params["hidden_bias"].sub_(self.visible @ dw)
-
-
-def _weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
-    """Mean of the rows of x, shape (n,), with normalised weights w (None: uniform)."""
-    return x.mean(0) if w is None else w @ x
-
-
-def _second_moment(x_d: Tensor, y_d: Tensor, w_d: Tensor | None, x_m: Tensor, y_m: Tensor,
-                   w_m: Tensor | None) -> Tensor:
-    """<x y^T>_d - <x y^T>_m with row weights w (None: uniform), shape (n_x, n_y).
-
-    Unweighted terms are matmuls scaled by 1/rows (two GEMMs, no temporary of the rows' size).
-    """
-    if w_d is None:
-        pos = torch.mm(x_d.T, y_d).div_(x_d.shape[0])
-    else:
-        pos = torch.mm((x_d * w_d.unsqueeze(1)).T, y_d)
-    if w_m is None:
-        return pos.addmm_(x_m.T, y_m, alpha=-1.0 / x_m.shape[0])
-    return pos.sub_(torch.mm((x_m * w_m.unsqueeze(1)).T, y_m))
 
 
 def independent_site_bias(data: Tensor, units: UnitType, data_weights: Tensor | None = None,

@@ -1,0 +1,201 @@
+"""What the binary RBM (:class:`~boltzkit.models.rbm.RBM`) and the Potts RBM
+(:class:`~boltzkit.models.potts_rbm.PottsRBM`) share.
+
+Both have ``weights`` of shape (n_visible, ..., n_hidden) (``...``: nothing for binary visible
+units, the q states for Potts ones), ``visible_bias`` of shape ``weights.shape[:-1]``,
+``hidden_bias`` of shape (n_hidden,), and binary hidden units (``hidden_units``). Once the visible
+layer is written as a matrix of unit values (binary units: the values; Potts units: the
+flattened one-hot encoding), their hidden layer, centred parametrisation, log-likelihood gradient
+and exact sum over the hidden configurations are the same; :class:`RBMBase` and the functions
+here are that common part. What depends on the visible units (fields, free energies, visible
+sampling, enumeration, gauge) stays in each class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from boltzkit.models.base import Chains
+from boltzkit.models.units import UnitType
+
+__all__ = [
+    "Centring",
+    "RBMBase",
+    "gradient_terms",
+    "log_sum_over_binary_layer",
+    "second_moment",
+    "weighted_mean",
+]
+
+
+class RBMBase:
+    """Parameters, copies, the hidden layer's conditionals and the AIS path of an RBM.
+
+    Subclasses define ``hidden_field(v)`` (shape (batch, n_hidden)), ``hidden_units`` and
+    :meth:`_with` (a model of the same class and units with other tensors).
+    """
+
+    hidden_units: UnitType
+
+    def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
+        if visible_bias.shape != weights.shape[:-1] or hidden_bias.shape != weights.shape[-1:]:
+            raise ValueError(
+                f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do not match "
+                f"weights {tuple(weights.shape)}")
+        self.weights = weights
+        self.visible_bias = visible_bias
+        self.hidden_bias = hidden_bias
+
+    def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
+        """The same kind of model (same units) with these tensors."""
+        raise NotImplementedError
+
+    def hidden_field(self, v: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- parameters and copies
+    def parameters(self) -> dict[str, Tensor]:
+        return {"weights": self.weights, "visible_bias": self.visible_bias,
+                "hidden_bias": self.hidden_bias}
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
+        p = {k: v.to(device=device, dtype=dtype) for k, v in self.parameters().items()}
+        return self._with(p["weights"], p["visible_bias"], p["hidden_bias"])
+
+    def clone(self):
+        p = {k: v.clone() for k, v in self.parameters().items()}
+        return self._with(p["weights"], p["visible_bias"], p["hidden_bias"])
+
+    @property
+    def n_visible(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.weights.shape[-1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.weights.dtype
+
+    def chains_from(self, x: Tensor) -> Chains:
+        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+
+    # ---------------------------------------------------------------- hidden layer
+    def transform(self, v: Tensor) -> Tensor:
+        """Conditional mean of the hidden units <h | v>, shape (batch, n_hidden)."""
+        return self.hidden_units.mean(self.hidden_field(v))
+
+    def sample_hidden(self, v: Tensor, generator: torch.Generator | None = None,
+                      beta: float = 1.0, uniform: Tensor | None = None) -> Tensor:
+        """h ~ p(h | v) at inverse temperature ``beta``, shape (batch, n_hidden).
+
+        ``uniform`` : optional draws on [0, 1) of that shape (see :meth:`UnitType.sample`); drawn
+        from ``generator`` by :func:`~boltzkit.models.units.random_uniform` when None.
+        """
+        field = self.hidden_field(v)
+        return self.hidden_units.sample(field if beta == 1.0 else field.mul_(beta), generator,
+                                        uniform, overwrite=True)
+
+    # ---------------------------------------------------------------- annealing (AIS)
+    def annealed(self, beta: float):
+        """The model on the AIS path (METHODS.md 6.2): same visible bias, weights beta W,
+        hidden bias beta c."""
+        return self._with(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
+
+
+class Centring:
+    """The centred parametrisation of an RBM (Montavon & Mueller 2012; METHODS.md 6.1).
+
+    E(v, h) = -(x - x̄)ᵀ W (h - h̄) - b'ᵀ(x - x̄) - c'ᵀ(h - h̄) + const, with x the visible unit
+    values (Potts RBM: the one-hot vectors of the sites, W contracted over site and state), is
+    the same model with b = b' - W h̄ and c = c' - Wᵀ x̄. The trainer runs its optimizer on
+    (W, b', c') — gradient from :meth:`to_centred` — and maps the step back with :meth:`restore`,
+    so that the optimizer's state and any penalty on W live in one consistent set of coordinates.
+
+    ``visible`` has the shape of the visible bias (n_visible,) or (n_visible, q), ``hidden`` is
+    (n_hidden,).
+    """
+
+    def __init__(self, visible: Tensor, hidden: Tensor, data_hidden: Tensor | None = None):
+        self.visible, self.hidden = visible, hidden
+        self.data_hidden = data_hidden  # <h|v> of the rows the offsets were computed on, if kept
+
+    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
+        g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
+        # outer products x̄ g_c and g_b h̄ over the visible axes (torch.outer for 1-D offsets)
+        g_w = grads["weights"] - self.visible.unsqueeze(-1) * g_c - g_b.unsqueeze(-1) * self.hidden
+        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
+
+    @torch.no_grad()
+    def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:
+        """In place: the optimizer moved (W, b', c'); b = b' - W h̄ and c = c' - Wᵀ x̄."""
+        dw = params["weights"] - previous["weights"]
+        params["visible_bias"].sub_(dw @ self.hidden)
+        params["hidden_bias"].sub_(self.visible.reshape(-1) @ dw.reshape(-1, dw.shape[-1]))
+
+
+def weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
+    """Mean of the rows of x, shape (n,), with normalised weights w (None: uniform)."""
+    return x.mean(0) if w is None else w @ x
+
+
+def second_moment(x_d: Tensor, y_d: Tensor, w_d: Tensor | None, x_m: Tensor, y_m: Tensor,
+                  w_m: Tensor | None) -> Tensor:
+    """<x y^T>_d - <x y^T>_m with row weights w (None: uniform), shape (n_x, n_y).
+
+    Unweighted terms are matmuls scaled by 1/rows (two GEMMs, no temporary of the rows' size).
+    """
+    if w_d is None:
+        pos = torch.mm(x_d.T, y_d).div_(x_d.shape[0])
+    else:
+        pos = torch.mm((x_d * w_d.unsqueeze(1)).T, y_d)
+    if w_m is None:
+        return pos.addmm_(x_m.T, y_m, alpha=-1.0 / x_m.shape[0])
+    return pos.sub_(torch.mm((x_m * w_m.unsqueeze(1)).T, y_m))
+
+
+def gradient_terms(v_d: Tensor, h_d: Tensor, w_d: Tensor | None, v_m: Tensor, h_m: Tensor,
+                   w_m: Tensor | None, centered: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Positive minus negative phase of the log-likelihood gradient of an RBM.
+
+    ``v`` are the visible unit values (batch, n) (Potts: flattened one-hot), ``h`` the hidden
+    conditional means (batch, n_hidden), ``w`` normalised row weights (None: uniform); ``_d`` the
+    data, ``_m`` the model's chains. ``centered``: units centred on the data means (METHODS.md
+    6.1). Returns the gradients of W (n, n_hidden), b (n,) and c (n_hidden,).
+    """
+    v_mean_d, h_mean_d = weighted_mean(v_d, w_d), weighted_mean(h_d, w_d)
+    v_mean_m, h_mean_m = weighted_mean(v_m, w_m), weighted_mean(h_m, w_m)
+    if centered:
+        grad_w = second_moment(v_d - v_mean_d, h_d - h_mean_d, w_d, v_m - v_mean_d,
+                               h_m - h_mean_d, w_m)
+        grad_b = v_mean_d - v_mean_m - grad_w @ h_mean_d
+        grad_c = h_mean_d - h_mean_m - v_mean_d @ grad_w
+    else:
+        grad_w = second_moment(v_d, h_d, w_d, v_m, h_m, w_m)
+        grad_b = v_mean_d - v_mean_m
+        grad_c = h_mean_d - h_mean_m
+    return grad_w, grad_b, grad_c
+
+
+def log_sum_over_binary_layer(marginal: Callable[[Tensor], Tensor], n_units: int, units: UnitType,
+                              chunk_size: int, device: torch.device | str) -> float:
+    """log sum_x exp(-marginal(x)) over the 2**n_units configurations x of a binary layer, in
+    float64, ``chunk_size`` configurations at a time (first unit varies slowest)."""
+    total = 2**n_units
+    pieces = []
+    codes = torch.arange(n_units, device=device)
+    for start in range(0, total, chunk_size):
+        idx = torch.arange(start, min(start + chunk_size, total), device=device)
+        bits = ((idx.unsqueeze(1) >> (n_units - 1 - codes)) & 1).bool()
+        configs = torch.where(bits, units.high, units.low).to(torch.float64)
+        pieces.append(torch.logsumexp(-marginal(configs), 0))
+    return float(torch.logsumexp(torch.stack(pieces), 0))
