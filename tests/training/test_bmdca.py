@@ -124,6 +124,41 @@ def test_gradient_from_cached_statistics_equals_gradient_from_data():
     for name in direct:
         assert torch.equal(direct[name], cached[name])
 
+def test_trainer_takes_precomputed_data_statistics():
+    """``Trainer(data_statistics=...)``: the given target replaces the data at every update and the
+    model's own ``data_statistics`` is never called; handing it the statistics the trainer would
+    compute gives a bit-identical run; a minibatch trainer refuses it."""
+    data = exact_samples(true_potts(seed=10), 400, seed=10).float()
+    config = TrainingConfig(method="pcd", n_updates=5, batch_size=len(data), n_chains=50,
+                            gibbs_steps=1, learning_rate=0.1, optimizer="sgd", n_checkpoints=1)
+    default = PottsModel.init_from_data(data, 3)
+    given = PottsModel.init_from_data(data, 3)
+    target = given.data_statistics(data.to(given.device))
+
+    class Counting(PottsModel):
+        calls = 0
+
+        def data_statistics(self, *args, **kwargs):
+            Counting.calls += 1
+            return super().data_statistics(*args, **kwargs)
+
+    given.__class__ = Counting
+    trainer = Trainer(given, data, config, data_statistics=target)
+    assert trainer.data_statistics is target and Counting.calls == 0
+    trainer.run()
+    Trainer(default, data, config).run()
+    for name, p in default.parameters().items():
+        assert torch.equal(p, given.parameters()[name])
+    # another target moves the model elsewhere (here: frequencies pulled towards uniform)
+    other = PottsModel.init_from_data(data, 3)
+    shifted = type(target)(0.5 * target.fields + 0.5 / 3, 0.5 * target.couplings + 0.5 / 9)
+    Trainer(other, data, config, data_statistics=shifted).run()
+    assert not torch.equal(other.fields, default.fields)
+    with pytest.raises(ValueError, match="full-batch"):
+        Trainer(PottsModel.init_from_data(data, 3), data,
+                TrainingConfig(method="pcd", batch_size=100), data_statistics=target)
+
+
 
 # ------------------------------------------------------------------ bmDCA runs on an alignment
 @pytest.fixture(scope="module")

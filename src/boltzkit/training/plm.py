@@ -19,8 +19,11 @@ L site problems, i.e. every pair twice, which is 2 lambda here. With the default
 
 All conditionals are computed at once: for Potts models the local fields of every site and
 state, h_i(a) + sum_{j != i} J_ij(a, s_j), shape (M, L, q), are one ``embedding_bag`` (a sum of
-the rows of the flattened coupling matrix selected by each sequence); for Ising models
-h + s J, shape (M, N). Duplicate configurations are merged first (their weights add up).
+the rows of the flattened coupling matrix selected by each sequence); Ising models use the
+generic ±1 pseudo-likelihood of :mod:`boltzkit.training.pseudo_likelihood` (the one the hybrid
+EBM trains with), log p(s_i | s_-i) = -softplus(-ΔE_i) with the single-flip energy changes
+ΔE_i = 2 s_i (h_i + sum_j J_ij s_j), shape (M, N). Duplicate configurations are merged first
+(their weights add up).
 
 Solvers: L-BFGS (``torch.optim.LBFGS`` with strong-Wolfe line search, default) or Adam. The
 returned Potts model is in the zero-sum gauge (:meth:`PottsModel.zero_sum_gauge`), which leaves the
@@ -37,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.pairwise import IsingModel, PottsModel
-from boltzkit.models.units import SPIN
+from boltzkit.training.pseudo_likelihood import pseudo_log_likelihood as spin_pll
 
 __all__ = ["fit_plm", "pseudo_log_likelihood", "SOLVERS"]
 
@@ -71,11 +74,9 @@ def _potts_objective(codes: Tensor, weights: Tensor, q: int) -> Callable[[Tensor
 
 
 def _ising_objective(spins: Tensor, weights: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
+    """Negative weighted mean log pseudo-likelihood of ±1 spins (M, N) as a function of (h, J)."""
     def objective(fields: Tensor, couplings: Tensor) -> Tensor:
-        local = spins @ couplings + fields
-        # log p(s_i | s_-i) = s_i f_i - log 2cosh f_i
-        log_p = spins * local - SPIN.log_normalizer(local)
-        return -(weights @ log_p.sum(-1))
+        return -spin_pll(IsingModel(fields, couplings), spins, weights)
 
     return objective
 
@@ -97,7 +98,7 @@ def pseudo_log_likelihood(model: PottsModel | IsingModel, data: Tensor,
     if isinstance(model, PottsModel):
         objective = _potts_objective(data.long(), w, model.n_states)
         return -float(objective(model.fields, model.flat_couplings()))
-    return -float(_ising_objective(data.to(model.dtype), w)(model.fields, model.couplings))
+    return float(spin_pll(model, data.to(model.dtype), w))
 
 
 def fit_plm(data: Tensor | np.ndarray, kind: str = "potts-bm", q: int | None = None,

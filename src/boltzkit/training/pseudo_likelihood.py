@@ -8,7 +8,8 @@ and the (mean) log pseudo-likelihood of a data set is (1/M) sum_m sum_i log p(s^
 needs the N single-flip energy changes of every sample, computed in one batched call:
 ``model.flip_energy_differences(s)`` when the model has it (hybrid and pairwise models: closed form
 or the first-layer trick), else by evaluating the energy on a (M (N+1), N) batch of the samples and
-their N flips (:func:`flip_energy_differences`). No Python loop runs over sites or samples.
+their N flips (:func:`flip_energy_differences`). No Python loop runs over sites or samples. The
+same function is plmDCA's Ising objective (:mod:`boltzkit.training.plm`, with ΔE_i = 2 s_i f_i).
 
 :func:`fit_pseudo_likelihood` maximises it with Adam on minibatches, with separate L2 strengths on
 the couplings J (``l2_couplings`` * sum_{i<j} J_ij^2), the fields and the network weights; it

@@ -233,9 +233,8 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
     else:
         model = _build_model(kind, data, None if weights is None else weights.to(device, dtype), q,
                              n_hidden, config)
-    trainer = Trainer(model, data, config, weights, out, run_config)
-    if target is not None:
-        trainer.data_statistics = target  # the pseudocounted frequencies replace the raw ones
+    # bmDCA: the pseudocounted frequencies are the positive phase, in place of the raw ones
+    trainer = Trainer(model, data, config, weights, out, run_config, data_statistics=target)
     if resume:
         trainer.resume()
     else:
@@ -244,8 +243,9 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
             trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
     if target_pearson is None:
         return trainer.run(on_update)
-    if target is None:
-        target = model.data_statistics(trainer.data, trainer.data_weights)
+    if target is None:  # the statistics the trainer computed once (full batch), else the data's
+        target = trainer.data_statistics if trainer.data_statistics is not None \
+            else model.data_statistics(trainer.data, trainer.data_weights)
     return _run_to_target(trainer, target, target_pearson, on_update, on_pearson)
 
 

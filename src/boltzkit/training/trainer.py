@@ -7,7 +7,9 @@ the optimizer, the minibatch order, the checkpoints and the resume state.
 Full-batch training (``batch_size`` >= number of samples, as in bmDCA): when the model provides
 ``data_statistics(data, data_weights)`` — sufficient statistics of the positive phase that do not
 depend on the parameters (pairwise models) — they are computed once here and passed to
-``log_likelihood_gradient`` in place of the data at every update.
+``log_likelihood_gradient`` in place of the data at every update. A caller with its own target
+statistics (e.g. bmDCA's pseudocounted frequencies) passes them as ``data_statistics=`` instead, and
+nothing is computed from the data.
 
 Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatch order) and
 ``rng`` (on the model's device, MCMC). Both are saved with the chains and the optimizer state,
@@ -48,11 +50,18 @@ class Trainer:
         Sample weights (e.g. sequence reweighting); minibatch statistics are weighted.
     out : path, optional
         The run file; created by :meth:`start`, continued by :meth:`resume`.
+    run_config : dict, optional
+        Extra entries of the run file's config (e.g. ``data``).
+    data_statistics : optional
+        Full batch only: precomputed positive-phase statistics, in the type of the model's
+        ``data_statistics`` (e.g. :class:`~boltzkit.models.pairwise.PairwiseStatistics` with
+        pseudocounted frequencies), used in place of the data at every update. Default: the
+        model's ``data_statistics(data, data_weights)`` when the model has it and the batch is full.
     """
 
     def __init__(self, model: EnergyModel, data: Tensor, config: TrainingConfig,
                  data_weights: Tensor | None = None, out: str | os.PathLike | None = None,
-                 run_config: dict[str, Any] | None = None):
+                 run_config: dict[str, Any] | None = None, data_statistics: Any | None = None):
         self.model = model
         self.config = config
         self.device = torch.device(config.device)
@@ -76,9 +85,13 @@ class Trainer:
         if config.method == "plm":
             raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
                              "boltzkit.training.plm.fit_plm, not the Trainer")
-        self.data_statistics = None
-        if config.batch_size >= len(data) and hasattr(model, "data_statistics"):
-            self.data_statistics = model.data_statistics(self.data, self.data_weights)
+        full_batch = config.batch_size >= len(data) and hasattr(model, "data_statistics")
+        if data_statistics is not None and not full_batch:
+            raise ValueError("data_statistics replace the data of full-batch training: they need "
+                             "batch_size >= number of samples and a model with data_statistics")
+        if data_statistics is None and full_batch:
+            data_statistics = model.data_statistics(self.data, self.data_weights)
+        self.data_statistics = data_statistics
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
