@@ -31,7 +31,9 @@ OWN = {"ising1d": ["--coupling", "--field", "--open"], "ising2d": ["--coupling",
 
 def test_every_command_has_the_shared_options_around_its_own():
     group = get_command(app)
-    assert sorted(group.commands) == sorted(COMMANDS)
+    # `hierarchical` joins this group when boltzkit.cli.main is imported (it lives with the tree
+    # commands and has options of its own), so it may or may not be there in this process
+    assert set(group.commands) - {"hierarchical"} == set(COMMANDS)
     for name, (size_default, size_help) in COMMANDS.items():
         params = group.commands[name].params
         shared = FIRST + [(["--size", "-L"], size_default, size_help), (["--n-samples", "-n"], 10000, "Number of samples")]
