@@ -87,3 +87,16 @@ def test_unsupported_type(tmp_path):
     _write_archive(path, "BGRBM", {"weight_matrix": np.zeros((2, 2)), "vbias": np.zeros(2), "hbias": np.zeros(2)})
     with pytest.raises(DataError, match="BGRBM"):
         load_rbms(path)
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_missing_parameter_is_named(tmp_path, nested):
+    """The message names the missing dataset and the file in one line (not h5py's own text)."""
+    path = tmp_path / "nop.h5"
+    _write_archive(path, "BBRBM", {"vbias": np.zeros(2), "hbias": np.zeros(2)}, nested=nested)
+    with pytest.raises(DataError) as info:
+        load_rbms(path)
+    message = str(info.value)
+    group = "/update_5/params" if nested else "/update_5"
+    assert message == f"{path}: update_5: missing parameter dataset {group}/weight_matrix"
+    assert "\n" not in message and "Unable" not in message

@@ -46,7 +46,8 @@ def couplings(
     method: str = typer.Option("exact", "--method",
                                help="exact | gaussian | sampling | cossu (binary RBMs) | mixture (Potts RBMs)"),
     gauge: str = typer.Option("ising", "--gauge",
-                              help="ising (s = ±1) | lattice-gas (n = 0/1); Potts models: always zero-sum"),
+                              help="ising (s = ±1) | lattice-gas (n = 0/1); Potts models: zero-sum (the q-state "
+                                   "form of the Ising gauge), lattice-gas refused"),
     truth: Optional[Path] = typer.Option(None, "--truth",
                                          help="Reference: a synthetic data file (its beta-scaled truth) "
                                               "or another COUPLINGS.h5"),
@@ -69,7 +70,7 @@ def couplings(
 
     from boltzkit.interpret.couplings_file import (FORMAT, compare_potts_with_truth, compare_with_truth,
                                                    file_format, read_truth, write_couplings, write_potts_couplings)
-    from boltzkit.interpret.energy_couplings import model_couplings
+    from boltzkit.interpret.energy_couplings import is_potts_model, model_couplings
     from boltzkit.interpret.potts_couplings import potts_model_couplings
 
     setup_torch(threads, "cpu")
@@ -85,8 +86,12 @@ def couplings(
         raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
     reference = read_truth(truth, scaled=not unscaled_truth) if truth is not None else None
     model, source = _load(run, checkpoint)
-    potts = int(getattr(model, "n_states", 2)) > 2
+    # Potts by model type, not by q: a q = 2 Potts model has codes {0, 1}, not binary units
+    potts = is_potts_model(model)
     if potts:
+        if gauge != "ising":  # zero-sum is the q-state Ising gauge (identical at q = 2); nothing else exists
+            raise BoltzkitError(f"--gauge {gauge}: {run} is a Potts model, whose couplings are given in the "
+                                "zero-sum gauge only (drop --gauge)")
         gauge = "zero-sum"
         if reference is not None and reference.convention != "potts":
             raise BoltzkitError(f"--truth {truth}: {reference.convention} couplings cannot be compared with the "

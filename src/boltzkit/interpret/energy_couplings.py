@@ -592,6 +592,11 @@ def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- any model
+def is_potts_model(model) -> bool:
+    """Whether ``model`` has categorical (Potts) units, whatever q (a q = 2 Potts model included)."""
+    return hasattr(model, "n_states") or getattr(model, "kind", None) in ("potts-rbm", "potts-bm")
+
+
 def model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
                     index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
                     generator: torch.Generator | None = None, **options: Any) -> EffectiveCouplings:
@@ -607,7 +612,7 @@ def model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact
 
     if gauge not in GAUGES:
         raise BoltzkitError(f"unknown gauge {gauge!r} (choose {', '.join(GAUGES)})")
-    if getattr(model, "n_states", 2) != 2:
+    if is_potts_model(model):
         raise BoltzkitError(f"model {getattr(model, 'kind', '?')} has categorical (Potts) units: use "
                             "boltzkit.interpret.potts_couplings.potts_rbm_couplings or potts_energy_couplings")
     if isinstance(model, RBM) and method != "sampling":

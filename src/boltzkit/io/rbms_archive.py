@@ -114,10 +114,12 @@ def load_rbms(path: str | os.PathLike, checkpoint: int | None = None) -> RBM | P
                                   f"(supported: {', '.join(RBMS_MODEL_TYPES)})")
         group = f[f"update_{update}"]
         source = group["params"] if "params" in group else group  # older archives: no params/
-        try:
-            w, b, c = (torch.from_numpy(source[name][()]) for name in ("weight_matrix", "vbias", "hbias"))
-        except KeyError as e:
-            raise DataError(path, f"update_{update}: missing parameter {e.args[0]}") from None
+        names = ("weight_matrix", "vbias", "hbias")
+        missing = [name for name in names if name not in source]
+        if missing:
+            raise DataError(path, f"update_{update}: missing parameter dataset "
+                                  f"{', '.join(f'{source.name}/{name}' for name in missing)}")
+        w, b, c = (torch.from_numpy(source[name][()]) for name in names)
     try:
         if model_type == "PBRBM":
             return PottsRBM(w, b, c)
