@@ -165,3 +165,54 @@ def test_potts_model_with_strong_couplings_still_converges():
     b = tap_fixed_points(model, x, order=2, tol=1e-10, max_iter=3000, auto_damping=False)
     assert a.converged.all()
     assert torch.equal(a.visible, b.visible) and (a.damping == 0).all()
+
+
+def test_a_starting_damping_above_the_default_cap_is_accepted(tmp_path):
+    """The default cap is max(0.97, damping): --damping 0.98 used to fail with "max_damping must be
+    in [damping, 1)" although the user never set a cap."""
+    from typer.testing import CliRunner
+
+    from boltzkit.interpret.tap import DEFAULT_MAX_DAMPING
+
+    from test_landscape import _app, _run_file
+
+    model, x = cycling_rbm()
+    r = tap_fixed_points(model, x, order=2, tol=1e-10, max_iter=5000, damping=0.98)
+    assert 0.98 > DEFAULT_MAX_DAMPING
+    assert r.converged.all() and (r.damping == 0.98).all()
+    _assert_stationary(model, r, 2)
+    # an explicit cap below the starting damping is still a user error
+    with pytest.raises(BoltzkitError, match="max_damping"):
+        tap_fixed_points(model, x, damping=0.98, max_damping=0.97)
+    # through the CLI
+    run = _run_file(tmp_path / "run.h5", model, x.numpy())
+    np.save(tmp_path / "x.npy", x.numpy().astype(np.float32))
+    out = tmp_path / "basins.h5"
+    res = CliRunner().invoke(_app(), ["landscape", str(run), str(tmp_path / "x.npy"), "--out",
+                                      str(out), "--order", "2", "--damping", "0.98", "--n-points",
+                                      "0", "--max-iter", "5000", "--tol", "1e-10"])
+    assert res.exit_code == 0, res.output
+    assert "max_damping" not in res.output and out.exists()
+
+
+@pytest.mark.parametrize("damping,auto", [(0.9, False), (0.0, True)])
+def test_converged_means_the_undamped_map_moves_the_point_by_less_than_tol(damping, auto):
+    """Convergence is judged on the undamped residual |F(m) - m|, not on the damped step
+    (1 - d)|F(m) - m|: one undamped sweep (tap_step) from every returned converged point moves it
+    by less than tol. On the old criterion (damped step < tol) it reached about tol / (1 - d) or
+    more (measured: damping 0.9: 1.6e-5 = 16 tol; auto-damped to 0.5: 1.86e-6 = 1.9 tol)."""
+    from boltzkit.interpret.tap import tap_step
+
+    torch.manual_seed(0)  # the reviewer's case: a 30x10 RBM with strong weights
+    n, nh = 30, 10
+    model = RBM(torch.randn(n, nh, dtype=torch.float64) * 1.5,
+                torch.randn(n, dtype=torch.float64) * 0.5, torch.randn(nh, dtype=torch.float64) * 0.5)
+    x = torch.rand(200 if auto else 40, n, dtype=torch.float64)
+    tol = 1e-6
+    r = tap_fixed_points(model, x, order=2, tol=tol, max_iter=4000, damping=damping,
+                         auto_damping=auto)
+    assert r.converged.all()
+    assert (r.damping > 0).any()  # the case exercises a damped ending
+    v, h = tap_step(model, r.visible, r.hidden, order=2)
+    residual = torch.maximum((v - r.visible).abs().amax(1), (h - r.hidden).abs().amax(1))
+    assert (residual < tol).all(), float(residual.max())

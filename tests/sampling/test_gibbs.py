@@ -154,18 +154,49 @@ def test_several_steps_per_uniform_draw_sample_the_exact_marginal(make_rbm, brut
     assert chi_square_p_value(counts, exact_p(model, brute)) > P_VALUE_MIN
 
 
-def test_sample_steps_is_reproducible_and_a_step_is_one_draw(make_rbm):
-    """The chain after k steps is a function of the generator's state: the same state gives the
-    same chains, and k steps advance the generator by one number per uniform block."""
+@pytest.mark.parametrize("block_steps", [3, 100])
+def test_sample_steps_is_the_half_step_loop_with_one_draw_per_block(make_rbm, monkeypatch,
+                                                                    block_steps):
+    """RBM.sample_steps is, bit for bit, the loop of sample_hidden / sample_visible half-steps fed
+    the slices of one random_uniform block per ``block_steps`` steps (m hidden layers' draws,
+    then m visible layers' draws), and it advances the generator by exactly one random_uniform
+    call per block: 7 steps are blocks of 3, 3, 1 (3 calls) or one block of 7 (1 call)."""
+    import boltzkit.models.rbm as rbm_module
+    from boltzkit.models.units import random_uniform
+
     model = make_rbm(6, 3, "bernoulli", scale=1.0, seed=2).to(dtype=torch.float32)
-    start = model.init_chains(40, torch.Generator().manual_seed(0))
+    n, n_steps = 40, 7
+    per_step = n * (model.n_visible + model.n_hidden)
+    monkeypatch.setattr(rbm_module, "_UNIFORM_BLOCK", block_steps * per_step)
+    calls = []
+
+    def counting_uniform(*args, **kwargs):
+        calls.append(args[0])
+        return random_uniform(*args, **kwargs)
+
+    monkeypatch.setattr(rbm_module, "random_uniform", counting_uniform)
+    start = model.init_chains(n, torch.Generator().manual_seed(0))
     g = torch.Generator().manual_seed(9)
-    state = g.get_state()
-    a = model.sample_steps(start, 7, g)
-    after = g.get_state()
-    g.set_state(state)
-    b = run_chains(model, start, 7, g)
-    assert torch.equal(a.visible, b.visible) and torch.equal(a.hidden, b.hidden)
-    assert torch.equal(g.get_state(), after)
+    a = model.sample_steps(start, n_steps, g)
+    n_blocks = -(-n_steps // block_steps)
+    assert len(calls) == n_blocks
+    # the explicit loop, from an identically seeded generator
+    ref = torch.Generator().manual_seed(9)
+    v, h, done = start.visible, None, 0
+    while done < n_steps:
+        m = min(block_steps, n_steps - done)
+        u = random_uniform((m * per_step,), ref, v.device, v.dtype)
+        u_h = u[:m * n * model.n_hidden].view(m, n, model.n_hidden)
+        u_v = u[m * n * model.n_hidden:].view(m, n, model.n_visible)
+        for k in range(m):
+            h = model.sample_hidden(v, uniform=u_h[k].clone())
+            v = model.sample_visible(h, uniform=u_v[k].clone())
+        done += m
+    assert torch.equal(a.visible, v) and torch.equal(a.hidden, h)
+    # the generator advanced by exactly n_blocks draws: both generators are in the same state
+    assert torch.equal(g.get_state(), ref.get_state())
+    # and the same state gives the same chains
+    again = model.sample_steps(start, n_steps, torch.Generator().manual_seed(9))
+    assert torch.equal(again.visible, a.visible) and torch.equal(again.hidden, a.hidden)
     assert a.visible.dtype == torch.float32 and set(a.visible.unique().tolist()) <= {0.0, 1.0}
     assert model.sample_steps(start, 0, g) is start

@@ -49,7 +49,8 @@ def landscape(
                                   "(the starting value)"),
     auto_damping: bool = typer.Option(True, "--auto-damping/--no-auto-damping",
                                       help="Raise the damping of points whose iteration oscillates"),
-    tol: float = typer.Option(1e-6, "--tol", help="Convergence: max |dm| below this"),
+    tol: float = typer.Option(1e-6, "--tol", help="Convergence: one undamped sweep moves every "
+                              "magnetisation by less than this"),
     max_iter: int = typer.Option(2000, "--max-iter", help="Maximum TAP sweeps"),
     dedup_tol: float = typer.Option(1e-3, "--dedup-tol", help="Fixed points closer than this (max "
                                                                "norm) are the same"),

@@ -375,19 +375,23 @@ CYCLE_PATIENCE = 10
 STALL_WINDOW = 50
 STALL_FACTOR = 0.5
 STALL_COSINE = 0.5
+#: The largest damping the automatic rule uses by default (a larger starting damping raises it).
+DEFAULT_MAX_DAMPING = 0.97
 
 
 @torch.no_grad()
 def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order: int = 2,
                      beta: float = 1.0, damping: float = 0.0, tol: float = 1e-6,
                      max_iter: int = 2000, batch_size: int | None = None,
-                     auto_damping: bool = True, max_damping: float = 0.97) -> TAPResult:
+                     auto_damping: bool = True, max_damping: float | None = None) -> TAPResult:
     """Iterate the TAP equations from many starting points at once until each converges.
 
     Every sweep updates the hidden layer, then the visible layer, each damped as
     m <- d * m_old + (1 - d) * m_new, with d the point's damping (``damping`` at the start). A
-    point has converged when max |Δm| over both layers falls below ``tol``; it is then frozen (the
-    others go on), so each point's result does not depend on the rest of the batch.
+    point has converged when the *undamped* map moves it by less than ``tol`` (max |F(m) - m| over
+    both layers; the damped step is only (1 - d) times that, so it is not the criterion); it is
+    then frozen (the others go on), so each point's result does not depend on the rest of the
+    batch.
 
     Automatic damping (``auto_damping``). The Onsager terms of orders 2 and 3 feed a unit's own
     magnetisation back into its field with a negative slope; for strong couplings the undamped
@@ -412,11 +416,12 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     order : 1, 2 or 3 (binary); 1 or 2 (Potts)
     beta : inverse temperature (multiplies every parameter)
     damping : float in [0, 1), the starting damping of every point
-    tol : convergence threshold on max |Δm| (in {0,1} / profile units)
+    tol : convergence threshold on the undamped max |F(m) - m| (in {0,1} / profile units)
     max_iter : maximum number of sweeps per point (all damping levels together)
     batch_size : points iterated together (default: all for binary RBMs; bounded memory for Potts)
     auto_damping : raise the damping of the points caught in a 2-cycle (see above)
-    max_damping : float in [damping, 1), the largest damping the automatic rule uses
+    max_damping : float in [damping, 1), the largest damping the automatic rule uses (default
+        max(0.97, damping))
 
     Returns
     -------
@@ -424,6 +429,8 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     """
     if not 0.0 <= damping < 1.0:
         raise BoltzkitError(f"damping must be in [0, 1); got {damping}")
+    if max_damping is None:
+        max_damping = max(DEFAULT_MAX_DAMPING, damping)
     if auto_damping and not damping <= max_damping < 1.0:
         raise BoltzkitError(f"max_damping must be in [damping, 1); got {max_damping}")
     if tol <= 0 or max_iter < 1:
@@ -502,7 +509,13 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
                     last_step = torch.where(caught[:, None], torch.zeros_like(last_step), last_step)
                     delta = torch.where(caught, torch.full_like(delta, float("inf")), delta)
             mv, mh = new_v, new_h
-            done = delta < tol
+            # per layer new - old = (1 - d) (F - old): the undamped residual of the old state is
+            # delta / (1 - d). Its candidates are confirmed on the state actually returned: one
+            # undamped sweep from it must move it by less than tol.
+            done = delta < tol * (1 - d)
+            if done.any():
+                cand = done.nonzero().squeeze(1)
+                done[cand] = _undamped_residual(tap, mv[cand], mh[cand], order) < tol
             if done.any():
                 mv_all[idx[done]], mh_all[idx[done]] = mv[done], mh[done]
                 damping_all[idx[done]] = d[done]
@@ -520,6 +533,16 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     free_energy = tap.free_energy(mv_all, mh_all, order) + kernel.shift
     return TAPResult(_to_model_units(kernel, mv_all), _to_model_units(kernel, mh_all), free_energy,
                      converged, iterations, damping_all)
+
+
+def _undamped_residual(tap, mv: Tensor, mh: Tensor, order: int) -> Tensor:
+    """max |F(m) - m| over both layers per point, F one undamped sweep (as :func:`tap_step`)."""
+    new_h = tap.update_hidden(mv, mh, order)
+    new_v = tap.update_visible(mv, new_h, order)
+    res = _max_change(new_v, mv)
+    if mh.shape[1]:
+        res = torch.maximum(res, _max_change(new_h, mh))
+    return res
 
 
 def _max_change(new: Tensor, old: Tensor) -> Tensor:
