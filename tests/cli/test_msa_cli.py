@@ -79,6 +79,31 @@ def test_msa_info_user_errors_are_one_line(tmp_path, tiny):
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
 
 
+def test_msa_info_custom_alphabet_gap_warning_and_gap_column_message(tmp_path):
+    """A custom alphabet's first letter is the gap state: msa-info says so in one line when it
+    is not '-'. An all-gap column is a one-line error that tells CLI users what to do."""
+    path = tmp_path / "rna.fa"
+    path.write_text(">a\nACGU\n>b\nCGGU\n")
+    result = invoke("msa-info", path, "--alphabet", "ACGU")
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "'A' is the gap state (index 0)" in warning[0], result.output
+    assert "warning" not in invoke("msa-info", path, "--alphabet", "-ACGU").output
+    import typer
+
+    commands = typer.main.get_command(app).commands
+    for name in ("msa-info", "train"):
+        alphabet = next(p for p in commands[name].params if p.name == "alphabet")
+        assert "the first letter is the gap state, index 0" in alphabet.help
+    gap = tmp_path / "gapcol.fa"
+    gap.write_text(">a\nA-GU\n>b\nC-GU\n")
+    result = invoke("msa-info", gap)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "column 2 is a gap in every sequence" in lines[0], lines
+    assert "remove" in lines[0]
+
+
 # ------------------------------------------------------------------------------ contacts
 def potts_run(path: Path, length: int = 10, q: int = 3, pair=(2, 8)) -> None:
     """A potts-bm run file whose only non-zero coupling block is ``pair`` (non-gap states)."""
@@ -145,6 +170,29 @@ def test_contacts_of_a_potts_rbm_run_and_errors(tmp_path):
     result = invoke("contacts", tmp_path / "rbm.h5", "--struct", short, "--out", tmp_path / "m.png")
     assert result.exit_code == 2 and "exceeds length=10" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_contacts_without_eligible_pairs_or_with_l_below_5(tmp_path):
+    """No pair j - i >= S with a known distance: one-line error naming the struct file, exit 2.
+    L = 4: "L/5" is 0 pairs by floor, counted as the top pair (k = max(1, L // 5)); every key is
+    present. The single coupled pair (0, 3) is the top-scored one and a contact: precision 1."""
+    potts_run(tmp_path / "run.h5")
+    only = tmp_path / "only_struct.dat"
+    only.write_text("1 2 0 3.0\n")
+    result = invoke("contacts", tmp_path / "run.h5", "--struct", only, "--min-separation", "5",
+                    "--out", tmp_path / "m.png")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(only) in lines[0], lines
+    assert "no pair" in lines[0] and not (tmp_path / "m.png").exists()
+    potts_run(tmp_path / "short.h5", length=4, pair=(0, 3))
+    struct = struct_file(tmp_path / "s4.dat.gz", length=4, contacts=((0, 3),))
+    result = invoke("contacts", tmp_path / "short.h5", "--struct", struct, "--json",
+                    "--min-separation", "1", "--out", tmp_path / "m4.png")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert list(out["precision"]) == ["L/5", "L/2", "L", "2L"]
+    assert out["precision"]["L/5"] == 1.0 and out["n_pairs"] == 6
 
 
 # ------------------------------------------------------------------------------ evaluate

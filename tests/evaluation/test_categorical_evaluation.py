@@ -254,3 +254,32 @@ def test_ais_matches_exact_log_z_of_a_small_potts_rbm():
     ais = log_partition(rbm, "ais", n_chains=400, n_steps=300, n_runs=8, seed=1)
     assert ais.method == "ais" and ais.error < 0.05
     assert abs(ais.value - exact) < 4 * ais.error + 0.02
+
+
+def test_moment_sampling_reports_progress_and_gives_the_same_samples(tiny_alignment, tmp_path):
+    """The moment samples are drawn in chunks of sweeps with the progress advanced between them
+    (60 -> 99): the same samples as one `sample` call for Potts, Potts RBM and Ising models, and
+    evaluate_run reports intermediate values during the sampling."""
+    from boltzkit.evaluation.run_evaluation import _sample_with_progress
+    from boltzkit.sampling.gibbs import sample
+
+    g = torch.Generator().manual_seed(1)
+    models = [random_potts(5, 3, seed=2),
+              PottsRBM(torch.randn(5, 3, 2, generator=g), torch.zeros(5, 3), torch.zeros(2)),
+              IsingModel(0.3 * torch.randn(6, generator=g),
+                         0.1 * torch.ones(6, 6) - 0.1 * torch.eye(6))]
+    for model in models:
+        for steps in (1, 7, 83):
+            seen = []
+            chunked = _sample_with_progress(model, 40, steps, torch.Generator().manual_seed(5),
+                                            seen.append)
+            assert torch.equal(chunked, sample(model, 40, steps, torch.Generator().manual_seed(5)))
+            assert seen == sorted(seen) and seen[-1] == 99 and all(60 <= v <= 99 for v in seen)
+            assert len(seen) == {1: 1, 7: 7, 83: 28}[steps]  # chunks of ceil(steps / 40) sweeps
+    spec = MSASpec(str(tiny_alignment / "train.fasta"), alphabet="rna")
+    config = TrainingConfig(method="exact", n_updates=2, batch_size=1000, n_checkpoints=1)
+    train_model_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
+    seen = []
+    evaluate_run(tmp_path / "bm.h5", moment_samples=20, moment_steps=80, progress=seen.append)
+    during = [v for v in seen if 60 < v < 100]
+    assert len(during) >= 20 and during == sorted(during) and seen[-1] == 100

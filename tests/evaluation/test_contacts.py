@@ -223,4 +223,10 @@ def test_scores_must_match_the_map():
     with pytest.raises(ValueError, match="shape"):
         contact_precision(np.zeros((9, 9)), cmap)
     with pytest.raises(ValueError, match="top"):
-        contact_precision(np.zeros((10, 10)), cmap, tops=("L/20",))
+        contact_precision(np.zeros((10, 10)), cmap, tops=(0,))
+    # a fraction of L below one pair is the top pair: (0, 5), a contact, then (0, 6), not one
+    S = np.zeros((10, 10))
+    S[0, 5] = S[5, 0] = 2.0
+    assert contact_precision(S, cmap, tops=("L/20",)) == {"L/20": 1.0}
+    S[0, 6] = S[6, 0] = 3.0
+    assert contact_precision(S, cmap, tops=("L/20",)) == {"L/20": 0.0}

@@ -99,6 +99,19 @@ def test_plm_report_without_log_z_and_cli_struct_option(runs):
     assert not (runs / "x.html").exists()
 
 
+def test_report_struct_without_eligible_pairs_is_a_one_line_error(runs):
+    only = runs / "only_struct.dat"
+    only.write_text("1 2 0 3.0\n")
+    result = CliRunner().invoke(app, ["report", str(runs / "plm.h5"), "-o", str(runs / "y.html"),
+                                      "--curve-points", "1", "--samples", "50", "--gibbs-steps",
+                                      "3", "--no-landscape", "--no-tree", "--no-couplings",
+                                      "--struct", str(only), "--min-separation", "5"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(only) in lines[0], lines
+    assert not (runs / "y.html").exists()
+
+
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 def test_chromium_renders_the_categorical_report(runs, tmp_path):
     from test_report_chromium import chromium, console_errors  # tests/report is on sys.path

@@ -262,6 +262,43 @@ def test_cli_target_pearson_and_option_errors(toy_alignment, tmp_path):
     assert trajectory.checkpoint_updates(out)[-1] < 400
     # --pseudocount needs the full batch; --target-pearson needs MCMC chains of a pairwise model
     for extra, option in ((["--batch-size", "100", "--pseudocount", "0.1"], "--pseudocount"),
-                          (["--method", "exact", "--target-pearson", "0.9"], "--target-pearson")):
+                          (["--method", "exact", "--target-pearson", "0.9"], "--target-pearson"),
+                          (["--target-pearson", "1.5"], "--target-pearson")):
         bad = runner.invoke(app, base + extra + ["--out", str(tmp_path / "bad.h5")])
         assert bad.exit_code == 2 and option in bad.output, bad.output
+
+
+def test_resume_honours_a_target_pearson_given_on_resume(toy_alignment, tmp_path):
+    """A run started without a target, interrupted, then resumed with --target-pearson stops at
+    the target (the stored None must not win); a different pseudocount on resume is refused and
+    an out-of-range target is a one-line error."""
+    from boltzkit.errors import BoltzkitError
+    from boltzkit.io import trajectory
+    from boltzkit.training.run_models import MSASpec, train_model_run
+
+    spec = MSASpec(str(toy_alignment), alphabet="dna")
+    out = tmp_path / "resume.h5"
+
+    class Interrupt(Exception):
+        pass
+
+    def interrupt(update):
+        if update == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_model_run(spec, out, "potts-bm", 0, _bmdca_config(400, save_every=1),
+                        on_update=interrupt, pseudocount=0.05)
+    trace = []
+    train_model_run(spec, out, "potts-bm", 0, None, resume=True, target_pearson=0.85,
+                    on_pearson=lambda k, r, s: trace.append((k, r)))
+    assert trace and trace[0][0] == 4  # continued from the saved update 3
+    assert trace[-1][1] >= 0.85 and trace[-1][0] < 400
+    assert trajectory.checkpoint_updates(out)[-1] == trace[-1][0]
+    # the same pseudocount is accepted, another one would change the target mid-run
+    with pytest.raises(BoltzkitError, match="pseudocount"):
+        train_model_run(spec, out, "potts-bm", 0, None, resume=True, pseudocount=0.1)
+    for bad in (1.5, -1.0, float("nan")):
+        with pytest.raises(BoltzkitError, match="target-pearson"):
+            train_model_run(spec, tmp_path / "bad.h5", "potts-bm", 0, _bmdca_config(5),
+                            target_pearson=bad)

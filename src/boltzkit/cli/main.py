@@ -45,7 +45,8 @@ def train(
                                           "per line, .npy or IDX), stored with the run for reports"),
     binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
     alphabet: str = typer.Option("auto", "--alphabet",
-                                 help="Alignments: auto | protein | rna | dna | a custom string of letters"),
+                                 help="Alignments: auto | protein | rna | dna | a custom string of "
+                                      "letters (the first letter is the gap state, index 0)"),
     reweight: bool = typer.Option(True, "--reweight/--no-reweight",
                                   help="Alignments: sequence reweighting by identity"),
     identity: float = typer.Option(0.8, "--threshold",

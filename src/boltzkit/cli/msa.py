@@ -77,7 +77,8 @@ def msa_info(
     msa: Path = typer.Argument(..., help="Alignment: aligned FASTA, A2M/A3M or Stockholm (.gz ok)"),
     threshold: float = typer.Option(0.8, "--threshold", help="Identity threshold of the reweighting"),
     alphabet: str = typer.Option("auto", "--alphabet",
-                                 help="auto | protein | rna | dna | a custom string of letters"),
+                                 help="auto | protein | rna | dna | a custom string of letters "
+                                      "(the first letter is the gap state, index 0)"),
     convention: str = typer.Option("plmc", "--convention",
                                    help="plmc: identity >= threshold; morcos: > threshold"),
     unknown: str = typer.Option("gap", "--unknown", help="gap | error: letters outside the alphabet"),
@@ -111,6 +112,9 @@ def msa_info(
     stdout.print(table)
     stdout.print(f"weights: {info['weights_convention']['description']}")
     stdout.print(f"unknown letters: {info['unknown_letters']['rule']}")
+    if not info["letters"].startswith("-"):
+        stdout.print(f"warning: the custom alphabet starts with {info['letters'][0]!r}, not '-': "
+                     f"{info['letters'][0]!r} is the gap state (index 0)", soft_wrap=True)
 
 
 def contacts(

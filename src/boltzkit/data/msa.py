@@ -489,7 +489,8 @@ def read_msa(
             # No single line is at fault: the line given is the first record's header.
             raise DataError(
                 path,
-                f"{what} in every sequence (pass allow_gap_columns=True to keep such columns)",
+                f"{what} in every sequence: remove such columns from the alignment (Python API: "
+                "read_msa(..., allow_gap_columns=True) keeps them)",
                 records[0].header_line,
             )
 

@@ -260,7 +260,8 @@ def _top_count(top: str | int, length: int) -> int:
         if text == "L":
             k = length
         elif text.startswith("L/"):
-            k = length // int(text[2:])
+            # at least one prediction: "L/5" of a chain shorter than 5 is its top pair
+            k = max(1, length // int(text[2:]))
         elif text.endswith("L"):
             k = int(text[:-1]) * length
         else:
@@ -268,6 +269,24 @@ def _top_count(top: str | int, length: int) -> int:
     if k < 1:
         raise ValueError(f"top {top!r} gives {k} predictions for L={length}")
     return k
+
+
+def top_count(top: str | int, length: int) -> int:
+    """Number of predictions of ``top`` ("L/5", "L/2", "L", "2L" or an int k) for a length L;
+    a fraction of L is at least 1 (e.g. "L/5" with L = 4 is the top pair)."""
+    return _top_count(top, length)
+
+
+def require_eligible_pairs(contact_map: ContactMap, struct: str | PathLike | None,
+                           min_separation: int) -> int:
+    """Number of pairs ranked for precision (known distance, ``j - i >= min_separation``);
+    :class:`~boltzkit.errors.DataError` naming ``struct`` when there is none."""
+    n_pairs = int(contact_map.pair_mask(min_separation).sum())
+    if n_pairs == 0:
+        raise DataError(struct, f"no pair with a known distance and j - i >= {min_separation} "
+                                f"(L = {contact_map.length}): lower --min-separation or give "
+                                "a fuller distance table")
+    return n_pairs
 
 
 def contact_precision(
@@ -290,7 +309,8 @@ def contact_precision(
     Returns
     -------
     dict mapping ``str(top)`` (exactly "L/5", "L/2", "L", "2L" for the defaults) to the precision
-    in [0, 1]. If fewer than k pairs are eligible, the precision is over all of them.
+    in [0, 1]. If fewer than k pairs are eligible, the precision is over all of them; a fraction
+    of L gives at least one prediction (``L < 5``: "L/5" is the precision of the top pair).
     """
     curve = ppv_curve(scores, contact_map, min_separation)
     if curve.size == 0:
@@ -428,9 +448,9 @@ def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | 
     couplings, how = model_contact_couplings(model, rbm_method)
     length = couplings.shape[0]
     contact_map = read_struct(struct, distance_cutoff, length=length)
+    n_pairs = require_eligible_pairs(contact_map, struct, min_separation)
     scores = frobenius_scores(couplings)
     precision = contact_precision(scores, contact_map, min_separation)
-    n_pairs = int(contact_map.pair_mask(min_separation).sum())
     written = None
     if figure is not None:
         written = str(plot_contact_map(scores, contact_map, figure, top=figure_top,

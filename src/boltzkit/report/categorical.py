@@ -236,16 +236,20 @@ def contact_map_section(ctx: ReportContext) -> Section | None:
         frobenius_scores,
         model_contact_couplings,
         read_struct,
+        require_eligible_pairs,
+        top_count,
     )
 
     o = ctx.options
     model = ctx.model.to("cpu")
     couplings, how = model_contact_couplings(model)
     contact_map = read_struct(struct, o.distance_cutoff, length=model.n_visible)
+    n_pairs = require_eligible_pairs(contact_map, struct, o.min_separation)
     scores = frobenius_scores(couplings)
     precision = contact_precision(scores, contact_map, o.min_separation)
     length = contact_map.length
-    counts = {"L/5": length // 5, "L/2": length // 2, "L": length, "2L": 2 * length}
+    # pairs the precision is over: k of the top, at most the eligible pairs
+    counts = {top: min(top_count(top, length), n_pairs) for top in DEFAULT_TOPS}
     table = table_html([(top, counts[top], precision[top]) for top in DEFAULT_TOPS],
                        ("top", "pairs", "precision"))
     fig = contact_map_figure(scores, contact_map, "2L", o.min_separation)

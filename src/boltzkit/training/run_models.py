@@ -186,10 +186,19 @@ def train_model_run(spec, out: str | os.PathLike, kind: str, n_hidden: int, conf
         n_hidden = stored["model"].get("n_hidden", 0)
         config = TrainingConfig.from_dict(stored["training"])
         bmdca = stored.get("bmdca", {})
-        pseudocount = bmdca.get("pseudocount", pseudocount)
-        target_pearson = bmdca.get("target_pearson", target_pearson)
+        stored_lam = bmdca.get("pseudocount")
+        if pseudocount is not None and stored_lam is not None \
+                and not math.isclose(float(pseudocount), float(stored_lam), rel_tol=1e-12):
+            raise BoltzkitError(f"{out}: --pseudocount {pseudocount} differs from the run's "
+                                f"{stored_lam} (it would change the target statistics mid-run)")
+        pseudocount = stored_lam if pseudocount is None else pseudocount
+        # a stopping target given on resume wins over the stored one
+        if target_pearson is None:
+            target_pearson = bmdca.get("target_pearson")
         if config.method == "plm":
             raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
+    if target_pearson is not None and not -1.0 < target_pearson <= 1.0:
+        raise BoltzkitError(f"--target-pearson must lie in (-1, 1], got {target_pearson}")
     if kind not in MODEL_KINDS:
         raise BoltzkitError(f"unknown model {kind!r} (choose {', '.join(MODEL_KINDS)})")
     if kind in MSA_KINDS and not isinstance(spec, MSASpec):
