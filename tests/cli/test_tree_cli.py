@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from boltzkit.cli.main import app
@@ -23,12 +22,7 @@ runner = CliRunner()
 ALPHABET = "-ACDEFGHIKLMNPQRSTVWY"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tiny models: see conftest
 
 
 def test_train_stores_the_labels_of_its_data(tmp_path):

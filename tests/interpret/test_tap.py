@@ -15,12 +15,7 @@ from boltzkit.models.potts_rbm import PottsRBM
 from boltzkit.models.rbm import RBM
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tiny models: see conftest
 
 
 def random_rbm(n: int, nh: int, seed: int, scale: float = 1.0, bias: float = 0.5) -> RBM:

@@ -19,12 +19,7 @@ from boltzkit.models.rbm import RBM
 from test_tap import _fd_gradient, random_potts, random_rbm
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tiny models: see conftest
 
 
 def cycling_rbm() -> tuple[RBM, torch.Tensor]:

@@ -28,12 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_landscape import prototype_rbm  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tiny models: see conftest
 
 
 # ------------------------------------------------------------------------- designed checkpoints

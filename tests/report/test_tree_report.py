@@ -24,12 +24,7 @@ from test_landscape import balanced_prototypes, prototype_rbm  # noqa: E402
 ALPHABET = "-ACG"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tiny models: see conftest
 
 
 def potts_prototype_model(proto: np.ndarray, q: int, n_hidden: int, strength: float = 6.0) -> PottsRBM:
