@@ -40,19 +40,9 @@ import venv
 from pathlib import Path
 
 
-def _threads_from_argv(argv: list[str]) -> int:
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if a.startswith("--threads="):
-            return int(a.split("=", 1)[1])
-    return 1
+from _threads import SHARED_DATA, threads_from_argv  # noqa: E402  (before torch)
 
-
-# OpenMP reads these once, when torch is first imported: set them before that import.
-_THREADS = _threads_from_argv(sys.argv)
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(_THREADS)
+_THREADS = threads_from_argv(sys.argv, default=1)
 
 import torch  # noqa: E402
 
@@ -67,7 +57,7 @@ from boltzkit.training.run_models import MSASpec, train_model_run  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ENV_DIR = HERE / ".envs" / "adabmdca"
 WORKER = HERE / "_adabmdca_worker.py"
-DATA = Path("/work/shared/data/msa/PF00014")
+DATA = SHARED_DATA / "msa" / "PF00014"
 ADABMDCA_VERSION = "1.0.0"
 # adabmDCA 1.0.0's declared dependencies (besides torch), pinned to the versions installed and
 # checked here (`pip check` clean). wandb is only imported with --wandb but is a hard requirement.

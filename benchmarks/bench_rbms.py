@@ -44,19 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _threads_from_argv(argv: list[str]) -> int:
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if a.startswith("--threads="):
-            return int(a.split("=", 1)[1])
-    return 2
+from _threads import SHARED_DATA, threads_from_argv  # noqa: E402  (before torch)
 
-
-# OpenMP reads these once, when torch is first imported: set them before that import.
-_THREADS = _threads_from_argv(sys.argv)
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(_THREADS)
+_THREADS = threads_from_argv(sys.argv, default=2)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -373,7 +363,7 @@ def main() -> None:
     p.add_argument("--n-hidden", type=int, help="override n_hidden (<= 20 adds the exact log Z)")
     p.add_argument("--small-data", choices=("mnist8", "hgd64"), default="mnist8",
                    help="data of the small configuration (default mnist8: MNIST pooled to 8x8)")
-    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    p.add_argument("--data-dir", type=Path, default=SHARED_DATA)
     p.add_argument("--ais-chains", type=int)
     p.add_argument("--ais-steps", type=int)
     p.add_argument("--seed", type=int, default=0)

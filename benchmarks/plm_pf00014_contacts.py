@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,7 +26,7 @@ from boltzkit.data.reweighting import sequence_weights
 from boltzkit.evaluation.contacts import contact_precision, frobenius_scores, read_struct
 from boltzkit.training.plm import fit_plm
 
-DATA = "/work/shared/data/msa/PF00014/"
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "msa" / "PF00014") + "/"
 
 
 def main() -> None:

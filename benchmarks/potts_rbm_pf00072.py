@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ from boltzkit.sampling.ais import ais_log_partition
 from boltzkit.training.config import TrainingConfig
 from boltzkit.training.trainer import Trainer
 
-DATA = "/work/shared/data/msa/PF00072/PF00072_{}.fasta.gz"
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "msa" / "PF00072" / "PF00072_{}.fasta.gz")
 
 
 def main() -> None:

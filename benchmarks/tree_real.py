@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SHARED = Path("/work/shared/data")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 HGD = SHARED / "human_genome_805snp"
 CM = SHARED / "msa" / "chorismate_mutase" / "Natural_CM_labeled.csv.gz"
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "boltzkit" / "data" / "bundled"
