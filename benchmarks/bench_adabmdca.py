@@ -50,9 +50,11 @@ from boltzkit.data.msa import read_msa, write_fasta  # noqa: E402
 from boltzkit.data.reweighting import frequencies, sequence_weights, unique_sequences  # noqa: E402
 from boltzkit.evaluation.contacts import contact_precision, frobenius_scores, read_struct  # noqa: E402
 from boltzkit.io.adabmdca import read_adabmdca_params  # noqa: E402
-from boltzkit.models.pairwise import PairwiseStatistics, PottsModel, correlation_pearson  # noqa: E402
+from boltzkit.models.pairwise import PottsModel  # noqa: E402
+from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson  # noqa: E402
 from boltzkit.training.config import TrainingConfig  # noqa: E402
-from boltzkit.training.run_models import MSASpec, train_model_run  # noqa: E402
+from boltzkit.data.specs import MSASpec  # noqa: E402
+from boltzkit.training.run import train_run  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ENV_DIR = HERE / ".envs" / "adabmdca"
@@ -110,7 +112,7 @@ def run_boltzkit(fasta: Path, args, workdir: Path) -> tuple[dict, PottsModel]:
     out.unlink(missing_ok=True)
     spec = MSASpec(str(fasta), alphabet="protein", reweight=True, threshold=args.threshold)
     t0 = time.perf_counter()
-    model = train_model_run(spec, out, "potts-bm", 0, config, target_pearson=args.target,
+    model = train_run(spec, out, "potts-bm", 0, config, target_pearson=args.target,
                             on_pearson=lambda k, r, s: trace.append((k, r, s)))
     end_to_end = time.perf_counter() - t0
     model.sampler = args.sampler

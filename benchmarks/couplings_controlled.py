@@ -45,7 +45,7 @@ from boltzkit.interpret.rbm_couplings import rbm_couplings
 from boltzkit.models.rbm import RBM
 from boltzkit.synthetic.generators import edwards_anderson2d, ising_kbody
 from boltzkit.training.config import TrainingConfig
-from boltzkit.training.run import DataSpec
+from boltzkit.data.specs import DataSpec
 from boltzkit.training.trainer import Trainer
 
 LR_START, LR_END = 0.01, 0.0005

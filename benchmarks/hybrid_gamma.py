@@ -31,7 +31,7 @@ import time
 import torch
 
 from boltzkit.evaluation.reconstruction import reconstruction_error
-from boltzkit.interpret.energy_couplings import model_couplings
+from boltzkit.interpret.rbm_couplings import model_couplings
 from boltzkit.models.hybrid import HybridEBM
 from boltzkit.synthetic.generators import higher_order
 from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood

@@ -131,8 +131,8 @@ def main() -> None:
     from boltzkit.interpret.tree_metrics import level_scores, read_label_sets, tree_agreement
     from boltzkit.io.trajectory import checkpoint_info, load_models
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run import DataSpec, train_run
-    from boltzkit.training.run_models import MSASpec
+    from boltzkit.data.specs import DataSpec, MSASpec
+    from boltzkit.training.run import train_run
 
     workdir = args.workdir or Path(f"/tmp/boltzkit_tree_{args.dataset}")
     data, labels_path, kind = prepare(args.dataset, workdir, args.seed)

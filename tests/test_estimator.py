@@ -62,7 +62,7 @@ def test_output_shapes(fitted, x01):
     (np.array([[0, 1, np.inf, 0, 1, 0, 0]]), "NaN or infinite"),
     (np.array([[0, 1, 0.5, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
     (np.array([[0, 1, -1, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
-    (np.zeros((2, 6)), "6 features; the model has 7"),
+    (np.zeros((2, 6)), "6 columns; the model has 7"),
 ])
 def test_clear_errors_on_bad_input(fitted, bad, message):
     for method in (fitted.transform, fitted.free_energy, fitted.score_samples):
@@ -189,7 +189,8 @@ def _potts_run(tmp_path, kind: str, n_hidden: int = 0):
     """A tiny run (4 sites, RNA alphabet q = 5) of ``kind`` trained for a few updates."""
     from boltzkit.data.msa import write_fasta
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run_models import MSASpec, train_model_run
+    from boltzkit.data.specs import MSASpec
+    from boltzkit.training.run import train_run
 
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 5, (60, 4))
@@ -197,7 +198,7 @@ def _potts_run(tmp_path, kind: str, n_hidden: int = 0):
     write_fasta(tmp_path / "x.fasta", codes.astype(np.int8), "rna")
     config = TrainingConfig(method="pcd", n_updates=5, batch_size=30, n_chains=20, gibbs_steps=2,
                             learning_rate=0.1, n_checkpoints=2, dtype="float64")
-    train_model_run(MSASpec(str(tmp_path / "x.fasta"), alphabet="rna"), tmp_path / "run.h5", kind,
+    train_run(MSASpec(str(tmp_path / "x.fasta"), alphabet="rna"), tmp_path / "run.h5", kind,
                     n_hidden, config)
     return boltzkit.load(tmp_path / "run.h5"), codes
 
@@ -205,7 +206,9 @@ def _potts_run(tmp_path, kind: str, n_hidden: int = 0):
 @pytest.mark.parametrize(("kind", "n_hidden"), [("potts-bm", 0), ("potts-rbm", 3)])
 def test_load_categorical_run_scores_a_normalised_distribution(tmp_path, kind, n_hidden):
     est, codes = _potts_run(tmp_path, kind, n_hidden)
-    assert type(est).__name__ == "FittedModel" and est.kind_ == kind
+    # the family's own estimator class, from the registry
+    assert type(est).__name__ == {"potts-bm": "PottsBM", "potts-rbm": "PottsRBM"}[kind]
+    assert type(est) is getattr(boltzkit, type(est).__name__) and est.kind_ == kind
     assert (est.n_features_in_, est.n_states_, est.alphabet_) == (4, 5, "-ACGU")
     assert est.trajectory_updates_[-1] == 5
     est.log_partition()
@@ -240,14 +243,14 @@ def test_load_categorical_run_validates_input(tmp_path):
 
 def test_load_ising_bm_run(tmp_path):
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run import DataSpec
-    from boltzkit.training.run_models import train_model_run
+    from boltzkit.data.specs import DataSpec
+    from boltzkit.training.run import train_run
 
     rng = np.random.default_rng(2)
     x = (rng.random((200, 5)) < 0.4).astype(np.uint8)
     np.save(tmp_path / "x.npy", x)
     config = TrainingConfig(method="plm", n_updates=20, n_checkpoints=1, dtype="float64")
-    train_model_run(DataSpec(str(tmp_path / "x.npy"), binarize="none"), tmp_path / "i.h5",
+    train_run(DataSpec(str(tmp_path / "x.npy"), binarize="none"), tmp_path / "i.h5",
                     "ising-bm", 0, config)
     est = boltzkit.load(tmp_path / "i.h5")
     spins = 2.0 * np.array(np.meshgrid(*[[0, 1]] * 5, indexing="ij")).reshape(5, -1).T - 1

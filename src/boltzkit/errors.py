@@ -25,3 +25,7 @@ class DataError(BoltzkitError):
         self.path = path
         self.problem = problem
         self.line = line
+
+
+class InvalidValue(BoltzkitError, ValueError):
+    """A value out of its domain (a ValueError too, as scikit-learn and NumPy users expect)."""

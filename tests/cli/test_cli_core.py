@@ -54,14 +54,13 @@ def test_resume_after_interruption_matches_uninterrupted(binary_data, tmp_path):
     assert _train(binary_data, full, "--save-every", "10", updates=80).exit_code == 0
     # interrupt: train a copy of the same run only to update 30, then resume it from the file
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run import DataSpec, estimator_for
+    from boltzkit.data.specs import DataSpec
     from boltzkit.training.trainer import Trainer
 
     stored = trajectory.read_config(full)
     spec = DataSpec(**stored["data"])
     config = TrainingConfig.from_dict(stored["training"])
     train, _ = spec.load()
-    est = estimator_for("bernoulli-rbm", 6, config, cut)
     import torch
 
     from boltzkit.models.rbm import RBM
@@ -71,7 +70,6 @@ def test_resume_after_interruption_matches_uninterrupted(binary_data, tmp_path):
     trainer = Trainer(model, data, config, out=cut, run_config={"data": spec.__dict__})
     trainer.start()
     trainer.run(stop_after=43)  # state saved at update 40 (save_every 10); 41-43 are lost
-    del est
     result = runner.invoke(app, ["train", str(binary_data), "--out", str(cut), "--resume", "--quiet"])
     assert result.exit_code == 0, result.output
     a, b = trajectory.read_params(full), trajectory.read_params(cut)

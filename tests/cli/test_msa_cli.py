@@ -195,6 +195,32 @@ def test_contacts_without_eligible_pairs_or_with_l_below_5(tmp_path):
     assert out["precision"]["L/5"] == 1.0 and out["n_pairs"] == 6
 
 
+def test_contacts_checks_its_arguments_in_the_api_and_prints_the_library_counts(tmp_path):
+    """The checks of ``boltzkit contacts`` live in the Python API (same one-line messages), and the
+    table prints the pair counts of the library: with L = 4, "L/5" is the top pair, not 0 pairs."""
+    from boltzkit.errors import BoltzkitError
+    from boltzkit.evaluation.contacts import prediction_counts, run_contacts
+
+    potts_run(tmp_path / "short.h5", length=4, pair=(0, 3))
+    struct = struct_file(tmp_path / "s4.dat.gz", length=4, contacts=((0, 3),))
+    for kwargs, message in [({"min_separation": 0}, "--min-separation must be at least 1, got 0"),
+                            ({"distance_cutoff": 0.0}, "--distance-cutoff must be positive, got 0.0"),
+                            ({"rbm_method": "magic"}, "unknown coupling method 'magic'")]:
+        with pytest.raises(BoltzkitError, match=message):
+            run_contacts(tmp_path / "short.h5", struct, **kwargs)
+        flags = [f"--{k.replace('_', '-')}" if k != "rbm_method" else "--rbm-couplings" for k in kwargs]
+        result = invoke("contacts", tmp_path / "short.h5", "--struct", struct, flags[0],
+                        *[str(v) for v in kwargs.values()], "--out", tmp_path / "m.png")
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert prediction_counts(4, 6) == {"L/5": 1, "L/2": 2, "L": 4, "2L": 6}
+    result = invoke("contacts", tmp_path / "short.h5", "--struct", struct, "--min-separation", "1",
+                    "--out", tmp_path / "m.png")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line.split()[3] for line in result.output.splitlines()
+            if line.split()[1:2] and line.split()[1] in ("L/5", "L/2", "L", "2L")}
+    assert rows == {"L/5": "1", "L/2": "2", "L": "4", "2L": "6"}, result.output
+
+
 # ------------------------------------------------------------------------------ evaluate
 def test_evaluate_potts_runs_from_the_cli(tmp_path):
     """plm on a 12-column RNA alignment (5^12 > 2^22: no log Z) and a 3-column one (exact)."""

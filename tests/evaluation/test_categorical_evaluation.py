@@ -16,7 +16,6 @@ from boltzkit.errors import DataError
 from boltzkit.evaluation.log_partition import (
     EXACT_MAX_UNITS,
     LogPartitionUnavailable,
-    enumeration_log2_size,
     log_partition,
 )
 from boltzkit.evaluation.moments import categorical_moments, compare_categorical_moments
@@ -24,8 +23,9 @@ from boltzkit.evaluation.run_evaluation import evaluate_run
 from boltzkit.models.pairwise import IsingModel, PottsModel
 from boltzkit.models.potts_rbm import PottsRBM
 from boltzkit.training.config import TrainingConfig
-from boltzkit.training.run import DataSpec
-from boltzkit.training.run_models import MSASpec, train_model_run
+from boltzkit.data.specs import DataSpec
+from boltzkit.data.specs import MSASpec
+from boltzkit.training.run import train_run
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -106,7 +106,7 @@ def test_auto_is_exact_for_small_potts_models_and_matches_brute_force():
 
 def test_auto_refuses_large_pairwise_models_with_a_reason():
     model = PottsModel.zeros(30, 3, dtype=torch.float64)
-    assert enumeration_log2_size(model) == pytest.approx(30 * math.log2(3))
+    assert model.enumeration_log2_size() == pytest.approx(30 * math.log2(3))
     with pytest.raises(LogPartitionUnavailable, match=r"3\*\*30 configurations"):
         log_partition(model, "auto")
     with pytest.raises(LogPartitionUnavailable, match="no AIS path"):
@@ -147,7 +147,7 @@ def test_evaluate_potts_bm_run_exact(tiny_alignment, tmp_path):
     spec = MSASpec(str(tiny_alignment / "train.fasta"), alphabet="rna")
     config = TrainingConfig(method="exact", n_updates=30, batch_size=1000, learning_rate=0.05,
                             optimizer="adam", n_checkpoints=2)
-    model = train_model_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
+    model = train_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
     result = evaluate_run(tmp_path / "bm.h5", test=tiny_alignment / "test.fasta",
                           moment_samples=3000, moment_steps=30)
     assert result["log_z_method"] == "exact" and result["kind"] == "potts-bm"
@@ -172,7 +172,7 @@ def test_evaluate_potts_bm_run_exact(tiny_alignment, tmp_path):
 def test_evaluate_rejects_an_alignment_of_another_length(tiny_alignment, tmp_path):
     spec = MSASpec(str(tiny_alignment / "train.fasta"), alphabet="rna")
     config = TrainingConfig(method="exact", n_updates=2, batch_size=1000, n_checkpoints=1)
-    train_model_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
+    train_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
     other = tmp_path / "other.fasta"
     write_fasta(other, np.ones((3, 6), dtype=np.int8), "rna")
     with pytest.raises(DataError, match="6 columns; the model has 4"):
@@ -183,7 +183,7 @@ def test_evaluate_potts_rbm_run_and_large_pairwise_run(tiny_alignment, tmp_path)
     spec = MSASpec(str(tiny_alignment / "train.fasta"), alphabet="rna", test_fraction=0.25)
     config = TrainingConfig(method="pcd", n_updates=20, batch_size=50, n_chains=50,
                             gibbs_steps=2, learning_rate=0.05, n_checkpoints=2)
-    rbm = train_model_run(spec, tmp_path / "rbm.h5", "potts-rbm", 3, config)
+    rbm = train_run(spec, tmp_path / "rbm.h5", "potts-rbm", 3, config)
     result = evaluate_run(tmp_path / "rbm.h5", moment_samples=200, moment_steps=5)
     assert result["log_z_method"] == "exact"
     assert result["log_z"] == pytest.approx(rbm.to(dtype=torch.float64).log_partition_exact(), abs=1e-5)
@@ -195,7 +195,7 @@ def test_evaluate_potts_rbm_run_and_large_pairwise_run(tiny_alignment, tmp_path)
     write_fasta(wide, rng.integers(1, 5, (40, 12)).astype(np.int8), "rna")  # 5^12 > 2^22
     config = TrainingConfig(method="pcd", n_updates=2, batch_size=100, n_chains=20, gibbs_steps=1,
                             n_checkpoints=1)
-    train_model_run(MSASpec(str(wide), alphabet="rna"), tmp_path / "wide.h5", "potts-bm", 0, config)
+    train_run(MSASpec(str(wide), alphabet="rna"), tmp_path / "wide.h5", "potts-bm", 0, config)
     result = evaluate_run(tmp_path / "wide.h5", moment_samples=50, moment_steps=2)
     assert result["log_z"] is None and result["log_likelihood"] == {"train": None, "test": None}
     assert "too many to enumerate" in result["log_z_unavailable"]
@@ -213,7 +213,7 @@ def test_evaluate_ising_bm_run(tmp_path):
     spins = exact_samples(model, 500, seed=9)
     np.save(tmp_path / "x.npy", ((spins.numpy() + 1) / 2).astype(np.uint8))
     config = TrainingConfig(method="plm", n_updates=50, n_checkpoints=1)
-    fitted = train_model_run(DataSpec(str(tmp_path / "x.npy"), binarize="none"), tmp_path / "i.h5",
+    fitted = train_run(DataSpec(str(tmp_path / "x.npy"), binarize="none"), tmp_path / "i.h5",
                              "ising-bm", 0, config)
     result = evaluate_run(tmp_path / "i.h5", moment_samples=2000, moment_steps=20)
     s = torch.as_tensor(list(itertools.product([-1.0, 1.0], repeat=6)), dtype=torch.float64)
@@ -278,7 +278,7 @@ def test_moment_sampling_reports_progress_and_gives_the_same_samples(tiny_alignm
             assert len(seen) == {1: 1, 7: 7, 83: 28}[steps]  # chunks of ceil(steps / 40) sweeps
     spec = MSASpec(str(tiny_alignment / "train.fasta"), alphabet="rna")
     config = TrainingConfig(method="exact", n_updates=2, batch_size=1000, n_checkpoints=1)
-    train_model_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
+    train_run(spec, tmp_path / "bm.h5", "potts-bm", 0, config)
     seen = []
     evaluate_run(tmp_path / "bm.h5", moment_samples=20, moment_steps=80, progress=seen.append)
     during = [v for v in seen if 60 < v < 100]

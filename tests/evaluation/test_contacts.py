@@ -16,12 +16,12 @@ from boltzkit.evaluation.contacts import (
     average_product_correction,
     contact_precision,
     frobenius_scores,
-    plot_contact_map,
     ppv_curve,
     ranked_pairs,
     read_struct,
     zero_sum_gauge,
 )
+from boltzkit.report.contact_figures import plot_contact_map
 
 SHARED = Path(os.environ.get("BOLTZKIT_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data not found at {SHARED}")

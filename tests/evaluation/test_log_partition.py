@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.evaluation.log_partition import (EXACT_MAX_UNITS, LogPartition, log_partition,
-                                               smallest_layer)
+from boltzkit.evaluation.log_partition import EXACT_MAX_UNITS, LogPartition, log_partition
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -33,7 +32,7 @@ def test_auto_switches_to_ais_above_the_exact_limit():
     b = torch.randn(n, generator=g, dtype=torch.float64)
     c = torch.randn(n, generator=g, dtype=torch.float64)
     model = RBM(torch.zeros(n, n, dtype=torch.float64), b, c)
-    assert smallest_layer(model) == n
+    assert model.enumeration_log2_size() == n
     result = log_partition(model, "auto", n_chains=40, n_steps=20, n_runs=4, seed=0)
     assert result.method == "ais"
     expected = float(torch.nn.functional.softplus(b).sum() + torch.nn.functional.softplus(c).sum())
@@ -61,5 +60,5 @@ def test_errors_are_one_line_boltzkit_errors(make_rbm):
         kind = "something"
         n_visible = 3
 
-    with pytest.raises(BoltzkitError, match="no exact log Z for model kind something"):
+    with pytest.raises(BoltzkitError, match="no exact log Z for the something family"):
         log_partition(NoExact(), "exact")

@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.interpret.energy_couplings import (energy_couplings, lattice_gas_couplings, model_couplings,
-                                                 potts_energy_couplings, spin_configurations, walsh_hadamard)
+from boltzkit.interpret.energy_couplings import (energy_couplings, lattice_gas_couplings, potts_energy_couplings,
+                                                 spin_configurations, walsh_hadamard)
+from boltzkit.interpret.rbm_couplings import model_couplings
+from boltzkit.models.visible import SPIN_SPACE
 from boltzkit.synthetic.conversion import potts_zero_sum_gauge
 from boltzkit.synthetic.hamiltonians import Interactions, PottsHamiltonian, SpinHamiltonian
 
@@ -143,7 +145,7 @@ def test_model_couplings_of_a_generic_energy_model():
 
     class Wrapped:  # the minimal interface model_couplings needs
         kind, n_visible = "toy", 8
-        visible_units = None
+        visible, dtype, device = SPIN_SPACE, torch.float64, "cpu"
 
         def free_energy(self, s):
             return h.energy(s)

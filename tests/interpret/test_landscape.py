@@ -220,3 +220,20 @@ def test_load_run_points_spin_and_potts(tmp_path):
     assert pts.names == ["one", "two"] and pts.alphabet == "-ACGT"
     np.testing.assert_array_equal(pts.x.numpy(), [[1, 2, 0, 3, 4], [1, 2, 3, 3, 4]])
     assert pts.one_hot().shape == (2, 5, 5)
+
+
+def test_landscape_of_a_model_without_a_layered_energy_is_a_one_line_error(tmp_path):
+    """What the landscape needs is a capability (LayeredEnergy), not a kind: a pairwise Potts run's
+    points are read like any categorical run's, and the API then names the missing capability."""
+    from boltzkit.errors import BoltzkitError
+    from boltzkit.interpret.run_interpretation import run_landscape
+    from boltzkit.models.pairwise import PottsModel
+
+    potts = PottsModel(torch.zeros(5, 5, dtype=torch.float64), torch.zeros(5, 5, 5, 5, dtype=torch.float64))
+    fasta = tmp_path / "a.fasta"
+    fasta.write_text(">one\nAC-GT\n>two\nACGGT\n")
+    run = _run_file(tmp_path / "potts.h5", potts, np.zeros((2, 5)), alphabet="-ACGT")
+    assert load_run_points(run, fasta).alphabet == "-ACGT"
+    with pytest.raises(BoltzkitError, match="potts-bm family has no LayeredEnergy capability"):
+        run_landscape(run, fasta, tmp_path / "basins.h5")
+    assert not (tmp_path / "basins.h5").exists()

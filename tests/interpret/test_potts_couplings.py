@@ -140,7 +140,7 @@ def test_exact_terms_recover_a_planted_energy():
 def test_binary_expansion_refuses_a_two_state_potts_model():
     """q = 2 Potts codes are {0, 1} categories, not binary units: model_couplings refuses them with a
     BoltzkitError (it used to crash inside free_energy on the -1 codes of the Ising expansion)."""
-    from boltzkit.interpret.energy_couplings import model_couplings
+    from boltzkit.interpret.rbm_couplings import model_couplings
 
     rbm = random_potts_rbm(4, 2, 2, seed=0)
     for method in ("exact", "sampling"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from boltzkit.interpret.energy_couplings import model_couplings
+from boltzkit.interpret.rbm_couplings import model_couplings
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
 from boltzkit.models.hybrid import HybridEBM

@@ -165,7 +165,7 @@ def ring_ising(n: int, coupling: float) -> IsingModel:
 def test_metropolis_mixes_on_a_zero_field_ring(to_potts):
     """Zero-field 8-ring at J = 0.8: a spin between opposite neighbours has dE = 0. Plain Metropolis
     flips it with certainty and the fixed-order sweep then keeps the chain in a few closed classes
-    (c_1 came out 0.23 instead of 0.695); the damped rule (boltzkit.sampling.metropolis) must give
+    (c_1 came out 0.23 instead of 0.695); the damped rule (boltzkit.models.metropolis) must give
     the exact nearest-neighbour correlation. 4000 chains x 200 sweeps from random starts: the
     standard error of c_1 is about 0.01 (one ring of 8 correlated bonds per chain), the tolerance
     0.04 is 4 of them, and the old error was 0.47."""
@@ -318,7 +318,7 @@ def test_correlation_pearson_is_the_pearson_of_the_connected_correlations():
     """Against numpy on the C_ij(a, b), i < j, built by hand; 1 for identical statistics."""
     import numpy as np
 
-    from boltzkit.models.pairwise import PairwiseStatistics, correlation_pearson
+    from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson
 
     g = torch.Generator().manual_seed(17)
     a = torch.randint(0, 3, (200, 4), generator=g)

@@ -141,8 +141,8 @@ def test_gradient_matches_finite_differences_of_the_exact_log_likelihood():
             numeric[idx] = (up - down) / (2 * eps)
         assert torch.allclose(grads[name], numeric, atol=1e-7), name
 
-    # the centred gradient is a fixed linear transform of the plain one (METHODS.md 6.1)
-    centred = model.log_likelihood_gradient(data, exact_chains, weights, centered=True)
+    # the centered gradient is a fixed linear transform of the plain one (METHODS.md 6.1)
+    centered = model.log_likelihood_gradient(data, exact_chains, weights, centered=True)
     w = weights / weights.sum()
     v_bar = w @ model.one_hot(data)
     h_bar = w @ model.transform(data)
@@ -150,35 +150,35 @@ def test_gradient_matches_finite_differences_of_the_exact_log_likelihood():
     db = grads["visible_bias"].reshape(9)
     dc = grads["hidden_bias"]
     cw = dw - torch.outer(v_bar, dc) - torch.outer(db, h_bar)
-    assert torch.allclose(centred["weights"].reshape(9, 2), cw, atol=1e-12)
-    assert torch.allclose(centred["visible_bias"].reshape(9), db - cw @ h_bar, atol=1e-12)
-    assert torch.allclose(centred["hidden_bias"], dc - v_bar @ cw, atol=1e-12)
-    # the trainer's centred coordinates (W, b', c'): same W gradient by the chain rule
-    centring = model.centring(data, weights)
-    assert torch.allclose(centring.to_centred(grads)["weights"], centred["weights"], atol=1e-12)
+    assert torch.allclose(centered["weights"].reshape(9, 2), cw, atol=1e-12)
+    assert torch.allclose(centered["visible_bias"].reshape(9), db - cw @ h_bar, atol=1e-12)
+    assert torch.allclose(centered["hidden_bias"], dc - v_bar @ cw, atol=1e-12)
+    # the trainer's centered coordinates (W, b', c'): same W gradient by the chain rule
+    centering = model.centering(data, weights)
+    assert torch.allclose(centering.to_centered(grads)["weights"], centered["weights"], atol=1e-12)
 
 
-def test_centred_coordinates_map_back_to_the_same_model():
-    """Moving W in the centred parametrisation and restoring (b, c) leaves every energy equal to
-    the centred-form energy with the new W and the old (b', c')."""
+def test_centered_coordinates_map_back_to_the_same_model():
+    """Moving W in the centered parametrisation and restoring (b, c) leaves every energy equal to
+    the centered-form energy with the new W and the old (b', c')."""
     model = random_model(3, 3, 2, seed=12)
     g = torch.Generator().manual_seed(13)
     data = torch.randint(0, 3, (30, 3), generator=g).double()
-    centring = model.centring(data)
-    x_bar, h_bar = centring.visible.reshape(-1), centring.hidden
+    centering = model.centering(data)
+    x_bar, h_bar = centering.visible.reshape(-1), centering.hidden
     w = model.weights.reshape(9, 2)
     b_prime = model.visible_bias.reshape(-1) + w @ h_bar
     c_prime = model.hidden_bias + x_bar @ w
     previous = {k: v.clone() for k, v in model.parameters().items()}
     model.weights.add_(0.3 * torch.randn(3, 3, 2, generator=g, dtype=torch.float64))
-    centring.restore(model.parameters(), previous)
+    centering.restore(model.parameters(), previous)
     v = enumerate_codes(3, 3)
     h = all_hidden(2)
     vv, hh = v.repeat_interleave(len(h), 0), h.repeat(len(v), 1)
     xc = model.one_hot(vv) - x_bar
     hc = hh - h_bar
-    centred_energy = -((xc @ model.weights.reshape(9, 2)) * hc).sum(-1) - xc @ b_prime - hc @ c_prime
-    difference = model.energy(vv, hh) - centred_energy
+    centered_energy = -((xc @ model.weights.reshape(9, 2)) * hc).sum(-1) - xc @ b_prime - hc @ c_prime
+    difference = model.energy(vv, hh) - centered_energy
     assert float(difference.max() - difference.min()) < 1e-12
 
 

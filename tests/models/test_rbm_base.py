@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from boltzkit.models.base import Chains
-from boltzkit.models.potts_rbm import PottsCentring, PottsRBM, one_hot_flat
+from boltzkit.models.potts_rbm import PottsRBM, one_hot_flat
 from boltzkit.models.rbm import RBM
-from boltzkit.models.rbm_base import Centring, RBMBase, gradient_terms
+from boltzkit.models.rbm_base import Centering, RBMBase, gradient_terms
 from boltzkit.models.units import BERNOULLI, SPIN, random_uniform
 
 
@@ -66,21 +66,21 @@ def test_potts_hidden_sampling_has_the_conditional_law():
     assert torch.allclose(h.mean(0), model.transform(v[:1])[0], atol=0.0125)
 
 
-def test_one_centring_class_serves_both_models():
-    """PottsCentring is the binary RBM's Centring; on a Potts RBM it keeps <h|v> of the data, and
+def test_one_centering_class_serves_both_models():
+    """The Potts RBM's centering is the binary RBM's Centering; it keeps <h|v> of the data, and
     the gradient given that <h|v> is the gradient computed without it."""
-    assert PottsCentring is Centring
     model = potts_model(seed=2)
     g = torch.Generator().manual_seed(4)
     data = torch.randint(0, 3, (30, 4), generator=g).double()
     weights = torch.rand(30, generator=g, dtype=torch.float64)
     chains = Chains(torch.randint(0, 3, (20, 4), generator=g).double())
-    centring = model.centring(data, weights)
-    assert centring.visible.shape == (4, 3) and centring.hidden.shape == (3,)
-    assert torch.equal(centring.data_hidden, model.transform(data))
+    centering = model.centering(data, weights)
+    assert type(centering) is Centering
+    assert centering.visible.shape == (4, 3) and centering.hidden.shape == (3,)
+    assert torch.equal(centering.data_hidden, model.transform(data))
     for centered in (True, False):
         with_h = model.log_likelihood_gradient(data, chains, weights, centered,
-                                               data_hidden=centring.data_hidden)
+                                               data_hidden=centering.data_hidden)
         without = model.log_likelihood_gradient(data, chains, weights, centered)
         for name in with_h:
             assert torch.equal(with_h[name], without[name])
@@ -114,23 +114,23 @@ def test_potts_exact_log_partition_over_either_layer(n_hidden):
     assert model.log_partition_exact(chunk_size=3) == pytest.approx(brute, abs=1e-12)
 
 
-def test_binary_centring_restore_is_the_same_model():
-    """Restore after a step in centred coordinates (W, b', c') gives b = b' - W h̄, c = c' - Wᵀ v̄
-    for the binary RBM too (shared class): the centred energy is unchanged up to a constant."""
+def test_binary_centering_restore_is_the_same_model():
+    """Restore after a step in centered coordinates (W, b', c') gives b = b' - W h̄, c = c' - Wᵀ v̄
+    for the binary RBM too (shared class): the centered energy is unchanged up to a constant."""
     model = RBM.init_from_data((torch.rand(50, 5, generator=torch.Generator().manual_seed(2)) < 0.4).double(),
                                3, BERNOULLI, torch.Generator().manual_seed(3), weight_std=0.5)
     data = (torch.rand(50, 5, generator=torch.Generator().manual_seed(2)) < 0.4).double()
-    centring = model.centring(data)
+    centering = model.centering(data)
     v, h = BERNOULLI.enumerate(5, dtype=torch.float64), torch.ones(32, 3, dtype=torch.float64)
 
-    def centred_energy(m, b_prime, c_prime):
-        return -(((v - centring.visible) @ m.weights) * (h - centring.hidden)).sum(-1) \
-            - (v - centring.visible) @ b_prime - (h - centring.hidden) @ c_prime
+    def centered_energy(m, b_prime, c_prime):
+        return -(((v - centering.visible) @ m.weights) * (h - centering.hidden)).sum(-1) \
+            - (v - centering.visible) @ b_prime - (h - centering.hidden) @ c_prime
 
-    b_prime = model.visible_bias + model.weights @ centring.hidden
-    c_prime = model.hidden_bias + centring.visible @ model.weights
+    b_prime = model.visible_bias + model.weights @ centering.hidden
+    c_prime = model.hidden_bias + centering.visible @ model.weights
     previous = {k: t.clone() for k, t in model.parameters().items()}
     model.weights.add_(0.2)
-    centring.restore(model.parameters(), previous)
-    diff = model.energy(v, h) - centred_energy(model, b_prime, c_prime)
+    centering.restore(model.parameters(), previous)
+    diff = model.energy(v, h) - centered_energy(model, b_prime, c_prime)
     assert float(diff.max() - diff.min()) < 1e-12

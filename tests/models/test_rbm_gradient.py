@@ -1,5 +1,5 @@
 """The log-likelihood gradient of the binary RBM against finite differences of the exact
-log-likelihood, and the centred gradient against its definition (METHODS.md 6.1).
+log-likelihood, and the centered gradient against its definition (METHODS.md 6.1).
 
 L(theta) = sum_n w_n (-F(x_n)) / sum_n w_n - log Z(theta), with log Z by double enumeration
 (tests/conftest.py), so the reference shares no code with the gradient under test.
@@ -88,7 +88,7 @@ def test_gradient_is_not_trivially_small(tiny_problem, brute):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("units", ["bernoulli", "spin"])
-def test_centred_gradient_follows_its_definition(tiny_problem, brute, units, weighted):
+def test_centered_gradient_follows_its_definition(tiny_problem, brute, units, weighted):
     """METHODS.md 6.1: centre v and h on the data means (v̄, h̄);
     ΔW = <(v-v̄)(h-h̄)ᵀ>_D - <(v-v̄)(h-h̄)ᵀ>_M, Δb = <v>_D - <v>_M - ΔW h̄, Δc = <h>_D - <h>_M - v̄ᵀΔW."""
     model, data, weights = tiny_problem(units, weighted)
@@ -109,7 +109,7 @@ def test_centred_gradient_follows_its_definition(tiny_problem, brute, units, wei
     torch.testing.assert_close(got["visible_bias"], db, rtol=0, atol=1e-12)
     torch.testing.assert_close(got["hidden_bias"], dc, rtol=0, atol=1e-12)
 
-    # Centring changes the direction but not the fixed point: the centred gradient is an
+    # Centering changes the direction but not the fixed point: the centered gradient is an
     # invertible linear map of the plain one, so it vanishes exactly when the plain one does.
     plain = model.log_likelihood_gradient(data, chains, weights, centered=False)
     assert not torch.allclose(got["weights"], plain["weights"], atol=1e-3)
@@ -151,34 +151,34 @@ def test_weight_penalties_are_the_documented_loss(tiny_problem, brute, l1, l2):
                                    msg=name)
 
 
-def centring_map(g: dict[str, torch.Tensor], v_bar: torch.Tensor, h_bar: torch.Tensor):
-    """The centred update as a linear map of the plain gradient (METHODS.md 6.1, expanded):
+def centering_map(g: dict[str, torch.Tensor], v_bar: torch.Tensor, h_bar: torch.Tensor):
+    """The centered update as a linear map of the plain gradient (METHODS.md 6.1, expanded):
     ΔW = g_W - v̄ g_cᵀ - g_b h̄ᵀ, Δb = g_b - ΔW h̄, Δc = g_c - ΔWᵀ v̄."""
     dw = g["weights"] - torch.outer(v_bar, g["hidden_bias"]) - torch.outer(g["visible_bias"], h_bar)
     return {"weights": dw, "visible_bias": g["visible_bias"] - dw @ h_bar,
             "hidden_bias": g["hidden_bias"] - v_bar @ dw}
 
 
-def test_centring_map_reproduces_the_centred_gradient(tiny_problem, brute):
-    """Sanity of the expansion used below: map(plain gradient) == centred gradient."""
+def test_centering_map_reproduces_the_centered_gradient(tiny_problem, brute):
+    """Sanity of the expansion used below: map(plain gradient) == centered gradient."""
     model, data, _ = tiny_problem("bernoulli", False)
     chains = exact_model_chains(model, brute)
     plain = model.log_likelihood_gradient(data, chains, centered=False)
-    centred = model.log_likelihood_gradient(data, chains, centered=True)
-    mapped = centring_map(plain, data.mean(0), model.transform(data).mean(0))
-    for name in centred:
-        torch.testing.assert_close(mapped[name], centred[name], rtol=0, atol=1e-12, msg=name)
+    centered = model.log_likelihood_gradient(data, chains, centered=True)
+    mapped = centering_map(plain, data.mean(0), model.transform(data).mean(0))
+    for name in centered:
+        torch.testing.assert_close(mapped[name], centered[name], rtol=0, atol=1e-12, msg=name)
 
 
 @pytest.mark.parametrize(("l1", "l2"), [(0.0, 0.3), (0.05, 0.0)])
-def test_centred_update_is_the_centring_of_the_penalised_gradient(tiny_problem, brute, l1, l2):
-    """Centring preconditions the gradient of the *penalised* objective L - l1|W| - l2/2 W^2:
+def test_centered_update_is_the_centering_of_the_penalised_gradient(tiny_problem, brute, l1, l2):
+    """Centering preconditions the gradient of the *penalised* objective L - l1|W| - l2/2 W^2:
     the update must be map(d/dθ of it), which vanishes exactly at the penalised optimum."""
     model, data, _ = tiny_problem("bernoulli", False)
     fd = finite_difference_gradient(model, data, None, brute)
     w0 = model.weights.clone()
     fd["weights"] -= l1 * torch.sign(w0) + l2 * w0
-    expected = centring_map(fd, data.mean(0), model.transform(data).mean(0))
+    expected = centering_map(fd, data.mean(0), model.transform(data).mean(0))
     before = {k: v.clone() for k, v in model.parameters().items()}
     config = TrainingConfig(method="exact", n_updates=1, batch_size=len(data), learning_rate=1.0,
                             centered=True, l1=l1, l2=l2, dtype="float64")
@@ -189,16 +189,16 @@ def test_centred_update_is_the_centring_of_the_penalised_gradient(tiny_problem, 
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_gradient_reuses_the_hidden_means_of_the_centring(tiny_problem, weighted):
-    """centring() keeps <h|v> of the data; passed back as data_hidden, the gradient is the same
+def test_gradient_reuses_the_hidden_means_of_the_centering(tiny_problem, weighted):
+    """centering() keeps <h|v> of the data; passed back as data_hidden, the gradient is the same
     (bit for bit: the same tensor enters the same operations)."""
     model, data, weights = tiny_problem("bernoulli", weighted)
     chains = model.init_chains(30, torch.Generator().manual_seed(3))
-    centring = model.centring(data, weights)
-    assert torch.equal(centring.data_hidden, model.transform(data))
+    centering = model.centering(data, weights)
+    assert torch.equal(centering.data_hidden, model.transform(data))
     for centered in (False, True):
         plain = model.log_likelihood_gradient(data, chains, weights, centered)
         reused = model.log_likelihood_gradient(data, chains, weights, centered,
-                                               data_hidden=centring.data_hidden)
+                                               data_hidden=centering.data_hidden)
         for name in plain:
             assert torch.equal(plain[name], reused[name])

@@ -19,7 +19,8 @@ from boltzkit.data.msa import read_msa, write_fasta
 from boltzkit.evaluation.contacts import run_contacts
 from boltzkit.report.html import ReportOptions, write_report
 from boltzkit.training.config import TrainingConfig
-from boltzkit.training.run_models import MSASpec, train_model_run
+from boltzkit.data.specs import MSASpec
+from boltzkit.training.run import train_run
 
 MSA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "msa" / "PF00014"
 STRUCT = MSA_DIR / "PF00014_struct.dat.gz"
@@ -41,8 +42,8 @@ def runs(tmp_path_factory, single_thread_module):
     spec = MSASpec(str(folder / "pf14.fasta"), test_fraction=0.2)
     config = TrainingConfig(method="pcd", n_updates=8, batch_size=100, n_chains=50, gibbs_steps=2,
                             learning_rate=0.05, n_checkpoints=3)
-    train_model_run(spec, folder / "rbm.h5", "potts-rbm", 4, config)
-    train_model_run(MSASpec(str(folder / "pf14.fasta")), folder / "plm.h5", "potts-bm", 0,
+    train_run(spec, folder / "rbm.h5", "potts-rbm", 4, config)
+    train_run(MSASpec(str(folder / "pf14.fasta")), folder / "plm.h5", "potts-bm", 0,
                     TrainingConfig(method="plm", n_updates=15, n_checkpoints=1))
     write_report(folder / "rbm.h5", folder / "rbm.html", ReportOptions(**OPTIONS))
     return folder

@@ -85,7 +85,8 @@ def bars_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
 def image_run(tmp_path_factory):
     """A run trained through train_run on an image file with labels and a 25% test split."""
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run import DataSpec, train_run
+    from boltzkit.data.specs import DataSpec
+    from boltzkit.training.run import train_run
 
     folder = tmp_path_factory.mktemp("image_run")
     images, labels = bars_images(240, np.random.default_rng(0))
@@ -149,7 +150,7 @@ def test_report_is_self_contained(image_report):
 
 def test_numbers_agree_with_the_evaluation_layer(image_run, image_report):
     from boltzkit.evaluation.run_evaluation import evaluate_run
-    from boltzkit.training.run import run_datasets
+    from boltzkit.io.trajectory import run_datasets
 
     run, _ = image_run
     _, text, _ = image_report
@@ -234,7 +235,12 @@ def test_ising_run_with_ais_and_no_images(tmp_path):
 def test_run_without_any_data(tmp_path):
     x = spin_rows(100, 12, seed=2).astype(np.float32)
     boltzkit.BernoulliRBM(n_hidden=4, n_updates=10, batch_size=50, n_chains=50, gibbs_steps=1,
-                          n_checkpoints=3, random_state=0, out=tmp_path / "r.h5").fit(x)
+                          n_checkpoints=3, random_state=0, out=tmp_path / "fit.h5").fit(x)
+    # the same checkpoints in a run file that stores no data and names no data file
+    fitted = trajectory.read_config(tmp_path / "fit.h5")
+    trajectory.create(tmp_path / "r.h5", {"model": fitted["model"], "training": fitted["training"]})
+    for update, model in trajectory.load_models(tmp_path / "fit.h5"):
+        trajectory.append(tmp_path / "r.h5", update, model.parameters(), 0.0, 0.1, checkpoint=True)
     text = write_report(tmp_path / "r.h5", tmp_path / "r.html",
                         ReportOptions(curve_points=3, n_samples=40, gibbs_steps=5)).read_text()
     assert parse(text).h2 == ["Summary", "Training curve", "Samples", "Weights"]

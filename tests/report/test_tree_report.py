@@ -93,7 +93,7 @@ def test_potts_run_sections_show_the_fixed_points_as_sequences(tmp_path):
 
 
 def test_binary_tree_section_samples_the_whole_labelled_training_file(tmp_path):
-    from boltzkit.training.run import DataSpec
+    from boltzkit.data.specs import DataSpec
 
     rng = np.random.default_rng(1)
     proto = balanced_prototypes(3, 60, seed=1)

@@ -4,7 +4,8 @@ Regression for the reducible Metropolis sweep: accepting dE <= 0 moves with cert
 colour class is updated at once conserves (left-moving - right-moving domain walls) on a zero-field
 Ising ring, so the chains never reach the Boltzmann distribution (8-site ring, beta J = 0.8: c_02
 0.31-0.35 instead of 0.508). The acceptance is now rho * min(1, exp(-beta dE)) with
-rho = METROPOLIS_MOVE_PROBABILITY < 1 (see the module docstring of mcmc.py).
+rho = METROPOLIS_MOVE_PROBABILITY < 1 (boltzkit.models.metropolis, the rule shared with the pairwise
+models; see the module docstring of mcmc.py).
 """
 
 import math
@@ -13,12 +14,13 @@ import pytest
 import torch
 from torch import Tensor
 
+from boltzkit.models import metropolis
 from boltzkit.synthetic import mcmc
 from boltzkit.synthetic.exact import ExactDistribution
 from boltzkit.synthetic.generators import ising1d
 from boltzkit.synthetic.hamiltonians import PottsHamiltonian, SpinHamiltonian
 
-RHO = mcmc.METROPOLIS_MOVE_PROBABILITY
+RHO = metropolis.METROPOLIS_MOVE_PROBABILITY
 
 
 def test_move_probability_is_below_one():
@@ -117,7 +119,7 @@ def test_zero_field_ring_correlations_match_enumeration(algorithm):
 def test_plain_metropolis_ring_is_detected(monkeypatch):
     # Negative control, and the bug as it was: with rho = 1 (plain Metropolis) the same run misses c_2
     # and c_3 by > 0.1 (the chains stay in the wall-imbalance sector of their random start).
-    monkeypatch.setattr(mcmc, "METROPOLIS_MOVE_PROBABILITY", 1.0)
+    monkeypatch.setattr(metropolis, "METROPOLIS_MOVE_PROBABILITY", 1.0)
     data = _sampled_ring("metropolis")
     mean = _ring_correlations(data.samples).mean(0)
     exact = _exact_ring_correlations(data.hamiltonian)

@@ -189,27 +189,28 @@ def test_bmdca_run_matches_the_pseudocounted_frequencies(toy_alignment, tmp_path
     Monte Carlo accuracy of 1000 chains (sqrt(p(1-p)/1000) <= 0.016; 0.03 allowed)."""
     from boltzkit.data.reweighting import frequencies
     from boltzkit.io import trajectory
-    from boltzkit.training.run_models import MSASpec, train_model_run
+    from boltzkit.data.specs import MSASpec
+    from boltzkit.training.run import train_run
 
     spec = MSASpec(str(toy_alignment), alphabet="dna")
     train, _ = spec.load()
     lam = 0.05
     fi, fij = frequencies(train.samples, 5, train.weights, lam, dtype=torch.float64)
     out = tmp_path / "bm.h5"
-    model = train_model_run(spec, out, "potts-bm", 0, _bmdca_config(150), pseudocount=lam)
+    model = train_run(spec, out, "potts-bm", 0, _bmdca_config(150), pseudocount=lam)
     p = model_statistics(model)
     assert float((p.fields - fi).abs().max()) < 0.03
     assert float((p.couplings - fij).abs().max()) < 0.03
     # the correlations are learned (the profile start has C_ij = 0): exact C_ij of the model
     # against the data's; 0.95 leaves room for the Monte Carlo noise of 1000 chains
-    from boltzkit.models.pairwise import PairwiseStatistics, correlation_pearson
+    from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson
 
     assert correlation_pearson(PairwiseStatistics(fi, fij), p) > 0.95
     stored = trajectory.read_config(out)["bmdca"]
     assert stored == {"pseudocount": lam, "target_pearson": None}
     # default pseudocount: 1 / M_eff (adabmDCA's); the start is the profile model log f_i
     default_out = tmp_path / "d.h5"
-    start = train_model_run(spec, default_out, "potts-bm", 0, _bmdca_config(1, learning_rate=1e-12))
+    start = train_run(spec, default_out, "potts-bm", 0, _bmdca_config(1, learning_rate=1e-12))
     lam = 1.0 / float(train.weights.sum())
     assert trajectory.read_config(default_out)["bmdca"]["pseudocount"] == pytest.approx(lam)
     fi_default, _ = frequencies(train.samples, 5, train.weights, lam, dtype=torch.float64)
@@ -221,13 +222,14 @@ def test_target_pearson_stops_at_the_first_update_reaching_it(toy_alignment, tmp
     """The stop rule: Pearson of the chains' C_ij (those of the last gradient) >= target; the run
     stops there, well before n_updates, and saves that update as a checkpoint."""
     from boltzkit.io import trajectory
-    from boltzkit.models.pairwise import correlation_pearson
-    from boltzkit.training.run_models import MSASpec, train_model_run
+    from boltzkit.models.statistics import correlation_pearson
+    from boltzkit.data.specs import MSASpec
+    from boltzkit.training.run import train_run
 
     spec = MSASpec(str(toy_alignment), alphabet="dna")
     trace = []
     out = tmp_path / "stop.h5"
-    model = train_model_run(spec, out, "potts-bm", 0, _bmdca_config(400), target_pearson=0.85,
+    model = train_run(spec, out, "potts-bm", 0, _bmdca_config(400), target_pearson=0.85,
                             on_pearson=lambda k, r, s: trace.append((k, r, s)))
     updates = [k for k, _, _ in trace]
     assert updates == list(range(1, len(trace) + 1)) and len(trace) < 400
@@ -274,7 +276,8 @@ def test_resume_honours_a_target_pearson_given_on_resume(toy_alignment, tmp_path
     an out-of-range target is a one-line error."""
     from boltzkit.errors import BoltzkitError
     from boltzkit.io import trajectory
-    from boltzkit.training.run_models import MSASpec, train_model_run
+    from boltzkit.data.specs import MSASpec
+    from boltzkit.training.run import train_run
 
     spec = MSASpec(str(toy_alignment), alphabet="dna")
     out = tmp_path / "resume.h5"
@@ -287,18 +290,18 @@ def test_resume_honours_a_target_pearson_given_on_resume(toy_alignment, tmp_path
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train_model_run(spec, out, "potts-bm", 0, _bmdca_config(400, save_every=1),
+        train_run(spec, out, "potts-bm", 0, _bmdca_config(400, save_every=1),
                         on_update=interrupt, pseudocount=0.05)
     trace = []
-    train_model_run(spec, out, "potts-bm", 0, None, resume=True, target_pearson=0.85,
+    train_run(spec, out, "potts-bm", 0, None, resume=True, target_pearson=0.85,
                     on_pearson=lambda k, r, s: trace.append((k, r)))
     assert trace and trace[0][0] == 4  # continued from the saved update 3
     assert trace[-1][1] >= 0.85 and trace[-1][0] < 400
     assert trajectory.checkpoint_updates(out)[-1] == trace[-1][0]
     # the same pseudocount is accepted, another one would change the target mid-run
     with pytest.raises(BoltzkitError, match="pseudocount"):
-        train_model_run(spec, out, "potts-bm", 0, None, resume=True, pseudocount=0.1)
+        train_run(spec, out, "potts-bm", 0, None, resume=True, pseudocount=0.1)
     for bad in (1.5, -1.0, float("nan")):
         with pytest.raises(BoltzkitError, match="target-pearson"):
-            train_model_run(spec, tmp_path / "bad.h5", "potts-bm", 0, _bmdca_config(5),
+            train_run(spec, tmp_path / "bad.h5", "potts-bm", 0, _bmdca_config(5),
                             target_pearson=bad)

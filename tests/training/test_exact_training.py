@@ -4,7 +4,7 @@ The maximum-likelihood fixed point of an RBM is <v_i>_D = <v_i>_M, <h_a>_D = <h_
 <v_i h_a>_D = <v_i h_a>_M, with the data terms Rao-Blackwellised (h replaced by <h|v>). With an
 L2 penalty l2/2 |W|^2 on the weights, the fixed point becomes <v_i h_a>_D - <v_i h_a>_M = l2 W_ia
 with the bias moments still matched. Training with method="exact" (full batch, model term by
-enumeration) must reach it whatever the optimizer or the centring, since centring only
+enumeration) must reach it whatever the optimizer or the centering, since centering only
 preconditions the gradient.
 
 Why the two set-ups below. On 300 rows drawn from a 6-unit distribution, an RBM with 4 hidden
@@ -55,9 +55,9 @@ def train_exact(model, data, weights, *, centered, optimizer, learning_rate, n_u
 
 
 SETTINGS = [  # (centered, optimizer, learning rate, updates): measured to reach <= 2e-4
-    pytest.param(True, "sgd", 1.0, 2000, id="centred-sgd"),
+    pytest.param(True, "sgd", 1.0, 2000, id="centered-sgd"),
     pytest.param(False, "sgd", 1.0, 2000, id="plain-sgd"),
-    pytest.param(True, "adam", 0.003, 1000, id="centred-adam"),
+    pytest.param(True, "adam", 0.003, 1000, id="centered-adam"),
     pytest.param(False, "adam", 0.003, 1000, id="plain-adam"),
 ]
 
@@ -82,12 +82,12 @@ def test_exact_training_matches_moments_of_realizable_data(make_rbm, centered, o
     torch.testing.assert_close(mvh, vh, rtol=0, atol=TOL_MOMENTS)
 
 
-# Measured with the fix: 2e-5 (centred Adam), 2e-6 (plain Adam), 7e-5 (centred SGD). Plain SGD
+# Measured with the fix: 2e-5 (centered Adam), 2e-6 (plain Adam), 7e-5 (centered SGD). Plain SGD
 # needs lr <= 0.5 here (lr 1 cycles) and 2000+ updates: it is covered by the realizable test.
 @pytest.mark.parametrize(("centered", "optimizer", "learning_rate", "n_updates"), [
-    pytest.param(True, "adam", 0.01, 750, id="centred-adam"),
+    pytest.param(True, "adam", 0.01, 750, id="centered-adam"),
     pytest.param(False, "adam", 0.01, 1000, id="plain-adam"),
-    pytest.param(True, "sgd", 1.0, 1000, id="centred-sgd"),
+    pytest.param(True, "sgd", 1.0, 1000, id="centered-sgd"),
 ])
 def test_exact_training_with_l2_reaches_the_penalised_fixed_point(structured_data, centered,
                                                                    optimizer, learning_rate,

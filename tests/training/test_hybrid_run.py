@@ -81,7 +81,7 @@ def test_network_only_and_user_errors(ising_data, tmp_path):
     sampled = json.loads(result.stdout)
     # uniform sampling with the control variate: standard errors ~1e-3 here, so epsilon moves little
     assert abs(sampled["epsilon"]["2"] - report["epsilon"]["2"]) < 0.05 and sampled["standard_error"]["2"] > 0
-    for extra, message in [(["--hybrid-parts", "three"], "hybrid parts"), (["--nn-hidden", "0"], "nn-hidden")]:
+    for extra, message in [(["--hybrid-parts", "three"], "--hybrid-parts"), (["--nn-hidden", "0"], "nn-hidden")]:
         result = train(ising_data, tmp_path / "bad.h5", *extra)
         assert result.exit_code == 2 and message in result.output
     result = runner.invoke(app, ["train", str(ising_data), "--out", str(tmp_path / "bad.h5"), "--model", "hybrid",

@@ -14,7 +14,7 @@ from boltzkit.data.msa import read_msa, write_fasta
 from boltzkit.io import trajectory
 from boltzkit.models.pairwise import IsingModel, PottsModel
 from boltzkit.models.potts_rbm import PottsRBM
-from boltzkit.training.run import run_datasets
+from boltzkit.io.trajectory import run_datasets
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 runner = CliRunner()
@@ -113,7 +113,8 @@ def test_ising_bm_on_binary_data(tmp_path):
 def test_user_errors(alignment, tmp_path):
     result = runner.invoke(app, ["train", str(alignment), "--out", str(tmp_path / "x.h5"), "--quiet",
                                  "--model", "potts-rbm", "--method", "plm"])
-    assert result.exit_code == 2 and "pairwise" in result.output
+    # the families that plm trains (the pairwise ones) are named
+    assert result.exit_code == 2 and "plm trains potts-bm, ising-bm" in result.output
     result = runner.invoke(app, ["train", str(alignment), "--out", str(tmp_path / "y.h5"), "--quiet",
                                  "--model", "potts-bm", "--alphabet", "ACCA", "--updates", "1"])
     assert result.exit_code == 2 and "repeats a letter" in result.output

@@ -86,7 +86,7 @@ def test_ising_pseudo_log_likelihood_is_the_generic_flip_formulation():
     -softplus(-2 s_i f_i) equals the closed form s_i f_i - log 2cosh f_i and the q = 2 Potts
     conditionals of the same distribution (log-softmax of the local fields); large fields
     (|f| ~ 60) stay finite. float64 throughout: agreement to rounding (1e-12)."""
-    from boltzkit.training.pseudo_likelihood import pseudo_log_likelihood as generic
+    from boltzkit.models.pseudo_likelihood import pseudo_log_likelihood as generic
 
     g = torch.Generator().manual_seed(11)
     model = ising_9_spins(seed=11)

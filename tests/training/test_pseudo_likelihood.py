@@ -13,9 +13,9 @@ from boltzkit.models.hybrid import HybridEBM
 from boltzkit.models.units import SPIN
 from boltzkit.synthetic.exact import ExactDistribution
 from boltzkit.synthetic.hamiltonians import Interactions, SpinHamiltonian
+from boltzkit.models.pseudo_likelihood import flip_energy_differences, pseudo_log_likelihood
 from boltzkit.training.pseudo_likelihood import (PseudoLikelihoodConfig, fit_pseudo_likelihood,
-                                                 flip_energy_differences, pairwise_pl_gradient,
-                                                 pseudo_log_likelihood)
+                                                 pairwise_pl_gradient)
 
 
 class EnergyOnly:

@@ -92,7 +92,7 @@ def test_sampled_negative_phases_approach_exact_training(tiny, method, gibbs_ste
 
 
 @pytest.mark.parametrize("centered", [True, False],
-                         ids=["centred", "plain"])
+                         ids=["centered", "plain"])
 @pytest.mark.parametrize("method", ["exact", "pcd"])
 def test_adam_ascends_the_likelihood(centered, method):
     """With exact (or accurate PCD-10) gradients and a small learning rate, Adam must increase

@@ -8,7 +8,6 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-import torch
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
@@ -38,8 +37,11 @@ def user_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def setup_torch(threads: int | None, device: str) -> torch.device:
-    """Set the intra-op thread count (default: leave torch's) and check the device."""
+def setup_torch(threads: int | None, device: str):
+    """Set the intra-op thread count (default: leave torch's) and check the device; returns the
+    torch.device."""
+    import torch  # heavy (about 1 s): imported by the commands that run, not by --help
+
     if threads:
         torch.set_num_threads(threads)
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -1,6 +1,8 @@
 """``boltzkit landscape``, ``boltzkit tree`` and ``boltzkit generate hierarchical``: thin commands over
-:mod:`boltzkit.interpret.landscape`, :mod:`boltzkit.interpret.tree` and
-:mod:`boltzkit.synthetic.hierarchical` (parse, call, print, plot).
+:func:`boltzkit.interpret.run_interpretation.run_landscape`,
+:func:`~boltzkit.interpret.run_interpretation.run_tree` and :mod:`boltzkit.synthetic.hierarchical`
+(parse, call, print, plot). The API is imported inside the commands: it loads torch, which
+``boltzkit --help`` does not need.
 
 Wire them into the main application with::
 
@@ -11,15 +13,17 @@ Wire them into the main application with::
 
 from __future__ import annotations
 
-import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.table import Table
 
 from boltzkit.cli.common import ThreadsOption, console, print_json, progress_bar, setup_torch, \
     stdout, user_errors
 from boltzkit.errors import BoltzkitError
+from boltzkit.io.atomic import atomic_path
 
 __all__ = ["register", "register_generate", "landscape", "tree", "generate_hierarchical"]
 
@@ -36,7 +40,7 @@ def _parse_floats(text: Optional[str], what: str) -> Optional[list[float]]:
 # ---------------------------------------------------------------------------------- landscape
 @user_errors
 def landscape(
-    run: Path = typer.Argument(..., help="Run file (bernoulli-rbm, ising-rbm or potts-rbm)"),
+    run: Path = typer.Argument(..., help="Run file of an RBM ({0,1}, ±1 or Potts visible units)"),
     data: Path = typer.Argument(..., help="Data file: binary samples, or an alignment for Potts runs"),
     out: Path = typer.Option(..., "--out", "-o", help="HDF5 file to write (basins.h5); a PNG is "
                                                       "written next to it"),
@@ -59,34 +63,24 @@ def landscape(
     threads: Optional[int] = ThreadsOption,
 ) -> None:
     """TAP fixed points of a trained RBM reached from the data: free energies and basins."""
-    import torch
-
-    from boltzkit.interpret.landscape import free_energy_landscape, load_run_points, save_landscape
-    from boltzkit.io.trajectory import load_model
+    from boltzkit.interpret.run_interpretation import run_landscape  # heavy (torch): not for --help
 
     setup_torch(threads, "cpu")
-    model = load_model(run, checkpoint).to(dtype=torch.float64)
-    points = load_run_points(run, data, dataset, n_points or None, seed)
-    t0 = time.perf_counter()
-    land = free_energy_landscape(model, points.x, order=order, beta=beta, damping=damping, tol=tol,
-                                 max_iter=max_iter, dedup_tol=dedup_tol, auto_damping=auto_damping)
-    seconds = time.perf_counter() - t0
-    save_landscape(out, land, points, {"run": str(run), "data": str(data),
-                                       "checkpoint": -1 if checkpoint is None else checkpoint})
+    found = run_landscape(run, data, out, order, checkpoint, n_points, dataset, beta, damping, auto_damping,
+                          tol, max_iter, dedup_tol, seed)
+    land, summary = found.landscape, found.summary
     png = out.with_suffix(".png")
-    _save_png(png, _landscape_png(points, land))
-    n_bad = int((~land.converged).sum())
-    n_damped = int((land.point_damping > damping).sum())
+    _save_png(png, _landscape_png(found.points, land))
     if as_json:
-        print_json({"n_points": land.n_points, "n_fixed_points": land.n_fixed_points,
-                    "n_unconverged": n_bad, "n_damped": n_damped,
-                    "max_damping": float(land.point_damping.max()), "order": order,
-                    "seconds": seconds,
-                    "fixed_points": land.table(), "files": {"basins": str(out), "figure": str(png)}})
+        print_json(dict(summary, files={"basins": str(out), "figure": str(png)}))
         return
-    from rich.table import Table
+    _print_landscape(run, checkpoint, out, found)
+    console.print(f"wrote {out} and {png}")
 
-    table = Table(title=f"TAP fixed points (order {order}) of {run.name}"
+
+def _print_landscape(run: Path, checkpoint: Optional[int], out: Path, found) -> None:
+    land, summary = found.landscape, found.summary
+    table = Table(title=f"TAP fixed points (order {summary['order']}) of {run.name}"
                         + (f" @ update {checkpoint}" if checkpoint is not None else ""))
     for col in ("rank", "free energy", "basin size", "fraction"):
         table.add_column(col, justify="right")
@@ -98,26 +92,23 @@ def landscape(
     if len(rows) > 30:
         stdout.print(f"... {len(rows) - 30} more fixed points in {out}")
     stdout.print(f"{land.n_points} points, {land.n_fixed_points} distinct fixed points, "
-                 f"{n_bad} not converged ({seconds:.1f} s)")
-    if n_damped:
-        stdout.print(f"{n_damped} iterations oscillated and were damped automatically (damping up "
-                     f"to {float(land.point_damping.max()):.3g}; per point in {out}:points/damping)")
-    if n_bad:
+                 f"{summary['n_unconverged']} not converged ({found.seconds:.1f} s)")
+    if summary["n_damped"]:
+        stdout.print(f"{summary['n_damped']} iterations oscillated and were damped automatically (damping "
+                     f"up to {summary['max_damping']:.3g}; per point in {out}:points/damping)")
+    if summary["n_unconverged"]:
         stdout.print("[yellow]note:[/yellow] some iterations did not converge (basin -1): raise "
                      "--max-iter or start from --damping 0.5")
-    console.print(f"wrote {out} and {png}")
 
 
 def _landscape_png(points, land):
-    from boltzkit.report.tree_figures import landscape_figure
+    from boltzkit.report.tree_figures import landscape_figure  # heavy (matplotlib)
 
     return landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), land,
                             points.image_shape, alphabet=points.alphabet)
 
 
 def _save_png(path: Path, fig) -> None:
-    from boltzkit.io.atomic import atomic_path
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
 
@@ -154,108 +145,40 @@ def tree(
     threads: Optional[int] = ThreadsOption,
 ) -> None:
     """Hierarchical clustering from the learning dynamics (TreeRBM, Decelle-Seoane-Rosset 2023)."""
-    import torch
-
-    from boltzkit.interpret.landscape import load_run_points
-    from boltzkit.interpret.tree import tree_from_annealing, tree_from_checkpoints, write_tree_outputs
-    from boltzkit.interpret.tree_metrics import level_scores, tree_agreement, triplet_agreement
-    from boltzkit.io.trajectory import load_model, load_models
+    from boltzkit.interpret.run_interpretation import run_tree  # heavy (torch): not for --help
     from boltzkit.report.tree_figures import dendrogram_figure
 
     setup_torch(threads, "cpu")
-    if variant not in ("checkpoints", "annealing"):
-        raise BoltzkitError(f"--variant must be checkpoints or annealing, got {variant!r}")
-    if out.suffix.lower() in (".png", ".csv", ".h5"):
-        raise BoltzkitError(f"--out {out}: give the Newick file name (e.g. tree.nwk)")
-    points = load_run_points(run, data, dataset, n_points or None, seed)
-    label_sets, label_source = _labels(labels, data, points)
-    t0 = time.perf_counter()
-    if variant == "checkpoints":
-        models = [(u, m.to(dtype=torch.float64)) for u, m in load_models(run)]
-        if len(models) < 2:
-            raise BoltzkitError(f"{run}: {len(models)} checkpoint(s); the tree needs many "
-                                "(train with --checkpoints 100 --spacing linear) or --variant annealing")
-        with progress_bar("tree (checkpoints)", len(models), not (quiet or as_json)) as advance:
-            result = tree_from_checkpoints(models, points.x, order=order, eps=eps, tol=tol,
-                                           max_iter=max_iter, damping=damping, cluster_on=cluster_on,
-                                           progress=lambda k, _n: advance(k),
-                                           auto_damping=auto_damping)
-    else:
-        model = load_model(run).to(dtype=torch.float64)
-        with progress_bar("tree (annealing)", beta_steps, not (quiet or as_json)) as advance:
-            result = tree_from_annealing(model, points.x, beta_min=beta_min, n_steps=beta_steps,
-                                         order=order, eps=eps, tol=tol, max_iter=max_iter,
-                                         damping=damping, cluster_on=cluster_on,
-                                         progress=lambda k, _n: advance(k),
-                                         auto_damping=auto_damping)
-    seconds = time.perf_counter() - t0
-    assignments = result.assignments()
-    scores = level_scores(assignments, label_sets) if label_sets else None
-    if scores and len(label_sets) == 1:
-        # one family: plain numbers in the JSON and the CSV
-        name = next(iter(label_sets))
-        scores = [dict(s, ari=s["ari"][name], purity=s["purity"][name]) for s in scores]
-    files = write_tree_outputs(result, out, points.names, points.one_hot(), label_sets, scores)
+    with _progress(f"tree ({variant})", not (quiet or as_json)) as progress:
+        found = run_tree(run, data, out, labels, n_points, eps, order, variant, beta_min, beta_steps,
+                         cluster_on, tol, max_iter, damping, auto_damping, dataset, seed, progress)
+    summary = found.summary
     png = out.with_suffix(".png")
-    _save_png(png, dendrogram_figure(result, label_sets or None))
-    files["figure"] = str(png)
-    levels = []
-    for i, row in enumerate(result.levels_table()):
-        entry = {"level": row["level"], "age": row["age"], "n_clusters": row["n_clusters"]}
-        if scores:
-            entry.update(ari=scores[i]["ari"], purity=scores[i]["purity"])
-        levels.append(entry)
-    summary = {"variant": variant, "n_points": result.n_points, "n_levels": result.n_levels,
-               "seconds": seconds, "levels": levels, "files": files,
-               "n_unconverged": sum(t["n_unconverged"] for t in result.trace),
-               "n_damped": sum(t["n_damped"] for t in result.trace)}
-    if label_sets:
-        summary["labels"] = label_source
-        summary["agreement"] = tree_agreement(assignments, label_sets)
-        if len(label_sets) > 1:
-            summary["triplet_agreement"] = triplet_agreement(assignments, label_sets)
+    _save_png(png, dendrogram_figure(found.tree, found.label_sets or None))
+    summary["files"]["figure"] = str(png)
     if as_json:
         print_json(summary)
         return
-    _print_tree(result, scores, label_sets, summary)
-    console.print(f"wrote {', '.join(files.values())}")
+    _print_tree(found.tree, found.scores, found.label_sets, summary)
+    console.print(f"wrote {', '.join(summary['files'].values())}")
 
 
-def _labels(spec: Optional[str], data: Path, points):
-    """({family: labels of the chosen points}, description)."""
-    from boltzkit.interpret.tree_metrics import read_label_sets
+@contextmanager
+def _progress(description: str, enabled: bool):
+    """A progress callback ``(done, total)`` whose bar opens at the first call (the total is known
+    only once the run is read)."""
+    with ExitStack() as stack:
+        bar = {}
 
-    if spec is not None:
-        sets = read_label_sets(spec, data)
-        source = spec
-    elif data.suffix.lower() in (".h5", ".hdf5") and _has_group(data, "labels"):
-        sets = read_label_sets("labels", data)  # e.g. the synthetic hierarchical data
-        source = f"{data}:labels/"
-    elif points.labels is not None:
-        return {"labels": points.labels}, f"{data} (stored labels)"
-    else:
-        return {}, None
-    out = {}
-    for name, values in sets.items():
-        if len(values) != points.n_total:
-            raise BoltzkitError(f"labels {name!r}: {len(values)} values for {points.n_total} data rows")
-        out[name] = values[points.index]
-    return out, source
+        def advance(done: int, total: int) -> None:
+            if "advance" not in bar:
+                bar["advance"] = stack.enter_context(progress_bar(description, total, enabled))
+            bar["advance"](done)
 
-
-def _has_group(path: Path, name: str) -> bool:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return isinstance(f.get(name), h5py.Group)
-    except OSError:
-        return False
+        yield advance
 
 
 def _print_tree(result, scores, label_sets, summary) -> None:
-    from rich.table import Table
-
     unit = "beta" if result.variant == "annealing" else "update"
     table = Table(title=f"TreeRBM levels ({result.n_points} points, {summary['seconds']:.1f} s)")
     table.add_column("level", justify="right")
@@ -307,9 +230,7 @@ def generate_hierarchical(
 ) -> None:
     """Binary sequences evolved along a known tree (random root, branching mutations), with the
     true label of every sample at every level."""
-    from rich.table import Table
-
-    from boltzkit.synthetic.hierarchical import hierarchical
+    from boltzkit.synthetic.hierarchical import hierarchical  # numpy: not for --help
 
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")

@@ -1,4 +1,8 @@
-"""The ``boltzkit`` command: thin commands over the Python API (parse, call, print)."""
+"""The ``boltzkit`` command: thin commands over the Python API (parse, call, print).
+
+Each command imports the API it calls inside its function: the API pulls in torch (about a second
+of CPU), which ``boltzkit --help`` and argument errors do without.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import typer
 
 from boltzkit.cli.common import DeviceOption, ThreadsOption, console, print_json, progress_bar, \
     setup_torch, stdout, user_errors
+from boltzkit.models.families import DEFAULT_FAMILY
+from boltzkit.models.registry import families, kinds
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Energy-based models: train, sample, evaluate and interpret them.")
@@ -20,20 +26,19 @@ def train(
     data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images; "
                                           "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
-    model: str = typer.Option("bernoulli-rbm", "--model",
-                              help="bernoulli-rbm | ising-rbm | potts-rbm | potts-bm | ising-bm | "
-                                   "hybrid (pairwise + neural-network energy, --method plm)"),
+    model: str = typer.Option(DEFAULT_FAMILY.kind, "--model",
+                              help=" | ".join(kinds())),
     hidden: int = typer.Option(100, "--hidden", help="Number of hidden units"),
     updates: int = typer.Option(10000, "--updates", help="Number of parameter updates"),
     batch_size: int = typer.Option(500, "--batch-size"),
     chains: int = typer.Option(500, "--chains", help="Persistent / Rdm chains"),
     gibbs_steps: int = typer.Option(10, "--gibbs-steps", help="MCMC steps per update (k)"),
     method: str = typer.Option("pcd", "--method",
-                               help="pcd | cd | rdm | exact | plm (pseudo-likelihood: potts-bm, ising-bm, "
-                                    "hybrid)"),
+                               help="pcd | cd | rdm | exact | plm (pseudo-likelihood: " + ", ".join(
+                                   f.kind for f in families() if "plm" in f.methods) + ")"),
     lr: float = typer.Option(0.01, "--lr", help="Learning rate"),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam"),
-    centered: bool = typer.Option(True, "--centered/--no-centered", help="Centred gradient"),
+    centered: bool = typer.Option(True, "--centered/--no-centered", help="Centered gradient"),
     l1: float = typer.Option(0.0, "--l1"),
     l2: float = typer.Option(0.0, "--l2"),
     checkpoints: int = typer.Option(20, "--checkpoints", help="Models saved along training"),
@@ -71,30 +76,23 @@ def train(
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
-    from boltzkit.errors import BoltzkitError
+    from boltzkit.data.specs import make_spec
+    from boltzkit.models.registry import family
     from boltzkit.training.config import TrainingConfig
-    from boltzkit.training.run import DataSpec, train_run
-    from boltzkit.training.run_models import MSA_KINDS, MSASpec
+    from boltzkit.training.run import train_run
 
     setup_torch(threads, device)
     config = TrainingConfig(method=method, n_updates=updates, batch_size=batch_size, n_chains=chains,
                             gibbs_steps=gibbs_steps, learning_rate=lr, optimizer=optimizer,
                             centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
                             spacing=spacing, save_every=save_every, seed=seed, device=device)
-    if model in MSA_KINDS:
-        if labels is not None:
-            raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
-                                "`boltzkit tree --labels`)")
-        spec = MSASpec(str(data.resolve()), alphabet, reweight, identity, test_fraction, seed)
-    else:
-        spec = DataSpec(str(data.resolve()), dataset, binarize, 0.5, test_fraction, seed,
-                        None if labels is None else str(labels.resolve()))
-    total = config.n_updates
-    with progress_bar("training", total, not quiet) as advance:
-        bmdca = {} if target_pearson is None and pseudocount is None else \
-            {"target_pearson": target_pearson, "pseudocount": pseudocount}
-        train_run(spec, out, model, hidden, config, resume, advance, lambda_h=lambda_h,
-                  lambda_J=lambda_j, nn_hidden=nn_hidden, hybrid_parts=hybrid_parts, **bmdca)
+    spec = make_spec(family(model).data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
+                     binarize=binarize, labels_path=None if labels is None else labels.resolve(),
+                     alphabet=alphabet, reweight=reweight, threshold=identity)
+    with progress_bar("training", config.n_updates, not quiet) as advance:
+        train_run(spec, out, model, hidden, config, resume, advance,
+                  options={"nn_hidden": nn_hidden, "parts": hybrid_parts}, lambda_h=lambda_h,
+                  lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson)
     console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
 
 
@@ -118,51 +116,11 @@ def sample(
     threads: Optional[int] = ThreadsOption,
 ) -> None:
     """Generate new samples from a trained model."""
-    import boltzkit
-    from boltzkit.io.trajectory import read_config, read_data_sample
+    from boltzkit.report.samples import write_run_samples
 
     setup_torch(threads, device)
-    if read_config(run).get("model", {}).get("kind") in ("potts-rbm", "potts-bm", "ising-bm"):
-        _sample_model_run(run, out, n, gibbs_steps, checkpoint, seed, device)
-        return
-    from boltzkit.report.images import save_samples
-
-    est = boltzkit.load(run, checkpoint)
-    est._model = est.model_.to(device)
-    est.device = device
-    x = est.sample(n, gibbs_steps=gibbs_steps, random_state=seed)
-    _, _, image_shape = read_data_sample(run)
-    save_samples(out, x, image_shape)
-    console.print(f"wrote {n} samples to {out}")
-
-
-def _sample_model_run(run: Path, out: Path, n: int, gibbs_steps: int, checkpoint: Optional[int],
-                      seed: int, device: str) -> None:
-    """Samples of a Potts / pairwise run: FASTA (alignments, the run's alphabet) or arrays."""
-    import numpy as np
-    import torch
-
-    from boltzkit.io.trajectory import load_model, read_config
-    from boltzkit.sampling.gibbs import sample as draw
-
-    model = load_model(run, checkpoint).to(device)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    x = draw(model, n, gibbs_steps, generator).cpu().numpy()
-    alphabet = read_config(run).get("alphabet")
-    if alphabet is not None:
-        from boltzkit.data.msa import write_fasta
-
-        x = x.astype(np.int8)
-        if out.suffix.lower() not in (".npy", ".txt"):
-            write_fasta(out, x, alphabet, [f"sample_{i}" for i in range(n)])
-            console.print(f"wrote {n} sequences to {out}")
-            return
-    # arrays: codes (alignments) or ±1 spins (ising-bm)
-    if out.suffix.lower() == ".txt":
-        np.savetxt(out, x, fmt="%d")
-    else:
-        np.save(out, x)
-    console.print(f"wrote {n} samples to {out}")
+    written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device)
+    console.print(f"wrote {written} to {out}")
 
 
 @app.command()
@@ -273,7 +231,7 @@ def demo(
     device: str = DeviceOption,
 ) -> None:
     """The embedded default: PCD-trained RBM on bundled binarised MNIST, evaluated, with a report."""
-    from boltzkit.demo import run_demo
+    from boltzkit.cli.demo import run_demo
 
     setup_torch(threads, device)
     run_demo(out, hidden=hidden, updates=updates, device=device)

@@ -2,7 +2,9 @@
 contact prediction.
 
 Thin layer: :func:`boltzkit.data.msa.read_msa`, :func:`boltzkit.data.reweighting.sequence_weights`
-and :func:`boltzkit.evaluation.contacts.run_contacts` do the work; here we parse, print and plot.
+and :func:`boltzkit.evaluation.contacts.run_contact_scores` do the work; here we parse, print and plot
+(:func:`boltzkit.report.contact_figures.plot_contact_map`). The API is imported inside the commands:
+it loads torch, which ``boltzkit --help`` does not need.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.table import Table
 
 from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
 from boltzkit.errors import BoltzkitError, DataError
@@ -33,11 +36,13 @@ def weights_convention(threshold: float, convention: str) -> str:
 def msa_summary(path: Path, alphabet: str = "auto", threshold: float = 0.8,
                 convention: str = "plmc", unknown: str = "gap") -> dict[str, Any]:
     """What ``msa-info`` reports, as a dict (the ``--json`` keys)."""
-    import numpy as np
+    import numpy as np  # heavy (numpy, torch): loaded by the command, not by --help
 
     from boltzkit.data.msa import ALPHABETS, read_msa
     from boltzkit.data.reweighting import sequence_weights, unique_sequences
 
+    if unknown not in UNKNOWN_RULE:
+        raise BoltzkitError(f"--unknown must be gap or error, got {unknown!r}")
     try:
         msa = read_msa(path, alphabet=alphabet, unknown=unknown)
     except ValueError as e:  # a bad --alphabet: a user error naming the file
@@ -88,14 +93,10 @@ def msa_info(
     """Sequences, length, alphabet, effective number of sequences M_eff (with the convention
     used), unknown letters and gaps of an alignment."""
     setup_torch(threads, "cpu")
-    if unknown not in UNKNOWN_RULE:
-        raise BoltzkitError(f"--unknown must be gap or error, got {unknown!r}")
     info = msa_summary(msa, alphabet, threshold, convention, unknown)
     if as_json:
         print_json(info)
         return
-    from rich.table import Table
-
     table = Table(title=str(msa))
     table.add_column("quantity")
     table.add_column("value", justify="right")
@@ -118,7 +119,7 @@ def msa_info(
 
 
 def contacts(
-    run: Path = typer.Argument(..., help="Run file of a potts-bm or potts-rbm model"),
+    run: Path = typer.Argument(..., help="Run file of a Potts model or a Potts RBM (categorical visible units)"),
     struct: Path = typer.Option(..., "--struct", help="Distance table *_struct.dat (i j score "
                                                       "distance, 1-based columns; .gz ok)"),
     min_separation: int = typer.Option(5, "--min-separation",
@@ -135,32 +136,27 @@ def contacts(
 ) -> None:
     """DCA contact prediction: precision at the top L/5, L/2, L, 2L pairs (Frobenius norm of the
     zero-sum couplings without the gap, APC) and a contact map of the top 2L pairs."""
-    from boltzkit.evaluation.contacts import run_contacts
+    from boltzkit.evaluation.contacts import run_contact_scores  # heavy (torch)
+    from boltzkit.report.contact_figures import plot_contact_map  # heavy (matplotlib)
 
     setup_torch(threads, "cpu")
-    if min_separation < 1:
-        raise BoltzkitError(f"--min-separation must be at least 1, got {min_separation}")
-    if not distance_cutoff > 0:
-        raise BoltzkitError(f"--distance-cutoff must be positive, got {distance_cutoff}")
     if out is None:
         out = run.with_name(run.stem + "_contacts.png")
-    result = run_contacts(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method,
-                          figure=out)
+    found = run_contact_scores(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method)
+    result = found.summary
+    result["figure"] = str(plot_contact_map(found.scores, found.contact_map, out, top="2L",
+                                            min_separation=min_separation))
     if as_json:
         print_json(result)
         return
-    from rich.table import Table
-
     table = Table(title=f"{run} @ update {result['checkpoint']}: contacts vs {struct.name}")
     table.add_column("top")
     table.add_column("pairs", justify="right")
     table.add_column("precision", justify="right")
-    length = result["length"]
-    counts = {"L/5": length // 5, "L/2": length // 2, "L": length, "2L": 2 * length}
     for key, value in result["precision"].items():
-        table.add_row(key, str(min(counts[key], result["n_pairs"])), f"{value:.3f}")
+        table.add_row(key, str(found.counts[key]), f"{value:.3f}")
     stdout.print(table)
-    stdout.print(f"L = {length}; {result['n_contacts']} contacts among {result['n_pairs']} pairs "
+    stdout.print(f"L = {result['length']}; {result['n_contacts']} contacts among {result['n_pairs']} pairs "
                  f"with j - i >= {min_separation} (distance < {distance_cutoff:g} A); scores: "
                  f"{result['couplings']}, Frobenius without gap, APC")
     console.print(f"wrote {result['figure']}")

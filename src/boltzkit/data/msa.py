@@ -400,6 +400,29 @@ def read_msa(
     """
     path = Path(path)
     _check_unknown_option(unknown)
+    fmt, records = _read_records(path, format)
+    if drop_inserts is None:
+        drop_inserts = fmt == "a2m"
+    given = None if alphabet == "auto" else get_alphabet(alphabet)
+    inserts = _InsertRule.of(given, drop_inserts)
+    sequences = _cleaned_sequences(path, records, inserts)
+    _check_lengths(path, records, sequences, drop_inserts)
+    codes, letters, table = _encode_sequences(path, sequences, given)
+    codes, per_sequence = _map_unknown(path, records, codes, unknown, table, letters, inserts)
+    if not allow_gap_columns:
+        _check_gap_columns(path, records, codes)
+    return MSA(
+        sequences=codes,
+        headers=[rec.header for rec in records],
+        alphabet=letters,
+        n_unknown=int(per_sequence.sum()),
+        source=str(path),
+        unknown_per_sequence=per_sequence,
+    )
+
+
+def _read_records(path: Path, format: str | None) -> tuple[str, list[_Record]]:
+    """The format (``"fasta"``, ``"a2m"`` or ``"stockholm"``) and the records of the file."""
     text = _read_text(path)
     fmt = format.lower() if format else _format_of(path, text)
     if fmt not in {"fasta", "a2m", "a3m", "stockholm"}:
@@ -411,27 +434,46 @@ def read_msa(
     records = _parse_stockholm(path, text) if fmt == "stockholm" else _parse_fasta(path, text)
     if not records:
         raise DataError(path, "no sequences found", 1)
-    if drop_inserts is None:
-        drop_inserts = fmt == "a2m"
+    return fmt, records
 
-    letters_custom = None if alphabet == "auto" else get_alphabet(alphabet)
-    keep_lower = letters_custom is not None and letters_custom != letters_custom.upper()
-    keep_dot = letters_custom is not None and "." in letters_custom
 
-    inserts = ("" if keep_lower else "abcdefghijklmnopqrstuvwxyz") + ("" if keep_dot else ".")
-    delete_inserts = str.maketrans("", "", inserts) if drop_inserts else None
+@dataclass(frozen=True)
+class _InsertRule:
+    """How residue text is cleaned: insert symbols deleted (or kept), letters upper-cased."""
 
-    def clean(residues: str) -> str:
-        if delete_inserts is not None:
-            residues = residues.translate(delete_inserts)
-        return residues if keep_lower else residues.upper()
+    delete: dict[int, None] | None  # str.translate table deleting the inserts; None keeps them
+    keep_lower: bool  # the alphabet has lower-case letters: no upper-casing, not inserts
 
+    @classmethod
+    def of(cls, given: str | None, drop_inserts: bool) -> _InsertRule:
+        """The rule for the letters of the alphabet argument (None when auto-detected). A symbol
+        of the alphabet is never an insertion: lower-case letters and ``.`` are inserts only when
+        the alphabet lacks them."""
+        keep_lower = given is not None and given != given.upper()
+        keep_dot = given is not None and "." in given
+        inserts = ("" if keep_lower else "abcdefghijklmnopqrstuvwxyz") + ("" if keep_dot else ".")
+        return cls(str.maketrans("", "", inserts) if drop_inserts else None, keep_lower)
+
+    def clean(self, residues: str) -> str:
+        """``residues`` without the inserts (when dropped), upper-cased unless ``keep_lower``."""
+        if self.delete is not None:
+            residues = residues.translate(self.delete)
+        return residues if self.keep_lower else residues.upper()
+
+
+def _cleaned_sequences(path: Path, records: list[_Record], inserts: _InsertRule) -> list[str]:
+    """The residues of each record, lines joined and cleaned; a record without any is an error."""
     sequences: list[str] = []
     for rec in records:
-        seq = "".join(clean(residues) for _, residues in rec.lines)
+        seq = "".join(inserts.clean(residues) for _, residues in rec.lines)
         if not seq:
             raise DataError(path, f"sequence '{rec.header}' has no residues", rec.header_line)
         sequences.append(seq)
+    return sequences
+
+
+def _check_lengths(path: Path, records: list[_Record], sequences: list[str], drop_inserts: bool) -> None:
+    """Every sequence must be as long as the first one (the error names the offending header)."""
     length = len(sequences[0])
     for rec, seq in zip(records, sequences):
         if len(seq) != length:
@@ -443,64 +485,83 @@ def read_msa(
                 rec.header_line,
             )
 
+
+def _encode_sequences(path: Path, sequences: list[str],
+                      given: str | None) -> tuple[np.ndarray, str, np.ndarray]:
+    """Look the M equal-length sequences up in the alphabet (``given``; detected when None).
+
+    Returns
+    -------
+    codes : ndarray of shape (M, L), int16, -1 for symbols outside the alphabet
+    letters : str, the alphabet
+    table : ndarray of shape (256,), int16, the byte -> code table used
+    """
     try:
         raw = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)
     except UnicodeEncodeError:  # pragma: no cover - _read_text already guarantees ASCII
         raise DataError(path, "non-ASCII symbol") from None
-    if letters_custom is None:
+    if given is None:
         symbols = {chr(b) for b in np.unique(raw)}
         try:
             letters = ALPHABETS[detect_alphabet(symbols)]
         except ValueError as exc:
             raise DataError(path, str(exc)) from None
     else:
-        letters = letters_custom
-
+        letters = given
     table = _lookup_table(letters, upper=False, dot_is_gap=True)
-    codes = table[raw].reshape(len(sequences), length)
+    return table[raw].reshape(len(sequences), len(sequences[0])), letters, table
+
+
+def _map_unknown(path: Path, records: list[_Record], codes: np.ndarray, unknown: str, table: np.ndarray,
+                 letters: str, inserts: _InsertRule) -> tuple[np.ndarray, np.ndarray]:
+    """Unknown symbols (code -1 in ``codes``, shape (M, L)) become the gap, or raise (``"error"``).
+
+    Returns
+    -------
+    codes : ndarray of shape (M, L), int8
+    per_sequence : ndarray of shape (M,), int64, the number of unknown letters of each sequence
+    """
     bad = codes < 0
     per_sequence = bad.sum(axis=1).astype(np.int64)
-    n_unknown = int(per_sequence.sum())
-    if n_unknown:
+    if int(per_sequence.sum()):
         if unknown == "error":
-            row = int(np.flatnonzero(per_sequence)[0])
-            rec = records[row]
-            for number, residues in rec.lines:
-                for c in clean(residues):
-                    if table[ord(c)] < 0:
-                        raise DataError(
-                            path,
-                            f"letter {c!r} in sequence '{rec.header}' is not in alphabet "
-                            f"{_alphabet_name(letters)} (unknown='gap' maps it to the gap)",
-                            number,
-                        )
-            raise DataError(path, f"unknown letter in sequence '{rec.header}'", rec.header_line)  # pragma: no cover
+            rec = records[int(np.flatnonzero(per_sequence)[0])]
+            _raise_first_unknown(path, rec, table, letters, inserts)
         codes[bad] = 0
-    codes = codes.astype(np.int8)
+    return codes.astype(np.int8), per_sequence
 
-    if not allow_gap_columns:
-        all_gap = np.flatnonzero((codes == 0).all(axis=0))
-        if all_gap.size:
-            if all_gap.size == 1:
-                what = f"column {all_gap[0] + 1} is a gap"
-            else:
-                cols = ", ".join(str(c + 1) for c in all_gap[:5]) + (", ..." if all_gap.size > 5 else "")
-                what = f"columns {cols} ({all_gap.size} in all) are gaps"
-            # No single line is at fault: the line given is the first record's header.
-            raise DataError(
-                path,
-                f"{what} in every sequence: remove such columns from the alignment (Python API: "
-                "read_msa(..., allow_gap_columns=True) keeps them)",
-                records[0].header_line,
-            )
 
-    return MSA(
-        sequences=codes,
-        headers=[rec.header for rec in records],
-        alphabet=letters,
-        n_unknown=n_unknown,
-        source=str(path),
-        unknown_per_sequence=per_sequence,
+def _raise_first_unknown(path: Path, rec: _Record, table: np.ndarray, letters: str,
+                         inserts: _InsertRule) -> None:
+    """Raise the ``DataError`` naming the line of the first unknown letter of record ``rec``."""
+    for number, residues in rec.lines:
+        for c in inserts.clean(residues):
+            if table[ord(c)] < 0:
+                raise DataError(
+                    path,
+                    f"letter {c!r} in sequence '{rec.header}' is not in alphabet "
+                    f"{_alphabet_name(letters)} (unknown='gap' maps it to the gap)",
+                    number,
+                )
+    raise DataError(path, f"unknown letter in sequence '{rec.header}'", rec.header_line)  # pragma: no cover
+
+
+def _check_gap_columns(path: Path, records: list[_Record], codes: np.ndarray) -> None:
+    """Raise when some columns of ``codes`` (shape (M, L)) are a gap in every sequence."""
+    all_gap = np.flatnonzero((codes == 0).all(axis=0))
+    if not all_gap.size:
+        return
+    if all_gap.size == 1:
+        what = f"column {all_gap[0] + 1} is a gap"
+    else:
+        cols = ", ".join(str(c + 1) for c in all_gap[:5]) + (", ..." if all_gap.size > 5 else "")
+        what = f"columns {cols} ({all_gap.size} in all) are gaps"
+    # No single line is at fault: the line given is the first record's header.
+    raise DataError(
+        path,
+        f"{what} in every sequence: remove such columns from the alignment (Python API: "
+        "read_msa(..., allow_gap_columns=True) keeps them)",
+        records[0].header_line,
     )
 
 

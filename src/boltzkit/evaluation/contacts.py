@@ -5,15 +5,18 @@ Conventions
 * Sites are 0-based in every array here; structure files use 1-based MSA columns.
 * Couplings have shape (L, L, q, q) with ``couplings[j, i] == couplings[i, j].T`` and energy
   ``E(s) = -sum_i h_i(s_i) - sum_{i<j} J_ij(s_i, s_j)``; diagonal blocks are not part of the energy.
-* Contact score (METHODS 1.5; Ekeberg et al., PRE 87:012707, 2013): put the couplings in the
+* Contact score (docs/methods.md 1.5 and 9.5; Ekeberg et al., PRE 87:012707, 2013): put the couplings in the
   zero-sum gauge, take the Frobenius norm of each q x q block without the gap state (index 0),
   then the average product correction (APC, Dunn et al., Bioinformatics 24:333, 2008)
   ``F^APC_ij = F_ij - (sum_k F_ik)(sum_k F_kj) / sum_kl F_kl`` (diagonal F_ii = 0).
 * Precision at top k: among the pairs i < j with ``j - i >= min_separation`` whose distance is
   known, the k highest scores (ties broken by (i, j) order); the fraction of them that are
   contacts (``distance < threshold``). "L/5", "L/2", "L", "2L" use k = floor(L/5), floor(L/2),
-  L, 2L with L the number of alignment columns. The references in METHODS use
-  ``min_separation=5`` (PF00014, j - i >= 5) and ``min_separation=6`` (PF00072, |i - j| > 5).
+  L, 2L with L the number of alignment columns (a fraction of L is at least one pair). The
+  references of docs/methods.md 9.5 use ``min_separation=5`` (PF00014, j - i >= 5) and
+  ``min_separation=6`` (PF00072, |i - j| > 5).
+
+The contact map of the top pairs is drawn by :mod:`boltzkit.report.contact_figures`.
 """
 
 from __future__ import annotations
@@ -26,23 +29,30 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from boltzkit.io.atomic import atomic_path
 from boltzkit.data.files import read_text as _read_text
-from boltzkit.errors import DataError
+from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.interpret.potts_couplings import potts_rbm_couplings
+from boltzkit.io import trajectory
+from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters
 from boltzkit.models.gauge import zero_sum_gauge
 
 __all__ = [
     "ContactMap",
+    "DEFAULT_TOPS",
+    "RBM_COUPLING_METHODS",
+    "RunContacts",
     "average_product_correction",
-    "contact_map_figure",
     "contact_precision",
     "frobenius_scores",
     "model_contact_couplings",
-    "plot_contact_map",
     "ppv_curve",
+    "prediction_counts",
     "ranked_pairs",
     "read_struct",
+    "require_eligible_pairs",
+    "run_contact_scores",
     "run_contacts",
+    "top_count",
     "zero_sum_gauge",
 ]
 
@@ -160,7 +170,7 @@ def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None
 def average_product_correction(scores: torch.Tensor | np.ndarray) -> torch.Tensor:
     """APC ``F_ij - (sum_k F_ik)(sum_k F_kj) / sum_kl F_kl`` on a symmetric (L, L) score matrix.
 
-    The diagonal is set to zero first (and in the result). This is the form of METHODS 1.5 and
+    The diagonal is set to zero first (and in the result). This is the form of docs/methods.md 9.5 and
     of plmDCA; plmc's variant averages over the L - 1 other sites instead, which scales the
     correction by L / (L - 1).
     """
@@ -190,7 +200,7 @@ def frobenius_scores(
     couplings : Tensor or ndarray of shape (L, L, q, q)
         Any gauge: they are put in the zero-sum gauge here (:func:`zero_sum_gauge`).
     exclude_gap : bool
-        Leave the gap state (row and column ``gap_index``) out of the norm (METHODS 1.5).
+        Leave the gap state (row and column ``gap_index``) out of the norm (docs/methods.md 1.5).
     apc : bool
         Apply :func:`average_product_correction`.
 
@@ -252,7 +262,9 @@ def ppv_curve(
     return np.cumsum(is_contact) / np.arange(1, is_contact.size + 1)
 
 
-def _top_count(top: str | int, length: int) -> int:
+def top_count(top: str | int, length: int) -> int:
+    """Number of predictions of ``top`` ("L/5", "L/2", "L", "2L" or an int k) for a length L;
+    a fraction of L is at least 1 (e.g. "L/5" with L = 4 is the top pair)."""
     if isinstance(top, (int, np.integer)):
         k = int(top)
     else:
@@ -271,10 +283,10 @@ def _top_count(top: str | int, length: int) -> int:
     return k
 
 
-def top_count(top: str | int, length: int) -> int:
-    """Number of predictions of ``top`` ("L/5", "L/2", "L", "2L" or an int k) for a length L;
-    a fraction of L is at least 1 (e.g. "L/5" with L = 4 is the top pair)."""
-    return _top_count(top, length)
+def prediction_counts(length: int, n_pairs: int, tops: Sequence[str | int] = DEFAULT_TOPS) -> dict[str, int]:
+    """Pairs each precision of :func:`contact_precision` is computed on: the :func:`top_count` of
+    every ``top`` for a length L, at most the ``n_pairs`` eligible pairs. Keys ``str(top)``."""
+    return {str(top): min(top_count(top, length), n_pairs) for top in tops}
 
 
 def require_eligible_pairs(contact_map: ContactMap, struct: str | PathLike | None,
@@ -315,74 +327,8 @@ def contact_precision(
     curve = ppv_curve(scores, contact_map, min_separation)
     if curve.size == 0:
         raise ValueError("no eligible pairs (check min_separation and the contact map)")
-    out: dict[str, float] = {}
-    for top in tops:
-        k = min(_top_count(top, contact_map.length), curve.size)
-        out[str(top)] = float(curve[k - 1])
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Figure
-# --------------------------------------------------------------------------------------------
-
-def contact_map_figure(
-    scores: torch.Tensor | np.ndarray,
-    contact_map: ContactMap,
-    top: str | int = "L",
-    min_separation: int = 4,
-    title: str | None = None,
-):
-    """A matplotlib Figure of the predicted top pairs against the true contacts.
-
-    True contacts (``j - i >= min_separation``) are grey squares in both triangles; the top
-    predictions are drawn in the upper triangle, blue when a contact and red otherwise.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    length = contact_map.length
-    pairs, is_contact = ranked_pairs(scores, contact_map, min_separation)
-    k = min(_top_count(top, length), len(pairs))
-    predicted, correct = pairs[:k], is_contact[:k]
-    true_i, true_j = np.nonzero(contact_map.contacts & contact_map.pair_mask(min_separation))
-
-    fig = Figure(figsize=(5.5, 5.5), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    size = max(4.0, 1800.0 / length)
-    ax.scatter(true_j + 1, true_i + 1, s=size, marker="s", color="0.8", linewidths=0, label="contact")
-    ax.scatter(true_i + 1, true_j + 1, s=size, marker="s", color="0.8", linewidths=0)
-    ax.scatter(predicted[correct, 1] + 1, predicted[correct, 0] + 1, s=size * 0.6, color="tab:blue",
-               linewidths=0, label="predicted, contact")
-    ax.scatter(predicted[~correct, 1] + 1, predicted[~correct, 0] + 1, s=size * 0.6, color="tab:red",
-               linewidths=0, label="predicted, not a contact")
-    ax.set_xlim(0.5, length + 0.5)
-    ax.set_ylim(length + 0.5, 0.5)
-    ax.set_aspect("equal")
-    ax.set_xlabel("column j")
-    ax.set_ylabel("column i")
-    ppv = float(correct.mean()) if k else float("nan")
-    ax.set_title(title or f"top {top} = {k} pairs, precision {ppv:.3f} (|i-j| >= {min_separation})", fontsize=9)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=7, frameon=False, markerscale=1.5)
-    fig.tight_layout()
-    return fig
-
-
-def plot_contact_map(
-    scores: torch.Tensor | np.ndarray,
-    contact_map: ContactMap,
-    path: str | PathLike,
-    top: str | int = "L",
-    min_separation: int = 4,
-    title: str | None = None,
-) -> Path:
-    """Save :func:`contact_map_figure` as a PNG (matplotlib, Agg), written atomically."""
-    path = Path(path)
-    fig = contact_map_figure(scores, contact_map, top, min_separation, title)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
+    counts = prediction_counts(contact_map.length, curve.size, tops)
+    return {key: float(curve[k - 1]) for key, k in counts.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,58 +336,70 @@ def plot_contact_map(
 # --------------------------------------------------------------------------------------------
 
 RBM_COUPLING_METHODS = ("gaussian", "mixture", "exact")
+#: Largest q**L of the exact effective couplings of a Potts RBM (enumeration of its states).
+MAX_EXACT_CONFIGURATIONS = 1 << 22
 
 
 def model_contact_couplings(model, rbm_method: str = "gaussian") -> tuple[torch.Tensor, str]:
-    """Pair couplings J_ij(a, b) of shape (L, L, q, q) of a Potts model, and how they were obtained.
+    """Pair couplings J_ij(a, b) of shape (L, L, q, q) of a model with categorical visible units, and
+    how they were obtained:
 
-    * ``potts-bm`` (Boltzmann learning or plm): its couplings;
-    * ``potts-rbm``: the effective pair couplings of the marginal energy
+    * pairwise parameters (:class:`~boltzkit.models.capabilities.PairwiseParameters`: the Potts model
+      of Boltzmann learning or plm): its couplings;
+    * a layered energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`: the Potts RBM): the
+      effective pair couplings of the marginal energy
       (:func:`boltzkit.interpret.potts_couplings.potts_rbm_couplings`, ``rbm_method`` "gaussian",
       "mixture" or "exact" (tiny models only)).
 
     :func:`frobenius_scores` puts them in the zero-sum gauge.
     """
-    from boltzkit.errors import BoltzkitError
-
-    kind = getattr(model, "kind", "")
-    if kind == "potts-bm":
+    _check_rbm_method(rbm_method)
+    space = model.visible
+    if space.categorical and isinstance(model, PairwiseParameters):
         return model.couplings.detach().to("cpu", torch.float64), "couplings of the Potts model"
-    if kind == "potts-rbm":
-        from boltzkit.interpret.potts_couplings import potts_rbm_couplings
-
-        if rbm_method not in RBM_COUPLING_METHODS:
-            raise BoltzkitError(f"unknown coupling method {rbm_method!r} "
-                                f"(choose {', '.join(RBM_COUPLING_METHODS)})")
-        if rbm_method == "exact" and model.n_states ** model.n_visible > 1 << 22:
-            raise BoltzkitError(f"exact couplings enumerate {model.n_states}**{model.n_visible} "
+    if space.categorical and isinstance(model, LayeredEnergy):
+        if rbm_method == "exact" and space.n_states ** model.n_visible > MAX_EXACT_CONFIGURATIONS:
+            raise BoltzkitError(f"exact couplings enumerate {space.n_states}**{model.n_visible} "
                                 f"configurations: too many; use gaussian or mixture")
         pc = potts_rbm_couplings(model, method=rbm_method)
         return pc.couplings, f"effective pair couplings of the Potts RBM ({rbm_method})"
-    raise BoltzkitError(f"contact prediction needs Potts couplings (potts-bm, potts-rbm runs), "
-                        f"not a {kind} model")
+    raise BoltzkitError(f"contact prediction needs Potts couplings (categorical visible units with pairwise "
+                        f"parameters or a layered energy), not a {model.kind} model")
 
 
-def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
-                 min_separation: int = 5, distance_cutoff: float = 8.0,
-                 rbm_method: str = "gaussian", figure: str | PathLike | None = None,
-                 figure_top: str = "2L") -> dict:
-    """Contact precision of the couplings of a saved run against a ``*_struct.dat`` table.
+def _check_rbm_method(rbm_method: str) -> None:
+    if rbm_method not in RBM_COUPLING_METHODS:
+        raise BoltzkitError(f"unknown coupling method {rbm_method!r} "
+                            f"(choose {', '.join(RBM_COUPLING_METHODS)})")
 
-    Scores: :func:`frobenius_scores` (zero-sum gauge, Frobenius norm without the gap state, APC)
-    of :func:`model_contact_couplings`; precision at the top L/5, L/2, L, 2L pairs with
-    ``j - i >= min_separation`` among the pairs of known distance, contact when
-    ``distance < distance_cutoff``. With ``figure``, the contact map of the top ``figure_top``
-    pairs is written there (PNG).
 
-    Returns
-    -------
-    dict with ``precision`` (keys "L/5", "L/2", "L", "2L"), ``length``, ``min_separation``,
-    ``distance_cutoff``, ``n_contacts``, ``n_pairs``, ``checkpoint``, ``couplings``,
-    ``scores_convention``, ``figure`` (path or None).
-    """
-    from boltzkit.io import trajectory
+def _check_contact_arguments(min_separation: int, distance_cutoff: float, rbm_method: str) -> None:
+    """The one-line errors of ``boltzkit contacts`` (naming its flags)."""
+    if min_separation < 1:
+        raise BoltzkitError(f"--min-separation must be at least 1, got {min_separation}")
+    if not distance_cutoff > 0:
+        raise BoltzkitError(f"--distance-cutoff must be positive, got {distance_cutoff}")
+    _check_rbm_method(rbm_method)
 
+
+@dataclass
+class RunContacts:
+    """Contact prediction of a run: ``summary`` (the dict :func:`run_contacts` returns), the
+    ``scores`` of shape (L, L), the ``contact_map`` they were ranked against and the number of
+    pairs behind each precision (``counts``, :func:`prediction_counts`)."""
+
+    summary: dict
+    scores: torch.Tensor
+    contact_map: ContactMap
+    counts: dict[str, int]
+
+
+def run_contact_scores(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
+                       min_separation: int = 5, distance_cutoff: float = 8.0,
+                       rbm_method: str = "gaussian") -> RunContacts:
+    """:func:`run_contacts` with the scores and the contact map (what a figure of the top pairs needs,
+    :func:`boltzkit.report.contact_figures.plot_contact_map`)."""
+    _check_contact_arguments(min_separation, distance_cutoff, rbm_method)
     model = trajectory.load_model(run, checkpoint)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
@@ -451,16 +409,36 @@ def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | 
     n_pairs = require_eligible_pairs(contact_map, struct, min_separation)
     scores = frobenius_scores(couplings)
     precision = contact_precision(scores, contact_map, min_separation)
-    written = None
-    if figure is not None:
-        written = str(plot_contact_map(scores, contact_map, figure, top=figure_top,
-                                       min_separation=min_separation))
-    return {"run": str(run), "checkpoint": checkpoint, "kind": model.kind, "length": length,
-            "struct": str(struct), "min_separation": min_separation,
-            "distance_cutoff": distance_cutoff, "precision": precision,
-            "n_contacts": contact_map.n_contacts(min_separation), "n_pairs": n_pairs,
-            "couplings": how,
-            "scores_convention": ("Frobenius norm of J_ij(a,b) in the zero-sum gauge without the "
-                                  "gap state, APC-corrected; pairs j - i >= min_separation with "
-                                  "a known distance; contact = distance < cutoff"),
-            "figure": written}
+    summary = {"run": str(run), "checkpoint": checkpoint, "kind": model.kind, "length": length,
+               "struct": str(struct), "min_separation": min_separation,
+               "distance_cutoff": distance_cutoff, "precision": precision,
+               "n_contacts": contact_map.n_contacts(min_separation), "n_pairs": n_pairs,
+               "couplings": how,
+               "scores_convention": ("Frobenius norm of J_ij(a,b) in the zero-sum gauge without the "
+                                     "gap state, APC-corrected; pairs j - i >= min_separation with "
+                                     "a known distance; contact = distance < cutoff"),
+               "figure": None}
+    return RunContacts(summary, scores, contact_map, prediction_counts(length, n_pairs, list(precision)))
+
+
+def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
+                 min_separation: int = 5, distance_cutoff: float = 8.0,
+                 rbm_method: str = "gaussian") -> dict:
+    """Contact precision of the couplings of a saved run against a ``*_struct.dat`` table.
+
+    Scores: :func:`frobenius_scores` (zero-sum gauge, Frobenius norm without the gap state, APC)
+    of :func:`model_contact_couplings`; precision at the top L/5, L/2, L, 2L pairs with
+    ``j - i >= min_separation`` among the pairs of known distance, contact when
+    ``distance < distance_cutoff``. ``min_separation`` >= 1, ``distance_cutoff`` > 0 and
+    ``rbm_method`` (:data:`RBM_COUPLING_METHODS`) are checked here, with one-line errors naming the
+    flags of ``boltzkit contacts``.
+
+    Returns
+    -------
+    dict with ``precision`` (keys "L/5", "L/2", "L", "2L"), ``length``, ``min_separation``,
+    ``distance_cutoff``, ``n_contacts``, ``n_pairs``, ``checkpoint``, ``couplings``,
+    ``scores_convention``, ``figure`` (None: ``boltzkit contacts`` sets the path of the contact map
+    it draws, :mod:`boltzkit.report.contact_figures`). :func:`prediction_counts` gives the number
+    of pairs behind each precision.
+    """
+    return run_contact_scores(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method).summary

@@ -1,6 +1,6 @@
 """How close are inferred couplings to the true ones? (controlled experiments, MISSION.md section 6)
 
-The reconstruction error of Feinauer & Lucibello (004 seed; METHODS.md sections 2.3 and 5.2)::
+The reconstruction error of Feinauer & Lucibello (arXiv:2012.06625; docs/methods.md sections 2.3, 5.2)::
 
     epsilon = sqrt( sum_{i<j} (J_true_ij - J_hat_ij)^2 / sum_{i<j} J_true_ij^2 )
 
@@ -10,7 +10,7 @@ higher-order couplings given as sparse (indices, values) lists.
 
 **Normalisation.** ``normalization="relative"`` divides by the truth *as given*: pass beta-scaled
 true couplings (``boltzkit.synthetic.ground_truth(path)``, the default) to compare with couplings
-inferred from samples of exp(-beta E). Beware (METHODS.md section 1.6): the SciPost reference notebook
+inferred from samples of exp(-beta E). Beware (docs/methods.md section 1.6): the SciPost reference notebook
 divides by the sum of squares of the *unscaled* ±1 couplings while the numerator uses beta * J, so its
 Delta = 0.02 at beta = 0.2 corresponds to a relative error of about 0.10 in our sense. To reproduce that
 number use ``normalization="reference"`` with ``reference=`` the unscaled couplings;

@@ -23,7 +23,7 @@ Potts (q-state) couplings (:func:`write_potts_couplings`) use the Potts layout o
 0..q-1. They are compared with a truth in the zero-sum gauge (:func:`compare_potts_with_truth`).
 
 :func:`read_truth` reads either kind of file as a :class:`~boltzkit.synthetic.io.GroundTruth`;
-:func:`read_couplings` as :class:`~boltzkit.interpret.energy_couplings.EffectiveCouplings`.
+:func:`read_couplings` as :class:`~boltzkit.interpret.expansion.EffectiveCouplings`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from torch import Tensor
 
 from boltzkit import __version__
 from boltzkit.errors import BoltzkitError, DataError
-from boltzkit.interpret.energy_couplings import GAUGES, EffectiveCouplings, PottsCouplings
+from boltzkit.evaluation.reconstruction import (ReconstructionError, errors_by_order, pair_entries,
+                                                reconstruction_error, rmse)
+from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCouplings, zero_sum_center
 from boltzkit.io.atomic import atomic_path
 from boltzkit.synthetic import io as synthetic_io
 from boltzkit.synthetic.conversion import ising_to_lattice_gas, lattice_gas_to_ising, potts_zero_sum_gauge
@@ -248,10 +250,8 @@ def compare_with_truth(inferred: EffectiveCouplings, truth: synthetic_io.GroundT
     ----------
     normalization : {"relative", "reference", "none"}
         "reference" divides by the squared couplings of ``reference`` (e.g. the *unscaled* truth, as
-        the SciPost notebook does; METHODS.md 1.6).
+        the SciPost notebook does; docs/methods.md 1.6).
     """
-    from boltzkit.evaluation.reconstruction import errors_by_order
-
     if truth.n_sites != inferred.n_sites:
         raise BoltzkitError(f"the reference has {truth.n_sites} sites, the model {inferred.n_sites}")
     ref = truth_in_gauge(truth, inferred.gauge)
@@ -286,8 +286,6 @@ def potts_truth_zero_sum(truth: synthetic_io.GroundTruth) -> PottsCouplings:
     """A Potts reference in the zero-sum gauge: fields (N, q), dense pairs (N, N, q, q) and any
     higher-order terms centred in every state index (pairwise generators have none; a couplings file's
     terms are already zero-sum, so centring them changes nothing)."""
-    from boltzkit.interpret.potts_couplings import zero_sum_center
-
     if truth.convention != "potts":
         raise BoltzkitError(f"reference couplings of convention {truth.convention!r} are not Potts couplings")
     fields, couplings = potts_zero_sum_gauge(truth.fields.double(), truth.pair_matrix().double())
@@ -320,8 +318,6 @@ def compare_potts_with_truth(inferred: PottsCouplings, truth: synthetic_io.Groun
     -------
     dict order -> :class:`~boltzkit.evaluation.reconstruction.ReconstructionError`
     """
-    from boltzkit.evaluation.reconstruction import ReconstructionError, pair_entries, reconstruction_error, rmse
-
     if truth.convention != "potts":
         raise BoltzkitError(f"a Potts model is compared with Potts couplings, not {truth.convention!r} ones")
     if truth.n_sites != inferred.n_sites or truth.n_states != inferred.n_states:

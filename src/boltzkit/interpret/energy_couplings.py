@@ -7,7 +7,7 @@ Every function on {±1}^N is a multilinear polynomial (the generalized Ising mod
 
 and since the monomials s_A = prod_{j in A} s_j are orthonormal under the uniform measure U,
 
-    J_A = - <E(s) s_A>_U = - 2^-N sum_s E(s) s_A                    (METHODS.md 1.2, 5.1)
+    J_A = - <E(s) s_A>_U = - 2^-N sum_s E(s) s_A                    (docs/methods.md 1.2, 5.1)
 
 This module computes J_A
 
@@ -21,7 +21,7 @@ This module computes J_A
   sqrt((<(E-Ē)^2> - <(E-Ē) s_A>^2) / (K-1)): it shrinks like 1/sqrt(K).
 
 In the lattice-gas gauge (occupations n = (1+s)/2 in {0,1}), -E(n) = sum_B K_B prod_{j in B} n_j and
-the coefficients are local and exact for any N (Möbius inversion, METHODS.md 1.4):
+the coefficients are local and exact for any N (Möbius inversion, docs/methods.md 1.4):
 
     K_B = sum_{C subset of B} (-1)^{|B|-|C|} (-E(1_C)),
 
@@ -30,23 +30,27 @@ with 1_C the configuration occupied exactly on C; :func:`lattice_gas_couplings` 
 orders: J_A = sum_{B ⊇ A} 2^-|B| K_B (see :mod:`boltzkit.synthetic.conversion`).
 
 For q-state (Potts) variables, :func:`potts_energy_couplings` gives the zero-sum-gauge fields and
-pair couplings of any energy of integer codes (METHODS.md 1.5 and 5.1).
+pair couplings of any energy of integer codes (docs/methods.md 1.5 and 5.1).
 
 Every routine takes a plain callable ``energy(x) -> (batch,)``, so it applies to RBMs, hybrid
-models, or the true Hamiltonian of a synthetic data set alike.
+models, or the true Hamiltonian of a synthetic data set alike. For a model, use
+:func:`boltzkit.interpret.rbm_couplings.model_couplings` (binary visible units) or
+:func:`boltzkit.interpret.potts_couplings.potts_model_couplings` (categorical ones), which pick the
+method its capabilities allow. The result types live in :mod:`boltzkit.interpret.expansion`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.synthetic.hamiltonians import Interactions, SpinHamiltonian
+from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings,
+                                          all_index_sets, normalise_orders, rows_per_chunk,
+                                          select_index_sets, subset_masks)
+from boltzkit.synthetic.hamiltonians import Interactions
 
 __all__ = [
     "MAX_EXACT_SITES",
@@ -57,163 +61,18 @@ __all__ = [
     "spin_configurations",
     "walsh_hadamard",
     "energy_couplings",
+    "energy_vector",
+    "walsh_coefficients",
     "lattice_gas_couplings",
     "potts_energy_couplings",
     "potts_energy_tensor",
     "potts_exact_terms",
-    "model_couplings",
 ]
-
-#: Largest N accepted by exact enumeration (2^24 energies = 128 MB in float64).
-MAX_EXACT_SITES = 24
-#: Default cap on the number of index sets of one order (all C(N, k) of them by default).
-MAX_INDEX_SETS = 5_000_000
-GAUGES = ("ising", "lattice-gas")
-#: Elements of the largest temporary tensor built at once (bounds memory of every chunked loop).
-_CHUNK_ELEMENTS = 1 << 22
 
 Energy = Callable[[Tensor], Tensor]
 
 
-# ---------------------------------------------------------------------------- result objects
-@dataclass(frozen=True)
-class EffectiveCouplings:
-    """Coefficients of the multilinear expansion of -E in one gauge.
-
-    Attributes
-    ----------
-    fields : Tensor of shape (N,)
-        H_j (Ising gauge) or K_j (lattice-gas gauge), float64.
-    couplings : dict int -> Interactions
-        ``couplings[k]`` = (indices (m_k, k) long, values (m_k,) float64) for the computed orders k >= 2.
-    gauge : {"ising", "lattice-gas"}
-        ``ising``: -E(s) = offset + sum H_j s_j + sum J_A s_A, s in {±1};
-        ``lattice-gas``: -E(n) = offset + sum K_j n_j + sum K_B n_B, n in {0, 1}, n = (1+s)/2.
-    method : str
-        How they were obtained (exact, sampling, gaussian, cossu, moebius).
-    standard_errors : dict int -> Tensor
-        Monte Carlo standard errors (sampling method only): key 1 for the fields (N,), k for order k (m_k,).
-    offset : float or None
-        The constant term J_∅ (mean of -E under the uniform measure in the Ising gauge, -E(0) in the
-        lattice-gas gauge) when computed.
-    info : dict
-        Anything else worth reporting (number of samples, quadrature nodes, ...).
-    """
-
-    fields: Tensor
-    couplings: dict[int, Interactions]
-    gauge: str = "ising"
-    method: str = "exact"
-    standard_errors: dict[int, Tensor] = field(default_factory=dict)
-    offset: float | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_sites(self) -> int:
-        return int(self.fields.shape[0])
-
-    @property
-    def orders(self) -> list[int]:
-        """The computed interaction orders (k >= 2)."""
-        return sorted(self.couplings)
-
-    def pair_matrix(self) -> Tensor:
-        """Dense pair couplings, shape (N, N), symmetric with zero diagonal (zero where not computed)."""
-        return self.hamiltonian().pair_matrix()
-
-    def hamiltonian(self) -> SpinHamiltonian:
-        """The expansion as a :class:`~boltzkit.synthetic.hamiltonians.SpinHamiltonian` whose
-        convention is the gauge (its energy equals the model's up to the offset, when every order is present)."""
-        return SpinHamiltonian(self.fields, dict(self.couplings), self.gauge)
-
-    def to_ground_truth(self, parameters: Mapping[str, Any] | None = None):
-        """As a :class:`~boltzkit.synthetic.io.GroundTruth` (beta = 1, already scaled), the object
-        reconstruction errors are computed against."""
-        from boltzkit.synthetic.io import GroundTruth
-
-        return GroundTruth(self.fields, {k: (t.indices, t.values) for k, t in self.couplings.items()},
-                           1.0, self.gauge, True, None, 2, dict(parameters or {}))
-
-
-@dataclass(frozen=True)
-class PottsCouplings:
-    """Zero-sum-gauge fields and pair couplings of a q-state energy.
-
-    Attributes
-    ----------
-    fields : Tensor of shape (N, q)
-        h_i(a); every row sums to zero.
-    couplings : Tensor of shape (N, N, q, q)
-        J_ij(a, b), with J[j, i, b, a] = J[i, j, a, b], zero diagonal blocks, zero-sum in a and in b.
-    method : str
-    fields_error, couplings_error : Tensor or None
-        Monte Carlo standard errors (sampling only), same shapes.
-    terms : dict int -> Interactions
-        Higher orders when computed: ``terms[k]`` = (indices (m, k), values (m, q, ..., q)), zero-sum
-        in every state index.
-    """
-
-    fields: Tensor
-    couplings: Tensor
-    method: str = "exact"
-    fields_error: Tensor | None = None
-    couplings_error: Tensor | None = None
-    terms: dict[int, Interactions] = field(default_factory=dict)
-
-    @property
-    def n_sites(self) -> int:
-        return int(self.fields.shape[0])
-
-    @property
-    def n_states(self) -> int:
-        return int(self.fields.shape[1])
-
-    def frobenius(self, skip_states: Sequence[int] = ()) -> Tensor:
-        """||J_ij||_F over the states, shape (N, N); ``skip_states`` leaves states out (e.g. the gap, 0)."""
-        keep = [a for a in range(self.n_states) if a not in set(skip_states)]
-        j = self.couplings[:, :, keep][:, :, :, keep]
-        return j.pow(2).sum((2, 3)).sqrt()
-
-
 # ---------------------------------------------------------------------------- helpers
-def all_index_sets(n_sites: int, order: int, max_sets: int = MAX_INDEX_SETS) -> Tensor:
-    """Every k-subset of the sites in lexicographic order, shape (C(N, k), k), long."""
-    if order < 1 or order > n_sites:
-        raise BoltzkitError(f"interaction order {order} is outside 1..{n_sites}")
-    count = math.comb(n_sites, order)
-    if count > max_sets:
-        raise BoltzkitError(f"order {order} has {count} index sets on {n_sites} sites (limit {max_sets}); "
-                            "pass explicit index_sets")
-    if order == 1:
-        return torch.arange(n_sites)[:, None]
-    return torch.combinations(torch.arange(n_sites), order)
-
-
-def _normalise_orders(orders: int | Sequence[int]) -> list[int]:
-    """An int n means the orders 2..n; a sequence is taken as is (order 1, the fields, is always computed)."""
-    if isinstance(orders, int):
-        orders = range(2, orders + 1)
-    out = sorted({int(k) for k in orders if int(k) != 1})
-    if any(k < 1 for k in out):
-        raise BoltzkitError(f"interaction orders must be >= 2, got {list(orders)}")
-    return out
-
-
-def _index_sets(n_sites: int, orders: list[int], index_sets: Mapping[int, Any] | None) -> dict[int, Tensor]:
-    sets = {}
-    for k in orders:
-        if index_sets is not None and k in index_sets:
-            idx = torch.as_tensor(index_sets[k], dtype=torch.long).reshape(-1, k)
-            if len(idx) and (idx.min() < 0 or idx.max() >= n_sites):
-                raise BoltzkitError(f"order {k}: index sets must use sites 0..{n_sites - 1}")
-            if k > 1 and len(idx) and bool((torch.sort(idx, 1).values.diff(dim=1) == 0).any()):
-                raise BoltzkitError(f"order {k}: an index set repeats a site")
-            sets[k] = idx
-        else:
-            sets[k] = all_index_sets(n_sites, k)
-    return sets
-
-
 def spin_configurations(n_sites: int, start: int = 0, stop: int | None = None,
                         dtype: torch.dtype = torch.float64) -> Tensor:
     """Configurations ``start..stop-1`` of the Walsh ordering, shape (stop-start, N), values ±1.
@@ -260,7 +119,7 @@ def _evaluate(energy: Energy, x: Tensor, dtype: torch.dtype | None, device) -> T
 
 
 def _chunk(n_sites: int, per_row: int = 1) -> int:
-    return max(1, _CHUNK_ELEMENTS // max(1, n_sites * per_row))
+    return rows_per_chunk(n_sites * per_row)
 
 
 # ---------------------------------------------------------------------------- Ising gauge
@@ -297,8 +156,8 @@ def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] =
     -------
     EffectiveCouplings in the Ising gauge; ``standard_errors`` filled for ``sampling``.
     """
-    orders = _normalise_orders(orders)
-    sets = _index_sets(n_sites, orders, index_sets)
+    orders = normalise_orders(orders)
+    sets = select_index_sets(n_sites, orders, index_sets)
     if method == "exact":
         return _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size)
     if method == "sampling":
@@ -378,7 +237,7 @@ def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, de
             if k == 2 and dense_pairs:
                 sums[2] += (s * ec[:, None]).T @ s
                 continue
-            rows = max(1, _CHUNK_ELEMENTS // max(1, len(s) * k))
+            rows = rows_per_chunk(len(s) * k)
             for r0 in range(0, len(idx), rows):
                 sub = idx[r0:r0 + rows]
                 sums[k][r0:r0 + rows] += ec @ s[:, sub].prod(-1)
@@ -404,18 +263,11 @@ def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, de
 
 
 # ---------------------------------------------------------------------------- lattice-gas gauge
-def _subset_masks(order: int) -> tuple[Tensor, Tensor]:
-    """(2^k, k) 0/1 membership of every subset C of a k-set, and the Möbius signs (-1)^(k-|C|)."""
-    members = (torch.arange(1 << order)[:, None] >> torch.arange(order)) & 1
-    signs = (-1.0) ** (order - members.sum(1)).double()
-    return members, signs
-
-
 def lattice_gas_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] = 2,
                           index_sets: Mapping[int, Any] | None = None, units: str = "bernoulli",
                           dtype: torch.dtype | None = None, device: torch.device | str = "cpu"
                           ) -> EffectiveCouplings:
-    """Lattice-gas-gauge couplings K_B of any energy, exact for any N (Möbius inversion, METHODS.md 1.4).
+    """Lattice-gas-gauge couplings K_B of any energy, exact for any N (Möbius inversion, docs/methods.md 1.4).
 
     K_B = sum_{C ⊆ B} (-1)^{|B|-|C|} (-E(1_C)) with 1_C occupied (n = 1, i.e. s = +1) exactly on C.
     Cost: 2^|B| energy evaluations per coupling.
@@ -430,14 +282,14 @@ def lattice_gas_couplings(energy: Energy, n_sites: int, orders: int | Sequence[i
     -------
     EffectiveCouplings in the lattice-gas gauge (fields are K_j, offset is -E(0)).
     """
-    orders = _normalise_orders(orders)
-    sets = _index_sets(n_sites, orders, index_sets)
+    orders = normalise_orders(orders)
+    sets = select_index_sets(n_sites, orders, index_sets)
     sets_all = {1: torch.arange(n_sites)[:, None], **sets}
     empty = torch.zeros(1, n_sites, dtype=torch.float64)
     e0 = _evaluate(energy, _as_units(2 * empty - 1, units), dtype, device)[0]
     results = {}
     for k, idx in sets_all.items():
-        members, signs = _subset_masks(k)
+        members, signs = subset_masks(k)
         values = torch.empty(len(idx), dtype=torch.float64)
         rows = max(1, _chunk(n_sites, 1 << k))
         for r0 in range(0, len(idx), rows):
@@ -458,7 +310,7 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
                            n_samples: int = 100_000, generator: torch.Generator | None = None,
                            dtype: torch.dtype | None = None, device: torch.device | str = "cpu",
                            chunk_size: int | None = None) -> PottsCouplings:
-    """Zero-sum fields and pair couplings of any energy of q-state codes (METHODS.md 1.5, 5.1).
+    """Zero-sum fields and pair couplings of any energy of q-state codes (docs/methods.md 1.5, 5.1).
 
     Under the uniform measure U over {0..q-1}^N,
 
@@ -490,7 +342,7 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
     else:
         raise BoltzkitError(f"unknown method {method!r} (exact or sampling)")
-    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(1, n_sites * q * 4))
+    chunk = chunk_size or rows_per_chunk(n_sites * q * 4)
     place = q ** torch.arange(n_sites - 1, -1, -1)
 
     def codes(start: int, stop: int) -> Tensor:
@@ -548,7 +400,7 @@ def potts_energy_tensor(energy: Energy, n_sites: int, n_states: int, device: tor
     if total > 1 << MAX_EXACT_SITES:
         raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; "
                             "use the gaussian (Potts RBM) or sampling method")
-    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(1, n_sites * q * 4))
+    chunk = chunk_size or rows_per_chunk(n_sites * q * 4)
     place = q ** torch.arange(n_sites - 1, -1, -1)   # site 0 is the most significant digit
     out = torch.empty(total, dtype=torch.float64)
     for start in range(0, total, chunk):
@@ -589,46 +441,3 @@ def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:
             t = t - t.mean(axis, keepdim=True)
         out[r] = t
     return out
-
-
-# ---------------------------------------------------------------------------- any model
-def is_potts_model(model) -> bool:
-    """Whether ``model`` has categorical (Potts) units, whatever q (a q = 2 Potts model included)."""
-    return hasattr(model, "n_states") or getattr(model, "kind", None) in ("potts-rbm", "potts-bm")
-
-
-def model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
-                    index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
-                    generator: torch.Generator | None = None, **options: Any) -> EffectiveCouplings:
-    """Couplings of any binary :class:`~boltzkit.models.base.EnergyModel` (E = its ``free_energy``).
-
-    Binary RBMs go through :func:`~boltzkit.interpret.rbm_couplings.rbm_couplings` (which adds the
-    ``gaussian`` and ``cossu`` methods); every other model is expanded from its energy function
-    (``exact`` or ``sampling``). In the lattice-gas gauge the Möbius formula is used whatever the
-    method, since it is exact and local.
-    """
-    from boltzkit.interpret.rbm_couplings import rbm_couplings
-    from boltzkit.models.rbm import RBM
-
-    if gauge not in GAUGES:
-        raise BoltzkitError(f"unknown gauge {gauge!r} (choose {', '.join(GAUGES)})")
-    if is_potts_model(model):
-        raise BoltzkitError(f"model {getattr(model, 'kind', '?')} has categorical (Potts) units: use "
-                            "boltzkit.interpret.potts_couplings.potts_rbm_couplings or potts_energy_couplings")
-    if isinstance(model, RBM) and method != "sampling":
-        return rbm_couplings(model, orders, method, gauge, index_sets, **options)
-    units_obj = getattr(model, "visible_units", None)
-    units = getattr(units_obj, "name", "spin")
-    if units not in ("spin", "bernoulli"):
-        raise BoltzkitError(f"model {getattr(model, 'kind', '?')}: couplings need binary visible units")
-    n_sites = int(getattr(model, "n_visible"))
-    dtype = getattr(model, "dtype", None)
-    device = getattr(model, "device", "cpu")
-    if gauge == "lattice-gas":
-        return lattice_gas_couplings(model.free_energy, n_sites, orders, index_sets, units, dtype, device)
-    if method not in ("exact", "sampling"):
-        raise BoltzkitError(f"method {method!r} applies to RBMs only; use exact or sampling for a "
-                            f"{getattr(model, 'kind', 'generic')} model")
-    # options meant for the RBM methods (n_quadrature) do not apply to a generic energy
-    return energy_couplings(model.free_energy, n_sites, orders, method, index_sets, n_samples, generator,
-                            units, dtype, device, options.get("chunk_size"))

@@ -1,7 +1,7 @@
 """The free-energy landscape of an RBM: TAP fixed points reached from the data, and their basins.
 
 Every data point is the start of a TAP iteration (:func:`boltzkit.interpret.tap.tap_fixed_points`);
-the converged states are local minima of the TAP free energy (METHODS.md 3.3). Fixed points closer
+the converged states are local minima of the TAP free energy (docs/methods.md 3.3). Fixed points closer
 than a tolerance are one (:func:`deduplicate`); they are ranked by free energy (rank 0 = the lowest),
 and the basin of a data point is the rank of the fixed point its iteration converged to. Points
 whose iteration did not converge within ``max_iter`` get the basin -1.
@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import h5py
 import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.data.binary import load_binary
+from boltzkit.data.msa import read_msa
+from boltzkit.errors import DataError
 from boltzkit.interpret.tap import TAPResult, tap_fixed_points
+from boltzkit.io import trajectory
+from boltzkit.io.atomic import atomic_path
+from boltzkit.models.registry import family
 
 __all__ = ["Landscape", "RunPoints", "deduplicate", "free_energy_landscape", "landscape_from_fixed_points",
            "load_run_points", "save_landscape"]
@@ -142,7 +149,7 @@ def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0
 
     Parameters
     ----------
-    model : RBM ({0,1} or ±1) or PottsRBM
+    model : a LayeredEnergy: RBM with {0,1}, ±1 or categorical visible units
     data : Tensor of shape (n_points, n_visible)
         Starting configurations in the model's units (Potts: codes).
     order, beta, damping, tol, max_iter, batch_size, auto_damping : see
@@ -192,52 +199,32 @@ class RunPoints:
 
 def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int | None = None,
                     seed: int = 0) -> RunPoints:
-    """Read the data to place in a run's landscape or tree, in the units of the run's model.
+    """Read the data to place in a run's landscape or tree, in the values of the run's model.
 
-    Binary runs read ``data_path`` with :func:`boltzkit.data.binary.load_binary` (``dataset``: the
-    HDF5 / npz array); Potts runs read an alignment with :func:`boltzkit.data.msa.read_msa`, with
-    the run's alphabet. ``n_points`` (if smaller than the data) keeps a random subset of rows drawn
-    with ``seed``, in file order.
+    The visible units of the run's family (:meth:`~boltzkit.models.registry.Family.space`) say how:
+    categorical runs read an alignment with :func:`boltzkit.data.msa.read_msa`, with the run's
+    alphabet; binary runs read ``data_path`` with :func:`boltzkit.data.binary.load_binary`
+    (``dataset``: the HDF5 / npz array), {0,1} data mapped to the model's values. ``n_points`` (if
+    smaller than the data) keeps a random subset of rows drawn with ``seed``, in file order.
 
     Raises
     ------
     BoltzkitError / DataError
         Unreadable data, or data whose width (or alphabet) does not match the model.
     """
-    from boltzkit.errors import BoltzkitError, DataError
-    from boltzkit.io import trajectory
-
     config = trajectory.read_config(run_path)
     model_config = config.get("model", {})
-    kind = model_config.get("kind")
-    n_visible = model_config.get("n_visible")
-    alphabet = None
-    labels = image_shape = None
-    if kind == "potts-rbm":
-        from boltzkit.data.msa import read_msa
-
-        alphabet = config.get("alphabet")
-        try:
-            msa = read_msa(data_path, alphabet=alphabet or "auto")
-        except ValueError as e:
-            raise DataError(data_path, str(e)) from None
-        q = model_config.get("n_states")
-        if q is not None and msa.q != q:
-            raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {q}")
-        values = msa.sequences.astype(np.float64)
-        names = list(msa.headers)
-        alphabet = msa.alphabet
-    elif kind in ("bernoulli-rbm", "ising-rbm"):
-        from boltzkit.data.binary import load_binary
-        from boltzkit.training.run import units_values
-
-        data = load_binary(data_path, dataset=dataset)
-        values = units_values(data.samples.astype(np.float64), kind)
-        labels, image_shape = data.labels, data.image_shape
-        names = [f"s{i}" for i in range(len(values))]
+    space = family(model_config.get("kind"), f"{run_path}: model").space(model_config.get("n_states") or 2)
+    if space.categorical:
+        values, names, alphabet = _read_alignment(data_path, config.get("alphabet"),
+                                                  model_config.get("n_states"))
+        labels = image_shape = None
     else:
-        raise BoltzkitError(f"{run_path}: TAP landscapes and trees need a bernoulli-rbm, ising-rbm "
-                            f"or potts-rbm run, not {kind!r}")
+        data = load_binary(data_path, dataset=dataset)
+        values = space.from_data(data.samples)
+        labels, image_shape, alphabet = data.labels, data.image_shape, None
+        names = [f"s{i}" for i in range(len(values))]
+    n_visible = model_config.get("n_visible")
     if n_visible is not None and values.shape[1] != n_visible:
         raise DataError(data_path, f"{values.shape[1]} columns, the model has {n_visible} visible "
                                    "units")
@@ -249,6 +236,17 @@ def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int
                      len(values))
 
 
+def _read_alignment(data_path, alphabet: str | None, q: int | None) -> tuple[np.ndarray, list[str], str]:
+    """(codes as float64 (n, L), headers, alphabet) of an alignment read with the run's alphabet."""
+    try:
+        msa = read_msa(data_path, alphabet=alphabet or "auto")
+    except ValueError as e:
+        raise DataError(data_path, str(e)) from None
+    if q is not None and msa.q != q:
+        raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {q}")
+    return msa.sequences.astype(np.float64), list(msa.headers), msa.alphabet
+
+
 def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
                    attrs: dict | None = None) -> None:
     """Write a landscape to HDF5, atomically::
@@ -258,10 +256,6 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
         the data file)
         attrs: order, beta, n_fixed_points, and ``attrs``
     """
-    import h5py
-
-    from boltzkit.io.atomic import atomic_path
-
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("fixed_points")
         g.create_dataset("visible", data=landscape.visible)

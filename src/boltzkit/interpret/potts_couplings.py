@@ -1,7 +1,7 @@
 """A Potts RBM as a Potts generalized Ising model: zero-sum fields, pair and triplet couplings.
 
 Decelle, Navas Gómez, Seoane, *Inferring Higher-Order Couplings with Neural Networks*, PRL 135,
-207301 (2025), arXiv:2501.06108 — restated in METHODS.md 1.5. With the RBM in the zero-sum gauge
+207301 (2025), arXiv:2501.06108 — restated in docs/methods.md 1.5. With the RBM in the zero-sum gauge
 (sum_mu W_ia^mu = 0, which leaves p(v) unchanged), the n-body coupling of sites A = (i_1..i_n) is the
 n-fold centring (ANOVA) of the uniform-measure conditional mean of -E:
 
@@ -20,7 +20,9 @@ s_a^2 = q^-1 sum_{l not in A} sum_mu (W^mu_{la})^2. Methods:
   rest; the difference with the single Gaussian is added to J.
 
 All three return couplings that are zero-sum in every state index, hence invariant under the RBM's
-gauge changes.
+gauge changes. :func:`potts_model_couplings` is the entry point for any model with categorical
+visible units: Potts RBMs by these methods, pairwise Potts models by their own parameters, any other
+q-state energy by enumeration or sampling.
 """
 
 from __future__ import annotations
@@ -32,22 +34,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.interpret.energy_couplings import (_CHUNK_ELEMENTS, PottsCouplings, _index_sets, _normalise_orders,
-                                                 potts_energy_couplings, potts_energy_tensor, potts_exact_terms)
-from boltzkit.interpret.rbm_couplings import _hermite
-from boltzkit.models.potts_rbm import PottsRBM
+from boltzkit.interpret.energy_couplings import potts_energy_couplings, potts_energy_tensor, potts_exact_terms
+from boltzkit.interpret.expansion import (PottsCouplings, hermite_nodes, normalise_orders, rows_per_chunk,
+                                          select_index_sets, zero_sum_center)
+from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters, ZeroSumGauge, require
 from boltzkit.synthetic.hamiltonians import Interactions
 
 __all__ = ["POTTS_METHODS", "potts_rbm_couplings", "potts_model_couplings", "outlier_sites", "zero_sum_center"]
 
 POTTS_METHODS = ("exact", "gaussian", "mixture")
-
-
-def zero_sum_center(t: Tensor, n_axes: int) -> Tensor:
-    """Centre the last ``n_axes`` axes one after the other: prod_k (1 - mean_k) t (double centring for 2)."""
-    for axis in range(t.ndim - n_axes, t.ndim):
-        t = t - t.mean(axis, keepdim=True)
-    return t
 
 
 def _state_grid(q: int, k: int) -> Tensor:
@@ -68,7 +63,7 @@ def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_v
     total = unit_var.sum(0) - (0 if skip is None else skip)                # (Nh,)
     shifts = torch.zeros(1, nh, dtype=W.dtype) if extra_shift is None else extra_shift
     out = torch.empty(len(idx), len(states), nh, dtype=W.dtype)
-    rows = max(1, _CHUNK_ELEMENTS // max(1, len(states) * nh * len(z) * len(shifts)))
+    rows = rows_per_chunk(len(states) * nh * len(z) * len(shifts))
     for r0 in range(0, len(idx), rows):
         sub = idx[r0:r0 + rows]                                            # (m, k)
         field = W[sub[:, None, :], states[None]].sum(2)                    # (m, q^k, Nh)
@@ -79,9 +74,12 @@ def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_v
     return out
 
 
-def outlier_sites(rbm: PottsRBM, threshold: float = 2.5) -> list[Tensor]:
+def outlier_sites(rbm: LayeredEnergy, threshold: float = 2.5) -> list[Tensor]:
     """Per hidden unit, the sites whose weight norm stands out: z-score of ln ||W_{i.a}||_2 across
-    sites above ``threshold`` (reference ``utilities.find_outliers_index``). List of Nh index tensors."""
+    sites above ``threshold`` (reference ``utilities.find_outliers_index``), the weights of ``rbm``
+    (a Potts RBM, :class:`~boltzkit.models.capabilities.ZeroSumGauge`) taken in the zero-sum gauge.
+    List of Nh index tensors."""
+    require(rbm, ZeroSumGauge, "outlier sites of a Potts RBM")
     W = rbm.zero_sum_gauge().weights.detach().to("cpu", torch.float64)
     log_norm = W.pow(2).sum(1).clamp_min(1e-300).sqrt().log()             # (N, Nh)
     z = (log_norm - log_norm.mean(0)) / log_norm.std(0).clamp_min(1e-300)
@@ -116,15 +114,16 @@ def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers) -> Tensor:
     return t
 
 
-def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | Sequence[int] = 2,
+def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: int | Sequence[int] = 2,
                         index_sets: Mapping[int, Any] | None = None, n_quadrature: int = 40,
                         outlier_threshold: float = 2.5) -> PottsCouplings:
     """Zero-sum fields and couplings of a Potts RBM's marginal energy.
 
     Parameters
     ----------
-    rbm : PottsRBM
-        Any gauge (it is put in the zero-sum gauge first, which does not change p(v)).
+    rbm : LayeredEnergy with categorical visible units (a Potts RBM)
+        Any gauge: ``gaussian`` and ``mixture`` put it in the zero-sum gauge first (which does not
+        change p(v); :class:`~boltzkit.models.capabilities.ZeroSumGauge`).
     method : {"exact", "gaussian", "mixture"}
     orders : int or sequence of int
         Orders beyond the fields; 2 (pairs, always dense (N, N, q, q)) and 3 (triplets, on
@@ -140,25 +139,27 @@ def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | S
     """
     if method not in POTTS_METHODS:
         raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(POTTS_METHODS)})")
-    orders = _normalise_orders(orders)
+    orders = normalise_orders(orders)
     if method == "exact":
         if any(k not in (2, 3) for k in orders):
             raise BoltzkitError(f"exact Potts couplings of orders {orders}: only 2 and 3 are implemented")
         model = rbm.to("cpu", torch.float64)
-        result = potts_energy_couplings(model.free_energy, rbm.n_visible, rbm.n_states, "exact")
+        n, q = rbm.n_visible, rbm.visible.n_states
+        result = potts_energy_couplings(model.free_energy, n, q, "exact")
         if 3 not in orders:
             return result
-        idx = _index_sets(rbm.n_visible, [3], index_sets)[3]
-        table = potts_energy_tensor(model.free_energy, rbm.n_visible, rbm.n_states)
+        idx = select_index_sets(n, [3], index_sets)[3]
+        table = potts_energy_tensor(model.free_energy, n, q)
         terms = {3: Interactions(idx, potts_exact_terms(table, idx))}
         return PottsCouplings(result.fields, result.couplings, "exact", terms=terms)
     if any(k not in (2, 3) for k in orders):
         raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    require(rbm, ZeroSumGauge, f"{method} Potts couplings")
     gauged = rbm.zero_sum_gauge().to("cpu", torch.float64)
     W, b, c = gauged.weights, gauged.visible_bias, gauged.hidden_bias
     n, q, _ = W.shape
     unit_var = W.pow(2).mean(1)                                            # (N, Nh)
-    z, wq = _hermite(n_quadrature)
+    z, wq = hermite_nodes(n_quadrature)
     outliers = outlier_sites(gauged, outlier_threshold) if method == "mixture" else None
     single = torch.arange(n)[:, None]
     fields = zero_sum_center(_t_values(W, c, b, single, z, wq, unit_var, method, outliers), 1)
@@ -170,7 +171,7 @@ def potts_rbm_couplings(rbm: PottsRBM, method: str = "gaussian", orders: int | S
     couplings[pairs[:, 1], pairs[:, 0]] = jp.transpose(1, 2)
     terms = {}
     if 3 in orders:
-        idx = _index_sets(n, [3], index_sets)[3]
+        idx = select_index_sets(n, [3], index_sets)[3]
         t3 = _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q)
         terms[3] = Interactions(idx, zero_sum_center(t3, 3))
     return PottsCouplings(fields, couplings, method, terms=terms)
@@ -180,29 +181,33 @@ def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = 
                           index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
                           generator: torch.Generator | None = None, n_quadrature: int = 40,
                           outlier_threshold: float = 2.5) -> PottsCouplings:
-    """Zero-sum couplings of any q-state model (the Potts counterpart of
-    :func:`~boltzkit.interpret.energy_couplings.model_couplings`).
+    """Zero-sum couplings of any model with categorical visible units (the Potts counterpart of
+    :func:`~boltzkit.interpret.rbm_couplings.model_couplings`), by what the model can do:
 
-    * :class:`~boltzkit.models.potts_rbm.PottsRBM`: ``exact``, ``gaussian``, ``mixture``
-      (:func:`potts_rbm_couplings`) or ``sampling`` (fields and pairs from uniform samples, with
-      standard errors);
-    * a pairwise Potts model (``potts-bm``): its own parameters in the zero-sum gauge, exactly, whatever
-      the method (it has no term beyond pairs: triplets are zero);
+    * pairwise parameters (:class:`~boltzkit.models.capabilities.PairwiseParameters`, the pairwise
+      Potts model): its own parameters in the zero-sum gauge, exactly, whatever the method (it has
+      no term beyond pairs: triplets are zero);
+    * a layered energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`, the Potts RBM):
+      ``exact``, ``gaussian``, ``mixture`` (:func:`potts_rbm_couplings`) or ``sampling`` (fields and
+      pairs from uniform samples, with standard errors);
     * any other q-state energy: ``exact`` (enumeration, orders 2 and 3) or ``sampling`` (order 2).
     """
-    orders = _normalise_orders(orders)
+    orders = normalise_orders(orders)
     if any(k not in (2, 3) for k in orders):
         raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
-    n, q = int(model.n_visible), int(model.n_states)
-    if getattr(model, "kind", None) == "potts-bm":
+    if not model.visible.categorical:
+        raise BoltzkitError(f"model {model.kind} has binary visible units: use "
+                            "boltzkit.interpret.rbm_couplings.model_couplings")
+    n, q = int(model.n_visible), model.visible.n_states
+    if isinstance(model, PairwiseParameters):
         gauged = model.zero_sum_gauge().to("cpu", torch.float64)
         terms = {}
         if 3 in orders:
-            idx = _index_sets(n, [3], index_sets)[3]
+            idx = select_index_sets(n, [3], index_sets)[3]
             terms[3] = Interactions(idx, torch.zeros(len(idx), q, q, q, dtype=torch.float64))
         return PottsCouplings(gauged.fields, gauged.couplings, "parameters", terms=terms)
     model = model.to("cpu", torch.float64)  # energies of enumeration and sampling in float64
-    if isinstance(model, PottsRBM) and method in POTTS_METHODS:
+    if isinstance(model, LayeredEnergy) and method in POTTS_METHODS:
         return potts_rbm_couplings(model, method, orders, index_sets, n_quadrature, outlier_threshold)
     if method == "sampling":
         if 3 in orders:
@@ -210,11 +215,11 @@ def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = 
                                 "use exact (small N) or, for a Potts RBM, gaussian for triplets")
         return potts_energy_couplings(model.free_energy, n, q, "sampling", n_samples, generator)
     if method != "exact":
-        raise BoltzkitError(f"method {method!r} for a {getattr(model, 'kind', 'Potts')} model: use exact or sampling"
+        raise BoltzkitError(f"method {method!r} for a {model.kind} model: use exact or sampling"
                             + (" (gaussian and mixture apply to Potts RBMs)" if method in POTTS_METHODS else ""))
     result = potts_energy_couplings(model.free_energy, n, q, "exact")
     if 3 in orders:
-        idx = _index_sets(n, [3], index_sets)[3]
+        idx = select_index_sets(n, [3], index_sets)[3]
         table = potts_energy_tensor(model.free_energy, n, q)
         result = PottsCouplings(result.fields, result.couplings, "exact",
                                 terms={3: Interactions(idx, potts_exact_terms(table, idx))})

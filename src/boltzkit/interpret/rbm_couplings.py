@@ -1,7 +1,7 @@
 """A binary RBM as a generalized Ising model: effective fields and couplings of every order.
 
 Decelle, Furtlehner, Navas Gómez, Seoane, *Inferring effective couplings with Restricted Boltzmann
-Machines*, SciPost Phys. 16, 095 (2024), arXiv:2309.02292 — restated in METHODS.md 1.1-1.4.
+Machines*, SciPost Phys. 16, 095 (2024), arXiv:2309.02292 — restated in docs/methods.md 1.1-1.4.
 
 With s_j = 2v_j - 1 for {0,1} visible units (s = v for ±1 units), the marginal energy of any binary
 RBM is, up to a constant,
@@ -23,9 +23,13 @@ X_a = sum_{k not in A} u_ka s_k. Methods:
   orders, all sets; N <= 24) — :func:`~boltzkit.interpret.energy_couplings.energy_couplings`.
 * ``gaussian``: central-limit approximation X_a ~ N(0, s_a^2), s_a^2 = sum_{k not in A} u_ka^2,
   each expectation a Gauss-Hermite quadrature (probabilists' nodes); O(m Nh 2^k Q) for m sets of
-  order k, batched over sets and hidden units (METHODS.md 1.3).
+  order k, batched over sets and hidden units (docs/methods.md 1.3).
 * ``cossu``: the closed form of Cossu et al. (PRB 100, 064304, 2019), J_A ≈ 2^-|A| K_A with K the
-  lattice-gas coefficients — it drops all higher-order contributions; a baseline only (METHODS.md 1.4).
+  lattice-gas coefficients — it drops all higher-order contributions; a baseline only (docs/methods.md 1.4).
+
+:func:`model_couplings` is the entry point for any model with binary visible units: RBMs by these
+methods, any other energy by the exact or sampled expansion of
+:mod:`~boltzkit.interpret.energy_couplings`.
 
 Lattice-gas gauge (n = v in {0,1}): -E(n) = sum_B K_B n_B with the local, exact Möbius formula
 K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} softplus-like L(c_a + sum_{j in C} W_ja) (+ b_j for |B| = 1),
@@ -37,20 +41,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.interpret.energy_couplings import (_CHUNK_ELEMENTS, GAUGES, EffectiveCouplings,
-                                                 _index_sets, _normalise_orders, _subset_masks,
-                                                 energy_couplings)
-from boltzkit.models.rbm import RBM
-from boltzkit.models.units import BERNOULLI, SPIN, UnitType
+from boltzkit.interpret.energy_couplings import energy_couplings, lattice_gas_couplings
+from boltzkit.interpret.expansion import (GAUGES, EffectiveCouplings, hermite_nodes, normalise_orders,
+                                          rows_per_chunk, select_index_sets, subset_masks)
+from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.models.units import UnitType
 from boltzkit.synthetic.hamiltonians import Interactions
 
 __all__ = ["RBM_METHODS", "SpinForm", "spin_form", "rbm_couplings", "rbm_lattice_gas_couplings",
-           "gaussian_couplings", "cossu_couplings"]
+           "gaussian_couplings", "cossu_couplings", "model_couplings"]
 
 RBM_METHODS = ("exact", "gaussian", "cossu", "sampling")
 
@@ -73,47 +76,43 @@ class SpinForm(NamedTuple):
     hidden_units: UnitType
 
 
-def spin_form(rbm: RBM) -> SpinForm:
+def _parameters(rbm: LayeredEnergy) -> tuple[Tensor, Tensor, Tensor]:
+    """(W, b, c) in the model's own visible values, float64 on the CPU."""
+    return tuple(t.detach().to("cpu", torch.float64)
+                 for t in (rbm.weights, rbm.visible_bias, rbm.hidden_bias))
+
+
+def spin_form(rbm: LayeredEnergy) -> SpinForm:
     """The ±1-visible form of any binary RBM, in float64 (see the module docstring)."""
-    w, b, c = (t.detach().to("cpu", torch.float64) for t in (rbm.weights, rbm.visible_bias, rbm.hidden_bias))
-    if rbm.visible_units is SPIN:
+    w, b, c = _parameters(rbm)
+    if rbm.visible.name == "spin":
         return SpinForm(b, w, c, rbm.hidden_units)
-    if rbm.visible_units is BERNOULLI:
+    if rbm.visible.name == "bernoulli":
         return SpinForm(b / 2, w / 2, c + w.sum(0) / 2, rbm.hidden_units)
-    raise BoltzkitError(f"unsupported visible units {rbm.visible_units.name!r}")
+    raise BoltzkitError(f"unsupported visible units {rbm.visible.name!r}")
 
 
-def _occupation_form(rbm: RBM) -> tuple[Tensor, Tensor, Tensor, UnitType]:
+def _occupation_form(rbm: LayeredEnergy) -> tuple[Tensor, Tensor, Tensor, UnitType]:
     """(b, W, c) of the {0,1}-visible form: -E(n) = b.n + sum_a L(c_a + sum_j W_ja n_j) + const."""
-    w, b, c = (t.detach().to("cpu", torch.float64) for t in (rbm.weights, rbm.visible_bias, rbm.hidden_bias))
-    if rbm.visible_units is BERNOULLI:
+    w, b, c = _parameters(rbm)
+    if rbm.visible.name == "bernoulli":
         return b, w, c, rbm.hidden_units
     # s = 2n - 1: -E = b.(2n-1) + L(c - sum W + 2 W n)
     return 2 * b, 2 * w, c - w.sum(0), rbm.hidden_units
 
 
-def _rows(per_row: int) -> int:
-    return max(1, _CHUNK_ELEMENTS // max(1, per_row))
-
-
 # ---------------------------------------------------------------------------- gaussian (CLT)
-def _hermite(n_quadrature: int) -> tuple[Tensor, Tensor]:
-    """Nodes z and weights of E_{z ~ N(0,1)}[f(z)] ≈ sum_q w_q f(z_q) (probabilists' Gauss-Hermite)."""
-    z, w = np.polynomial.hermite_e.hermegauss(n_quadrature)
-    return torch.from_numpy(z), torch.from_numpy(w / np.sqrt(2 * np.pi))
-
-
 def _clt_values(form: SpinForm, idx: Tensor, z: Tensor, wq: Tensor) -> Tensor:
     """J_A (hidden-unit part) for every set of ``idx`` (m, k) in the central-limit approximation."""
     k = idx.shape[1]
-    members, _ = _subset_masks(k)
+    members, _ = subset_masks(k)
     signs = (1 - 2 * members).double()            # (2^k, k): every assignment of s_A
     parity = signs.prod(1)                        # s_A of each assignment
     u, theta, L = form.u, form.theta, form.hidden_units.log_normalizer
     nh = u.shape[1]
     total_sq = (u * u).sum(0)                     # (Nh,)
     out = torch.empty(len(idx), dtype=torch.float64)
-    rows = _rows((1 << k) * nh * len(z))
+    rows = rows_per_chunk((1 << k) * nh * len(z))
     for r0 in range(0, len(idx), rows):
         sub = idx[r0:r0 + rows]
         u_a = u[sub]                              # (m, k, Nh)
@@ -126,14 +125,14 @@ def _clt_values(form: SpinForm, idx: Tensor, z: Tensor, wq: Tensor) -> Tensor:
     return out
 
 
-def gaussian_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+def gaussian_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 2,
                        index_sets: Mapping[int, Any] | None = None,
                        n_quadrature: int = 80) -> EffectiveCouplings:
-    """Ising-gauge fields and couplings in the central-limit approximation (METHODS.md 1.3).
+    """Ising-gauge fields and couplings in the central-limit approximation (docs/methods.md 1.3).
 
     Parameters
     ----------
-    rbm : RBM
+    rbm : LayeredEnergy with binary visible units (an RBM)
     orders : int or sequence of int
         Orders beyond the fields; an int n means 2..n.
     index_sets : mapping int -> array (m_k, k), optional
@@ -143,8 +142,8 @@ def gaussian_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
     """
     form = spin_form(rbm)
     n = form.u.shape[0]
-    sets = _index_sets(n, _normalise_orders(orders), index_sets)
-    z, wq = _hermite(n_quadrature)
+    sets = select_index_sets(n, normalise_orders(orders), index_sets)
+    z, wq = hermite_nodes(n_quadrature)
     fields = form.eta + _clt_values(form, torch.arange(n)[:, None], z, wq)
     couplings = {k: Interactions(idx, _clt_values(form, idx, z, wq)) for k, idx in sets.items()}
     return EffectiveCouplings(fields, couplings, "ising", "gaussian", info={"n_quadrature": n_quadrature})
@@ -154,10 +153,10 @@ def gaussian_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
 def _moebius_values(b: Tensor, w: Tensor, c: Tensor, L, idx: Tensor) -> Tensor:
     """K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} L(c_a + sum_{j in C} W_ja) for every set of ``idx``."""
     k = idx.shape[1]
-    members, signs = _subset_masks(k)
+    members, signs = subset_masks(k)
     nh = w.shape[1]
     out = torch.empty(len(idx), dtype=torch.float64)
-    rows = _rows((1 << k) * nh)
+    rows = rows_per_chunk((1 << k) * nh)
     for r0 in range(0, len(idx), rows):
         sub = idx[r0:r0 + rows]
         field = c + torch.einsum("sk,mkh->msh", members.double(), w[sub])    # (m, 2^k, Nh)
@@ -167,7 +166,7 @@ def _moebius_values(b: Tensor, w: Tensor, c: Tensor, L, idx: Tensor) -> Tensor:
     return out
 
 
-def rbm_lattice_gas_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+def rbm_lattice_gas_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 2,
                               index_sets: Mapping[int, Any] | None = None) -> EffectiveCouplings:
     """Exact lattice-gas-gauge coefficients K_B of -E(n), n in {0,1}^N (Möbius formula, any N).
 
@@ -175,7 +174,7 @@ def rbm_lattice_gas_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
     """
     b, w, c, units = _occupation_form(rbm)
     n = w.shape[0]
-    sets = _index_sets(n, _normalise_orders(orders), index_sets)
+    sets = select_index_sets(n, normalise_orders(orders), index_sets)
     L = units.log_normalizer
     fields = _moebius_values(b, w, c, L, torch.arange(n)[:, None])
     couplings = {k: Interactions(idx, _moebius_values(b, w, c, L, idx)) for k, idx in sets.items()}
@@ -183,19 +182,19 @@ def rbm_lattice_gas_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
                               offset=float(L(c).sum()))
 
 
-def cossu_couplings(rbm: RBM, orders: int | Sequence[int] = 2,
+def cossu_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 2,
                     index_sets: Mapping[int, Any] | None = None) -> EffectiveCouplings:
     """Cossu et al. (2019) closed form: J_A ≈ 2^-|A| K_A (fields H_j ≈ K_j / 2), i.e. the lattice-gas
     coefficients mapped to spins *without* the higher-order corrections of J_A = sum_{B ⊇ A} 2^-|B| K_B.
 
-    A baseline only: on a random N=20 RBM its pair couplings are off by ~30 % (METHODS.md 1.3)."""
+    A baseline only: on a random N=20 RBM its pair couplings are off by ~30 % (docs/methods.md 1.3)."""
     lg = rbm_lattice_gas_couplings(rbm, orders, index_sets)
     couplings = {k: Interactions(t.indices, t.values / 2 ** k) for k, t in lg.couplings.items()}
     return EffectiveCouplings(lg.fields / 2, couplings, "ising", "cossu")
 
 
 # ---------------------------------------------------------------------------- entry point
-def rbm_couplings(rbm: RBM, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
+def rbm_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
                   index_sets: Mapping[int, Any] | None = None, n_quadrature: int = 80,
                   n_samples: int = 100_000, generator: torch.Generator | None = None,
                   chunk_size: int | None = None) -> EffectiveCouplings:
@@ -203,7 +202,7 @@ def rbm_couplings(rbm: RBM, orders: int | Sequence[int] = 2, method: str = "exac
 
     Parameters
     ----------
-    rbm : RBM
+    rbm : LayeredEnergy with binary visible units (an RBM)
         {0,1} or ±1 visible units, {0,1} or ±1 hidden units.
     orders : int or sequence of int
         Interaction orders beyond the fields (always returned); an int n means 2..n.
@@ -235,6 +234,41 @@ def rbm_couplings(rbm: RBM, orders: int | Sequence[int] = 2, method: str = "exac
     if method == "cossu":
         return cossu_couplings(rbm, orders, index_sets)
     model = rbm.to(dtype=torch.float64) if method == "exact" else rbm
-    units = model.visible_units.name
     return energy_couplings(model.free_energy, rbm.n_visible, orders, method, index_sets, n_samples,
-                            generator, units, model.dtype, model.device, chunk_size)
+                            generator, model.visible.name, model.dtype, model.device, chunk_size)
+
+
+# ---------------------------------------------------------------------------- any binary model
+def model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact", gauge: str = "ising",
+                    index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
+                    generator: torch.Generator | None = None, **options: Any) -> EffectiveCouplings:
+    """Couplings of any :class:`~boltzkit.models.base.EnergyModel` with binary visible units (E = its
+    ``free_energy``).
+
+    Models with a layered energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`: RBMs) go
+    through :func:`rbm_couplings` (which adds the ``gaussian`` and ``cossu`` methods) unless
+    ``method="sampling"``; every other model is expanded from its energy function (``exact`` or
+    ``sampling``), given the values its visible units take (``model.visible``). In the lattice-gas
+    gauge the Möbius formula is used whatever the method, since it is exact and local. Categorical
+    models are refused: see :func:`boltzkit.interpret.potts_couplings.potts_model_couplings`.
+    """
+    if gauge not in GAUGES:
+        raise BoltzkitError(f"unknown gauge {gauge!r} (choose {', '.join(GAUGES)})")
+    units = model.visible.name
+    if model.visible.categorical:
+        raise BoltzkitError(f"model {model.kind} has categorical (Potts) units: use "
+                            "boltzkit.interpret.potts_couplings.potts_model_couplings or potts_energy_couplings")
+    if isinstance(model, LayeredEnergy) and method != "sampling":
+        return rbm_couplings(model, orders, method, gauge, index_sets, **options)
+    if units not in ("spin", "bernoulli"):
+        raise BoltzkitError(f"model {model.kind}: couplings need binary visible units")
+    n_sites = int(model.n_visible)
+    if gauge == "lattice-gas":
+        return lattice_gas_couplings(model.free_energy, n_sites, orders, index_sets, units, model.dtype,
+                                     model.device)
+    if method not in ("exact", "sampling"):
+        raise BoltzkitError(f"method {method!r} applies to RBMs only; use exact or sampling for a "
+                            f"{model.kind} model")
+    # options meant for the RBM methods (n_quadrature) do not apply to a generic energy
+    return energy_couplings(model.free_energy, n_sites, orders, method, index_sets, n_samples, generator,
+                            units, model.dtype, model.device, options.get("chunk_size"))

@@ -2,9 +2,9 @@
 
 The Gibbs free energy at fixed magnetisations, expanded in the couplings (Plefka 1982; Georges &
 Yedidia 1991; for RBMs Gabrié, Tramel & Krzakala, NeurIPS 2015, and Decelle, Seoane & Rosset,
-PRE 108, 014110, 2023). All formulas are METHODS.md 3.1-3.2, re-derived; the sign of the hidden
+PRE 108, 014110, 2023). All formulas are docs/methods.md 3.1-3.2, re-derived; the sign of the hidden
 Onsager term of the Potts update follows the derivation, not the published reference code (see
-METHODS.md 3.2, discrepancy 1, and discrepancy 2 for the W² of the visible update).
+docs/methods.md 3.2, discrepancy 1, and discrepancy 2 for the W² of the visible update).
 
 Bernoulli-Bernoulli RBM ({0,1} units; d = m - m², S the binary entropy)::
 
@@ -31,10 +31,12 @@ Order 1 is naive mean field (no Onsager term). For q = 2 with one colour's weigh
 Potts expressions are exactly the binary ones; the Potts F is invariant (on the simplex) under the
 gauge W_iμa -> W_iμa + A_ia, c_a -> c_a - sum_i A_ia, and shifts by sum_i B_i under b_iμ -> b_iμ + B_i.
 
-±1 RBMs are handled exactly through :meth:`~boltzkit.models.rbm.RBM.to_bernoulli`: at fixed
-magnetisations the terms linear in σ or τ produced by the change of variables are absorbed by the
-Legendre transform, so the Plefka series of the ±1 and {0,1} forms agree term by term; magnetisations
-are returned as <σ> = 2 m - 1 and free energies are shifted by the exact constant, so that F still
+Any model with a layered energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`) has these
+equations: the kernel is built on its {0,1} form (``as_bernoulli()``), categorical visible units
+giving the Potts kernel. ±1 RBMs are thereby handled exactly: at fixed magnetisations the terms
+linear in σ or τ produced by the change of variables are absorbed by the Legendre transform, so the
+Plefka series of the ±1 and {0,1} forms agree term by term; magnetisations are returned as
+<σ> = 2 m - 1 and free energies are shifted by the exact constant of the form, so that F still
 approximates -log Z of the ±1 model.
 
 Temperature: ``beta`` multiplies every parameter (the distribution p(v)^β / Z_β); TreeRBM's
@@ -57,6 +59,7 @@ import torch.nn.functional as F_
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.capabilities import LayeredEnergy, require
 
 __all__ = ["TAPResult", "tap_free_energy", "tap_fixed_points", "tap_step", "tap_kernel",
            "initial_magnetisations", "BernoulliTAP", "PottsTAP", "BERNOULLI_ORDERS", "POTTS_ORDERS"]
@@ -234,42 +237,38 @@ class _Kernel(NamedTuple):
     potts: bool
     spin: bool
     shift: float  # F_model = F_kernel + shift (exact; ±1 models)
+    n_states: int  # states of a visible unit (2 for binary units)
+
+    @property
+    def n_hidden(self) -> int:
+        return self.tap.hidden_bias.shape[0]
 
 
-def _family(model) -> str:
-    from boltzkit.models.potts_rbm import PottsRBM
-    from boltzkit.models.rbm import RBM
-    from boltzkit.models.units import BERNOULLI, SPIN
-
-    if isinstance(model, PottsRBM):
-        return "potts"
-    if isinstance(model, RBM):
-        units = (model.visible_units, model.hidden_units)
-        if units == (BERNOULLI, BERNOULLI):
-            return "bernoulli"
-        if units == (SPIN, SPIN):
-            return "spin"
-        raise BoltzkitError("TAP needs both layers of the same type ({0,1} or ±1)")
-    raise BoltzkitError(f"TAP free energies exist for RBMs and Potts RBMs, not for "
-                        f"{getattr(model, 'kind', type(model).__name__)!r}")
+def _at_beta(model, beta: float):
+    """The model at inverse temperature ``beta``: a copy with every parameter times beta."""
+    if beta == 1.0:
+        return model
+    # scale the model, not its {0,1} form: the ±1 -> {0,1} map is linear in the parameters only up
+    # to rounding, and scaling first is what TreeRBM's annealing variant has always done
+    scaled = model.clone()
+    with torch.no_grad():
+        for tensor in scaled.parameters().values():
+            tensor.mul_(beta)
+    return scaled
 
 
 def tap_kernel(model, beta: float = 1.0) -> _Kernel:
-    """The TAP kernel of ``model`` at inverse temperature ``beta`` (all parameters times beta)."""
-    family = _family(model)
-    p = {k: v * beta for k, v in model.parameters().items()}
-    if family == "potts":
-        return _Kernel(PottsTAP(p["weights"], p["visible_bias"], p["hidden_bias"]), True, False, 0.0)
-    if family == "spin":
-        from boltzkit.models.rbm import RBM
-
-        spin = RBM(p["weights"], p["visible_bias"], p["hidden_bias"], model.visible_units,
-                   model.hidden_units)
-        bern, shift = spin.to_bernoulli()
-        # log Z_{0/1} = log Z_{±1} + shift  =>  F_{±1} = F_{0/1} + shift
-        return _Kernel(BernoulliTAP(bern.weights, bern.visible_bias, bern.hidden_bias), False, True,
-                       shift)
-    return _Kernel(BernoulliTAP(p["weights"], p["visible_bias"], p["hidden_bias"]), False, False, 0.0)
+    """The TAP kernel of ``model`` (a :class:`~boltzkit.models.capabilities.LayeredEnergy`) at
+    inverse temperature ``beta`` (all parameters times beta)."""
+    require(model, LayeredEnergy, "TAP free energies")
+    space = model.visible
+    form = _at_beta(model, beta).as_bernoulli()
+    if space.categorical:
+        return _Kernel(PottsTAP(form.weights, form.visible_bias, form.hidden_bias), True, False, 0.0,
+                       space.n_states)
+    # log Z_model = log Z_form - shift  =>  F_model = F_form + shift
+    return _Kernel(BernoulliTAP(form.weights, form.visible_bias, form.hidden_bias), False,
+                   space.name == "spin", form.shift, 2)
 
 
 def _to_kernel_units(kernel: _Kernel, m: Tensor) -> Tensor:
@@ -288,7 +287,7 @@ def _visible_start(model, kernel: _Kernel, x: Tensor) -> Tensor:
                             f"{model.n_visible} visible units")
     if kernel.potts:
         if x.ndim == 2:  # codes
-            return F_.one_hot(x.round().long(), model.n_states).to(model.dtype)
+            return F_.one_hot(x.round().long(), kernel.n_states).to(model.dtype)
         if x.ndim == 3:
             return x
         raise BoltzkitError(f"Potts TAP: expected codes (n, n_visible) or profiles (n, n_visible, q), "
@@ -313,7 +312,7 @@ def initial_magnetisations(model, x: Tensor, beta: float = 1.0) -> tuple[Tensor,
     """
     kernel = tap_kernel(model, beta)
     mv = _visible_start(model, kernel, x)
-    mh = kernel.tap.update_hidden(mv, torch.zeros(mv.shape[0], model.n_hidden, dtype=mv.dtype,
+    mh = kernel.tap.update_hidden(mv, torch.zeros(mv.shape[0], kernel.n_hidden, dtype=mv.dtype,
                                                   device=mv.device), 1)
     return _to_model_units(kernel, mv), _to_model_units(kernel, mh)
 
@@ -324,7 +323,7 @@ def tap_free_energy(model, visible: Tensor, hidden: Tensor, order: int = 2,
 
     Parameters
     ----------
-    model : RBM ({0,1} or ±1) or PottsRBM
+    model : a LayeredEnergy: RBM with {0,1}, ±1 or categorical visible units
     visible : Tensor of shape (n, n_visible) in the model's units, or (n, n_visible, q) profiles
     hidden : Tensor of shape (n, n_hidden) in the model's units
     order : 1 (naive mean field), 2 (TAP) or 3 (binary only)
@@ -359,7 +358,7 @@ def _default_batch(model, kernel: _Kernel, n: int) -> int:
     if not kernel.potts:
         return max(n, 1)
     # the Potts second-order terms hold (batch, n_visible, n_hidden) temporaries: about 2**24 entries
-    per_point = model.n_visible * max(model.n_hidden, 1) * 3
+    per_point = model.n_visible * max(kernel.n_hidden, 1) * 3
     return max(1, min(n, (1 << 24) // per_point))
 
 
@@ -407,7 +406,8 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
 
     Parameters
     ----------
-    model : RBM ({0,1} or ±1) or PottsRBM (float64 recommended for tight tolerances)
+    model : a LayeredEnergy: RBM with {0,1}, ±1 or categorical visible units (float64
+        recommended for tight tolerances)
     visible : Tensor of shape (n_points, n_visible)
         Starting points in the model's units: data configurations or magnetisations (Potts: codes,
         or profiles of shape (n_points, n_visible, q)).
@@ -427,6 +427,25 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     -------
     TAPResult (with ``damping``: the damping of each point at the end)
     """
+    max_damping = _checked_max_damping(damping, max_damping, auto_damping, tol, max_iter)
+    kernel = tap_kernel(model, beta)
+    _check_order(order, kernel.tap.orders, "Potts RBMs" if kernel.potts else "Bernoulli RBMs")
+    out = _start_results(model, kernel, visible, hidden, damping)
+    settings = _Settings(kernel.tap, order, tol, bool(damping) or auto_damping, auto_damping,
+                         max_damping, kernel.potts)
+    n = out.visible.shape[0]
+    batch = batch_size or _default_batch(model, kernel, n)
+    for start in range(0, n, batch):
+        idx = torch.arange(start, min(start + batch, n), device=out.visible.device)
+        _iterate_batch(settings, _DampingState.start(idx, out), out, max_iter)
+    free_energy = kernel.tap.free_energy(out.visible, out.hidden, order) + kernel.shift
+    return TAPResult(_to_model_units(kernel, out.visible), _to_model_units(kernel, out.hidden),
+                     free_energy, out.converged, out.iterations, out.damping)
+
+
+def _checked_max_damping(damping: float, max_damping: float | None, auto_damping: bool,
+                         tol: float, max_iter: int) -> float:
+    """Check the iteration settings of :func:`tap_fixed_points`; return the damping cap."""
     if not 0.0 <= damping < 1.0:
         raise BoltzkitError(f"damping must be in [0, 1); got {damping}")
     if max_damping is None:
@@ -435,104 +454,229 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
         raise BoltzkitError(f"max_damping must be in [damping, 1); got {max_damping}")
     if tol <= 0 or max_iter < 1:
         raise BoltzkitError("tol must be > 0 and max_iter >= 1")
-    kernel = tap_kernel(model, beta)
+    return max_damping
+
+
+class _Results(NamedTuple):
+    """Per-point outputs of :func:`tap_fixed_points` (kernel units), written in place.
+
+    Attributes
+    ----------
+    visible : Tensor of shape (n_points, n_visible) or (n_points, n_visible, q)
+    hidden : Tensor of shape (n_points, n_hidden)
+    damping : Tensor of shape (n_points,), each point's damping
+    converged : bool Tensor of shape (n_points,)
+    iterations : int64 Tensor of shape (n_points,), sweeps done
+    """
+
+    visible: Tensor
+    hidden: Tensor
+    damping: Tensor
+    converged: Tensor
+    iterations: Tensor
+
+
+def _start_results(model, kernel: _Kernel, visible: Tensor, hidden: Tensor | None,
+                   damping: float) -> _Results:
+    """The starting points (kernel units; hidden default <h | visible>) and empty counters."""
     tap = kernel.tap
-    _check_order(order, tap.orders, "Potts RBMs" if kernel.potts else "Bernoulli RBMs")
-    mv_all = _visible_start(model, kernel, visible).clone()
-    n = mv_all.shape[0]
+    mv = _visible_start(model, kernel, visible).clone()
+    n = mv.shape[0]
     if hidden is None:
-        mh_all = tap.update_hidden(mv_all, torch.zeros(n, model.n_hidden, dtype=mv_all.dtype,
-                                                       device=mv_all.device), 1)
+        mh = tap.update_hidden(mv, torch.zeros(n, kernel.n_hidden, dtype=mv.dtype,
+                                               device=mv.device), 1)
     else:
-        mh_all = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype)).clone()
-    converged = torch.zeros(n, dtype=torch.bool, device=mv_all.device)
-    iterations = torch.zeros(n, dtype=torch.int64, device=mv_all.device)
-    damping_all = torch.full((n,), float(damping), dtype=mv_all.dtype, device=mv_all.device)
-    batch = batch_size or _default_batch(model, kernel, n)
-    for start in range(0, n, batch):
-        idx = torch.arange(start, min(start + batch, n), device=mv_all.device)
-        mv, mh = mv_all[idx], mh_all[idx]
-        d = damping_all[idx]
-        # oscillation watch: the state one sweep back (for |m_t - m_{t-2}|), the run of 2-cycle-like
-        # sweeps, the previous step, and the window's sweeps, first move and summed step cosines
-        old_v, old_h = mv, mh
+        mh = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype)).clone()
+    return _Results(mv, mh, torch.full((n,), float(damping), dtype=mv.dtype, device=mv.device),
+                    torch.zeros(n, dtype=torch.bool, device=mv.device),
+                    torch.zeros(n, dtype=torch.int64, device=mv.device))
+
+
+class _Settings(NamedTuple):
+    """The settings of :func:`tap_fixed_points` that every step of the iteration uses."""
+
+    tap: BernoulliTAP | PottsTAP
+    order: int
+    tol: float
+    damped: bool  # damp the updates at all (a nonzero starting damping, or automatic damping)
+    auto_damping: bool
+    max_damping: float
+    potts: bool
+
+
+class _DampingState(NamedTuple):
+    """The points of a batch still iterated (kernel units), with their oscillation watch.
+
+    b is the number of such points; every field has b rows and is compacted at once by
+    :meth:`select`.
+
+    Attributes
+    ----------
+    idx : int64 Tensor of shape (b,), the points' rows in the whole set
+    visible : Tensor of shape (b, n_visible) or (b, n_visible, q), the current state
+    hidden : Tensor of shape (b, n_hidden)
+    damping : Tensor of shape (b,), each point's damping
+    old_visible, old_hidden : the state one sweep back (for |m_t - m_{t-2}|), shapes as above
+    streak : int64 Tensor of shape (b,), the run of 2-cycle-like sweeps
+    last_step : Tensor of shape (b, n_visible [* q] + n_hidden), the previous step (Potts: its
+        visible part scaled by 1/sqrt(2), see :func:`_watch_oscillations`)
+    win_n : int64 Tensor of shape (b,), sweeps in the current stall window
+    win_first : Tensor of shape (b,), the window's first move
+    win_cos : Tensor of shape (b,), the window's summed cosines of successive steps
+    """
+
+    idx: Tensor
+    visible: Tensor
+    hidden: Tensor
+    damping: Tensor
+    old_visible: Tensor
+    old_hidden: Tensor
+    streak: Tensor
+    last_step: Tensor
+    win_n: Tensor
+    win_first: Tensor
+    win_cos: Tensor
+
+    @classmethod
+    def start(cls, idx: Tensor, out: _Results) -> _DampingState:
+        """Rows ``idx`` of ``out``, with an empty watch."""
+        mv, mh = out.visible[idx], out.hidden[idx]
         streak = torch.zeros(len(idx), dtype=torch.int64, device=mv.device)
         last_step = torch.zeros(len(idx), mv[0].numel() + mh.shape[1], dtype=mv.dtype,
                                 device=mv.device)
-        win_n = torch.zeros_like(streak)
         win_first = torch.zeros(len(idx), dtype=mv.dtype, device=mv.device)
-        win_cos = torch.zeros_like(win_first)
-        for _ in range(max_iter):
-            dh = d[:, None]
-            dv = d.reshape(-1, *([1] * (mv.ndim - 1)))
-            new_h = tap.update_hidden(mv, mh, order)
-            if damping or auto_damping:
-                new_h = dh * mh + (1 - dh) * new_h
-            new_v = tap.update_visible(mv, new_h, order)
-            if damping or auto_damping:
-                new_v = dv * mv + (1 - dv) * new_v
-            delta = _max_change(new_v, mv)
-            if mh.shape[1]:
-                delta = torch.maximum(delta, _max_change(new_h, mh))
-            iterations[idx] += 1
-            if auto_damping:
-                back = _max_change(new_v, old_v)
-                if mh.shape[1]:
-                    back = torch.maximum(back, _max_change(new_h, old_h))
-                cycling = (delta >= tol) & (back < CYCLE_RATIO * delta)
-                streak = torch.where(cycling, streak + 1, torch.zeros_like(streak))
-                # Potts profiles: the metric |Δm_i|²/2 per site, so that q = 2 equals the binary RBM
-                step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if kernel.potts else 1.0)
-                step = torch.cat([step_v, new_h - mh], 1)
-                cosine = (step * last_step).sum(1) / (step.norm(dim=1) * last_step.norm(dim=1)
-                                                      ).clamp_min(torch.finfo(step.dtype).tiny)
-                last_step = step
-                win_first = torch.where(win_n == 0, delta, win_first)
-                win_cos, win_n = win_cos + cosine, win_n + 1
-                full = win_n >= STALL_WINDOW
-                stalled = full & (win_cos < STALL_COSINE * STALL_WINDOW) & (delta > STALL_FACTOR * win_first)
-                win_n = torch.where(full, torch.zeros_like(win_n), win_n)
-                win_cos = torch.where(full, torch.zeros_like(win_cos), win_cos)
-                caught = ((streak >= CYCLE_PATIENCE) | stalled) & (delta >= tol) & (d < max_damping)
-                old_v, old_h = mv, mh
-                if caught.any():
-                    # continue from the middle of the cycle with a stronger damping
-                    d = torch.where(caught, torch.clamp((1 + d) / 2, max=max_damping), d)
-                    cv = caught.reshape(-1, *([1] * (mv.ndim - 1)))
-                    new_v = torch.where(cv, (new_v + mv) / 2, new_v)
-                    new_h = torch.where(caught[:, None], (new_h + mh) / 2, new_h)
-                    old_v = torch.where(cv, new_v, old_v)
-                    old_h = torch.where(caught[:, None], new_h, old_h)
-                    streak = torch.where(caught, torch.zeros_like(streak), streak)
-                    win_n = torch.where(caught, torch.zeros_like(win_n), win_n)
-                    win_cos = torch.where(caught, torch.zeros_like(win_cos), win_cos)
-                    last_step = torch.where(caught[:, None], torch.zeros_like(last_step), last_step)
-                    delta = torch.where(caught, torch.full_like(delta, float("inf")), delta)
-            mv, mh = new_v, new_h
-            # per layer new - old = (1 - d) (F - old): the undamped residual of the old state is
-            # delta / (1 - d). Its candidates are confirmed on the state actually returned: one
-            # undamped sweep from it must move it by less than tol.
-            done = delta < tol * (1 - d)
-            if done.any():
-                cand = done.nonzero().squeeze(1)
-                done[cand] = _undamped_residual(tap, mv[cand], mh[cand], order) < tol
-            if done.any():
-                mv_all[idx[done]], mh_all[idx[done]] = mv[done], mh[done]
-                damping_all[idx[done]] = d[done]
-                converged[idx[done]] = True
-                keep = ~done
-                idx, mv, mh, d = idx[keep], mv[keep], mh[keep], d[keep]
-                old_v, old_h, streak = old_v[keep], old_h[keep], streak[keep]
-                last_step, win_n = last_step[keep], win_n[keep]
-                win_first, win_cos = win_first[keep], win_cos[keep]
-                if len(idx) == 0:
-                    break
-        if len(idx):
-            mv_all[idx], mh_all[idx] = mv, mh
-            damping_all[idx] = d
-    free_energy = tap.free_energy(mv_all, mh_all, order) + kernel.shift
-    return TAPResult(_to_model_units(kernel, mv_all), _to_model_units(kernel, mh_all), free_energy,
-                     converged, iterations, damping_all)
+        return cls(idx, mv, mh, out.damping[idx], mv, mh, streak, last_step,
+                   torch.zeros_like(streak), win_first, torch.zeros_like(win_first))
+
+    def select(self, mask: Tensor) -> _DampingState:
+        """The points where the bool ``mask`` of shape (b,) is True, every field compacted."""
+        return _DampingState(*(field[mask] for field in self))
+
+
+def _iterate_batch(settings: _Settings, state: _DampingState, out: _Results, max_iter: int) -> None:
+    """Sweep the points of ``state`` until each converges or ``max_iter``; results into ``out``."""
+    for _ in range(max_iter):
+        new_v, new_h, delta = _damped_sweep(settings, state)
+        out.iterations[state.idx] += 1
+        if settings.auto_damping:
+            state, oscillating = _watch_oscillations(state, new_v, new_h, delta, settings)
+            caught = oscillating & (delta >= settings.tol) & (state.damping < settings.max_damping)
+            if caught.any():
+                state, new_v, new_h, delta = _raise_damping(state, caught, new_v, new_h, delta,
+                                                            settings.max_damping)
+        state = state._replace(visible=new_v, hidden=new_h)
+        done = _converged(settings, state, delta)
+        if done.any():
+            _write_back(out, state.select(done))
+            out.converged[state.idx[done]] = True
+            state = state.select(~done)
+            if len(state.idx) == 0:
+                return
+    if len(state.idx):
+        _write_back(out, state)
+
+
+def _damped_sweep(settings: _Settings, state: _DampingState) -> tuple[Tensor, Tensor, Tensor]:
+    """One damped sweep, hidden layer then visible layer.
+
+    Returns
+    -------
+    visible, hidden : the new state, shapes as ``state.visible`` and ``state.hidden``
+    delta : Tensor of shape (b,), the damped step max |m_new - m_old| over both layers
+    """
+    mv, mh, d = state.visible, state.hidden, state.damping
+    dh = d[:, None]
+    dv = d.reshape(-1, *([1] * (mv.ndim - 1)))
+    new_h = settings.tap.update_hidden(mv, mh, settings.order)
+    if settings.damped:
+        new_h = dh * mh + (1 - dh) * new_h
+    new_v = settings.tap.update_visible(mv, new_h, settings.order)
+    if settings.damped:
+        new_v = dv * mv + (1 - dv) * new_v
+    delta = _max_change(new_v, mv)
+    if mh.shape[1]:
+        delta = torch.maximum(delta, _max_change(new_h, mh))
+    return new_v, new_h, delta
+
+
+def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delta: Tensor,
+                        settings: _Settings) -> tuple[_DampingState, Tensor]:
+    """Update the watch with the sweep ``state`` -> (new_v, new_h) of damped step ``delta`` (b,).
+
+    Returns the state with the watch updated (``old_visible/old_hidden`` now the state before the
+    sweep; ``visible/hidden`` not replaced yet) and the bool Tensor of shape (b,) of the points
+    in a 2-cycle for ``CYCLE_PATIENCE`` sweeps or stalled over a full window (``STALL_WINDOW``).
+    """
+    mv, mh = state.visible, state.hidden
+    back = _max_change(new_v, state.old_visible)
+    if mh.shape[1]:
+        back = torch.maximum(back, _max_change(new_h, state.old_hidden))
+    cycling = (delta >= settings.tol) & (back < CYCLE_RATIO * delta)
+    streak = torch.where(cycling, state.streak + 1, torch.zeros_like(state.streak))
+    # Potts profiles: the metric |Δm_i|²/2 per site, so that q = 2 equals the binary RBM
+    step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if settings.potts else 1.0)
+    step = torch.cat([step_v, new_h - mh], 1)
+    last = state.last_step
+    cosine = (step * last).sum(1) / (step.norm(dim=1) * last.norm(dim=1)
+                                     ).clamp_min(torch.finfo(step.dtype).tiny)
+    win_first = torch.where(state.win_n == 0, delta, state.win_first)
+    win_cos, win_n = state.win_cos + cosine, state.win_n + 1
+    full = win_n >= STALL_WINDOW
+    stalled = full & (win_cos < STALL_COSINE * STALL_WINDOW) & (delta > STALL_FACTOR * win_first)
+    win_n = torch.where(full, torch.zeros_like(win_n), win_n)
+    win_cos = torch.where(full, torch.zeros_like(win_cos), win_cos)
+    state = state._replace(old_visible=mv, old_hidden=mh, streak=streak, last_step=step,
+                           win_n=win_n, win_first=win_first, win_cos=win_cos)
+    return state, (streak >= CYCLE_PATIENCE) | stalled
+
+
+def _raise_damping(state: _DampingState, caught: Tensor, new_v: Tensor, new_h: Tensor,
+                   delta: Tensor, max_damping: float
+                   ) -> tuple[_DampingState, Tensor, Tensor, Tensor]:
+    """Raise the damping of the ``caught`` points (bool, shape (b,)), d <- (1 + d) / 2.
+
+    Returns the state with their damping raised and their watch reset, the new visible and hidden
+    magnetisations (theirs moved to the midpoint of ``state`` and the new state), and ``delta``
+    with theirs set to inf (so that they are not taken as converged on this sweep).
+    """
+    # continue from the middle of the cycle with a stronger damping
+    mv, mh = state.visible, state.hidden
+    d = torch.where(caught, torch.clamp((1 + state.damping) / 2, max=max_damping), state.damping)
+    cv = caught.reshape(-1, *([1] * (mv.ndim - 1)))
+    ch = caught[:, None]
+    new_v = torch.where(cv, (new_v + mv) / 2, new_v)
+    new_h = torch.where(ch, (new_h + mh) / 2, new_h)
+    state = state._replace(
+        damping=d,
+        old_visible=torch.where(cv, new_v, state.old_visible),
+        old_hidden=torch.where(ch, new_h, state.old_hidden),
+        streak=torch.where(caught, torch.zeros_like(state.streak), state.streak),
+        win_n=torch.where(caught, torch.zeros_like(state.win_n), state.win_n),
+        win_cos=torch.where(caught, torch.zeros_like(state.win_cos), state.win_cos),
+        last_step=torch.where(ch, torch.zeros_like(state.last_step), state.last_step))
+    return state, new_v, new_h, torch.where(caught, torch.full_like(delta, float("inf")), delta)
+
+
+def _converged(settings: _Settings, state: _DampingState, delta: Tensor) -> Tensor:
+    """The points of ``state`` that converged, bool Tensor of shape (b,).
+
+    ``state`` is the state after the sweep, ``delta`` (shape (b,)) that sweep's damped step.
+    """
+    # per layer new - old = (1 - d) (F - old): the undamped residual of the old state is
+    # delta / (1 - d). Its candidates are confirmed on the state actually returned: one
+    # undamped sweep from it must move it by less than tol.
+    done = delta < settings.tol * (1 - state.damping)
+    if done.any():
+        cand = done.nonzero().squeeze(1)
+        done[cand] = _undamped_residual(settings.tap, state.visible[cand], state.hidden[cand],
+                                        settings.order) < settings.tol
+    return done
+
+
+def _write_back(out: _Results, state: _DampingState) -> None:
+    """Store the state and damping of the points of ``state`` in their rows of ``out``."""
+    out.visible[state.idx], out.hidden[state.idx] = state.visible, state.hidden
+    out.damping[state.idx] = state.damping
 
 
 def _undamped_residual(tap, mv: Tensor, mh: Tensor, order: int) -> Tensor:

@@ -1,7 +1,7 @@
 """Unsupervised hierarchical clustering from the learning dynamics of an RBM (TreeRBM).
 
 Decelle, Seoane & Rosset, *Unsupervised hierarchical clustering using the learning dynamics of
-RBMs*, Phys. Rev. E 108, 014110 (2023); METHODS.md 4.1. An RBM learns the modes of its data one
+RBMs*, Phys. Rev. E 108, 014110 (2023); docs/methods.md 4.1. An RBM learns the modes of its data one
 after the other, coarse ones first: walking its checkpoints backwards, from the most trained model
 to the least trained one, the TAP fixed points reached from the data merge, and every merge is a
 node of a tree.
@@ -35,6 +35,7 @@ import csv
 import io
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -43,6 +44,7 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.tap import initial_magnetisations, tap_fixed_points, tap_kernel
+from boltzkit.io.atomic import write_text_atomic
 
 __all__ = ["TreeLevel", "HierarchicalTree", "tree_from_checkpoints", "tree_from_annealing",
            "cluster_fixed_points", "newick_name", "write_tree_outputs"]
@@ -214,7 +216,7 @@ def cluster_fixed_points(points: np.ndarray, eps: float) -> np.ndarray:
     With min_samples=1 every point is a core point: the clusters are the connected components of
     the graph linking points closer than ``eps`` (single linkage cut at ``eps``).
     """
-    from sklearn.cluster import DBSCAN
+    from sklearn.cluster import DBSCAN  # heavy optional dependency: loaded when a tree is built
 
     flat = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
     if len(flat) == 1:
@@ -362,10 +364,6 @@ def write_tree_outputs(tree: HierarchicalTree, newick_path: str | os.PathLike,
 
     Returns the paths written, keyed ``newick``, ``levels``, ``assignments``.
     """
-    from pathlib import Path
-
-    from boltzkit.io.atomic import write_text_atomic
-
     path = Path(newick_path)
     stem = path.with_suffix("")
     paths = {"newick": str(path), "levels": f"{stem}_levels.csv",

@@ -1,4 +1,4 @@
-"""Scores of a recovered hierarchy against known labels (METHODS.md 4.3).
+"""Scores of a recovered hierarchy against known labels (docs/methods.md 4.3).
 
 * per level, for every label family: the adjusted Rand index (:func:`sklearn.metrics.adjusted_rand_score`)
   and the purity (fraction of points whose cluster's majority label is their own label);
@@ -16,9 +16,12 @@ import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import h5py
 import numpy as np
 
+from boltzkit.data.binary import load_labels
 from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.synthetic.hierarchical import read_level_labels
 
 __all__ = ["purity", "adjusted_rand_index", "level_scores", "tree_agreement", "triplet_agreement",
            "read_label_sets", "valid_label_mask"]
@@ -53,7 +56,7 @@ def purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
 
 def adjusted_rand_index(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
     """Adjusted Rand index (Hubert & Arabie 1985), 1 for identical partitions, ~0 at random."""
-    from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics import adjusted_rand_score  # heavy optional dependency: loaded when used
 
     return float(adjusted_rand_score(np.asarray(labels_true), np.asarray(labels_pred)))
 
@@ -197,8 +200,6 @@ def read_label_sets(spec: str | os.PathLike | None, data_path: str | os.PathLike
             else:
                 sets = {path.stem: arr.reshape(-1)}
         else:
-            from boltzkit.data.binary import load_labels
-
             sets = {path.stem: load_labels(path)}
     else:
         sets = _hdf5_labels(str(spec), data_path)
@@ -212,10 +213,6 @@ def read_label_sets(spec: str | os.PathLike | None, data_path: str | os.PathLike
 def _hdf5_labels(name: str, data_path: str | os.PathLike | None) -> dict[str, np.ndarray]:
     if data_path is None or Path(data_path).suffix.lower() not in (".h5", ".hdf5"):
         raise DataError(name, "no such labels file (a dataset name needs an HDF5 data file)")
-    import h5py
-
-    from boltzkit.synthetic.hierarchical import read_level_labels
-
     try:
         f = h5py.File(data_path, "r")
     except OSError:

@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 import torch
 
+from boltzkit.data.specs import spec_from_config
 from boltzkit.errors import DataError
 from boltzkit.io.atomic import atomic_path
 from boltzkit.models.registry import model_from_config
@@ -140,6 +141,12 @@ def _open(path: str | os.PathLike) -> h5py.File:
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
     with _open(path) as f:
         return json.loads(f.attrs["config"])
+
+
+def run_datasets(path: str | os.PathLike):
+    """The (train, test) datasets a run was trained on, rebuilt from the data spec in its config
+    (:func:`boltzkit.data.specs.spec_from_config`)."""
+    return spec_from_config(read_config(path), path).load()
 
 
 def checkpoint_updates(path: str | os.PathLike) -> list[int]:

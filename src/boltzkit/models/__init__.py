@@ -1,8 +1,8 @@
-"""Model families, all speaking the :class:`~boltzkit.models.base.EnergyModel` interface."""
+"""Model families, all speaking the :class:`~boltzkit.models.base.EnergyModel` interface and the
+capabilities of :mod:`boltzkit.models.capabilities`; :mod:`boltzkit.models.registry` names them.
 
-from boltzkit.models.base import Chains, EnergyModel
-from boltzkit.models.rbm import RBM, independent_site_model
-from boltzkit.models.units import BERNOULLI, SPIN, UnitType
+Importing this package registers the built-in families and imports no torch (so that the CLI's
+help and argument errors stay fast); the model modules load when a model is built or read.
+"""
 
-__all__ = ["Chains", "EnergyModel", "RBM", "independent_site_model", "BERNOULLI", "SPIN",
-           "UnitType"]
+from boltzkit.models import families  # noqa: F401  (registers the built-in families)

@@ -1,8 +1,10 @@
 """The one seam of the toolkit: the energy-model interface.
 
-Samplers, trainers, evaluation and interpretation are written against :class:`EnergyModel`,
-never against a concrete class. A model is a Gibbs-Boltzmann distribution p(x) = exp(-E(x)) / Z
-over visible configurations x; for models with hidden units E is the marginal free energy.
+Samplers, trainers, evaluation, interpretation and the report are written against
+:class:`EnergyModel` and the optional capabilities of :mod:`boltzkit.models.capabilities`, never
+against a concrete class or a kind name. A model is a Gibbs-Boltzmann distribution
+p(x) = exp(-E(x)) / Z over visible configurations x; for models with hidden units E is the
+marginal free energy. Families are named and built through :mod:`boltzkit.models.registry`.
 """
 
 from __future__ import annotations
@@ -36,16 +38,25 @@ class Chains(NamedTuple):
 class EnergyModel(Protocol):
     """What every model family provides.
 
-    ``kind`` names the family (stored in files); ``parameters()`` returns the learnable tensors
-    by their field names (``weights``, ``visible_bias``, ...).
-
-    Optional, used when present: ``sample_steps(chains, n_steps, generator, beta)`` (several
-    steps at once, by :func:`boltzkit.sampling.gibbs.run_chains`) and
-    ``annealing_step(v, beta, beta_next, generator)`` (by AIS); see
-    :class:`boltzkit.models.rbm.RBM`.
+    ``kind`` is the name the family is registered under (stored in run files); ``visible`` says
+    what values the visible units take (:class:`~boltzkit.models.visible.VisibleSpace`);
+    ``parameters()`` returns the learnable tensors by their field names (``weights``,
+    ``visible_bias``, ...). Everything else a layer may need is a capability
+    (:mod:`boltzkit.models.capabilities`), asked for with ``isinstance``.
     """
 
     kind: str
+    visible: Any
+    n_visible: int
+    device: torch.device
+    dtype: torch.dtype
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Any:
+        """A copy on ``device`` in ``dtype`` (None: unchanged)."""
+        ...
+
+    def clone(self) -> Any:
+        ...
 
     def parameters(self) -> dict[str, Tensor]: ...
 
@@ -59,10 +70,6 @@ class EnergyModel(Protocol):
 
     def chains_from(self, x: Tensor) -> Chains:
         """Chains started at the given visible configurations."""
-        ...
-
-    def enumerate_visible(self) -> Tensor:
-        """All visible configurations, shape (n_states, n_visible) (small models only)."""
         ...
 
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,

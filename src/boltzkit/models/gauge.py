@@ -20,7 +20,7 @@ def zero_sum_gauge(
 
     ``J'_ij(a, b) = J_ij(a, b) - J_ij(., b) - J_ij(a, .) + J_ij(., .)`` (``.`` = mean over q) and
     ``h'_i(a) = h_i(a) - h_i(.) + sum_{j != i} [J_ij(a, .) - J_ij(., .)]``, so every energy
-    changes by the same constant (METHODS.md section 1.5). Diagonal blocks J_ii are set to zero.
+    changes by the same constant (docs/methods.md section 1.5). Diagonal blocks J_ii are set to zero.
     Every row and column of each J'_ij and every h'_i sums to zero.
 
     Parameters

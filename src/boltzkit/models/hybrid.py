@@ -1,7 +1,7 @@
 """Hybrid energy-based model: a pairwise (Ising) energy plus a neural-network energy.
 
 Feinauer & Lucibello, *Reconstruction of Pairwise Interactions using Energy-Based Models*,
-arXiv:2012.06625 (MSML 2021, PMLR 145:291-313); METHODS.md 5.1. On s in {-1, +1}^N::
+arXiv:2012.06625 (MSML 2021, PMLR 145:291-313); docs/methods.md section 5.1. On s in {-1, +1}^N::
 
     E(s) = - sum_i h_i s_i - sum_{i<j} J_ij s_i s_j + E_NN(s)
 
@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from boltzkit.models.base import Chains
 from boltzkit.models.units import SPIN
+from boltzkit.models.visible import SPIN_SPACE
 
 __all__ = ["ACTIVATIONS", "MLPEnergy", "HybridEBM"]
 
@@ -116,6 +117,8 @@ class HybridEBM:
 
     kind = "hybrid"
     family = "hybrid"
+    visible = SPIN_SPACE
+    penalized_parameters = ("couplings",)  # the trainer's l1/l2 apply to these
     visible_units = SPIN
 
     def __init__(self, n_visible: int, hidden: int | Sequence[int] = 128, activation: str = "silu",
@@ -235,6 +238,18 @@ class HybridEBM:
     def enumerate_visible(self) -> Tensor:
         return SPIN.enumerate(self.n_visible, self.device, self.dtype)
 
+    def enumeration_log2_size(self) -> float:
+        return float(self.n_visible)
+
+    @torch.no_grad()
+    def log_partition_exact(self, chunk_size: int = 1 << 14) -> float:
+        """log Z = logsumexp_s -E(s) over the 2**N configurations (float64; small N only)."""
+        model = self.to(dtype=torch.float64)
+        states = SPIN.enumerate(self.n_visible, self.device, torch.float64)
+        pieces = [torch.logsumexp(-model.free_energy(states[k:k + chunk_size]), 0)
+                  for k in range(0, len(states), chunk_size)]
+        return float(torch.logsumexp(torch.stack(pieces), 0))
+
     @torch.no_grad()
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
                     beta: float = 1.0) -> Chains:
@@ -286,3 +301,25 @@ class HybridEBM:
             for k, p in params.items():
                 p.requires_grad_(flags[k])
         return {k: (torch.zeros_like(p) if g is None else g) for (k, p), g in zip(params.items(), grads)}
+
+
+#: ``parts`` -> (pairwise, neural)
+HYBRID_PARTS = {"both": (True, True), "pair": (True, False), "nn": (False, True)}
+
+
+def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
+                    seed: int) -> HybridEBM:
+    """Registry builder of the hybrid EBM: zero pairwise part, a network of ``nn_hidden`` units
+    (``activation``) initialised from ``seed``; ``parts`` chooses both / pair / nn."""
+    from boltzkit.errors import BoltzkitError
+
+    parts, nn_hidden, activation = options["parts"], int(options["nn_hidden"]), options["activation"]
+    if parts not in HYBRID_PARTS:
+        raise BoltzkitError(f"--hybrid-parts {parts}: choose {' | '.join(HYBRID_PARTS)}")
+    if nn_hidden < 1:
+        raise BoltzkitError(f"--nn-hidden {nn_hidden}: the network needs at least one hidden unit")
+    if activation not in ACTIVATIONS:
+        raise BoltzkitError(f"activation {activation!r}: choose {', '.join(ACTIVATIONS)}")
+    pairwise, neural = HYBRID_PARTS[parts]
+    return HybridEBM(data.shape[1], nn_hidden, activation, pairwise, neural, seed, data.dtype,
+                     data.device)

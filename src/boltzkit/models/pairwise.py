@@ -17,8 +17,13 @@ with ``fields`` (N,) and symmetric ``couplings`` (N, N) with zero diagonal.
 
 Sampling: one :meth:`sample_step` is a sequential sweep over the sites, every site updated for all
 chains at once — heat-bath (Gibbs) by default, or Metropolis (``sampler="metropolis"``; Potts:
-uniform proposal among the q-1 other states). The local field of site i for all chains is one
-matrix product with a column block of the flattened couplings.
+uniform proposal among the q-1 other states), with the acceptance rule of
+:mod:`boltzkit.models.metropolis` (docs/methods.md section 10.3). The local field of site i for all
+chains is one matrix product with a column of the couplings (Ising), one ``embedding_bag`` over
+the coupling columns (Potts). Sparse couplings (lattices) are better served by the colour-parallel
+kernels of :mod:`boltzkit.synthetic.mcmc`, which take the same model in its sparse form
+(:func:`pairwise_model` and :func:`~boltzkit.models.interactions.dense_to_pairs` convert exactly
+between the two, docs/methods.md section 2.1).
 
 Learning (Boltzmann learning, bmDCA): the gradient of the mean log-likelihood is the difference of
 data and model statistics (moment matching at the fixed point)::
@@ -32,33 +37,28 @@ for full-batch training). L2 on the couplings is the trainer's ``l2`` (``penaliz
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.base import Chains
+from boltzkit.models.capabilities import PseudoLikelihoodProblem
 from boltzkit.models.gauge import zero_sum_gauge
+from boltzkit.models.interactions import Interactions, pairs_to_dense
 from boltzkit.models.potts_rbm import enumerate_codes, sample_categorical, site_frequencies
+from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson
+from boltzkit.models.pseudo_likelihood import potts_objective, pseudo_log_likelihood
 from boltzkit.models.units import SPIN
-from boltzkit.sampling.metropolis import metropolis_accept
+from boltzkit.models.visible import SPIN_SPACE, VisibleSpace, categorical_space
+from boltzkit.models.metropolis import metropolis_accept, metropolis_categorical
 
-__all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "pairwise_from_config", "SAMPLERS",
-           "correlation_pearson"]
+__all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "build_potts", "build_ising", "SAMPLERS",
+           "correlation_pearson", "pairwise_model"]
 
 SAMPLERS = ("gibbs", "metropolis")
-
-
-class PairwiseStatistics(NamedTuple):
-    """Sufficient statistics of a pairwise model, weighted averages over a set of configurations.
-
-    Potts: ``fields`` f_i(a) (L, q), ``couplings`` f_ij(a, b) (L, L, q, q) (diagonal blocks diag f_i).
-    Ising: ``fields`` <s_i> (N,), ``couplings`` <s_i s_j> (N, N) (diagonal 1).
-    """
-
-    fields: Tensor
-    couplings: Tensor
 
 
 def _normalised_weights(n: int, weights: Tensor | None, like: Tensor) -> Tensor:
@@ -90,26 +90,6 @@ def _check_sampler(sampler: str) -> None:
         raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
 
 
-def correlation_pearson(target: PairwiseStatistics, model: PairwiseStatistics) -> float:
-    """Pearson r between the connected correlations of two sets of statistics, the convergence
-    measure of bmDCA (as adabmDCA's ``get_correlation_two_points``).
-
-    Potts: C_ij(a, b) = f_ij(a, b) - f_i(a) f_j(b) over all i < j and all q^2 pairs of states (gap
-    included); Ising: C_ij = <s_i s_j> - <s_i><s_j> over i < j. Computed in float64.
-    """
-    length = target.fields.shape[0]
-    iu = torch.triu_indices(length, length, 1, device=target.fields.device)
-    pieces = []
-    for stats in (target, model):
-        f, fij = stats.fields.double(), stats.couplings.double()
-        if f.ndim == 2:
-            c = fij[iu[0], iu[1]] - f[iu[0], :, None] * f[iu[1], None, :]
-        else:
-            c = fij[iu[0], iu[1]] - f[iu[0]] * f[iu[1]]
-        pieces.append(c.reshape(-1))
-    return float(torch.corrcoef(torch.stack(pieces))[0, 1])
-
-
 class _Pairwise:
     """What the Potts and Ising models share."""
 
@@ -136,8 +116,37 @@ class _Pairwise:
     def n_visible(self) -> int:
         return self.fields.shape[0]
 
+    def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
+        _check_sampler(sampler)
+        self.fields = fields
+        self.couplings = couplings
+        self.sampler = sampler
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]):
+        return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
+        return type(self)(self.fields.to(device=device, dtype=dtype),
+                          self.couplings.to(device=device, dtype=dtype), self.sampler)
+
+    def clone(self):
+        return type(self)(self.fields.clone(), self.couplings.clone(), self.sampler)
+
     def chains_from(self, x: Tensor) -> Chains:
         return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+
+    def free_energy(self, s: Tensor) -> Tensor:
+        """The energy (no hidden units to sum out), shape (batch,)."""
+        return self.energy(s)
+
+    def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
+        """Every configuration as codes (site 0 varies slowest), shape (q**n_visible, n_visible)."""
+        return enumerate_codes(self.n_visible, self.visible.n_states, self.device, self.dtype, max_states)
+
+    def enumeration_log2_size(self) -> float:
+        """log2 of the number of configurations, n_visible * log2(q)."""
+        return self.n_visible * math.log2(self.visible.n_states)
 
     def log_partition_exact(self, chunk_size: int = 1 << 14, max_states: int = 1 << 24) -> float:
         """log Z = logsumexp_s -E(s) by enumeration (float64; tiny models only)."""
@@ -158,7 +167,7 @@ class _Pairwise:
             (from :meth:`data_statistics`, then ``data_weights`` is ignored)
         chains : Chains; the model average uses ``chains.visible`` weighted by ``chains.weights``
         data_weights : Tensor of shape (batch,), optional (e.g. sequence weights)
-        centered : ignored (the moment-matching gradient has no centred variant)
+        centered : ignored (the moment-matching gradient has no centered variant)
 
         The chains' statistics are kept as ``chain_statistics`` (for a convergence test such as
         :func:`correlation_pearson` without a second pass over the chains).
@@ -191,10 +200,7 @@ class PottsModel(_Pairwise):
         if couplings.shape != (length, length, q, q):
             raise ValueError(f"couplings must have shape ({length}, {length}, {q}, {q}), "
                              f"got {tuple(couplings.shape)}")
-        _check_sampler(sampler)
-        self.fields = fields
-        self.couplings = couplings
-        self.sampler = sampler
+        super().__init__(fields, couplings, sampler)
 
     @classmethod
     def zeros(cls, length: int, q: int, dtype: torch.dtype = torch.float32,
@@ -214,24 +220,17 @@ class PottsModel(_Pairwise):
         return cls((h - h.mean(1, keepdim=True)).to(dtype),
                    torch.zeros(length, length, q, q, dtype=dtype, device=data.device), sampler)
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "PottsModel":
-        return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
-
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
                 "n_states": self.n_states, "sampler": self.sampler}
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "PottsModel":
-        return PottsModel(self.fields.to(device=device, dtype=dtype),
-                          self.couplings.to(device=device, dtype=dtype), self.sampler)
-
-    def clone(self) -> "PottsModel":
-        return PottsModel(self.fields.clone(), self.couplings.clone(), self.sampler)
-
     @property
     def n_states(self) -> int:
         return self.fields.shape[1]
+
+    @property
+    def visible(self) -> VisibleSpace:
+        return categorical_space(self.n_states)
 
     def flat_couplings(self) -> Tensor:
         """Couplings as a symmetric (L q, L q) matrix, entry ((i, a), (j, b)) = J_ij(a, b)."""
@@ -267,18 +266,11 @@ class PottsModel(_Pairwise):
         x = self.one_hot(s)
         return -(x @ self.fields.reshape(-1)) - 0.5 * ((x @ self.flat_couplings()) * x).sum(-1)
 
-    def free_energy(self, s: Tensor) -> Tensor:
-        """The energy (no hidden units to sum out), shape (batch,)."""
-        return self.energy(s)
-
     # ---------------------------------------------------------------- sampling
     def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
         s = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
                           device=self.device)
         return Chains(s.to(self.dtype))
-
-    def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
-        return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
 
     def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
         """``n`` independent draws of the profile (independent-site) model p_i(a) ∝ exp h_i(a).
@@ -311,7 +303,7 @@ class PottsModel(_Pairwise):
         columns : Tensor of shape (L, L q, q), optional
             :meth:`coupling_columns` of the current couplings, to reuse across sweeps.
         """
-        n, length, q = chains.visible.shape[0], self.n_visible, self.n_states
+        length, q = self.n_visible, self.n_states
         if columns is None:
             columns = self.coupling_columns()
         offsets = torch.arange(0, length * q, q, device=self.device)
@@ -327,11 +319,7 @@ class PottsModel(_Pairwise):
             if self.sampler == "gibbs":
                 new = sample_categorical(field, generator)
             else:
-                current = index[:, i] - i * q
-                shift = torch.randint(1, q, (n,), generator=generator, device=self.device)
-                proposal = (current + shift) % q
-                gain = (field.gather(1, proposal[:, None]) - field.gather(1, current[:, None]))[:, 0]
-                new = torch.where(metropolis_accept(gain, generator), proposal, current)
+                new = metropolis_categorical(field, index[:, i] - i * q, generator)
             index[:, i] = new + i * q
         return Chains((index - offsets).to(self.dtype))
 
@@ -352,6 +340,40 @@ class PottsModel(_Pairwise):
         fij = _symmetric_gram(x * w.unsqueeze(1), x, q)
         return PairwiseStatistics((w @ x).reshape(length, q),
                                   fij.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous())
+
+    def target_statistics(self, samples, weights, pseudocount: float) -> PairwiseStatistics:
+        """Pseudocounted one- and two-site frequencies of codes ``samples`` (M, L), weighted by
+        ``weights`` (M,) (:func:`boltzkit.data.reweighting.frequencies`): the bmDCA target."""
+        from boltzkit.data.reweighting import frequencies  # the data layer, below this one
+
+        fi, fij = frequencies(samples, self.n_states, weights, pseudocount, dtype=self.dtype)
+        return PairwiseStatistics(fi.to(self.device), fij.to(self.device))
+
+    def from_profile(self, target: PairwiseStatistics) -> "PottsModel":
+        """The independent-site start of bmDCA: h_i(a) = log f_i(a), J = 0 (adabmDCA's
+        ``init_parameters``); needs a pseudocount > 0 for states absent from a column."""
+        from boltzkit.errors import BoltzkitError
+
+        length, q = target.fields.shape
+        fields = torch.log(target.fields)
+        if not bool(torch.isfinite(fields).all()):
+            raise BoltzkitError("a state never occurs in a column: give --pseudocount > 0")
+        return PottsModel(fields, torch.zeros(length, length, q, q, dtype=fields.dtype,
+                                              device=fields.device), self.sampler)
+
+    def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
+        """Symmetric plmDCA on codes ``data`` (M, L): couplings as one (L q, L q) matrix."""
+        length, q = self.n_visible, self.n_states
+        n = length * q
+        block = torch.arange(n, device=self.device) // q
+        mask = (block[:, None] != block[None, :]).to(self.dtype)
+
+        def build(fields: Tensor, couplings: Tensor) -> "PottsModel":
+            j = couplings.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous()
+            return PottsModel(fields.clone(), j, self.sampler).zero_sum_gauge()
+
+        return PseudoLikelihoodProblem(torch.zeros(length, q, dtype=self.dtype, device=self.device),
+                                       (n, n), mask, potts_objective(data.long(), weights, q), build)
 
     # ---------------------------------------------------------------- gauge
     def zero_sum_gauge(self) -> "PottsModel":
@@ -376,15 +398,13 @@ class IsingModel(_Pairwise):
     """
 
     kind = "ising-bm"
+    visible = SPIN_SPACE
 
     def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
         if fields.ndim != 1 or couplings.shape != (fields.shape[0], fields.shape[0]):
             raise ValueError(f"fields (N,) and couplings (N, N) expected, got {tuple(fields.shape)} "
                              f"and {tuple(couplings.shape)}")
-        _check_sampler(sampler)
-        self.fields = fields
-        self.couplings = couplings
-        self.sampler = sampler
+        super().__init__(fields, couplings, sampler)
 
     @classmethod
     def zeros(cls, n: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
@@ -401,20 +421,9 @@ class IsingModel(_Pairwise):
         return cls(torch.atanh(m), torch.zeros(data.shape[1], data.shape[1], dtype=data.dtype,
                                                device=data.device), sampler)
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "IsingModel":
-        return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
-
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
                 "sampler": self.sampler}
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "IsingModel":
-        return IsingModel(self.fields.to(device=device, dtype=dtype),
-                          self.couplings.to(device=device, dtype=dtype), self.sampler)
-
-    def clone(self) -> "IsingModel":
-        return IsingModel(self.fields.clone(), self.couplings.clone(), self.sampler)
 
     @staticmethod
     def _zero_self_couplings(j: Tensor) -> None:
@@ -434,16 +443,12 @@ class IsingModel(_Pairwise):
         s = s.to(self.device, self.dtype)
         return 2.0 * s * self.local_fields(s)
 
-    def free_energy(self, s: Tensor) -> Tensor:
-        return self.energy(s)
-
     def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
         return Chains(SPIN.random((n, self.n_visible), generator, self.device, self.dtype))
 
     def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
-        if 2**self.n_visible > max_states:
-            raise ValueError(f"cannot enumerate 2**{self.n_visible} configurations (limit {max_states})")
-        return SPIN.enumerate(self.n_visible, self.device, self.dtype)
+        """Every ±1 configuration (site 0 varies slowest, -1 first), shape (2**N, N)."""
+        return SPIN.from_bernoulli(super().enumerate_visible(max_states))
 
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
                     beta: float = 1.0) -> Chains:
@@ -467,6 +472,21 @@ class IsingModel(_Pairwise):
         w = _normalised_weights(s.shape[0], data_weights, s)
         return PairwiseStatistics(w @ s, (s * w.unsqueeze(1)).T @ s)
 
+    def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
+        """Symmetric plmDCA on ±1 spins ``data`` (M, N): log p(s_i | s_-i) = -softplus(-ΔE_i)."""
+        n = self.n_visible
+        spins = data.to(self.device, self.dtype)
+
+        def objective(fields: Tensor, couplings: Tensor) -> Tensor:
+            return -pseudo_log_likelihood(IsingModel(fields, couplings), spins, weights)
+
+        def build(fields: Tensor, couplings: Tensor) -> "IsingModel":
+            return IsingModel(fields.clone(), couplings.clone(), self.sampler)
+
+        return PseudoLikelihoodProblem(torch.zeros(n, dtype=self.dtype, device=self.device), (n, n),
+                                       1.0 - torch.eye(n, dtype=self.dtype, device=self.device),
+                                       objective, build)
+
     def to_potts(self) -> PottsModel:
         """The same distribution as a q = 2 Potts model in the zero-sum gauge (code 1 = spin +1)."""
         sign = torch.tensor([-1.0, 1.0], dtype=self.dtype, device=self.device)
@@ -475,12 +495,29 @@ class IsingModel(_Pairwise):
                           self.sampler)
 
 
-def pairwise_from_config(config: dict[str, Any], params: dict[str, Tensor]):
-    """Registry builder of the ``pairwise`` family (kinds ``potts-bm`` and ``ising-bm``)."""
-    kind = config.get("kind")
-    if kind == PottsModel.kind:
-        return PottsModel.from_config(config, params)
-    if kind == IsingModel.kind:
-        return IsingModel.from_config(config, params)
-    raise ValueError(f"unknown pairwise model kind {kind!r}")
+def build_potts(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
+                seed: int) -> PottsModel:
+    """Registry builder of the Potts model: the independent-site start (:meth:`PottsModel.init_from_data`)."""
+    return PottsModel.init_from_data(data, space.n_states, weights)
 
+
+def build_ising(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
+                seed: int) -> IsingModel:
+    """Registry builder of the Ising model: the independent-site start (:meth:`IsingModel.init_from_data`)."""
+    return IsingModel.init_from_data(data, weights)
+
+
+def pairwise_model(fields: Tensor, pairs: Interactions, sampler: str = "gibbs") -> "IsingModel | PottsModel":
+    """The trainable pairwise model of fields and sparse pair couplings (docs/methods.md section 2.1).
+
+    Parameters
+    ----------
+    fields : Tensor of shape (N,) (±1 spins: an :class:`IsingModel`) or (N, q) (a :class:`PottsModel`)
+    pairs : Interactions of order 2, indices (m, 2) and values (m,) or (m, q, q) (J_ij(a, b));
+        duplicated pairs are summed (:func:`~boltzkit.models.interactions.pairs_to_dense`)
+    sampler : "gibbs" or "metropolis"
+
+    The inverse is :func:`~boltzkit.models.interactions.dense_to_pairs` of the model's couplings.
+    """
+    family = IsingModel if fields.ndim == 1 else PottsModel
+    return family(fields, pairs_to_dense(pairs, fields), sampler)

@@ -1,7 +1,8 @@
 """Restricted Boltzmann machine with Potts (categorical, q states) visible units and Bernoulli
-{0,1} hidden units — the model of rbmDCA and of the class-2 seed's protein experiments.
+{0,1} hidden units — the model of rbmDCA (Tubiana, Cocco, Monasson, eLife 2019) and of
+Decelle, Seoane, Rosset et al.'s protein experiments (docs/methods.md sections 1.5, 3.2).
 
-Joint energy (METHODS.md 1.5)::
+Joint energy (docs/methods.md section 1.5)::
 
     E(v, h) = - sum_{i,mu,a} W_ia^mu h_a delta(v_i, mu) - sum_{i,mu} b_i^mu delta(v_i, mu) - sum_a c_a h_a
 
@@ -20,16 +21,16 @@ Conventions
   the data's dtype) and the evaluation code (``data.to(model.dtype)``) work unchanged.
 * Internally a batch is one-hot encoded and flattened to (batch, n_visible * q), and the weights
   are viewed as (n_visible * q, n_hidden): every field is then one matrix product.
-* **Centring.** :meth:`PottsRBM.log_likelihood_gradient` gives the centred gradient
-  (METHODS.md 6.1) on the one-hot units; :meth:`PottsRBM.centring` gives the centred coordinates in
-  which the trainer runs its optimizer (:class:`~boltzkit.models.rbm_base.Centring`, shared with
-  the binary RBM; ``PottsCentring`` is the same class).
+* **Centering.** :meth:`PottsRBM.log_likelihood_gradient` gives the centered gradient
+  (docs/methods.md section 6.1) on the one-hot units; :meth:`PottsRBM.centering` gives the
+  centered coordinates in which the trainer runs its optimizer (:class:`~boltzkit.models.rbm_base.Centering`, shared with
+  the binary RBM).
 * **Gauge.** p(v) is unchanged by W_ia^mu -> W_ia^mu + A_ia (with c_a -> c_a - sum_i A_ia) and by
   b_i^mu -> b_i^mu + B_i. The zero-sum gauge (sum_mu W_ia^mu = 0, sum_mu b_i^mu = 0) fixes both;
   :meth:`PottsRBM.after_update` re-imposes it after every optimizer step (as ``DsysDML/rbms``).
 * **Shared code.** The parameters, copies, hidden layer (``transform``, ``sample_hidden``: one
   uniform per unit from :func:`~boltzkit.models.units.random_uniform`), AIS path, gradient
-  estimator and centring are those of the binary RBM (:mod:`boltzkit.models.rbm_base`).
+  estimator and centering are those of the binary RBM (:mod:`boltzkit.models.rbm_base`).
 """
 
 from __future__ import annotations
@@ -42,16 +43,18 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.base import Chains
+from boltzkit.models.capabilities import BernoulliForm
 from boltzkit.models.rbm_base import (
-    Centring,
+    Centering,
     RBMBase,
     gradient_terms,
     log_sum_over_binary_layer,
     weighted_mean,
 )
 from boltzkit.models.units import BERNOULLI
+from boltzkit.models.visible import VisibleSpace, categorical_space
 
-__all__ = ["PottsRBM", "PottsCentring", "independent_site_potts", "one_hot_flat", "sample_categorical",
+__all__ = ["PottsRBM", "independent_site_potts", "one_hot_flat", "sample_categorical",
            "enumerate_codes", "site_frequencies"]
 
 
@@ -111,6 +114,7 @@ class PottsRBM(RBMBase):
     kind = "potts-rbm"
     family = "potts-rbm"
     hidden_units = BERNOULLI
+    penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
 
     def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
         if weights.ndim != 3:
@@ -199,10 +203,6 @@ class PottsRBM(RBMBase):
         return -(h @ self.hidden_bias) - torch.logsumexp(self.visible_field(h), -1).sum(-1)
 
     # ---------------------------------------------------------------- conditionals and sampling
-    def visible_probabilities(self, h: Tensor) -> Tensor:
-        """p(v_i = mu | h), shape (batch, n_visible, q)."""
-        return torch.softmax(self.visible_field(h), -1)
-
     def sample_visible(self, h: Tensor, generator: torch.Generator | None = None,
                        beta: float = 1.0) -> Tensor:
         """Float codes, shape (batch, n_visible): every site drawn from its softmax at once."""
@@ -226,6 +226,18 @@ class PottsRBM(RBMBase):
         return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
 
     # ---------------------------------------------------------------- exact partition function
+    @property
+    def visible(self) -> VisibleSpace:
+        return categorical_space(self.n_states)
+
+    def enumeration_log2_size(self) -> float:
+        """log2 of the terms of the exact sum over the cheaper layer, min(N log2 q, H)."""
+        return min(self.n_visible * math.log2(self.n_states), float(self.n_hidden))
+
+    def as_bernoulli(self) -> BernoulliForm:
+        """The parameters as they are: one-hot visible units, {0,1} hidden units."""
+        return BernoulliForm(self.weights, self.visible_bias, self.hidden_bias, 0.0)
+
     def log_partition_exact(self, chunk_size: int = 1 << 12, max_states: int = 1 << 26) -> float:
         """log Z in float64 by enumerating the cheaper layer.
 
@@ -266,7 +278,7 @@ class PottsRBM(RBMBase):
         Same estimator as :meth:`boltzkit.models.rbm.RBM.log_likelihood_gradient` with v replaced
         by its flattened one-hot encoding: the data term uses <h|v>, the model term the chains'
         visible states with their <h|v>; ``centered`` centres both layers on the data means
-        (METHODS.md 6.1).
+        (docs/methods.md section 6.1).
 
         Parameters
         ----------
@@ -275,7 +287,7 @@ class PottsRBM(RBMBase):
             weight the model average
         data_weights : Tensor of shape (batch,), optional (normalised here)
         data_hidden : Tensor of shape (batch, n_hidden), optional
-            ``transform(data)`` when the caller already has it (from :meth:`centring`).
+            ``transform(data)`` when the caller already has it (from :meth:`centering`).
 
         Returns
         -------
@@ -290,8 +302,8 @@ class PottsRBM(RBMBase):
         return {"weights": grad_w.reshape(self.weights.shape),
                 "visible_bias": grad_b.reshape(self.visible_bias.shape), "hidden_bias": grad_c}
 
-    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> Centring:
-        """Offsets of the centred parametrisation on ``data``: the one-hot means v̄ (n_visible, q)
+    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> Centering:
+        """Offsets of the centered parametrisation on ``data``: the one-hot means v̄ (n_visible, q)
         and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these coordinates).
 
         Also keeps ``data_hidden`` = <h|v> of every row, which :meth:`log_likelihood_gradient`
@@ -300,7 +312,7 @@ class PottsRBM(RBMBase):
         w = self._normalised(data_weights)
         h = self.transform(data)
         x_bar = weighted_mean(self.one_hot(data), w).reshape(self.n_visible, self.n_states)
-        return Centring(x_bar, weighted_mean(h, w), h)
+        return Centering(x_bar, weighted_mean(h, w), h)
 
     def _normalised(self, data_weights: Tensor | None) -> Tensor | None:
         """Row weights in the model's dtype and device, summing to 1 (None stays None: uniform)."""
@@ -314,7 +326,7 @@ class PottsRBM(RBMBase):
     def after_update(self) -> None:
         """Re-impose the zero-sum gauge in place (called by the trainer after each step).
 
-        A_ia = mean_mu W_ia^mu; W -= A; c_a += sum_i A_ia; b_i^mu -= mean_mu b_i^mu (METHODS.md 1.5).
+        A_ia = mean_mu W_ia^mu; W -= A; c_a += sum_i A_ia; b_i^mu -= mean_mu b_i^mu (docs/methods.md section 1.5).
         The hidden fields, hence p(v), are unchanged; F(v) shifts by the constant sum_i mean_mu b_i^mu.
         """
         shift = self.weights.mean(1)  # (n_visible, n_hidden)
@@ -328,9 +340,6 @@ class PottsRBM(RBMBase):
         model.after_update()
         return model
 
-
-# The one-hot centred parametrisation is the binary RBM's (same class; name kept for imports).
-PottsCentring = Centring
 
 
 def independent_site_potts(data: Tensor, q: int, data_weights: Tensor | None = None,
@@ -346,3 +355,13 @@ def independent_site_potts(data: Tensor, q: int, data_weights: Tensor | None = N
     return PottsRBM(torch.zeros(n_visible, q, 0, dtype=dtype, device=data.device),
                     bias - bias.mean(1, keepdim=True),
                     torch.zeros(0, dtype=dtype, device=data.device))
+
+
+def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
+                    seed: int) -> PottsRBM:
+    """Registry builder of the Potts RBM: :meth:`PottsRBM.init_from_data` with ``n_hidden``
+    hidden units and ``space.n_states`` states per site."""
+    generator = torch.Generator(device=data.device).manual_seed(seed)
+    w = None if weights is None else weights.to(data.device, data.dtype)
+    return PottsRBM.init_from_data(data, int(options["n_hidden"]), space.n_states, generator,
+                                   data_weights=w)

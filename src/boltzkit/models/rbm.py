@@ -1,6 +1,6 @@
 """Restricted Boltzmann machines with binary units ({0,1} Bernoulli or ±1 spins).
 
-Joint energy (class-1 seed; σ, τ convention of the class-2 seed for spins)::
+Joint energy (docs/methods.md section 1.1; σ, τ for ±1 units)::
 
     E(v, h) = - v^T W h - b . v - c . h
 
@@ -20,15 +20,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
+from boltzkit.models.capabilities import BernoulliForm
 from boltzkit.models.rbm_base import (
-    Centring,
+    Centering,
     RBMBase,
     gradient_terms,
     log_sum_over_binary_layer,
     weighted_mean,
 )
 from boltzkit.models.units import BERNOULLI, SPIN, UNIT_TYPES, UnitType, random_uniform
+from boltzkit.models.visible import BERNOULLI_SPACE, SPIN_SPACE, VisibleSpace
 
 _KIND_BY_UNITS = {("bernoulli", "bernoulli"): "bernoulli-rbm", ("spin", "spin"): "ising-rbm"}
 # Uniform numbers drawn at once by sample_steps (4 MiB in float32): all the steps of a PCD-10
@@ -63,7 +66,13 @@ class RBM(RBMBase):
     def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor) -> "RBM":
         return RBM(weights, visible_bias, hidden_bias, self.visible_units, self.hidden_units)
 
+    penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
+
     # ---------------------------------------------------------------- construction
+    @property
+    def visible(self) -> VisibleSpace:
+        return SPIN_SPACE if self.visible_units is SPIN else BERNOULLI_SPACE
+
     @property
     def kind(self) -> str:
         return _KIND_BY_UNITS.get((self.visible_units.name, self.hidden_units.name), "rbm")
@@ -174,6 +183,21 @@ class RBM(RBMBase):
         return self.visible_units.enumerate(self.n_visible, self.device, self.dtype)
 
     # ---------------------------------------------------------------- exact partition function
+    def enumeration_log2_size(self) -> float:
+        """log2 of the terms of the exact sum over the cheaper layer, min(N, H)."""
+        return float(min(self.n_visible, self.n_hidden))
+
+    def as_bernoulli(self) -> BernoulliForm:
+        """The {0,1} form (:class:`~boltzkit.models.capabilities.BernoulliForm`) of this RBM;
+        a ±1 RBM is converted exactly (:meth:`to_bernoulli`)."""
+        units = (self.visible_units, self.hidden_units)
+        if units == (BERNOULLI, BERNOULLI):
+            return BernoulliForm(self.weights, self.visible_bias, self.hidden_bias, 0.0)
+        if units == (SPIN, SPIN):
+            bern, shift = self.to_bernoulli()
+            return BernoulliForm(bern.weights, bern.visible_bias, bern.hidden_bias, shift)
+        raise BoltzkitError("both layers must have the same units ({0,1} or ±1) for the {0,1} form")
+
     def log_partition_exact(self, chunk_size: int = 1 << 14, max_units: int = 26) -> float:
         """log Z by enumerating the smaller layer, in float64.
 
@@ -228,7 +252,7 @@ class RBM(RBMBase):
 
         The data term uses the hidden conditional means <h|v> (Rao-Blackwellised); the model term
         uses the chains' visible states and their hidden conditional means. ``centered`` gives the
-        centred gradient (Montavon & Mueller 2012; METHODS.md 6.1): units are centred on the data
+        centered gradient (Montavon & Mueller 2012; docs/methods.md section 6.1): units are centered on the data
         means, which leaves the fixed points unchanged but conditions the updates better.
 
         Parameters
@@ -240,7 +264,7 @@ class RBM(RBMBase):
             Non-negative sample weights (normalised here).
         data_hidden : Tensor of shape (batch, n_hidden), optional
             ``transform(data)`` when the caller already has it (the trainer gets it from
-            :meth:`centring`): it is not computed again.
+            :meth:`centering`): it is not computed again.
         """
         v_d, v_m = data, chains.visible
         h_d = self.transform(v_d) if data_hidden is None else data_hidden
@@ -249,15 +273,15 @@ class RBM(RBMBase):
         grad_w, grad_b, grad_c = gradient_terms(v_d, h_d, w_d, v_m, h_m, chains.weights, centered)
         return {"weights": grad_w, "visible_bias": grad_b, "hidden_bias": grad_c}
 
-    def centring(self, data: Tensor, data_weights: Tensor | None = None) -> "Centring":
-        """Offsets of the centred parametrisation on ``data``: v̄ = <v>_D and h̄ = <<h|v>>_D.
+    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> "Centering":
+        """Offsets of the centered parametrisation on ``data``: v̄ = <v>_D and h̄ = <<h|v>>_D.
 
         The returned object also keeps ``data_hidden`` = <h|v> of every row of ``data``, which
         :meth:`log_likelihood_gradient` of the same data can reuse.
         """
         w = None if data_weights is None else data_weights / data_weights.sum()
         h = self.transform(data)
-        return Centring(weighted_mean(data, w), weighted_mean(h, w), h)
+        return Centering(weighted_mean(data, w), weighted_mean(h, w), h)
 
     # ---------------------------------------------------------------- parametrisations
     def to_ising(self) -> tuple["RBM", float]:
@@ -312,3 +336,13 @@ def independent_site_model(data: Tensor, units: UnitType = BERNOULLI,
     b = independent_site_bias(data, units, data_weights)
     empty = torch.zeros(data.shape[1], 0, dtype=data.dtype, device=data.device)
     return RBM(empty, b, torch.zeros(0, dtype=data.dtype, device=data.device), units, units)
+
+
+def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
+                    seed: int) -> RBM:
+    """Registry builder of the binary RBMs: :meth:`RBM.init_from_data` with ``n_hidden`` hidden
+    units of the visible space's units ({0,1} or ±1) and a generator seeded with ``seed``."""
+    units = SPIN if space.name == "spin" else BERNOULLI
+    generator = torch.Generator(device=data.device).manual_seed(seed)
+    return RBM.init_from_data(data, int(options["n_hidden"]), units, generator,
+                              data_weights=None if weights is None else weights.to(data))

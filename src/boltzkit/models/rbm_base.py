@@ -5,7 +5,7 @@ Both have ``weights`` of shape (n_visible, ..., n_hidden) (``...``: nothing for 
 units, the q states for Potts ones), ``visible_bias`` of shape ``weights.shape[:-1]``,
 ``hidden_bias`` of shape (n_hidden,), and binary hidden units (``hidden_units``). Once the visible
 layer is written as a matrix of unit values (binary units: the values; Potts units: the
-flattened one-hot encoding), their hidden layer, centred parametrisation, log-likelihood gradient
+flattened one-hot encoding), their hidden layer, centered parametrisation, log-likelihood gradient
 and exact sum over the hidden configurations are the same; :class:`RBMBase` and the functions
 here are that common part. What depends on the visible units (fields, free energies, visible
 sampling, enumeration, gauge) stays in each class.
@@ -22,7 +22,7 @@ from boltzkit.models.base import Chains
 from boltzkit.models.units import UnitType
 
 __all__ = [
-    "Centring",
+    "Centering",
     "RBMBase",
     "gradient_terms",
     "log_sum_over_binary_layer",
@@ -106,18 +106,18 @@ class RBMBase:
 
     # ---------------------------------------------------------------- annealing (AIS)
     def annealed(self, beta: float):
-        """The model on the AIS path (METHODS.md 6.2): same visible bias, weights beta W,
+        """The model on the AIS path (docs/methods.md section 6.2): same visible bias, weights beta W,
         hidden bias beta c."""
         return self._with(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
 
 
-class Centring:
-    """The centred parametrisation of an RBM (Montavon & Mueller 2012; METHODS.md 6.1).
+class Centering:
+    """The centered parametrisation of an RBM (Montavon & Mueller 2012; docs/methods.md section 6.1).
 
     E(v, h) = -(x - x̄)ᵀ W (h - h̄) - b'ᵀ(x - x̄) - c'ᵀ(h - h̄) + const, with x the visible unit
     values (Potts RBM: the one-hot vectors of the sites, W contracted over site and state), is
     the same model with b = b' - W h̄ and c = c' - Wᵀ x̄. The trainer runs its optimizer on
-    (W, b', c') — gradient from :meth:`to_centred` — and maps the step back with :meth:`restore`,
+    (W, b', c') — gradient from :meth:`to_centered` — and maps the step back with :meth:`restore`,
     so that the optimizer's state and any penalty on W live in one consistent set of coordinates.
 
     ``visible`` has the shape of the visible bias (n_visible,) or (n_visible, q), ``hidden`` is
@@ -128,7 +128,7 @@ class Centring:
         self.visible, self.hidden = visible, hidden
         self.data_hidden = data_hidden  # <h|v> of the rows the offsets were computed on, if kept
 
-    def to_centred(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
+    def to_centered(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
         """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
         g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
         # outer products x̄ g_c and g_b h̄ over the visible axes (torch.outer for 1-D offsets)
@@ -169,7 +169,7 @@ def gradient_terms(v_d: Tensor, h_d: Tensor, w_d: Tensor | None, v_m: Tensor, h_
 
     ``v`` are the visible unit values (batch, n) (Potts: flattened one-hot), ``h`` the hidden
     conditional means (batch, n_hidden), ``w`` normalised row weights (None: uniform); ``_d`` the
-    data, ``_m`` the model's chains. ``centered``: units centred on the data means (METHODS.md
+    data, ``_m`` the model's chains. ``centered``: units centered on the data means (docs/methods.md
     6.1). Returns the gradients of W (n, n_hidden), b (n,) and c (n_hidden,).
     """
     v_mean_d, h_mean_d = weighted_mean(v_d, w_d), weighted_mean(h_d, w_d)

@@ -1,34 +1,161 @@
-"""Rebuild a model from its stored config and tensors (used by the trajectory file reader).
+"""The family registry: the one place that maps the user-facing model names to model code.
 
-Each family registers one constructor here; nothing else in the toolkit names concrete classes
-when reading files.
+A *family* is registered under its *kind*, the name users type (``--model bernoulli-rbm``) and
+that run files store (``config["model"]["kind"]``). Its :class:`Family` entry says what data it
+trains on, how to build a model from data and load one from a run file, which training methods
+apply, which hyper-parameters it takes, and the name of its estimator in the Python API
+(``boltzkit.BernoulliRBM``). Everything above ``models/`` (CLI choices and help, the training
+entry, loading, estimators) reads this table; nothing there names a kind or a class.
+
+The entries hold plain data, and their code as ``"module:attribute"`` paths resolved on first use,
+so that listing the families (``boltzkit --help``) imports no torch. Built-in families are
+registered by :mod:`boltzkit.models.families` with :func:`register_family`, the same hook a user
+calls for a family of their own (docs/architecture.md, "Adding a model family").
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
-from torch import Tensor
+from boltzkit.errors import BoltzkitError
 
-from boltzkit.models.hybrid import HybridEBM
-from boltzkit.models.pairwise import pairwise_from_config
-from boltzkit.models.potts_rbm import PottsRBM
-from boltzkit.models.rbm import RBM
+__all__ = ["Family", "register_family", "family", "families", "kinds", "model_from_config",
+           "TRAINING_METHODS", "VISIBLE_KINDS"]
 
-_BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Tensor]], Any]] = {
-    "rbm": RBM.from_config,
-    "potts-rbm": PottsRBM.from_config,
-    "pairwise": pairwise_from_config,
-    "hybrid": HybridEBM.from_config,
-}
+#: Every training method of the toolkit (a family lists those that apply to it).
+TRAINING_METHODS = ("pcd", "cd", "rdm", "exact", "plm")
+#: Values of a model's visible units (:class:`~boltzkit.models.visible.VisibleSpace` names).
+VISIBLE_KINDS = ("bernoulli", "spin", "categorical")
 
 
-def register_family(family: str, builder: Callable[[dict[str, Any], dict[str, Tensor]], Any]) -> None:
-    _BUILDERS[family] = builder
+def _resolve(target: str | Callable) -> Callable:
+    """A callable, or the one named by ``"package.module:attribute[.attribute]"``."""
+    if callable(target):
+        return target
+    module, _, path = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for name in path.split("."):
+        obj = getattr(obj, name)
+    return obj
 
 
-def model_from_config(config: dict[str, Any], params: dict[str, Tensor]):
-    family = config.get("family")
-    if family not in _BUILDERS:
-        raise ValueError(f"unknown model family {family!r}")
-    return _BUILDERS[family](config, params)
+@dataclass(frozen=True)
+class Family:
+    """One model family.
+
+    Attributes
+    ----------
+    kind : str
+        The name users type (``--model``) and run files store.
+    summary : str
+        One line for ``--help``.
+    api_name : str
+        Its estimator in the Python API, ``boltzkit.<api_name>``.
+    visible : {"bernoulli", "spin", "categorical"}
+        The values of its visible units; binary data files feed bernoulli and spin families,
+        categorical ones (alignments, integer states) feed categorical families.
+    builder : callable or "module:attribute"
+        ``build(data, weights, space, options, generator) -> model``: a model initialised from
+        training data ``data`` (Tensor (n, n_visible), model values) with row ``weights`` (or
+        None), visible space ``space``, the family's ``options`` (a dict with every key of
+        :attr:`options`) and a torch ``generator``.
+    loader : callable or "module:attribute"
+        ``load(config, params) -> model`` from the stored model config and tensors.
+    methods : tuple of str
+        The training methods that apply (:data:`TRAINING_METHODS`).
+    options : mapping
+        The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``); a run
+        file keeps them in the model config under the same names.
+    """
+
+    kind: str
+    summary: str
+    api_name: str
+    visible: str
+    builder: str | Callable = field(repr=False)
+    loader: str | Callable = field(repr=False)
+    methods: tuple[str, ...] = ("pcd", "cd", "rdm", "exact")
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.visible not in VISIBLE_KINDS:
+            raise ValueError(f"family {self.kind!r}: visible must be one of {VISIBLE_KINDS}")
+        unknown = set(self.methods) - set(TRAINING_METHODS)
+        if unknown:
+            raise ValueError(f"family {self.kind!r}: unknown training methods {sorted(unknown)}")
+
+    @property
+    def data_kind(self) -> str:
+        """Which data reader feeds it: "binary" or "categorical" (:mod:`boltzkit.data.specs`)."""
+        return "categorical" if self.visible == "categorical" else "binary"
+
+    def space(self, n_states: int = 2):
+        """Its :class:`~boltzkit.models.visible.VisibleSpace` for data with ``n_states`` states."""
+        from boltzkit.models.visible import VisibleSpace  # torch: only when a model is made
+
+        return VisibleSpace(self.visible, n_states if self.visible == "categorical" else 2)
+
+    def with_options(self, options: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+        """The family's options: defaults overridden by ``options`` and ``more`` (others ignored)."""
+        given = dict(options or {}, **more)
+        return {name: given.get(name, default) if given.get(name) is not None else default
+                for name, default in self.options.items()}
+
+    def build(self, data, weights, space, options: Mapping[str, Any], generator):
+        return _resolve(self.builder)(data, weights, space, self.with_options(options), generator)
+
+    def load(self, config: dict[str, Any], params: dict[str, Any]):
+        return _resolve(self.loader)(config, params)
+
+    def check_method(self, method: str) -> None:
+        """One-line error unless ``method`` trains this family."""
+        if method not in self.methods:
+            others = [f.kind for f in _FAMILIES.values() if method in f.methods]
+            raise BoltzkitError(f"--method {method} does not train the {self.kind} family: use "
+                                f"--method {' | '.join(self.methods)}"
+                                + (f" ({method} trains {', '.join(others)})" if others else ""))
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(entry: Family, replace: bool = False) -> Family:
+    """Add a model family (the extension hook; the built-in families use it too).
+
+    Raises ValueError if the kind or the API name is taken, unless ``replace``.
+    """
+    if not replace:
+        if entry.kind in _FAMILIES:
+            raise ValueError(f"model family {entry.kind!r} is already registered")
+        if any(f.api_name == entry.api_name for f in _FAMILIES.values()):
+            raise ValueError(f"API name {entry.api_name!r} is already taken")
+    _FAMILIES[entry.kind] = entry
+    return entry
+
+
+def unregister_family(kind: str) -> None:
+    """Remove a family (tests that register a toy family clean up with this)."""
+    _FAMILIES.pop(kind, None)
+
+
+def kinds() -> tuple[str, ...]:
+    """The registered kinds, in registration order (the ``--model`` choices)."""
+    return tuple(_FAMILIES)
+
+
+def families() -> tuple[Family, ...]:
+    return tuple(_FAMILIES.values())
+
+
+def family(kind: str | None, source: str = "--model") -> Family:
+    """The family registered as ``kind``; a one-line error naming ``source`` otherwise."""
+    if kind not in _FAMILIES:
+        raise BoltzkitError(f"{source}: unknown model {kind!r} (choose {' | '.join(_FAMILIES)})")
+    return _FAMILIES[kind]
+
+
+def model_from_config(config: dict[str, Any], params: dict[str, Any]):
+    """Rebuild a model from its stored config (``kind``) and tensors."""
+    return family(config.get("kind"), "model config").load(config, params)

@@ -6,7 +6,7 @@ energy), the conditional mean, a sampler, and the enumeration of all configurati
 layer (for exact sums on small models).
 
 * :data:`BERNOULLI` — x ∈ {0, 1}: log-normaliser softplus(f), mean sigmoid(f).
-* :data:`SPIN` — x ∈ {−1, +1} (the seeds' σ, τ convention): log-normaliser log 2cosh(f),
+* :data:`SPIN` — x ∈ {−1, +1} (σ, τ in docs/methods.md section 1.1): log-normaliser log 2cosh(f),
   mean tanh(f).
 
 The samplers compare one uniform number per unit with P(high); :func:`random_uniform` draws

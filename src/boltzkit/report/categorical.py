@@ -1,8 +1,10 @@
-"""Report sections of categorical (Potts) runs: sequences and logos, C_ij(a, b) of data vs model,
-and the DCA contact map.
+"""Report sections of models with categorical visible units (``model.visible.categorical``:
+Potts RBMs, Potts models): sequences and logos, C_ij(a, b) of data vs model, and the DCA contact
+map.
 
-They are registered in the default page of :mod:`boltzkit.report.html` and return ``None`` for
-the binary models, whose own samples / PCA / moments sections step aside for Potts runs in turn.
+They are part of the default page of :mod:`boltzkit.report.html` and return ``None`` for binary
+visible units, whose own samples / PCA / moments sections (:mod:`boltzkit.report.sections`) step
+aside for categorical runs in turn.
 
 * :func:`sequences_section`: sequence logos of the (reweighted) training alignment and of the
   generated samples, and a few sequences of each as text;
@@ -20,16 +22,27 @@ import html
 import math
 
 import numpy as np
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import PathPatch
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D
 
-from boltzkit.report.html import (
-    ReportContext,
-    Section,
-    figure_html,
-    moments_section,
-    register_section,
-    samples_section,
-    table_html,
+from boltzkit.data.msa import STATE_SYMBOLS
+from boltzkit.evaluation.contacts import (
+    DEFAULT_TOPS,
+    contact_precision,
+    frobenius_scores,
+    model_contact_couplings,
+    read_struct,
+    require_eligible_pairs,
+    top_count,
 )
+from boltzkit.evaluation.moments import categorical_moments
+from boltzkit.report.contact_figures import contact_map_figure
+from boltzkit.report.context import ReportContext
+from boltzkit.report.fragments import Section, figure_html, table_html
 
 __all__ = [
     "LETTER_COLORS",
@@ -51,12 +64,10 @@ LETTER_COLORS = {**{c: "#222222" for c in "AVLIMFWC"}, **{c: "#c0392b" for c in 
 
 def _alphabet(ctx: ReportContext) -> str:
     """The run's letters, or digits / letters standing for the codes when it has none."""
-    letters = ctx.config.get("alphabet")
-    if letters and len(letters) == ctx.model.n_states:
+    letters, q = ctx.config.get("alphabet"), ctx.model.visible.n_states
+    if letters and len(letters) == q:
         return letters
-    from boltzkit.data.msa import STATE_SYMBOLS
-
-    return STATE_SYMBOLS[:ctx.model.n_states]
+    return STATE_SYMBOLS[:q]
 
 
 # ------------------------------------------------------------------------------ figures
@@ -71,13 +82,6 @@ def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str)
     titles : one title per logo
     alphabet : the q letters
     """
-    from matplotlib.collections import PatchCollection
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.patches import PathPatch
-    from matplotlib.textpath import TextPath
-    from matplotlib.transforms import Affine2D
-
     length, q = frequencies[0].shape
     font = FontProperties(family="DejaVu Sans Mono", weight="bold")
     glyphs = {c: TextPath((0, 0), c, size=1, prop=font) for c in alphabet}
@@ -127,8 +131,6 @@ def moments_scatter_figure(moments):
     """Two panels: model vs data f_i(a), and model vs data C_ij(a, b) (i < j), with y = x, the
     Pearson r and the slope in the titles. ``moments`` is a
     :class:`~boltzkit.evaluation.moments.MomentComparison`."""
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(9.0, 4.3), layout="constrained")
     axes = fig.subplots(1, 2)
     panels = ((moments.data_means, moments.model_means, r"frequencies $f_i(a)$",
@@ -166,9 +168,7 @@ def sequences_section(ctx: ReportContext) -> Section | None:
     sequences of each."""
     if not ctx.categorical:
         return None
-    from boltzkit.evaluation.moments import categorical_moments
-
-    alphabet, q, o = _alphabet(ctx), ctx.model.n_states, ctx.options
+    alphabet, q, o = _alphabet(ctx), ctx.model.visible.n_states, ctx.options
     samples = np.asarray(ctx.samples).astype(np.int64)
     freqs, titles = [], []
     if ctx.baseline_data is not None:
@@ -189,7 +189,7 @@ def sequences_section(ctx: ReportContext) -> Section | None:
     text.append(f"<p class=\"caption\">First {_SEQUENCES_SHOWN} generated sequences</p>"
                 f"<pre {style}>{_sequence_rows(samples, alphabet, _SEQUENCES_SHOWN)}</pre>")
     caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
-               f"{ctx.last_update}), {o.gibbs_steps} {'sweeps' if ctx.kind == 'potts-bm' else 'block-Gibbs steps'} "
+               f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} "
                f"from uniformly random sequences, seed {o.seed}. Alphabet {alphabet!r} (index 0 = gap). "
                "Letter heights: f_i(a) times the information content of the column (bits).")
     return Section("Sequences", "".join(parts) + "".join(text)
@@ -229,17 +229,6 @@ def contact_map_section(ctx: ReportContext) -> Section | None:
     if struct is None:
         ctx.notes.append("no contact map: give the distance table with --struct FILE")
         return None
-    from boltzkit.evaluation.contacts import (
-        DEFAULT_TOPS,
-        contact_map_figure,
-        contact_precision,
-        frobenius_scores,
-        model_contact_couplings,
-        read_struct,
-        require_eligible_pairs,
-        top_count,
-    )
-
     o = ctx.options
     model = ctx.model.to("cpu")
     couplings, how = model_contact_couplings(model)
@@ -259,8 +248,3 @@ def contact_map_section(ctx: ReportContext) -> Section | None:
                "Grey: true contacts (both triangles); upper triangle: the top 2L predictions, "
                "blue when a contact, red otherwise.")
     return Section("Contact map", figure_html(fig, "contact map", html.escape(caption)) + table)
-
-
-register_section(sequences_section, after=samples_section)
-register_section(correlations_section, after=moments_section)
-register_section(contact_map_section, after=correlations_section)

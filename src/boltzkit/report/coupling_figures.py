@@ -7,10 +7,13 @@
   scatter plots show, for binary couplings (the reference converted to their gauge) and Potts ones
   (both in the zero-sum gauge);
 * :func:`write_coupling_figures`: the PNG files ``boltzkit couplings`` writes next to its output;
-* :func:`couplings_section`: the report section (registered after the weights); it appears when
-  :attr:`~boltzkit.report.html.ReportOptions.couplings` is on, the model has binary or Potts visible
-  units and the run's data file is a generated data set (``boltzkit generate``): heat map, scatter
-  plots against the beta-scaled ground truth, epsilon per order.
+* :func:`couplings_section`: the report section (on the page after the weights); it appears when
+  :attr:`~boltzkit.report.context.ReportOptions.couplings` is on, the model has binary or
+  categorical visible units and the run's data file is a generated data set (``boltzkit
+  generate``): heat map, scatter plots against the beta-scaled ground truth, epsilon per order.
+
+Figures are built without ``pyplot`` (no global figure registry; Agg when saved), as in
+:mod:`boltzkit.report.figures`.
 """
 
 from __future__ import annotations
@@ -21,11 +24,29 @@ import os
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.interpret.energy_couplings import EffectiveCouplings, PottsCouplings
+from boltzkit.evaluation.reconstruction import pair_entries
+from boltzkit.interpret.couplings_file import (
+    _sorted_terms,
+    compare_potts_with_truth,
+    compare_with_truth,
+    file_format,
+    potts_truth_zero_sum,
+    truth_in_gauge,
+)
+from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCouplings
+from boltzkit.interpret.potts_couplings import potts_model_couplings
+from boltzkit.interpret.rbm_couplings import model_couplings
+from boltzkit.io.atomic import atomic_path
+from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.report.context import ReportContext
+from boltzkit.report.fragments import Section, figure_html, figure_png, table_html
+from boltzkit.synthetic import io as synthetic_io
 
 __all__ = ["heatmap_figure", "scatter_figure", "comparison_series", "write_coupling_figures",
            "section_couplings", "couplings_section", "ORDER_NAMES"]
@@ -38,15 +59,8 @@ _REPORT_EXACT_CONFIGS = 1 << 16
 _REPORT_MAX_PAIR_ENTRIES = 2_000_000
 #: What a section catches to go on without its part (one note in the page's summary instead).
 _EXPECTED = (BoltzkitError, OSError, ValueError, KeyError, TypeError, RuntimeError)
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+#: Visible spaces whose energy expands in couplings (sums over discrete configurations).
+_DISCRETE_SPACES = ("bernoulli", "spin", "categorical")
 
 
 def _order_name(k: int) -> str:
@@ -62,9 +76,9 @@ def pair_heatmap_values(couplings: EffectiveCouplings | PottsCouplings) -> tuple
 
 def heatmap_figure(couplings: EffectiveCouplings | PottsCouplings, title: str | None = None):
     """Heat map of the pair couplings (Potts: Frobenius norm per pair). Returns a Figure."""
-    plt = _plt()
     matrix, label = pair_heatmap_values(couplings)
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    fig = Figure(figsize=(5.2, 4.4))
+    ax = fig.add_subplot()
     if isinstance(couplings, PottsCouplings):
         im = ax.imshow(matrix, cmap="viridis", vmin=0.0)
     else:
@@ -80,8 +94,8 @@ def heatmap_figure(couplings: EffectiveCouplings | PottsCouplings, title: str | 
 
 def scatter_figure(true: np.ndarray, inferred: np.ndarray, name: str, epsilon: float | None = None):
     """Inferred vs true values of one order (1-D arrays of the same length), with y = x. Returns a Figure."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    fig = Figure(figsize=(4.4, 4.2))
+    ax = fig.add_subplot()
     ax.scatter(true, inferred, s=6, alpha=0.5)
     if len(true):
         lo = float(min(true.min(), inferred.min()))
@@ -104,9 +118,6 @@ def comparison_series(couplings: EffectiveCouplings | PottsCouplings,
     none). Potts couplings: both sides in the zero-sum gauge, every entry of the fields, of every pair
     i < j and of every inferred triplet.
     """
-    from boltzkit.evaluation.reconstruction import pair_entries
-    from boltzkit.interpret.couplings_file import _sorted_terms, potts_truth_zero_sum, truth_in_gauge
-
     series: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     if isinstance(couplings, PottsCouplings):
         ref = potts_truth_zero_sum(truth)
@@ -138,17 +149,12 @@ def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings
                            truth=None, epsilon: dict[int, float] | None = None) -> list[str]:
     """Write ``<stem>_heatmap.png`` and, with a reference, ``<stem>_scatter_fields.png`` and
     ``<stem>_scatter_order<k>.png`` next to ``out`` (its suffix dropped). Returns the paths written."""
-    from boltzkit.io.atomic import atomic_path
-    from boltzkit.report.html import figure_png
-
-    plt = _plt()
     stem = Path(out).with_suffix("")
     written = []
 
     def save(fig, path: Path) -> None:
         with atomic_path(path) as tmp:
             Path(tmp).write_bytes(figure_png(fig, dpi=120))
-        plt.close(fig)
         written.append(str(path))
 
     save(heatmap_figure(couplings), Path(f"{stem}_heatmap.png"))
@@ -162,13 +168,8 @@ def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings
 
 
 # ---------------------------------------------------------------------------- report section
-def _reference(ctx) -> tuple[Any, str] | tuple[None, None]:
+def _reference(ctx: ReportContext) -> tuple[Any, str] | tuple[None, None]:
     """(beta-scaled ground truth, path) when the run's data file is a generated data set."""
-    from boltzkit.interpret.couplings_file import file_format
-    from boltzkit.synthetic import io as synthetic_io
-
-    import h5py
-
     path = ctx.config.get("data", {}).get("path")
     if not path or not Path(path).exists() or not h5py.is_hdf5(path):  # FASTA, .npy, IDX: no truth
         return None, None
@@ -184,54 +185,46 @@ def _reference(ctx) -> tuple[Any, str] | tuple[None, None]:
 def section_couplings(model, truth=None, n_samples: int = 100_000, seed: int = 0):
     """Couplings of ``model`` for the report, by the best affordable method: returns
     (couplings, errors or None, method text). Orders: pairs, and triplets when the reference has
-    some (binary) or exact enumeration is cheap (Potts)."""
-    from boltzkit.interpret.couplings_file import compare_potts_with_truth, compare_with_truth
-    from boltzkit.interpret.energy_couplings import model_couplings
-    from boltzkit.interpret.potts_couplings import potts_model_couplings
-    from boltzkit.models.potts_rbm import PottsRBM
-    from boltzkit.models.rbm import RBM
+    some (binary) or exact enumeration is cheap (categorical).
 
+    Exact enumeration for small models; beyond, the Gaussian expansion of the hidden layer for
+    models with a layered energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`, RBMs),
+    else sampling of the energy.
+    """
     generator = torch.Generator().manual_seed(seed)
-    n = int(model.n_visible)
-    q = int(getattr(model, "n_states", 2))
+    space = model.visible
+    n, q = int(model.n_visible), space.n_states
     if math.comb(n, 2) * q * q > _REPORT_MAX_PAIR_ENTRIES:
         raise BoltzkitError(f"{n} sites: too many pairs for the report's couplings section "
                             "(run boltzkit couplings on the run file)")
-    if q > 2:
-        if q ** n <= _REPORT_EXACT_CONFIGS:
-            method = "exact"
-        else:
-            method = "gaussian" if isinstance(model, PottsRBM) else "sampling"
+    expansion = "gaussian" if isinstance(model, LayeredEnergy) else "sampling"
+    if space.categorical:
+        method = "exact" if q ** n <= _REPORT_EXACT_CONFIGS else expansion
         orders = 3 if method == "exact" and n >= 3 else 2
         found = potts_model_couplings(model, orders, method, n_samples=n_samples, generator=generator)
         errors = None
         if truth is not None and truth.convention == "potts" and truth.n_sites == n:
             errors = compare_potts_with_truth(found, truth)
         return found, errors, method
-    gauge = truth.convention if truth is not None and truth.convention in ("ising", "lattice-gas") else "ising"
+    gauge = truth.convention if truth is not None and truth.convention in GAUGES else "ising"
     want3 = truth is not None and 3 in truth.couplings and n >= 3
-    if n <= _REPORT_EXACT_SITES:
-        method = "exact"
-    else:
-        method = "gaussian" if isinstance(model, RBM) else "sampling"
+    method = "exact" if n <= _REPORT_EXACT_SITES else expansion
     orders = 3 if want3 and (method != "sampling") and math.comb(n, 3) <= 200_000 else 2
     found = model_couplings(model, orders, method, gauge, n_samples=n_samples, generator=generator)
     errors = None
-    if truth is not None and truth.n_sites == n and truth.convention in ("ising", "lattice-gas"):
+    if truth is not None and truth.n_sites == n and truth.convention in GAUGES:
         errors = compare_with_truth(found, truth)
     return found, errors, method
 
 
-def couplings_section(ctx):
+def couplings_section(ctx: ReportContext) -> Section | None:
     """The report section: heat map of the pair couplings, scatter plots per order against the ground
-    truth of the run's (generated) data file, and the reconstruction errors; None without a truth."""
-    from boltzkit.report.html import Section, figure_html, table_html
-
-    if not getattr(ctx.options, "couplings", True):
+    truth of the run's (generated) data file, and the reconstruction errors; None without a truth
+    or for visible units that are neither binary nor categorical."""
+    if not ctx.options.couplings:
         return None
     model = ctx.model.to("cpu")
-    q = getattr(model, "n_states", 2)
-    if q == 2 and getattr(getattr(model, "visible_units", None), "name", "spin") not in ("spin", "bernoulli"):
+    if model.visible.name not in _DISCRETE_SPACES:  # the expansion is over discrete configurations
         return None
     truth, truth_path = _reference(ctx)
     if truth is None:  # only for generated data: on real data (MNIST: N = 784) the expansion is costly
@@ -241,10 +234,12 @@ def couplings_section(ctx):
     except _EXPECTED as e:  # e.g. a model too large to enumerate, or without an energy expansion
         ctx.notes.append(f"no couplings section: {e}")
         return None
+    potts = isinstance(found, PottsCouplings)
+    gauge = "zero-sum" if potts else found.gauge
     parts = [figure_html(heatmap_figure(found), "pair couplings",
                          "Pair couplings of the last model"
-                         + (" (Frobenius norm of each q × q block, zero-sum gauge)" if q > 2
-                            else f" ({html.escape(getattr(found, 'gauge', 'ising'))} gauge)")
+                         + (" (Frobenius norm of each q × q block, zero-sum gauge)" if potts
+                            else f" ({html.escape(gauge)} gauge)")
                          + f", method {html.escape(method)}.")]
     if errors is not None:
         eps = {k: e.epsilon for k, e in errors.items()}
@@ -256,7 +251,6 @@ def couplings_section(ctx):
                                 "Reconstruction error vs the beta-scaled ground truth"))
         parts.append(f'<p class="caption">Reference: the generating Hamiltonian of {html.escape(str(truth_path))} '
                      f"(beta = {truth.beta:g}, couplings multiplied by beta), compared in the "
-                     + ("zero-sum gauge" if q > 2 else f"{html.escape(found.gauge)} gauge")
-                     + "; epsilon = ||J_hat - J|| / ||J|| over all sets of the order (spurious couplings "
-                       "on non-edges count).</p>")
+                     f"{html.escape(gauge)} gauge; epsilon = ||J_hat - J|| / ||J|| over all sets of "
+                     "the order (spurious couplings on non-edges count).</p>")
     return Section("Couplings", "".join(parts))

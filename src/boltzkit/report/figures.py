@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
@@ -20,15 +22,16 @@ from matplotlib.ticker import MaxNLocator
 from boltzkit.report.images import as_bernoulli, image_grid
 
 __all__ = ["PCAProjection", "pca_projection", "likelihood_curve", "samples_figure", "pca_figure",
-           "moments_figure", "weights_figure"]
+           "moments_figure", "weights_figure", "as_numpy"]
 
 _DATA_COLOR = "#1f77b4"
 _MODEL_COLOR = "#d62728"
 _MAX_SCATTER_POINTS = 20000  # points drawn in a moments scatter (r is computed on all of them)
 
 
-def _numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
+def as_numpy(x) -> np.ndarray:
+    """An array or a tensor (on any device) as a NumPy array."""
+    if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     return np.asarray(x)
 
@@ -97,7 +100,7 @@ def samples_figure(x: np.ndarray, image_shape: tuple[int, int] | None, n: int = 
         Number of samples shown.
     title : str, optional
     """
-    v = as_bernoulli(_numpy(x))[:n]
+    v = as_bernoulli(as_numpy(x))[:n]
     if image_shape is not None:
         grid = image_grid(v, image_shape)
         width = 4.6
@@ -137,9 +140,9 @@ def pca_projection(data: np.ndarray, samples: np.ndarray, n_components: int = 3)
     """Project ``data`` and ``samples`` on the first principal directions of the **data**.
 
     m_alpha(x) = u_alpha . (x - <x>_data) / sqrt(N), with u_alpha the right singular vectors of
-    the centred data matrix, as in the magnetisations along the principal modes of Decelle,
-    Fissore & Furtlehner (2017/2018) and the seeds' m_alpha = v_alpha . X plots, centred here so
-    that the data cloud sits at the origin. The sign of each u_alpha is fixed so that its largest
+    the centred data matrix: the magnetisations along the principal modes of Decelle, Fissore &
+    Furtlehner (2017/2018; docs/methods.md section 3), centred here so that the data cloud sits at the
+    origin. The sign of each u_alpha is fixed so that its largest
     component (in absolute value) is positive (scikit-learn's svd_flip convention).
 
     Parameters
@@ -149,8 +152,8 @@ def pca_projection(data: np.ndarray, samples: np.ndarray, n_components: int = 3)
     n_components : int
         At most min(n_data, N).
     """
-    x = _numpy(data).astype(np.float64)
-    s = _numpy(samples).astype(np.float64)
+    x = as_numpy(data).astype(np.float64)
+    s = as_numpy(samples).astype(np.float64)
     if x.ndim != 2 or s.ndim != 2 or x.shape[1] != s.shape[1]:
         raise ValueError(f"data {x.shape} and samples {s.shape} must be 2-D with the same columns")
     mean = x.mean(0)
@@ -196,7 +199,7 @@ def pca_figure(data: np.ndarray, samples: np.ndarray, labels: np.ndarray | None 
 
     colors, legend = _DATA_COLOR, None
     if labels is not None:
-        labels = _numpy(labels)
+        labels = as_numpy(labels)
         classes, index = np.unique(labels, return_inverse=True)
         cmap = "tab10" if len(classes) <= 10 else "viridis"
         colors = index
@@ -245,7 +248,7 @@ def pca_figure(data: np.ndarray, samples: np.ndarray, labels: np.ndarray | None 
 
 # ------------------------------------------------------------------------------ moments
 def _upper(c: np.ndarray) -> np.ndarray:
-    c = _numpy(c)
+    c = as_numpy(c)
     if c.ndim == 2:
         return c[np.triu_indices(c.shape[0], 1)]
     return c.ravel()
@@ -264,7 +267,7 @@ def moments_figure(data_means: np.ndarray, model_means: np.ndarray, data_corr: n
     units : str, optional
         The units of x, e.g. "{0,1}" or "±1", shown in the axis labels.
     """
-    dm, mm = _numpy(data_means).ravel(), _numpy(model_means).ravel()
+    dm, mm = as_numpy(data_means).ravel(), as_numpy(model_means).ravel()
     dc, mc = _upper(data_corr), _upper(model_corr)
     suffix = f" (x in {units})" if units else ""
     fig = Figure(figsize=(9.0, 4.3), layout="constrained")
@@ -311,7 +314,7 @@ def weights_figure(weights: np.ndarray, image_shape: tuple[int, int] | None,
     n_units : int
         At most this many hidden units are shown, by decreasing norm.
     """
-    w = _numpy(weights).astype(np.float64)
+    w = as_numpy(weights).astype(np.float64)
     order = np.argsort(-np.linalg.norm(w, axis=0), kind="stable")[:n_units]
     w = w[:, order]
     n_shown = w.shape[1]
@@ -343,7 +346,5 @@ def weights_figure(weights: np.ndarray, image_shape: tuple[int, int] | None,
 
 
 def _diverging():
-    import matplotlib
-
     # grey for NaN: the border between receptive fields
     return matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.75")

@@ -129,6 +129,8 @@ def sample_picture(x: np.ndarray, image_shape: tuple[int, int] | None = None,
 def png_bytes(picture: np.ndarray, scale: tuple[int, int] = (1, 1)) -> bytes:
     """Encode a picture with values in [0,1] (1 = black) as a grey-level PNG, each pixel scaled
     up to a ``scale`` block."""
+    # imported here, not at the top: `boltzkit sample` writing .npy / .txt needs no matplotlib
+    # (a quarter of a second of import time)
     from matplotlib.image import imsave
 
     big = np.repeat(np.repeat(np.asarray(picture, dtype=np.float32), scale[0], 0), scale[1], 1)

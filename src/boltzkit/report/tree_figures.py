@@ -12,18 +12,38 @@
   and as sequences;
 * :func:`landscape_section`, :func:`tree_section` — builders of the HTML report (see
   :mod:`boltzkit.report.html`): they take the report context and return a ``Section`` (a title and
-  an HTML fragment) or None when they do not apply.
+  an HTML fragment) or None when they do not apply. Both need the TAP equations of a layered
+  energy (:class:`~boltzkit.models.capabilities.LayeredEnergy`: RBMs of every visible kind); for
+  other models a note on the page says so.
 
 As in :mod:`boltzkit.report.figures`, figures are built without ``pyplot`` (Agg when saved).
 """
 
 from __future__ import annotations
 
+import html
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+import torch
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D
+
+from boltzkit.interpret.landscape import free_energy_landscape
+from boltzkit.interpret.tree import tree_from_checkpoints
+from boltzkit.interpret.tree_metrics import level_scores, valid_label_mask
+from boltzkit.io.trajectory import load_models
+from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.report.context import ReportContext
+from boltzkit.report.figures import as_numpy
+from boltzkit.report.fragments import Section, figure_html, table_html
 
 __all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "landscape_figure",
            "clusters_trace_figure", "landscape_section", "tree_section", "principal_axes",
@@ -32,21 +52,13 @@ __all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "land
 _OTHER = "#c8c8c8"
 
 
-def _numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def _flat(x: np.ndarray) -> np.ndarray:
-    x = _numpy(x).astype(np.float64)
+    x = as_numpy(x).astype(np.float64)
     return x.reshape(len(x), int(np.prod(x.shape[1:])))  # also for no points at all
 
 
 def _categorical_colors(labels: np.ndarray):
     """(classes, RGBA per point) with tab10/tab20 for few classes, a cyclic map otherwise."""
-    import matplotlib
-
     classes, index = np.unique(np.asarray(labels).astype(str), return_inverse=True)
     k = len(classes)
     if k <= 10:
@@ -77,8 +89,8 @@ def principal_axes(data: np.ndarray, n_components: int = 2) -> tuple[np.ndarray,
 
 def _one_hot_if_codes(data: np.ndarray, fixed_points: np.ndarray) -> np.ndarray:
     """Potts codes (n, N) as one-hot (n, N, q) when the fixed points are profiles (k, N, q)."""
-    data = _numpy(data)
-    fp = _numpy(fixed_points)
+    data = as_numpy(data)
+    fp = as_numpy(fixed_points)
     if fp.ndim == 3 and data.ndim == 2:
         q = fp.shape[2]
         return np.eye(q)[data.astype(np.int64)]
@@ -98,7 +110,7 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
     """
     x = _flat(_one_hot_if_codes(data, fixed_points))
     fp = _flat(fixed_points)
-    basin = _numpy(basin).astype(np.int64)
+    basin = as_numpy(basin).astype(np.int64)
     mean, u = principal_axes(x, 2)
     norm = np.sqrt(x.shape[1])
     px, pf = (x - mean) @ u / norm, (fp - mean) @ u / norm if len(fp) else np.zeros((0, u.shape[1]))
@@ -111,8 +123,6 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
         fig = ax.figure
     sizes = np.bincount(basin[basin >= 0], minlength=len(fp)) if len(fp) else np.zeros(0, int)
     shown = [int(b) for b in np.argsort(-sizes, kind="stable")[:max_basins] if sizes[b] > 0]
-    import matplotlib
-
     cmap = matplotlib.colormaps["tab10"]
     other = ~np.isin(basin, shown)
     ax.scatter(px[other, 0], px[other, 1], s=6, color=_OTHER, linewidths=0, rasterized=True,
@@ -150,7 +160,7 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
     Magnetisations in ±1 units are shown as (1 + m) / 2. ``titles`` replaces the default label
     of each fixed point (``#j F=... n=...``).
     """
-    fp = _numpy(fixed_points).astype(np.float64)[:max_points]
+    fp = as_numpy(fixed_points).astype(np.float64)[:max_points]
     k = len(fp)
     custom_titles, titles = titles, []
     for j in range(k):
@@ -239,13 +249,30 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     tree : HierarchicalTree
     labels : labels of the data points (one array, or {family: array})
     """
-    import matplotlib
-
     a = tree.assignments()
     n, n_levels = a.shape
-    order = _leaf_order(tree)
     y_of_point = np.empty(n)
-    y_of_point[order] = np.arange(n)
+    y_of_point[_leaf_order(tree)] = np.arange(n)
+    strips = _dendrogram_strips(tree, a, labels, show_levels)
+    fig = Figure(figsize=(7.5 + 0.35 * len(strips), 6.5), layout="constrained")
+    gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.3 * len(strips), 0.3)], wspace=0.0)
+    ax = fig.add_subplot(gs[0, 0])
+    _draw_tree(ax, tree, a, y_of_point)
+    _label_levels(ax, tree)
+    ax.set_title(title or f"TreeRBM hierarchy ({n} points, {n_levels} levels)", fontsize="medium")
+    if strips:
+        _draw_strips(fig.add_subplot(gs[0, 1], sharey=ax), strips, y_of_point)
+        # legend of the first label family when it has few classes
+        if labels is not None:
+            _strip_legend(ax, *strips[0])
+    return fig
+
+
+def _dendrogram_strips(tree, a: np.ndarray, labels: Mapping[str, np.ndarray] | np.ndarray | None,
+                       show_levels: bool) -> list[tuple[str, np.ndarray]]:
+    """The colour strips (name, values of shape (n_points,)) of :func:`dendrogram_figure`: the
+    label families, then (``show_levels``) recovered levels, for ``a`` of shape
+    (n_points, n_levels) the cluster of each point at each level."""
     strips: list[tuple[str, np.ndarray]] = []
     if labels is not None:
         if isinstance(labels, Mapping):
@@ -253,13 +280,22 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
         else:
             strips.append(("label", np.asarray(labels)))
     if show_levels:
+        n_levels = a.shape[1]
         # at most 10 recovered levels (evenly spread, the deepest always shown)
         shown = sorted(set(np.linspace(n_levels - 1, 0, min(n_levels, 10)).round().astype(int)))
         strips += [(f"L{l + 1} ({tree.levels[l].n_clusters})", a[:, l]) for l in shown]
-    fig = Figure(figsize=(7.5 + 0.35 * len(strips), 6.5), layout="constrained")
-    gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.3 * len(strips), 0.3)], wspace=0.0)
-    ax = fig.add_subplot(gs[0, 0])
-    # node positions: x = depth (level index + 1; the root at 0), y = mean y of its points
+    return strips
+
+
+def _tree_lines(tree, a: np.ndarray, y_of_point: np.ndarray) -> list[tuple]:
+    """Polylines of the dendrogram, each a tuple of (x, y) points.
+
+    Node positions: x = depth (level index + 1; the root at 0), y = the mean y of its points
+    (``y_of_point``, shape (n_points,), the row of each point; ``a`` as in
+    :func:`_dendrogram_strips`). The last level's clusters end in a vertical line spanning their
+    points.
+    """
+    n, n_levels = a.shape
     top_single = tree.levels[0].n_clusters == 1
     root_y = (n - 1) / 2
     lines = []
@@ -286,10 +322,14 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     for c in range(tree.levels[-1].n_clusters):
         pts = y_of_point[last == c]
         lines.append(((n_levels, pts.min()), (n_levels, pts.max())))
-    from matplotlib.collections import LineCollection
+    return lines
 
+
+def _draw_tree(ax, tree, a: np.ndarray, y_of_point: np.ndarray) -> None:
+    """The tree's lines and the data points as its leaves (arguments as in :func:`_tree_lines`)."""
+    n, n_levels = a.shape
     segments = []
-    for poly in lines:
+    for poly in _tree_lines(tree, a, y_of_point):
         for p0, p1 in zip(poly[:-1], poly[1:]):
             segments.append([p0, p1])
     ax.add_collection(LineCollection(segments, colors="k", linewidths=0.8))
@@ -297,6 +337,12 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     ax.set_xlim(-0.3, n_levels + 0.4)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_yticks([])
+
+
+def _label_levels(ax, tree) -> None:
+    """Ticks of the levels on the x axis: number of clusters and the age where each appears."""
+    n_levels = tree.n_levels
+    top_single = tree.levels[0].n_clusters == 1
     ages = [tree.levels[l].age for l in range(n_levels)]
     unit = "β" if tree.variant == "annealing" else "update"
     # at most 12 labelled levels, every step-th from the deepest one (equal gaps: no overlap)
@@ -309,32 +355,32 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     ax.set_xlabel(f"level: number of clusters and {unit} where it appears")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or f"TreeRBM hierarchy ({n} points, {n_levels} levels)", fontsize="medium")
-    if strips:
-        sax = fig.add_subplot(gs[0, 1], sharey=ax)
-        img = np.zeros((n, len(strips), 4))
-        for j, (_, values) in enumerate(strips):
-            _, colors = _categorical_colors(values)
-            img[y_of_point.astype(int), j] = colors
-        sax.imshow(img, aspect="auto", interpolation="nearest",
-                   extent=(-0.5, len(strips) - 0.5, n - 0.5, -0.5))
-        sax.set_xticks(range(len(strips)))
-        sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=6)
-        sax.tick_params(left=False, labelleft=False)
-        for side in ("top", "right", "left", "bottom"):
-            sax.spines[side].set_visible(False)
-        # legend of the first label family when it has few classes
-        if labels is not None:
-            name, values = strips[0]
-            classes, _ = _categorical_colors(values)
-            if len(classes) <= 20:
-                cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
-                from matplotlib.patches import Patch
 
-                handles = [Patch(color=cmap(i % 20), label=str(c)) for i, c in enumerate(classes)]
-                ax.legend(handles=handles, title=name, fontsize="x-small", title_fontsize="x-small",
-                          loc="lower left", framealpha=0.8)
-    return fig
+
+def _draw_strips(sax, strips: list[tuple[str, np.ndarray]], y_of_point: np.ndarray) -> None:
+    """The colour strips as an image, one column per strip, rows aligned with the leaves."""
+    n = len(y_of_point)
+    img = np.zeros((n, len(strips), 4))
+    for j, (_, values) in enumerate(strips):
+        _, colors = _categorical_colors(values)
+        img[y_of_point.astype(int), j] = colors
+    sax.imshow(img, aspect="auto", interpolation="nearest",
+               extent=(-0.5, len(strips) - 0.5, n - 0.5, -0.5))
+    sax.set_xticks(range(len(strips)))
+    sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=6)
+    sax.tick_params(left=False, labelleft=False)
+    for side in ("top", "right", "left", "bottom"):
+        sax.spines[side].set_visible(False)
+
+
+def _strip_legend(ax, name: str, values: np.ndarray) -> None:
+    """Legend of the classes of one strip (``values``, shape (n_points,)), when 20 or fewer."""
+    classes, _ = _categorical_colors(values)
+    if len(classes) <= 20:
+        cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+        handles = [Patch(color=cmap(i % 20), label=str(c)) for i, c in enumerate(classes)]
+        ax.legend(handles=handles, title=name, fontsize="x-small", title_fontsize="x-small",
+                  loc="lower left", framealpha=0.8)
 
 
 def clusters_trace_figure(tree) -> Figure:
@@ -359,7 +405,7 @@ def consensus_sequences(profiles: np.ndarray, alphabet: str | None) -> list[str]
     """The most probable letter of every site of Potts profiles (k, N, q): upper case where its
     probability is at least 1/2, lower case where the site is undecided (``alphabet``: the q
     letters of the codes; digits 0-9/a-z when None)."""
-    p = _numpy(profiles).astype(np.float64)
+    p = as_numpy(profiles).astype(np.float64)
     q = p.shape[-1]
     letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
     best = p.argmax(-1)
@@ -373,19 +419,12 @@ def sequence_logo_figure(profiles: np.ndarray, alphabet: str | None, titles: lis
     """Sequence logos of Potts profiles (k, N, q), one row per profile: at every site the letters
     stacked by probability, the stack as high as the site's information content
     log2 q - H_i (bits; Schneider & Stephens 1990). The gap (code 0) is a grey ``-`` block."""
-    from matplotlib.patches import PathPatch
-    from matplotlib.textpath import TextPath
-    from matplotlib.transforms import Affine2D
-    from matplotlib.font_manager import FontProperties
-
-    p = _numpy(profiles).astype(np.float64)[:max_points]
+    p = as_numpy(profiles).astype(np.float64)[:max_points]
     k, n_sites, q = p.shape
     letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
     h_max = np.log2(q)
     entropy = -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)).sum(-1)
     info = np.clip(h_max - entropy, 0.0, None)
-    import matplotlib
-
     cmap = matplotlib.colormaps["tab20"]
     font = FontProperties(family="DejaVu Sans Mono", weight="bold")
     glyphs = {}
@@ -426,8 +465,8 @@ def sequence_logo_figure(profiles: np.ndarray, alphabet: str | None, titles: lis
 
 
 # ------------------------------------------------------------------------------ report sections
-def _context_points(ctx, n_points: int):
-    """(points in the model's units as a float64 tensor, labels, image_shape, alphabet): a random
+def _context_points(ctx: ReportContext, n_points: int):
+    """(points as the model's values in a float64 tensor, labels, image_shape, alphabet): a random
     subset (seeded by the report's seed) of the run's training set when it can be rebuilt from the
     data file (so that file-ordered data, e.g. sorted by population, are sampled evenly, and the
     labels of the run's data come along), else of the data sample stored in the run file; None
@@ -447,35 +486,24 @@ def _context_points(ctx, n_points: int):
                                                                        replace=False))
         rows = rows[keep]
         labels = None if labels is None else np.asarray(labels)[keep]
-    x = ctx.to_units(rows).double().cpu()
+    x = ctx.model_values(rows).double().cpu()
     return x, labels, image_shape, ctx.config.get("alphabet")
-
-
-def _applies(model) -> bool:
-    return getattr(model, "kind", "") in ("bernoulli-rbm", "ising-rbm", "potts-rbm")
 
 
 def _sequences_html(profiles: np.ndarray, alphabet: str | None, names: list[str],
                     caption: str) -> str:
     """A table of the consensus sequences of Potts profiles, in a monospace font."""
-    import html
-
     rows = "".join(f"<tr><td>{html.escape(n)}</td><td><code>{html.escape(s)}</code></td></tr>"
                    for n, s in zip(names, consensus_sequences(profiles, alphabet)))
     return (f"<table><caption>{html.escape(caption)}</caption><tr><th>fixed point</th>"
             f"<th>consensus (lower case: most probable letter below 1/2)</th></tr>{rows}</table>")
 
 
-def landscape_section(ctx, n_points: int = 1000, order: int = 2):
+def landscape_section(ctx: ReportContext, n_points: int = 1000, order: int = 2) -> Section | None:
     """Report section: TAP fixed points of the last model reached from (up to ``n_points``) data
     rows, their free energies and basins (Potts runs: sequence logos and consensus sequences of
-    the fixed points). None for models without TAP equations or data."""
-    import torch
-
-    from boltzkit.interpret.landscape import free_energy_landscape
-    from boltzkit.report.html import Section, figure_html, table_html
-
-    if not _applies(ctx.model):
+    the fixed points). None for models without TAP equations (with a note) or data."""
+    if not ctx.has(LayeredEnergy, "free-energy landscape", "TAP equations"):
         return None
     points = _context_points(ctx, n_points)
     if points is None:
@@ -518,24 +546,14 @@ def _display_level(tree, target: int = 10, at_most: int = 16) -> int:
     return min(fits, key=lambda l: (abs(counts[l] - target), counts[l]))
 
 
-def tree_section(ctx, n_points: int = 300, order: int = 2, eps: float = 1.0,
-                 max_iter: int = 2000):
+def tree_section(ctx: ReportContext, n_points: int = 300, order: int = 2, eps: float = 1.0,
+                 max_iter: int = 2000) -> Section | None:
     """Report section: the TreeRBM hierarchy of (up to ``n_points``, drawn at random) data rows
     over the run's checkpoints, with the labels of the run's data as colour strips and per-level
     ARI / purity when the data have labels, and the representative fixed points of the level with
     about 10 clusters (images, or sequence logos for Potts runs). None when it does not apply
-    (fewer than 3 checkpoints, no data, a model without TAP equations)."""
-    import html
-    import time
-
-    import torch
-
-    from boltzkit.interpret.tree import tree_from_checkpoints
-    from boltzkit.interpret.tree_metrics import level_scores, valid_label_mask
-    from boltzkit.io.trajectory import load_models
-    from boltzkit.report.html import Section, figure_html, table_html
-
-    if not _applies(ctx.model) or len(ctx.updates) < 3:
+    (a model without TAP equations, with a note; fewer than 3 checkpoints; no data)."""
+    if not ctx.has(LayeredEnergy, "TreeRBM hierarchy", "TAP equations") or len(ctx.updates) < 3:
         return None
     points = _context_points(ctx, n_points)
     if points is None:

@@ -1,13 +1,12 @@
-"""Annealed importance sampling (AIS) estimate of log Z for RBMs (Neal 2001; Salakhutdinov &
-Murray 2008).
+"""Annealed importance sampling (AIS) estimate of log Z (Neal 2001; Salakhutdinov & Murray 2008).
 
-Any model with hidden units that provides ``annealed(beta)`` (the model at a point of the path)
-and ``annealing_base_log_partition()`` (log Z of ``annealed(0)``) can be annealed: the binary
-:class:`~boltzkit.models.rbm.RBM` and the :class:`~boltzkit.models.potts_rbm.PottsRBM`. A model
-may also provide ``annealing_step(v, beta, beta_next, generator)`` (the weight increment and the
-Gibbs step at once, :meth:`~boltzkit.models.rbm.RBM.annealing_step`), which is then used.
+Any model with the :class:`~boltzkit.models.capabilities.AnnealingPath` capability can be
+annealed (``annealed(beta)``, the model at a point of the path, and
+``annealing_base_log_partition()``, log Z of ``annealed(0)``): today the binary and Potts RBMs.
+A model with :class:`~boltzkit.models.capabilities.FastAnnealing` gives the weight increment and
+the Gibbs step at once (``annealing_step``), which is then used.
 
-Path (METHODS.md 6.2): from the independent-site model theta_0 = (b, W=0, c=0), whose log Z is
+Path (docs/methods.md section 6.2): from the independent-site model theta_0 = (b, W=0, c=0), whose log Z is
 known in closed form, to the target along theta_beta = (b, beta W, beta c). Hidden units are
 summed out analytically: the importance weights use visible free energies,
 log w += F_{beta_k}(v) - F_{beta_{k+1}}(v), and one block-Gibbs step at beta_{k+1} moves the chains.
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from boltzkit.models.base import Chains
-from boltzkit.models.rbm import RBM
+from boltzkit.models.capabilities import AnnealingPath, FastAnnealing
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,13 @@ class AISResult:
 
 
 @torch.no_grad()
-def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_runs: int = 10,
+def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int = 5000, n_runs: int = 10,
                       generator: torch.Generator | None = None, progress=None) -> AISResult:
     """AIS estimate of log Z.
 
     Parameters
     ----------
-    model : RBM or PottsRBM (anything with ``annealed`` and ``annealing_base_log_partition``)
+    model : a model with the AnnealingPath capability
     n_chains : int
         Total number of annealing chains (split into ``n_runs`` independent groups).
     n_steps : int
@@ -63,10 +62,10 @@ def ais_log_partition(model: RBM, n_chains: int = 1000, n_steps: int = 5000, n_r
     betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64).tolist()
     # Models may provide the whole transition (weight increment and Gibbs step) in one call that
     # shares the products v W (RBM.annealing_step); otherwise two annealed models per temperature.
-    annealing_step = getattr(model, "annealing_step", None)
+    fast = isinstance(model, FastAnnealing)
     for k in range(1, n_steps + 1):
-        if annealing_step is not None:
-            increment, v = annealing_step(v, betas[k - 1], betas[k], generator)
+        if fast:
+            increment, v = model.annealing_step(v, betas[k - 1], betas[k], generator)
         else:
             nxt = model.annealed(betas[k])
             increment = current.free_energy(v) - nxt.free_energy(v)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from boltzkit.models.base import Chains, EnergyModel
+from boltzkit.models.capabilities import MultiStepSampler
 
 
 @torch.no_grad()
@@ -16,12 +17,11 @@ def run_chains(model: EnergyModel, chains: Chains, n_steps: int,
                generator: torch.Generator | None = None, beta: float = 1.0) -> Chains:
     """Advance ``chains`` by ``n_steps`` steps of the model's sampler.
 
-    Models that provide ``sample_steps(chains, n_steps, generator, beta)`` (several steps at
-    once, e.g. with the random numbers of all steps drawn together) run through it.
+    Models with the :class:`~boltzkit.models.capabilities.MultiStepSampler` capability (several
+    steps at once, e.g. with the random numbers of all steps drawn together) run through it.
     """
-    steps = getattr(model, "sample_steps", None)
-    if steps is not None:
-        return steps(chains, n_steps, generator, beta)
+    if isinstance(model, MultiStepSampler):
+        return model.sample_steps(chains, n_steps, generator, beta)
     for _ in range(n_steps):
         chains = model.sample_step(chains, generator, beta)
     return chains

@@ -1,6 +1,6 @@
 """Changes of parametrisation that leave the Boltzmann distribution unchanged.
 
-Lattice gas <-> Ising, any interaction order (METHODS.md sections 1.4 and 2.1). Write the negative
+Lattice gas <-> Ising, any interaction order (docs/methods.md sections 1.4 and 2.1). Write the negative
 energies as multilinear polynomials,
 
     -E_lg(n) = sum_B K_B prod_{j in B} n_j        (n_j in {0, 1}; fields are the 1-subsets, K_i = mu_i)
@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.synthetic.hamiltonians import SpinHamiltonian, coalesce_terms
+from boltzkit.models.interactions import coalesce_terms
+from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 
 __all__ = ["lattice_gas_to_ising", "ising_to_lattice_gas", "potts_zero_sum_gauge"]
 
@@ -121,7 +122,7 @@ def potts_zero_sum_gauge(fields: Tensor, couplings: Tensor) -> tuple[Tensor, Ten
     fields, couplings
         J'_ij(a, b) = J_ij(a, b) - mean_a J_ij - mean_b J_ij + mean_ab J_ij, and fields receiving the
         removed single-site parts, then centred: every row/column of J' and every h'_i sums to zero
-        (METHODS.md section 1.5).
+        (docs/methods.md section 1.5).
     """
     from boltzkit.models.gauge import zero_sum_gauge
 

@@ -7,7 +7,8 @@ N = 13 three-state sites).
 
 Configuration k has state index ``(k // S^(N-1-i)) % S`` at site i (site 0 is the most significant
 digit), state indices following :data:`~boltzkit.synthetic.hamiltonians.STATE_VALUES` (Potts: the
-state itself).
+state itself): the order of the models' ``enumerate_visible``, whose enumeration
+(:func:`~boltzkit.models.potts_rbm.enumerate_codes`) this module shares (docs/methods.md section 10.5).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.potts_rbm import enumerate_codes
 from boltzkit.synthetic.hamiltonians import PottsHamiltonian, SpinHamiltonian, encode_states, state_indices
 
 __all__ = ["MAX_CONFIGURATIONS", "ExactDistribution", "enumerate_states"]
@@ -30,9 +32,7 @@ def enumerate_states(n_sites: int, n_states: int) -> Tensor:
     if total > MAX_CONFIGURATIONS:
         raise BoltzkitError(f"exact enumeration of {n_states}^{n_sites} = {total} configurations is too large "
                             f"(limit {MAX_CONFIGURATIONS})")
-    k = torch.arange(total)
-    place = n_states ** torch.arange(n_sites - 1, -1, -1)
-    return (k[:, None] // place) % n_states
+    return enumerate_codes(n_sites, n_states, dtype=torch.long, max_states=total)
 
 
 class ExactDistribution:
@@ -90,10 +90,6 @@ class ExactDistribution:
         """<f> for values ``f`` of shape (K, ...) given on every configuration."""
         return torch.tensordot(self.probabilities, f.double(), dims=([0], [0]))
 
-    def mean_energy(self) -> float:
-        """<E> (unscaled energy)."""
-        return float(self.expectation(self.energies))
-
     def magnetisations(self) -> Tensor:
         """<x_i>, shape (N,) (spin models: mean site value)."""
         self._spin_only("magnetisations")
@@ -119,12 +115,6 @@ class ExactDistribution:
         """Single-site marginals P(x_i = state a), shape (N, S), indexed by state index."""
         onehot = torch.nn.functional.one_hot(self.states, self.n_states).double()
         return torch.einsum("k,kia->ia", self.probabilities, onehot)
-
-    def pair_marginals(self) -> Tensor:
-        """P(x_i = a, x_j = b), shape (N, N, S, S)."""
-        onehot = torch.nn.functional.one_hot(self.states, self.n_states).double()
-        weighted = onehot * self.probabilities[:, None, None]
-        return torch.einsum("kia,kjb->ijab", weighted, onehot)
 
     def _spin_only(self, what: str) -> None:
         if isinstance(self.hamiltonian, PottsHamiltonian):

@@ -28,8 +28,9 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.exact import ExactDistribution
-from boltzkit.synthetic.hamiltonians import (Interactions, PottsHamiltonian, SpinHamiltonian, encode_states)
+from boltzkit.synthetic.hamiltonians import PottsHamiltonian, SpinHamiltonian, encode_states
 from boltzkit.synthetic.io import GroundTruth, write_dataset
 from boltzkit.synthetic.lattices import (chain_bonds, chain_tuples, lattice_colouring, random_hyperedges,
                                          square_bonds)
@@ -238,7 +239,7 @@ def ising2d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, fi
     """2D Ising model on an L x L square lattice (row-major sites): E = -J sum_<ij> s_i s_j - h sum_i s_i.
 
     Checkerboard updates when L is even or boundaries are open (a 3-colouring otherwise). The reference
-    files of METHODS.md section 2.1 are L = 7, periodic, 5000 thermalisation sweeps, 500 between samples.
+    files of docs/methods.md section 2.1 are L = 7, periodic, 5000 thermalisation sweeps, 500 between samples.
     """
     mc = _mc(mc)
     bonds = square_bonds(size, periodic)
@@ -274,7 +275,7 @@ def ising_kbody(size: int, beta: float, n_samples: int, *, order: int = 3, coupl
                 kbody_coupling: float = 1.0, field: float = 0.0, periodic: bool = True,
                 hyperedges: Tensor | None = None, kbody_values: Tensor | None = None,
                 n_terms: int | None = None, **mc: Any) -> SyntheticDataset:
-    """Ising chain with added k-body interactions (METHODS.md section 2.1 "Ising + 3-body").
+    """Ising chain with added k-body interactions (docs/methods.md section 2.1 "Ising + 3-body").
 
     E(s) = -h sum_i s_i - J sum_i s_i s_{i+1} - sum_{B in E_k} J_B prod_{j in B} s_j.
 
@@ -349,7 +350,7 @@ def blume_capel(size: int, beta: float, n_samples: int, *, coupling: float = 1.0
 
     E(s) = -J2 sum_i s_i s_{i+1} - J3 sum_i s_i s_{i+1} s_{i+2} - h sum_i s_i + D sum_i s_i^2.
 
-    The PRL reference (METHODS.md section 2.1) is L = 51, beta = 0.2, J2 = 1, J3 in {1, 2, 3}, h = 0, with an
+    The PRL reference (docs/methods.md section 2.1) is L = 51, beta = 0.2, J2 = 1, J3 in {1, 2, 3}, h = 0, with an
     open chain. Samples are stored as state indices 0 -> -1, 1 -> +1, 2 -> 0.
     """
     mc = _mc(mc)
@@ -390,17 +391,18 @@ def potts(size: int, beta: float, n_samples: int, *, q: int = 3, coupling: float
 def higher_order(size: int, beta: float, n_samples: int, *, gamma: float = 0.1, order: int = 3,
                  n_terms: int | None = None, coupling: float = 1.0, pair_topology: str = "random",
                  pair_degree: float = 3.0, field: float = 0.0, **mc: Any) -> SyntheticDataset:
-    """Pairwise model plus random higher-order interactions of strength sqrt(gamma) (the 004 seed).
+    """Pairwise model plus random higher-order interactions of strength sqrt(gamma) (Feinauer &
+    Lucibello, arXiv:2012.06625; docs/methods.md section 5.2).
 
     E(s) = -sum_{i<j} J_ij s_i s_j - sqrt(gamma) sum_{I in I_G} xi_I prod_{i in I} s_i - h sum_i s_i
 
-    (Feinauer & Lucibello, MSML 2021). Choices that the seed does not fix, flagged [unverified] in
-    METHODS.md section 5.2, are ours: J_ij = coupling * N(0, 1) on the edges of ``pair_topology``
+    (Feinauer & Lucibello, MSML 2021). Choices that the paper does not fix, flagged [unverified] in
+    docs/methods.md section 5.2, are ours: J_ij = coupling * N(0, 1) on the edges of ``pair_topology``
     ("random": ``round(pair_degree * N / 2)`` distinct random pairs; "chain": periodic nearest
     neighbours; "full": all pairs, for which coupling ~ 1/sqrt(N) is the SK scaling), xi_I ~ N(0, 1) on
     ``n_terms`` (default N, "N randomly sampled higher order interactions") distinct random
     ``order``-subsets. Since the monomials are orthogonal, the Walsh pair coefficients of E are exactly
-    J_ij: the pair truth is unaffected by the higher-order terms (METHODS.md section 5.1).
+    J_ij: the pair truth is unaffected by the higher-order terms (docs/methods.md section 5.1).
     """
     mc = _mc(mc)
     if gamma < 0:

@@ -16,14 +16,21 @@ convention      values of x_i         stored sample code
 =============== ===================== ==================================================
 
 The Blume-Capel coding puts the ±1 states at indices 0, 1 and spin 0 at index 2, as inferred for the
-reference Blume-Capel data (METHODS.md section 2.1). This is the generalized Ising model (GIM) form of
-METHODS.md (H = -sum H_j s_j - sum J_jk s_j s_k - sum J_jkl s_j s_k s_l - ...).
+reference Blume-Capel data (docs/methods.md section 2.1). This is the generalized Ising model (GIM) form of
+docs/methods.md (H = -sum H_j s_j - sum J_jk s_j s_k - sum J_jkl s_j s_k s_l - ...).
 
 :class:`PottsHamiltonian` — q-state variables x_i in {0..q-1} with pairwise couplings on edges::
 
     E(x) = - sum_i h_i(x_i) - sum_{(i,j) in E} J_ij(x_i, x_j)
 
 stored in the gauge in which they were generated (for the standard Potts model J_ij(a,b) = J delta_ab).
+
+Both keep their terms as :class:`~boltzkit.models.interactions.Interactions`. A pairwise Hamiltonian
+(Ising convention, pairs only; or any :class:`PottsHamiltonian`) *is* a trainable pairwise model in
+sparse form: :meth:`SpinHamiltonian.to_model` / :meth:`PottsHamiltonian.to_model` give the
+:mod:`boltzkit.models.pairwise` model with the same energy, :func:`from_pairwise_model` the way back;
+both go through :func:`~boltzkit.models.interactions.pairs_to_dense` and its inverse, the one
+sparse <-> dense conversion of pair couplings (docs/methods.md section 2.1).
 
 Parameters are *not* multiplied by the inverse temperature: samples are drawn from
 p(x) ∝ exp(-beta E(x)), and the beta-scaled couplings are ``hamiltonian.scaled(beta)``.
@@ -33,12 +40,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.capabilities import PairwiseParameters, require
+from boltzkit.models.interactions import Interactions, coalesce_terms, dense_to_pairs, pairs_to_dense
+from boltzkit.models.pairwise import pairwise_model
 
 __all__ = [
     "STATE_VALUES",
@@ -47,6 +57,7 @@ __all__ = [
     "coalesce_terms",
     "SpinHamiltonian",
     "PottsHamiltonian",
+    "from_pairwise_model",
     "encode_states",
     "decode_states",
     "state_indices",
@@ -61,46 +72,8 @@ STATE_VALUES: dict[str, tuple[float, ...]] = {
 SPIN_CONVENTIONS = tuple(STATE_VALUES)
 
 
-class Interactions(NamedTuple):
-    """The terms of one interaction order.
-
-    Attributes
-    ----------
-    indices : Tensor of shape (m, k), long
-        Sites of each term (distinct within a row).
-    values : Tensor of shape (m,)
-        Coupling of each term (shape (m, q, q) for Potts pair couplings).
-    """
-
-    indices: Tensor
-    values: Tensor
-
-
 def _as_long(indices) -> Tensor:
     return torch.as_tensor(indices, dtype=torch.long)
-
-
-def coalesce_terms(indices: Tensor, values: Tensor, drop_below: float | None = None) -> Interactions:
-    """Sort each term's sites, merge duplicated terms (summing their values), order terms.
-
-    Parameters
-    ----------
-    indices : Tensor of shape (m, k)
-    values : Tensor of shape (m,)
-    drop_below : float, optional
-        Drop terms with ``|value| <= drop_below`` after merging (e.g. 0.0 drops exact zeros).
-    """
-    k = indices.shape[1]
-    if len(indices) == 0:
-        return Interactions(indices.reshape(0, k).long(), values.reshape(0))
-    rows = torch.sort(indices, dim=1).values
-    unique, inverse = torch.unique(rows, dim=0, return_inverse=True)
-    merged = torch.zeros(len(unique), dtype=values.dtype, device=values.device)
-    merged.index_add_(0, inverse.to(values.device), values)
-    if drop_below is not None:
-        keep = merged.abs() > drop_below
-        unique, merged = unique[keep.to(unique.device)], merged[keep]
-    return Interactions(unique, merged)
 
 
 @dataclass(frozen=True)
@@ -212,15 +185,30 @@ class SpinHamiltonian:
         return replace(self, fields=move(self.fields), interactions=inter,
                        crystal_field=move(self.crystal_field))
 
+    def pairs(self) -> Interactions:
+        """The pair terms (order 2; empty when there are none)."""
+        return self.interactions.get(2, Interactions(torch.zeros(0, 2, dtype=torch.long), self.fields[:0]))
+
     def pair_matrix(self) -> Tensor:
         """Dense symmetric pair couplings, shape (N, N), zero diagonal (duplicates summed)."""
-        n = self.n_sites
-        mat = torch.zeros(n, n, dtype=self.fields.dtype, device=self.fields.device)
-        if 2 in self.interactions and len(self.interactions[2].indices):
-            idx, val = self.interactions[2]
-            mat.index_put_((idx[:, 0], idx[:, 1]), val, accumulate=True)
-            mat.index_put_((idx[:, 1], idx[:, 0]), val, accumulate=True)
-        return mat
+        return pairs_to_dense(self.pairs(), self.fields)
+
+    def to_model(self, sampler: str = "gibbs") -> Any:
+        """The trainable Ising model (:mod:`boltzkit.models.pairwise`) with the same energy.
+
+        Needs the Ising convention and pair terms only (convert a lattice gas first with
+        :func:`boltzkit.synthetic.conversion.lattice_gas_to_ising`); the parameters are not scaled
+        by beta (use ``scaled(beta).to_model()`` for p ∝ exp(-beta E)).
+        """
+        extra = [f"order-{k} terms" for k in self.orders if k != 2 and len(self.interactions[k].indices)]
+        if self.convention != "ising":
+            extra.append(f"the {self.convention} convention")
+        if self.crystal_field is not None:
+            extra.append("a crystal field")
+        if extra:
+            raise BoltzkitError(f"only a pairwise ±1 Hamiltonian is a pairwise model; this one has "
+                                f"{', '.join(extra)}")
+        return pairwise_model(self.fields, self.pairs(), sampler)
 
     def hyperedges(self) -> list[Tensor]:
         """The index tensors of every order (for colourings)."""
@@ -299,16 +287,30 @@ class PottsHamiltonian:
 
     def pair_tensor(self) -> Tensor:
         """Dense couplings of shape (N, N, q, q) with J[j, i, b, a] = J[i, j, a, b], zero diagonal blocks."""
-        n, q = self.fields.shape
-        mat = torch.zeros(n, n, q, q, dtype=self.fields.dtype, device=self.fields.device)
-        if len(self.edges):
-            i, j = self.edges[:, 0], self.edges[:, 1]
-            mat.index_put_((i, j), self.couplings, accumulate=True)
-            mat.index_put_((j, i), self.couplings.transpose(1, 2), accumulate=True)
-        return mat
+        return pairs_to_dense(Interactions(self.edges, self.couplings), self.fields)
+
+    def to_model(self, sampler: str = "gibbs") -> Any:
+        """The trainable Potts model (:mod:`boltzkit.models.pairwise`) with the same energy (the
+        parameters as they are: use ``scaled(beta).to_model()`` for p ∝ exp(-beta E))."""
+        return pairwise_model(self.fields, Interactions(self.edges, self.couplings), sampler)
 
     def hyperedges(self) -> list[Tensor]:
         return [self.edges]
+
+
+def from_pairwise_model(model: Any) -> SpinHamiltonian | PottsHamiltonian:
+    """The sparse Hamiltonian of a model with pairwise parameters (the inverse of ``to_model``).
+
+    ``model`` has :class:`~boltzkit.models.capabilities.PairwiseParameters`: fields (N,) and
+    couplings (N, N) give an Ising :class:`SpinHamiltonian`, fields (N, q) and couplings
+    (N, N, q, q) a :class:`PottsHamiltonian`; the terms are the coupled pairs i < j
+    (:func:`~boltzkit.models.interactions.dense_to_pairs`).
+    """
+    require(model, PairwiseParameters, "a Hamiltonian from a model")
+    pairs = dense_to_pairs(model.couplings)
+    if model.fields.ndim == 2:
+        return PottsHamiltonian(model.fields, pairs.indices, pairs.values)
+    return SpinHamiltonian(model.fields, {2: pairs} if len(pairs.indices) else {})
 
 
 # ---------------------------------------------------------------------- state coding

@@ -1,7 +1,7 @@
 """Synthetic hierarchical data: binary sequences evolved along a known tree.
 
 The generator of the artificial hierarchical dataset of Decelle, Seoane & Rosset (PRE 108, 014110,
-2023; METHODS.md 4.2), made explicit: a uniformly random root sequence of ``n_features`` bits; each
+2023; docs/methods.md section 4.2), made explicit: a uniformly random root sequence of ``n_features`` bits; each
 node of level l-1 spawns ``branching`` children, each a copy of its parent with every bit flipped
 independently with probability ``flip_probs[l-1]`` (l = 1..levels); every sample is a copy of a
 leaf (a node of the last level) with every bit flipped with probability ``flip_probs[levels]``

@@ -44,7 +44,8 @@ from torch import Tensor
 
 from boltzkit import __version__
 from boltzkit.errors import BoltzkitError, DataError
-from boltzkit.synthetic.hamiltonians import (STATE_VALUES, Interactions, PottsHamiltonian, SpinHamiltonian)
+from boltzkit.models.interactions import Interactions
+from boltzkit.synthetic.hamiltonians import STATE_VALUES, PottsHamiltonian, SpinHamiltonian
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "GroundTruth", "write_dataset", "read_samples", "ground_truth",
            "read_attributes"]

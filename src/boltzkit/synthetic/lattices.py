@@ -52,7 +52,8 @@ def chain_bonds(length: int, periodic: bool = True) -> Tensor:
 
 
 def chain_tuples(length: int, order: int, periodic: bool = True) -> Tensor:
-    """Consecutive k-tuples (i, i+1, ..., i+k-1) of a chain (the seed's "consecutive triplets").
+    """Consecutive k-tuples (i, i+1, ..., i+k-1) of a chain (the "consecutive triplets" of
+    docs/methods.md section 2.1).
 
     Returns
     -------

@@ -14,9 +14,14 @@ dense matrix product instead. Chains are the first dimension of the public API, 
 are stored site-major, (N, C), so that gathering a neighbour for all chains is one contiguous copy.
 
 * Metropolis: propose a different state uniformly (the flip for binary variables), accept with
-  probability ``METROPOLIS_MOVE_PROBABILITY * min(1, exp(-beta dE))`` (see below).
+  probability ``rho * min(1, exp(-beta dE))``: the rule of :mod:`boltzkit.models.metropolis`, shared
+  with the pairwise models' sweeps (docs/methods.md section 10.3).
 * Heat-bath: draw the site from its conditional distribution (the "acceptance rate" reported for
   heat-bath is the fraction of updates that changed the state).
+
+These kernels are the fast path for sparse interaction graphs; the trainable pairwise models of
+:mod:`boltzkit.models.pairwise` (dense couplings, sequential sweeps) are the same pairwise
+Hamiltonians in dense form (``to_model`` of :mod:`boltzkit.synthetic.hamiltonians`).
 
 Why Metropolis moves are damped by rho = ``METROPOLIS_MOVE_PROBABILITY`` < 1. Plain Metropolis accepts
 every move with dE <= 0 with certainty. With random-site updates that is harmless, but when a whole
@@ -39,7 +44,6 @@ slowest mode of a sweep then decays by 0.81 per sweep for beta J <= 0.8 (heat-ba
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,16 +51,15 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.sampling.metropolis import METROPOLIS_MOVE_PROBABILITY
+from boltzkit.models.metropolis import metropolis_accept, metropolis_categorical
 from boltzkit.synthetic.autocorrelation import integrated_autocorrelation_time
 from boltzkit.synthetic.hamiltonians import STATE_VALUES, PottsHamiltonian, SpinHamiltonian
 from boltzkit.synthetic.lattices import greedy_colouring, is_proper_colouring
 
-__all__ = ["ALGORITHMS", "METROPOLIS_MOVE_PROBABILITY", "SpinKernel", "PottsKernel", "compile_kernel",
+__all__ = ["ALGORITHMS", "SpinKernel", "PottsKernel", "compile_kernel",
            "MCMCRun", "run_chains", "magnetisation"]
 
 ALGORITHMS = ("metropolis", "heat-bath")
-
 
 
 def _check_algorithm(algorithm: str) -> None:
@@ -81,10 +84,12 @@ def _colour_order(colours: Tensor, n_sites: int) -> tuple[Tensor, Tensor, list[t
     return perm, inverse, bounds
 
 
-def _incidence_table(indices: Tensor, values: Tensor, inverse: Tensor, n_sites: int
+def _incidence_table(indices: Tensor, values: list[Tensor], inverse: Tensor, n_sites: int
                      ) -> tuple[Tensor, Tensor]:
     """Padded per-site lists of the other members and coupling of each term (internal site order).
 
+    ``values[p]`` (m, *value_shape) is the coupling of each term as seen from its p-th site (the
+    same for spin terms; J_ij(x_i, x_j) transposed from the first site of a Potts edge).
     Returns ``others`` of shape (N, d, k-1) (long) and ``couplings`` of shape (N, d, *value_shape),
     d the largest number of terms on one site; padding points at site 0 with coupling 0.
     """
@@ -92,7 +97,7 @@ def _incidence_table(indices: Tensor, values: Tensor, inverse: Tensor, n_sites: 
     internal = inverse[indices.cpu()]
     sites = torch.cat([internal[:, p] for p in range(k)])
     others = torch.cat([internal[:, [q for q in range(k) if q != p]] for p in range(k)])
-    vals = torch.cat([values.cpu()] * k)
+    vals = torch.cat([v.cpu() for v in values])
     order = torch.argsort(sites, stable=True)
     sites, others, vals = sites[order], others[order], vals[order]
     degree = torch.bincount(sites, minlength=n_sites)
@@ -100,18 +105,10 @@ def _incidence_table(indices: Tensor, values: Tensor, inverse: Tensor, n_sites: 
     start = torch.cumsum(degree, 0) - degree
     slot = torch.arange(len(sites)) - start[sites]
     table = torch.zeros(n_sites, d, k - 1, dtype=torch.long)
-    coupling = torch.zeros((n_sites, d) + tuple(values.shape[1:]), dtype=values.dtype)
+    coupling = torch.zeros((n_sites, d) + tuple(vals.shape[1:]), dtype=vals.dtype)
     table[sites, slot] = others
     coupling[sites, slot] = vals
     return table, coupling
-
-
-def _metropolis_accept(delta_e: Tensor, beta: float, generator: torch.Generator) -> Tensor:
-    """Accept with probability rho * min(1, exp(-beta dE)) (rho = METROPOLIS_MOVE_PROBABILITY)."""
-    u = torch.rand(delta_e.shape, generator=generator, device=delta_e.device, dtype=delta_e.dtype)
-    # The clamp matters: u < rho * exp(-beta dE) alone would accept min(1, rho exp(-beta dE)), which
-    # breaks detailed balance. exp overflows to inf for very negative dE; the clamp maps it to 1.
-    return u < METROPOLIS_MOVE_PROBABILITY * torch.exp(-beta * delta_e).clamp_(max=1.0)
 
 
 def _categorical_update(neg_energy: Tensor, current: Tensor, beta: float, algorithm: str,
@@ -122,18 +119,14 @@ def _categorical_update(neg_energy: Tensor, current: Tensor, beta: float, algori
     elementwise operations on contiguous slices (softmax over a last dimension of size 3 is an order
     of magnitude slower on CPU). ``current`` holds state indices, shape (n, C).
     """
-    n_states = neg_energy.shape[0]
-    if algorithm == "heat-bath":
-        logits = beta * neg_energy
-        weights = torch.exp(logits - logits.amax(0))
-        cdf = weights.cumsum(0)
-        u = torch.rand(current.shape, generator=generator, device=current.device, dtype=cdf.dtype) * cdf[-1]
-        # Inverse-CDF draw: the index is the number of (unnormalised) cumulative weights below u.
-        return (u > cdf[:-1]).sum(0)
-    shift = torch.randint(1, n_states, current.shape, generator=generator, device=current.device)
-    proposal = (current + shift) % n_states
-    delta_e = neg_energy.gather(0, current[None])[0] - neg_energy.gather(0, proposal[None])[0]
-    return torch.where(_metropolis_accept(delta_e, beta, generator), proposal, current)
+    if algorithm == "metropolis":
+        return metropolis_categorical(neg_energy, current, generator, dim=0, beta=beta)
+    logits = beta * neg_energy
+    weights = torch.exp(logits - logits.amax(0))
+    cdf = weights.cumsum(0)
+    u = torch.rand(current.shape, generator=generator, device=current.device, dtype=cdf.dtype) * cdf[-1]
+    # Inverse-CDF draw: the index is the number of (unnormalised) cumulative weights below u.
+    return (u > cdf[:-1]).sum(0)
 
 
 class _Kernel:
@@ -258,7 +251,7 @@ class SpinKernel(_Kernel):
         for k, term in h.interactions.items():
             if len(term.indices) == 0:
                 continue
-            others, coupling = _incidence_table(term.indices, term.values, self.inverse_cpu, self.n_sites)
+            others, coupling = _incidence_table(term.indices, [term.values] * k, self.inverse_cpu, self.n_sites)
             dense = self.n_sites <= max(64, 8 * others.shape[1]) if dense_pairs is None else dense_pairs
             if k == 2 and dense:
                 self.dense_pairs = h.pair_matrix()[perm][:, perm].to(self.device)
@@ -302,19 +295,13 @@ class SpinKernel(_Kernel):
             gap = phi if width == 1.0 else width * phi  # E(v0) - E(v1)
             if crystal is not None:
                 gap = gap - crystal * (v1 * v1 - v0 * v0)
-            u = torch.rand(current.shape, generator=generator, device=current.device, dtype=current.dtype)
             if algorithm == "heat-bath":
+                u = torch.rand(current.shape, generator=generator, device=current.device, dtype=current.dtype)
                 up = (u < torch.sigmoid(beta * gap)).to(current.dtype)
                 return up if (v0, width) == (0.0, 1.0) else up * width + v0
             sign = current if (v0, v1) == (-1.0, 1.0) else current * (2.0 / width) - (v0 + v1) / width
-            # dE = E(proposal) - E(current) = sign * gap (leaving v1 costs +gap, leaving v0 costs -gap);
-            # the acceptance is damped by rho, see _metropolis_accept.
-            # rho min(1, exp(-beta dE)) = min(rho, exp(log rho - beta dE)): one fused multiply-add and
-            # in-place ops on a single temporary (the innermost loop; as fast as the undamped rule).
-            rho = METROPOLIS_MOVE_PROBABILITY
-            log_rho = torch.full((), math.log(rho), dtype=gap.dtype, device=gap.device)
-            accept = torch.addcmul(log_rho, sign, gap, value=-beta).exp_().clamp_(max=rho)
-            flip = (u < accept).to(current.dtype)
+            # dE = E(proposal) - E(current) = sign * gap (leaving v1 costs +gap, leaving v0 costs -gap)
+            flip = metropolis_accept((sign * gap).mul_(-beta), generator).to(current.dtype)
             return current - flip * (sign * width)
         values = self.values[:, None, None]
         neg_energy = values * phi
@@ -341,19 +328,9 @@ class PottsKernel(_Kernel):
         if len(h.edges):
             # Site i's row for edge (i, j) must give J(x_i = a, x_j = b) indexed [b, a]: couplings[e].T
             # for the first site of an edge, couplings[e] for the second.
-            directed = torch.cat([h.edges, h.edges.flip(1)])
-            mats = torch.cat([h.couplings.transpose(1, 2), h.couplings])
-            # Padded neighbour table over the directed edges, listed under the site they start from.
-            internal = self.inverse_cpu[directed]
-            order = torch.argsort(internal[:, 0], stable=True)
-            sites, nbrs, mats = internal[order, 0], internal[order, 1], mats[order]
-            degree = torch.bincount(sites, minlength=self.n_sites)
-            d = int(degree.max())
-            slot = torch.arange(len(sites)) - (torch.cumsum(degree, 0) - degree)[sites]
-            nbr = torch.zeros(self.n_sites, d, dtype=torch.long)
-            table = torch.zeros(self.n_sites, d, q, q, dtype=dtype)
-            nbr[sites, slot] = nbrs
-            table[sites, slot] = mats
+            others, table = _incidence_table(h.edges, [h.couplings.transpose(1, 2), h.couplings],
+                                             self.inverse_cpu, self.n_sites)
+            nbr, d = others[:, :, 0], others.shape[1]
             # Column (i * d + slot) * q + b of the flat table is the vector J_i,nbr(., b) over x_i.
             self.table_t = table.reshape(-1, q).T.contiguous().to(self.device)
             for block, (a, b) in enumerate(self.blocks):

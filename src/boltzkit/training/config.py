@@ -22,7 +22,7 @@ class TrainingConfig:
         reference for the others). "plm" is pseudo-likelihood maximisation of pairwise models
         (run by :func:`boltzkit.training.plm.fit_plm`, not by the Trainer; ``n_updates`` is then
         the maximum number of solver iterations).
-    centered : use the centred gradient (METHODS.md 6.1).
+    centered : use the centered gradient (docs/methods.md section 6.1).
     l1, l2 : penalties on the weights (added to the loss as l1 |W| + l2/2 W^2); on the parameters
         a model lists in ``penalized_parameters`` (pairwise models: the couplings).
     n_checkpoints, spacing : models saved along training, log- or linearly spaced in updates.

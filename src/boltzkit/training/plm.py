@@ -20,7 +20,7 @@ L site problems, i.e. every pair twice, which is 2 lambda here. With the default
 All conditionals are computed at once: for Potts models the local fields of every site and
 state, h_i(a) + sum_{j != i} J_ij(a, s_j), shape (M, L, q), are one ``embedding_bag`` (a sum of
 the rows of the flattened coupling matrix selected by each sequence); Ising models use the
-generic ±1 pseudo-likelihood of :mod:`boltzkit.training.pseudo_likelihood` (the one the hybrid
+generic ±1 pseudo-likelihood of :mod:`boltzkit.models.pseudo_likelihood` (the one the hybrid
 EBM trains with), log p(s_i | s_-i) = -softplus(-ΔE_i) with the single-flip energy changes
 ΔE_i = 2 s_i (h_i + sum_j J_ij s_j), shape (M, N). Duplicate configurations are merged first
 (their weights add up).
@@ -32,59 +32,44 @@ distribution unchanged; the Ising model has no gauge freedom besides a constant.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from boltzkit.models.pairwise import IsingModel, PottsModel
-from boltzkit.training.pseudo_likelihood import pseudo_log_likelihood as spin_pll
+from boltzkit.errors import InvalidValue
+from boltzkit.models.capabilities import PseudoLikelihood
+from boltzkit.models.pseudo_likelihood import merge_duplicates, symmetric
+from boltzkit.models.registry import family
 
 __all__ = ["fit_plm", "pseudo_log_likelihood", "SOLVERS"]
 
 SOLVERS = ("lbfgs", "adam")
 
 
-def _merge_duplicates(data: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
-    unique, inverse = torch.unique(data, dim=0, return_inverse=True)
-    merged = torch.zeros(len(unique), dtype=weights.dtype, device=weights.device)
-    merged.index_add_(0, inverse.to(weights.device), weights)
-    return unique, merged
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else torch.from_numpy(np.asarray(x))
 
 
-def _symmetric(raw: Tensor, mask: Tensor) -> Tensor:
-    return 0.5 * (raw + raw.T) * mask
-
-
-def _potts_objective(codes: Tensor, weights: Tensor, q: int) -> Callable[[Tensor, Tensor], Tensor]:
-    """Negative weighted mean log pseudo-likelihood of codes (M, L) as a function of (h, J_flat)."""
-    length = codes.shape[1]
-    rows = codes + torch.arange(length, device=codes.device) * q  # row (j, s_j) of J_flat
-    observed = codes.unsqueeze(-1)
-
-    def objective(fields: Tensor, couplings_flat: Tensor) -> Tensor:
-        # J_flat is symmetric, so row (j, s_j) holds J_ij(a, s_j) in column (i, a)
-        local = F.embedding_bag(rows, couplings_flat, mode="sum").view(-1, length, q) + fields
-        log_p = local.gather(-1, observed).squeeze(-1) - torch.logsumexp(local, -1)
-        return -(weights @ log_p.sum(-1))
-
-    return objective
-
-
-def _ising_objective(spins: Tensor, weights: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
-    """Negative weighted mean log pseudo-likelihood of ±1 spins (M, N) as a function of (h, J)."""
-    def objective(fields: Tensor, couplings: Tensor) -> Tensor:
-        return -spin_pll(IsingModel(fields, couplings), spins, weights)
-
-    return objective
+def _prepared(model: Any, data: Any, weights: Any) -> tuple[Tensor, Tensor]:
+    """Data checked against the model's visible values, duplicates merged; weights normalised."""
+    x = _as_tensor(data)
+    if x.ndim != 2 or x.shape[1] != model.n_visible:
+        raise InvalidValue(f"data must have shape (M, {model.n_visible}), got {tuple(x.shape)}")
+    model.visible.check(x.double().cpu().numpy(), "data")
+    x = x.to(model.device, model.dtype)
+    w = torch.ones(len(x), dtype=torch.float64) if weights is None else _as_tensor(weights).double()
+    w = w.to(model.device)
+    if w.shape != (len(x),) or bool((w < 0).any()) or float(w.sum()) <= 0:
+        raise InvalidValue("weights must be non-negative, of shape (M,), with a positive sum")
+    x, w = merge_duplicates(x, w)
+    return x, (w / w.sum()).to(model.dtype)
 
 
 @torch.no_grad()
-def pseudo_log_likelihood(model: PottsModel | IsingModel, data: Tensor,
-                          weights: Tensor | None = None) -> float:
-    """Weighted mean over configurations of sum_i log p(s_i | s_-i) under ``model``.
+def pseudo_log_likelihood(model: Any, data: Tensor, weights: Tensor | None = None) -> float:
+    """Weighted mean over configurations of sum_i log p(s_i | s_-i) under a pairwise ``model``.
 
     Parameters
     ----------
@@ -94,29 +79,49 @@ def pseudo_log_likelihood(model: PottsModel | IsingModel, data: Tensor,
     data = data.to(model.device)
     w = torch.ones(len(data), dtype=torch.float64, device=model.device) if weights is None \
         else weights.to(model.device, torch.float64)
-    w = (w / w.sum()).to(model.dtype)
-    if isinstance(model, PottsModel):
-        objective = _potts_objective(data.long(), w, model.n_states)
-        return -float(objective(model.fields, model.flat_couplings()))
-    return float(spin_pll(model, data.to(model.dtype), w))
+    problem = model.pseudo_likelihood_problem(data.to(model.dtype), (w / w.sum()).to(model.dtype))
+    fields, couplings = model.parameters()["fields"], model.parameters()["couplings"]
+    flat = couplings.permute(0, 2, 1, 3).reshape(problem.couplings_shape) if couplings.ndim == 4 \
+        else couplings
+    return -float(problem.objective(fields, flat))
 
 
-def fit_plm(data: Tensor | np.ndarray, kind: str = "potts-bm", q: int | None = None,
+def _template(kind_or_model: Any, data: Tensor, q: int | None, dtype: torch.dtype,
+              device: str | torch.device) -> Any:
+    """The model whose pseudo-likelihood is maximised: given, or built for the family ``kind``."""
+    if not isinstance(kind_or_model, str):
+        model = kind_or_model.to(device, dtype)
+    else:
+        entry = family(kind_or_model, "fit_plm")
+        x = _as_tensor(data)
+        n_states = (int(x.max()) + 1 if x.numel() else 2) if q is None else int(q)
+        space = entry.space(n_states)
+        model = entry.build(torch.zeros(1, x.shape[-1], dtype=dtype, device=device), None, space, {}, 0)
+    if not isinstance(model, PseudoLikelihood):
+        raise InvalidValue(f"pseudo-likelihood fits pairwise models; the {model.kind} family has "
+                           "no PseudoLikelihood capability")
+    return model
+
+
+def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
             weights: Tensor | np.ndarray | None = None, lambda_h: float = 0.01,
             lambda_J: float = 0.01, solver: str = "lbfgs", max_iter: int = 500,
             tolerance: float = 1e-6, learning_rate: float = 0.05, history_size: int = 20,
             dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
-            callback: Callable[[int, float], None] | None = None) -> PottsModel | IsingModel:
+            callback: Callable[[int, float], None] | None = None) -> Any:
     """Fit a pairwise model by (symmetric, L2-regularised) pseudo-likelihood maximisation.
 
     Parameters
     ----------
     data : array of shape (M, L)
-        ``kind="potts-bm"``: integer codes 0..q-1 (e.g. ``read_msa(...).sequences``);
-        ``kind="ising-bm"``: ±1 spins.
-    kind : "potts-bm" or "ising-bm"
+        The model's visible values: integer codes 0..q-1 for a Potts model (e.g.
+        ``read_msa(...).sequences``), ±1 spins for an Ising model.
+    kind : str or model
+        A registered family with the :class:`~boltzkit.models.capabilities.PseudoLikelihood`
+        capability (``"potts-bm"``, ``"ising-bm"``), or a model of one (its size and sampler are
+        kept, its parameters ignored).
     q : int, optional
-        Number of states (Potts; default: largest code + 1).
+        Number of states of a categorical family (default: largest code + 1).
     weights : array of shape (M,), optional
         Sequence weights (e.g. :func:`boltzkit.data.reweighting.sequence_weights`).
     lambda_h, lambda_J : float
@@ -135,55 +140,32 @@ def fit_plm(data: Tensor | np.ndarray, kind: str = "potts-bm", q: int | None = N
 
     Returns
     -------
-    PottsModel in the zero-sum gauge (fields (L, q), couplings (L, L, q, q)), or IsingModel.
+    The fitted model: a Potts model in the zero-sum gauge (fields (L, q), couplings (L, L, q, q)),
+    or an Ising model (fields (N,), couplings (N, N)).
     """
     if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r} (choose {', '.join(SOLVERS)})")
-    if kind not in (PottsModel.kind, IsingModel.kind):
-        raise ValueError(f"pseudo-likelihood fits pairwise models: kind 'potts-bm' or 'ising-bm', "
-                         f"not {kind!r}")
-    x = data if isinstance(data, Tensor) else torch.from_numpy(np.asarray(data))
-    if x.ndim != 2:
-        raise ValueError(f"data must have shape (M, L), got {tuple(x.shape)}")
-    x = x.to(device)
-    w = torch.ones(len(x), dtype=torch.float64) if weights is None else (
-        weights if isinstance(weights, Tensor) else torch.from_numpy(np.asarray(weights))).double()
-    w = w.to(device)
-    if w.shape != (len(x),) or bool((w < 0).any()) or float(w.sum()) <= 0:
-        raise ValueError("weights must be non-negative, of shape (M,), with a positive sum")
-    if kind == PottsModel.kind:
-        x = x.long()
-        q = int(x.max()) + 1 if q is None else int(q)
-        if int(x.min()) < 0 or int(x.max()) >= q:
-            raise ValueError(f"codes must lie in 0..{q - 1}")
-    else:
-        x = x.to(dtype)
-        if not bool(((x == 1) | (x == -1)).all()):
-            raise ValueError("Ising data must be ±1 spins")
-    x, w = _merge_duplicates(x, w)
-    w = (w / w.sum()).to(dtype)
-    length = x.shape[1]
-
-    if kind == PottsModel.kind:
-        n = length * q
-        block = torch.arange(n, device=device) // q
-        mask = (block[:, None] != block[None, :]).to(dtype)
-        fields = torch.zeros(length, q, dtype=dtype, device=device, requires_grad=True)
-        objective = _potts_objective(x, w, q)
-    else:
-        n = length
-        mask = 1.0 - torch.eye(n, dtype=dtype, device=device)
-        fields = torch.zeros(length, dtype=dtype, device=device, requires_grad=True)
-        objective = _ising_objective(x, w)
-    raw = torch.zeros(n, n, dtype=dtype, device=device, requires_grad=True)
+        raise InvalidValue(f"unknown solver {solver!r} (choose {', '.join(SOLVERS)})")
+    model = _template(kind, data, q, dtype, device)
+    x, w = _prepared(model, data, weights)
+    problem = model.pseudo_likelihood_problem(x, w)
+    fields = problem.fields.clone().requires_grad_(True)
+    raw = torch.zeros(problem.couplings_shape, dtype=dtype, device=device, requires_grad=True)
 
     def loss() -> Tensor:
-        couplings = _symmetric(raw, mask)
+        couplings = symmetric(raw, problem.mask)
         # sum_{i<j} ||J_ij||^2 is half the squared norm of the full symmetric matrix
         penalty = lambda_h * fields.pow(2).sum() + 0.5 * lambda_J * couplings.pow(2).sum()
-        return objective(fields, couplings) + penalty
+        return problem.objective(fields, couplings) + penalty
 
-    params = [fields, raw]
+    _minimise(loss, [fields, raw], solver, max_iter, tolerance, learning_rate, history_size, callback)
+    with torch.no_grad():
+        return problem.build(fields.detach(), symmetric(raw, problem.mask).detach())
+
+
+def _minimise(loss: Callable[[], Tensor], params: list[Tensor], solver: str, max_iter: int,
+              tolerance: float, learning_rate: float, history_size: int,
+              callback: Callable[[int, float], None] | None) -> None:
+    """Minimise ``loss`` over ``params`` in place with L-BFGS (strong Wolfe) or Adam."""
     if solver == "lbfgs":
         optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, max_eval=2 * max_iter,
                                       history_size=history_size,
@@ -201,19 +183,12 @@ def fit_plm(data: Tensor | np.ndarray, kind: str = "potts-bm", q: int | None = N
             return value
 
         optimizer.step(closure)  # runs up to max_iter iterations
-    else:
-        optimizer = torch.optim.Adam(params, lr=learning_rate)
-        for it in range(max_iter):
-            optimizer.zero_grad()
-            value = loss()
-            value.backward()
-            optimizer.step()
-            if callback is not None:
-                callback(it + 1, float(value.detach()))
-
-    with torch.no_grad():
-        couplings = _symmetric(raw, mask).detach()
-        if kind == PottsModel.kind:
-            j = couplings.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous()
-            return PottsModel(fields.detach().clone(), j).zero_sum_gauge()
-        return IsingModel(fields.detach().clone(), couplings.clone())
+        return
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
+    for it in range(max_iter):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+        if callback is not None:
+            callback(it + 1, float(value.detach()))

@@ -1,4 +1,5 @@
-"""Pseudo-likelihood training of any energy on ±1 spins (Besag 1975; METHODS.md 5.1).
+"""Pseudo-likelihood training of any energy on ±1 spins (Besag 1975; docs/methods.md section 5.1), by Adam on
+minibatches; the objective is :func:`boltzkit.models.pseudo_likelihood.pseudo_log_likelihood`.
 
 For a configuration s and a site i, with s^(i) the configuration with spin i flipped,
 
@@ -8,7 +9,8 @@ and the (mean) log pseudo-likelihood of a data set is (1/M) sum_m sum_i log p(s^
 needs the N single-flip energy changes of every sample, computed in one batched call:
 ``model.flip_energy_differences(s)`` when the model has it (hybrid and pairwise models: closed form
 or the first-layer trick), else by evaluating the energy on a (M (N+1), N) batch of the samples and
-their N flips (:func:`flip_energy_differences`). No Python loop runs over sites or samples. The
+their N flips (:func:`boltzkit.models.pseudo_likelihood.flip_energy_differences`). No Python loop runs
+over sites or samples. The
 same function is plmDCA's Ising objective (:mod:`boltzkit.training.plm`, with ΔE_i = 2 s_i f_i).
 
 :func:`fit_pseudo_likelihood` maximises it with Adam on minibatches, with separate L2 strengths on
@@ -30,50 +32,13 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.pseudo_likelihood import pseudo_log_likelihood
 
-__all__ = ["PseudoLikelihoodConfig", "PseudoLikelihoodResult", "flip_energy_differences",
-           "pseudo_log_likelihood", "pairwise_pl_gradient", "regularization", "fit_pseudo_likelihood"]
-
-
-def flip_energy_differences(model: Any, s: Tensor) -> Tensor:
-    """ΔE_i = E(s^(i)) - E(s) for every sample and site, shape (M, N).
-
-    Uses ``model.flip_energy_differences`` when available; otherwise one call of
-    ``model.free_energy`` on the (M (N+1), N) batch of the samples followed by their N flips.
-    """
-    if hasattr(model, "flip_energy_differences"):
-        return model.flip_energy_differences(s)
-    m, n = s.shape
-    flips = 1 - 2 * torch.eye(n, dtype=s.dtype, device=s.device)             # row i flips site i
-    batch = torch.cat([s[:, None, :], s[:, None, :] * flips[None]], 1)        # (M, N+1, N)
-    e = model.free_energy(batch.reshape(m * (n + 1), n)).view(m, n + 1)
-    return e[:, 1:] - e[:, :1]
-
-
-def pseudo_log_likelihood(model: Any, s: Tensor, weights: Tensor | None = None,
-                          per_site: bool = False) -> Tensor:
-    """Mean log pseudo-likelihood sum_i log p(s_i | s_{\\i}) of ±1 samples ``s`` (M, N).
-
-    Parameters
-    ----------
-    model : an energy model on ±1 spins (``free_energy`` or ``flip_energy_differences``)
-    s : Tensor of shape (M, N)
-    weights : Tensor of shape (M,), optional
-        Sample weights (normalised here).
-    per_site : bool
-        Return the (N,) vector of per-site terms instead of their sum.
-    """
-    log_cond = -F.softplus(-flip_energy_differences(model, s))                 # (M, N)
-    if weights is None:
-        per = log_cond.mean(0)
-    else:
-        w = weights.to(log_cond.device, log_cond.dtype)
-        per = (w / w.sum()) @ log_cond
-    return per if per_site else per.sum()
+__all__ = ["PseudoLikelihoodConfig", "PseudoLikelihoodResult", "pairwise_pl_gradient", "regularization",
+           "fit_pseudo_likelihood"]
 
 
 def pairwise_pl_gradient(fields: Tensor, couplings: Tensor, s: Tensor,

@@ -1,121 +1,334 @@
-"""Train a model from a data file into a run file (what ``boltzkit train`` calls).
+"""The one training entry: train any registered family on a data file into a run file.
 
-The run file records where the data came from and how it was split, so that ``evaluate`` and
-``report`` can rebuild the same train/test sets.
+``boltzkit train`` and the scikit-learn estimators (:mod:`boltzkit.estimator`) both call
+:func:`train_run`. It reads the data the family needs (:mod:`boltzkit.data.specs`), builds the
+model through the family registry, and runs the method:
+
+* ``pcd``, ``cd``, ``rdm``, ``exact``: maximum likelihood by the
+  :class:`~boltzkit.training.trainer.Trainer`. Boltzmann learning as bmDCA runs it is ``pcd`` on
+  the full batch for a family with the :class:`~boltzkit.models.capabilities.ProfileStart`
+  capability (the Potts model): the target is the frequencies with a pseudocount (default
+  1 / M_eff), computed once; the model starts at the profile model with persistent chains drawn
+  from it; ``target_pearson`` stops training when the chains' C_ij Pearson reaches it
+  (adabmDCA's rule, any :class:`~boltzkit.models.capabilities.MomentMatching` family).
+* ``plm``: pseudo-likelihood. Families with the symmetric pairwise objective
+  (:class:`~boltzkit.models.capabilities.PseudoLikelihood`) go to
+  :func:`~boltzkit.training.plm.fit_plm` (L-BFGS, one checkpoint at the number of objective
+  evaluations); any other ±1 energy to :func:`~boltzkit.training.pseudo_likelihood.fit_pseudo_likelihood`
+  (Adam, ``n_updates`` rounded up to whole epochs, checkpoints per epoch).
+
+The run file's config holds ``data`` (the spec), ``model`` (the model's config, the family's
+options included), ``training``, and ``alphabet`` for alignments, ``bmdca`` and ``plm`` for those
+methods, and, for epoch-wise pseudo-likelihood, an entry under the family's kind with its options
+and epochs.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
+import torch
 
+from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
 from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
+from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
+from boltzkit.models.registry import Family, family
+from boltzkit.models.statistics import correlation_pearson
 from boltzkit.training.config import TrainingConfig
 
-RBM_KINDS = ("bernoulli-rbm", "ising-rbm")
-DATA_SAMPLE_ROWS = 2000
+__all__ = ["train_run", "train_model", "TrainingData", "prepare_data"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-@dataclass
-class DataSpec:
-    """How the training data were read and split (stored in the run file's config)."""
+class TrainingData:
+    """The training split of a run, in data values and in the family's values.
 
-    path: str
-    dataset: str = "samples"
-    binarize: str = "threshold"
-    threshold: float = 0.5
-    test_fraction: float = 0.0
-    split_seed: int = 0
-    labels_path: str | None = None
-
-    def load(self):
-        """(train, test) Datasets (test is None without a split)."""
-        from boltzkit.data.binary import load_binary
-        from boltzkit.data.split import train_test_split
-
-        data = load_binary(self.path, dataset=self.dataset, binarize=self.binarize,
-                           threshold=self.threshold, seed=self.split_seed,
-                           labels_path=self.labels_path)
-        if self.test_fraction > 0:
-            return train_test_split(data, self.test_fraction, self.split_seed)
-        return data, None
-
-
-def units_values(samples: np.ndarray, kind: str) -> np.ndarray:
-    """{0,1} samples in the values of the model's units."""
-    return 2.0 * samples - 1.0 if kind == "ising-rbm" else samples
-
-
-def estimator_for(kind: str, n_hidden: int, config: TrainingConfig, out: str | os.PathLike):
-    from boltzkit.estimator import BernoulliRBM, IsingRBM
-
-    if kind not in RBM_KINDS:
-        raise BoltzkitError(f"unknown model {kind!r} for binary data (choose {', '.join(RBM_KINDS)})")
-    cls = BernoulliRBM if kind == "bernoulli-rbm" else IsingRBM
-    return cls(n_hidden=n_hidden, method=config.method, n_updates=config.n_updates,
-               batch_size=config.batch_size, n_chains=config.n_chains,
-               gibbs_steps=config.gibbs_steps, learning_rate=config.learning_rate,
-               optimizer=config.optimizer, centered=config.centered, l1=config.l1, l2=config.l2,
-               n_checkpoints=config.n_checkpoints, spacing=config.spacing,
-               random_state=config.seed, device=config.device, dtype=config.dtype, out=out)
-
-
-def train_run(spec: DataSpec, out: str | os.PathLike, kind: str, n_hidden: int,
-              config: TrainingConfig, resume: bool = False,
-              on_update: Callable[[int], None] | None = None, **options):
-    """Train (or resume) a run; returns the fitted estimator.
-
-    ``hybrid`` (``options``: ``nn_hidden``, ``hybrid_parts``) is trained by pseudo-likelihood in
-    :func:`boltzkit.training.run_hybrid.train_hybrid_run` and returns the model.
-    The kinds ``potts-rbm``, ``potts-bm`` (``spec`` an :class:`~boltzkit.training.run_models.MSASpec`)
-    and ``ising-bm`` are trained by :func:`boltzkit.training.run_models.train_model_run` (which
-    takes ``options``: ``lambda_h``, ``lambda_J`` for ``method="plm"``) and return the model.
+    Attributes
+    ----------
+    samples : ndarray of shape (n, n_visible), data values ({0,1} for binary data, codes)
+    weights : ndarray of shape (n,) or None, the rows' weights
+    space : the family's :class:`~boltzkit.models.visible.VisibleSpace` for these data
+    x : Tensor of shape (n, n_visible), model values, in the training dtype and device
+    w : Tensor of shape (n,), float64, or None
+    labels, image_shape, alphabet : kept with the run for reports (None when absent)
     """
-    from boltzkit.training.run_hybrid import HYBRID_KINDS, train_hybrid_run
-    from boltzkit.training.run_models import MODEL_KINDS, stored_kind, train_model_run
 
-    nn_hidden, parts = options.pop("nn_hidden", 128), options.pop("hybrid_parts", "both")
-    if (stored_kind(out) if resume else kind) in HYBRID_KINDS:  # pseudo-likelihood: training/run_hybrid.py
-        if resume:
-            raise BoltzkitError(f"{out}: a pseudo-likelihood (hybrid) run cannot be resumed (run it again)")
-        return train_hybrid_run(spec, out, config, nn_hidden, parts, on_update=on_update)
-    if (stored_kind(out) if resume else kind) in MODEL_KINDS:
-        return train_model_run(spec, out, kind, n_hidden, config, resume, on_update, **options)
-    if resume:
-        if not Path(out).exists():
-            raise BoltzkitError(f"{out}: cannot resume, no such run file")
-        stored = trajectory.read_config(out)
-        spec = DataSpec(**stored["data"])
-        kind = stored["model"]["kind"]
-        n_hidden = stored["model"]["n_hidden"]
-        config = TrainingConfig.from_dict(stored["training"])
+    def __init__(self, samples: np.ndarray, weights: np.ndarray | None, space: Any,
+                 config: TrainingConfig, labels: np.ndarray | None = None,
+                 image_shape: tuple[int, int] | None = None, alphabet: str | None = None):
+        self.samples, self.weights, self.space = samples, weights, space
+        self.labels, self.image_shape, self.alphabet = labels, image_shape, alphabet
+        self.x = space.tensor(samples, _DTYPES[config.dtype], torch.device(config.device))
+        self.w = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+
+    @classmethod
+    def from_dataset(cls, dataset: Any, space: Any, config: TrainingConfig) -> "TrainingData":
+        """From a :mod:`boltzkit.data` dataset (binary or alignment)."""
+        return cls(dataset.samples, dataset.weights, space, config, dataset.labels,
+                   dataset.image_shape, getattr(dataset, "alphabet", None))
+
+    def model_weights(self) -> torch.Tensor | None:
+        """The weights in the model's dtype and device (for initialisations from the data)."""
+        return None if self.w is None else self.w.to(self.x.device, self.x.dtype)
+
+    @property
+    def m_eff(self) -> float:
+        """The effective number of rows, the sum of the weights."""
+        return float(len(self.samples) if self.weights is None else self.weights.sum())
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
+        """(rows, labels, image_shape) kept in the run file for reports: the first
+        :data:`~boltzkit.data.specs.DATA_SAMPLE_ROWS` rows, int8 codes or uint8 {0,1}."""
+        rows = self.samples[:DATA_SAMPLE_ROWS]
+        rows = rows.astype(np.int8 if self.space.categorical else np.uint8)
+        labels = None if self.labels is None else self.labels[:DATA_SAMPLE_ROWS]
+        return rows, labels, self.image_shape
+
+
+def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingData:
+    """Read the training split of ``spec`` for family ``entry``."""
+    if (entry.data_kind == "categorical") != isinstance(spec, MSASpec):
+        raise BoltzkitError(f"model {entry.kind} trains on {entry.data_kind} data "
+                            f"({'an alignment' if entry.data_kind == 'categorical' else 'not an alignment'})")
     train, _ = spec.load()
-    est = estimator_for(kind, n_hidden, config, out)
-    est.run_info_ = {"data": spec.__dict__}
-    rows = train.samples[:DATA_SAMPLE_ROWS].astype(np.uint8)
-    labels = None if train.labels is None else train.labels[:DATA_SAMPLE_ROWS]
-    est._data_sample = (rows, labels, train.image_shape)
-    est.fit(units_values(train.samples, kind), sample_weight=train.weights, resume=resume,
-            on_update=on_update)
-    return est
+    if len(train) < 1:
+        raise BoltzkitError(f"{spec.path}: no training rows")
+    return TrainingData.from_dataset(train, entry.space(getattr(train, "q", 2)), config)
 
 
-def run_datasets(run_path: str | os.PathLike):
-    """The (train, test) Datasets a run was trained on, rebuilt from its config."""
-    stored = trajectory.read_config(run_path)
-    if "data" not in stored:
-        raise BoltzkitError(f"{run_path}: the run file does not say which data it was trained on")
-    if stored["data"].get("format") == "msa":
-        from boltzkit.training.run_models import MSASpec
-
-        return MSASpec(**stored["data"]).load()
-    return DataSpec(**stored["data"]).load()
 
 
-__all__ = ["DataSpec", "train_run", "run_datasets", "units_values", "RBM_KINDS"]
+def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
+              n_hidden: int | None = None, config: TrainingConfig | None = None,
+              resume: bool = False, on_update: Callable[[int], None] | None = None, *,
+              options: Mapping[str, Any] | None = None, lambda_h: float = 0.01,
+              lambda_J: float = 0.01, pseudocount: float | None = None,
+              target_pearson: float | None = None,
+              on_pearson: Callable[[int, float, float], None] | None = None):
+    """Train (or resume) a run of the family ``kind``; returns the trained model.
+
+    Parameters
+    ----------
+    spec : :class:`~boltzkit.data.specs.DataSpec` (binary data) or
+        :class:`~boltzkit.data.specs.MSASpec` (alignments), as the family's ``data_kind`` needs
+    out : the run file to write (None: nothing written)
+    kind : a registered family (:func:`boltzkit.models.registry.kinds`)
+    n_hidden : hidden units, for families that take ``n_hidden``
+    config : TrainingConfig (ignored on resume: the stored one is used)
+    resume : continue the run in ``out`` from its last saved state
+    on_update : called with the number of updates done
+    options : the family's own options (:attr:`Family.options`); others are ignored
+    lambda_h, lambda_J : ``plm`` of pairwise models: L2 on fields and couplings
+        (:mod:`boltzkit.training.plm`)
+    pseudocount : bmDCA (full batch, :class:`~boltzkit.models.capabilities.ProfileStart`): λ of the
+        target frequencies (:func:`boltzkit.data.reweighting.frequencies`); default 1 / M_eff
+    target_pearson : stop as soon as the Pearson r of the chains' connected correlations with the
+        data's (:func:`boltzkit.models.statistics.correlation_pearson`) reaches this value
+    on_pearson : callable(update, pearson, seconds), called after every update with
+        ``target_pearson``; ``seconds`` is the training wall time so far
+    """
+    options = dict(options or {})
+    if n_hidden is not None:
+        options["n_hidden"] = n_hidden
+    bmdca: dict[str, Any] = {}
+    if resume:
+        spec, kind, config, options, bmdca = _stored_run(out)
+        pseudocount = _resumed_pseudocount(out, pseudocount, bmdca.get("pseudocount"))
+        if target_pearson is None:  # a stopping target given on resume wins over the stored one
+            target_pearson = bmdca.get("target_pearson")
+    if config is None:
+        raise BoltzkitError("a TrainingConfig is needed to start a run")
+    entry = family(kind)
+    entry.check_method(config.method)  # before reading the data
+    if target_pearson is not None and not -1.0 < target_pearson <= 1.0:
+        raise BoltzkitError(f"--target-pearson must lie in (-1, 1], got {target_pearson}")
+    data = prepare_data(entry, spec, config)
+    return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
+                       options=options, lambda_h=lambda_h, lambda_J=lambda_J, pseudocount=pseudocount,
+                       target_pearson=target_pearson, on_pearson=on_pearson)
+
+
+def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
+                out: str | os.PathLike | None = None, run_config: Mapping[str, Any] | None = None,
+                resume: bool = False, on_update: Callable[[int], None] | None = None, *,
+                options: Mapping[str, Any] | None = None, lambda_h: float = 0.01,
+                lambda_J: float = 0.01, pseudocount: float | None = None,
+                target_pearson: float | None = None,
+                on_pearson: Callable[[int, float, float], None] | None = None):
+    """Train a model of family ``entry`` on in-memory ``data`` (what :func:`train_run` and the
+    estimators' ``fit`` call); ``run_config`` holds extra entries of the run file's config. The
+    other parameters are :func:`train_run`'s."""
+    entry.check_method(config.method)
+    run_config = dict(run_config or {})
+    if data.alphabet is not None:
+        run_config["alphabet"] = data.alphabet
+    if config.method == "plm":
+        if resume:
+            raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
+        return _pseudo_likelihood_run(entry, data, config, out, run_config, options or {}, lambda_h,
+                                      lambda_J, on_update)
+    model = entry.build(data.x, data.model_weights(), data.space, options or {}, config.seed)
+    return _likelihood_run(model, data, config, out, run_config, resume, on_update, pseudocount,
+                           target_pearson, on_pearson)
+
+
+def _stored_run(out: str | os.PathLike | None):
+    """(spec, kind, config, family options, bmdca settings) of the run to resume."""
+    if out is None or not Path(out).exists():
+        raise BoltzkitError(f"{out}: cannot resume, no such run file")
+    stored = trajectory.read_config(out)
+    model_config = stored.get("model", {})
+    training = stored.get("training", {})
+    if training.get("method") not in ("pcd", "cd", "rdm", "exact"):
+        raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
+    entry = family(model_config.get("kind"), str(out))
+    options = {name: model_config[name] for name in entry.options if name in model_config}
+    return (spec_from_config(stored, out), entry.kind, TrainingConfig.from_dict(training), options,
+            stored.get("bmdca", {}))
+
+
+def _resumed_pseudocount(out, given: float | None, stored: float | None) -> float | None:
+    if given is not None and stored is not None \
+            and not math.isclose(float(given), float(stored), rel_tol=1e-12):
+        raise BoltzkitError(f"{out}: --pseudocount {given} differs from the run's "
+                            f"{stored} (it would change the target statistics mid-run)")
+    return stored if given is None else given
+
+
+# ----------------------------------------------------------------------------- maximum likelihood
+def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_config, resume: bool,
+                    on_update, pseudocount: float | None, target_pearson: float | None, on_pearson):
+    """PCD / CD / Rdm / exact training through the Trainer (bmDCA's start on the full batch)."""
+    from boltzkit.training.trainer import Trainer
+
+    if target_pearson is not None and (not isinstance(model, MomentMatching) or config.method == "exact"):
+        raise BoltzkitError("--target-pearson: a stopping rule of Boltzmann learning with MCMC "
+                            f"chains (pairwise models), not of {model.kind} / {config.method}")
+    bmdca = isinstance(model, ProfileStart) and config.batch_size >= len(data.x)
+    if pseudocount is not None and not bmdca:
+        raise BoltzkitError("--pseudocount: only for bmDCA, a Potts model trained on the full batch "
+                            "(--batch-size >= number of sequences)")
+    target = None
+    if bmdca:
+        target, pseudocount = _bmdca_target(model, data, pseudocount)
+        run_config["bmdca"] = {"pseudocount": pseudocount, "target_pearson": target_pearson}
+        model = model.from_profile(target)
+    # bmDCA: the pseudocounted frequencies are the positive phase, in place of the raw ones
+    trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target)
+    if resume:
+        trainer.resume()
+    else:
+        trainer.start(*data.sample())
+        if target is not None and config.method == "pcd":
+            trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
+    if target_pearson is None:
+        return trainer.run(on_update)
+    if target is None:  # the statistics the trainer computed once (full batch), else the data's
+        target = trainer.data_statistics if trainer.data_statistics is not None \
+            else model.data_statistics(trainer.data, trainer.data_weights)
+    return _run_to_target(trainer, target, target_pearson, on_update, on_pearson)
+
+
+def _bmdca_target(model, data: TrainingData, pseudocount: float | None):
+    """Pseudocounted statistics of the data (the bmDCA target) and λ (default 1 / M_eff)."""
+    lam = 1.0 / data.m_eff if pseudocount is None else float(pseudocount)
+    if not 0.0 <= lam < 1.0:
+        raise BoltzkitError(f"--pseudocount must lie in [0, 1), got {lam}")
+    return model.target_statistics(data.samples, data.weights, lam), lam
+
+
+def _run_to_target(trainer, target, target_pearson: float, on_update, on_pearson):
+    """Update by update until the chains' C_ij Pearson reaches ``target_pearson`` (or n_updates)."""
+    model, end = trainer.model, trainer.config.n_updates
+    seconds = trainer.wall_time
+    while trainer.update < end:
+        t0 = time.perf_counter()
+        trainer.run(on_update, stop_after=trainer.update + 1)
+        # the statistics of the chains that made this update's gradient (no second pass)
+        pearson = correlation_pearson(target, model.chain_statistics)
+        seconds += time.perf_counter() - t0
+        if on_pearson is not None:
+            on_pearson(trainer.update, pearson, seconds)
+        if pearson >= target_pearson:
+            if trainer.update not in trainer.schedule:  # else run() has saved it already
+                trainer.save(checkpoint=True)
+            break
+    return model
+
+
+# ----------------------------------------------------------------------------- pseudo-likelihood
+def _pseudo_likelihood_run(entry: Family, data: TrainingData, config: TrainingConfig, out,
+                           run_config, options, lambda_h: float, lambda_J: float, on_update):
+    model = entry.build(data.x, data.model_weights(), data.space, options, config.seed)
+    if isinstance(model, PseudoLikelihood):
+        return _plm_run(model, data, config, out, run_config, lambda_h, lambda_J, on_update)
+    return _epoch_pseudo_likelihood_run(model, entry, data, config, out, run_config, options,
+                                        on_update)
+
+
+def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config, lambda_h: float,
+             lambda_J: float, on_update):
+    """Symmetric plmDCA (:func:`~boltzkit.training.plm.fit_plm`), saved as one checkpoint."""
+    from boltzkit.training.plm import fit_plm
+
+    solver = "adam" if config.optimizer == "adam" else "lbfgs"
+    run_config = dict(run_config, plm={"lambda_h": lambda_h, "lambda_J": lambda_J, "solver": solver})
+    t0 = time.perf_counter()
+    evaluations = [0]
+
+    def callback(k: int, value: float) -> None:
+        evaluations[0] = k
+        if on_update is not None:
+            on_update(min(k, config.n_updates))
+
+    model = fit_plm(data.x, model, None, data.w, lambda_h=lambda_h, lambda_J=lambda_J,
+                    solver=solver, max_iter=config.n_updates, learning_rate=config.learning_rate,
+                    dtype=_DTYPES[config.dtype], device=config.device, callback=callback)
+    wall_time = time.perf_counter() - t0
+    if out is not None:
+        config_dict = dict(run_config, model=model.config(), training=config.to_dict())
+        trajectory.create(out, config_dict, *data.sample())
+        trajectory.append(out, max(1, evaluations[0]), model.parameters(), wall_time,
+                          config.learning_rate, checkpoint=True)
+    if on_update is not None:
+        on_update(config.n_updates)
+    return model
+
+
+def _epoch_pseudo_likelihood_run(model, entry: Family, data: TrainingData, config: TrainingConfig,
+                                 out, run_config, options, on_update):
+    """Adam on minibatches of the ±1 pseudo-likelihood (:mod:`boltzkit.training.pseudo_likelihood`).
+
+    Settings from the TrainingConfig: ``n_updates`` Adam steps (rounded up to whole epochs of
+    ``batch_size`` rows), ``learning_rate``, ``l2`` (on the couplings and on the network's weight
+    matrices), ``n_checkpoints`` (evenly over the epochs), ``seed`` (minibatch order).
+    """
+    from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
+
+    m = len(data.x)
+    batch = min(config.batch_size, m)
+    steps_per_epoch = max(1, m // batch)
+    n_epochs = max(1, math.ceil(config.n_updates / steps_per_epoch))
+    pl_config = PseudoLikelihoodConfig(n_epochs=n_epochs, batch_size=batch, learning_rate=config.learning_rate,
+                                       l2_couplings=config.l2, l2_fields=0.0, l2_network=config.l2,
+                                       seed=config.seed, n_checkpoints=min(config.n_checkpoints, n_epochs))
+    run_config = dict(run_config)
+    run_config[entry.kind] = {**entry.with_options(options), "n_epochs": n_epochs,
+                              "steps_per_epoch": steps_per_epoch, "requested_updates": config.n_updates,
+                              "cli_training": config.to_dict()}
+
+    def on_epoch(entry_: dict[str, float]) -> None:
+        if on_update is not None:
+            on_update(min(config.n_updates, int(entry_["epoch"]) * steps_per_epoch))
+
+    fit_pseudo_likelihood(model, data.x, pl_config, data.w, out=out, run_config=run_config,
+                          on_epoch=on_epoch, data_sample=data.sample())
+    return model
 

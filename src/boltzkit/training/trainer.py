@@ -5,7 +5,8 @@ gradient estimate from a minibatch and the negative-phase chains, the trainer ow
 the optimizer, the minibatch order, the checkpoints and the resume state.
 
 Full-batch training (``batch_size`` >= number of samples, as in bmDCA): when the model provides
-``data_statistics(data, data_weights)`` — sufficient statistics of the positive phase that do not
+``data_statistics(data, data_weights)`` (the
+:class:`~boltzkit.models.capabilities.MomentMatching` capability) — sufficient statistics of the positive phase that do not
 depend on the parameters (pairwise models) — they are computed once here and passed to
 ``log_likelihood_gradient`` in place of the data at every update. A caller with its own target
 statistics (e.g. bmDCA's pseudocounted frequencies) passes them as ``data_statistics=`` instead, and
@@ -28,6 +29,8 @@ from torch import Tensor
 
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
+from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, MomentMatching,
+                                          Penalised)
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 
@@ -54,7 +57,7 @@ class Trainer:
         Extra entries of the run file's config (e.g. ``data``).
     data_statistics : optional
         Full batch only: precomputed positive-phase statistics, in the type of the model's
-        ``data_statistics`` (e.g. :class:`~boltzkit.models.pairwise.PairwiseStatistics` with
+        ``data_statistics`` (e.g. :class:`~boltzkit.models.statistics.PairwiseStatistics` with
         pseudocounted frequencies), used in place of the data at every update. Default: the
         model's ``data_statistics(data, data_weights)`` when the model has it and the batch is full.
     """
@@ -85,7 +88,10 @@ class Trainer:
         if config.method == "plm":
             raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
                              "boltzkit.training.plm.fit_plm, not the Trainer")
-        full_batch = config.batch_size >= len(data) and hasattr(model, "data_statistics")
+        if config.method == "exact" and not isinstance(model, ExactEnumeration):
+            raise ValueError(f"method 'exact' enumerates the visible states: the {model.kind} family "
+                             "has no ExactEnumeration capability")
+        full_batch = config.batch_size >= len(data) and isinstance(model, MomentMatching)
         if data_statistics is not None and not full_batch:
             raise ValueError("data_statistics replace the data of full-batch training: they need "
                              "batch_size >= number of samples and a model with data_statistics")
@@ -162,33 +168,35 @@ class Trainer:
         if self.config.method == "pcd":
             self.chains = chains
         positive = batch if self.data_statistics is None else self.data_statistics
-        # Models with a centred parametrisation: the optimizer works on the centred parameters
-        # and its step is mapped back afterwards (a centred *gradient* handed to Adam, or
+        # Models with a centered parametrisation: the optimizer works on the centered parameters
+        # and its step is mapped back afterwards (a centered *gradient* handed to Adam, or
         # penalised after its bias corrections, does not ascend the penalised likelihood).
-        centring = None
-        if self.config.centered and hasattr(self.model, "centring"):
-            centring = self.model.centring(batch, weights)
+        centering = None
+        if self.config.centered and isinstance(self.model, CenteredGradient):
+            centering = self.model.centering(batch, weights)
         extra = {}
-        if positive is batch and getattr(centring, "data_hidden", None) is not None:
-            extra["data_hidden"] = centring.data_hidden  # <h|v> of the batch, computed once
+        if positive is batch and centering is not None and centering.data_hidden is not None:
+            extra["data_hidden"] = centering.data_hidden  # <h|v> of the batch, computed once
         grads = self.model.log_likelihood_gradient(positive, chains, weights,
-                                                   self.config.centered and centring is None,
+                                                   self.config.centered and centering is None,
                                                    **extra)
         if self.config.l1 or self.config.l2:
             params = self.model.parameters()
-            for name in getattr(self.model, "penalized_parameters", ("weights",)):
+            penalised = self.model.penalized_parameters if isinstance(self.model, Penalised) \
+                else ("weights",)
+            for name in penalised:
                 if name in grads:
                     w = params[name]
                     grads[name] -= self.config.l2 * w + self.config.l1 * torch.sign(w)
-        if centring is not None:
-            grads = centring.to_centred(grads)
+        if centering is not None:
+            grads = centering.to_centered(grads)
             previous = {name: p.clone() for name, p in self.model.parameters().items()}
         for name, p in self.model.parameters().items():
             p.grad = -grads[name]  # the optimizers minimise; we ascend the log-likelihood
         self.optimizer.step()
-        if centring is not None:
-            centring.restore(self.model.parameters(), previous)
-        if hasattr(self.model, "after_update"):
+        if centering is not None:
+            centering.restore(self.model.parameters(), previous)
+        if isinstance(self.model, Constrained):
             self.model.after_update()  # e.g. re-impose a gauge
         self.update += 1
 

@@ -11,11 +11,16 @@ import json
 import os
 from pathlib import Path
 
+from boltzkit.cli.common import console, progress_bar
 from boltzkit.data.bundled import bundled_path
+from boltzkit.data.specs import DataSpec
 from boltzkit.evaluation.run_evaluation import evaluate_run
 from boltzkit.io.atomic import write_text_atomic
+from boltzkit.models.families import DEFAULT_FAMILY
+from boltzkit.report.html import ReportOptions, write_report
+from boltzkit.report.samples import write_run_samples
 from boltzkit.training.config import TrainingConfig
-from boltzkit.training.run import DataSpec, train_run
+from boltzkit.training.run import train_run
 
 
 def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: int = 2000,
@@ -24,10 +29,6 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
 
     Writes ``run.h5``, ``evaluation.json``, ``samples.png`` and ``report.html`` into ``out``.
     """
-    from boltzkit.cli.common import console, progress_bar
-    from boltzkit.report.html import ReportOptions, write_report
-    from boltzkit.report.images import save_samples
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = out / "run.h5"
@@ -39,7 +40,7 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
     console.print(f"[bold]boltzkit demo[/bold]: RBM with {hidden} hidden units, PCD-10, "
                   f"{updates} updates on bundled binarised MNIST (8000 train / 2000 test)")
     with progress_bar("training", updates, progress) as advance:
-        est = train_run(spec, run, "bernoulli-rbm", hidden, config, on_update=advance)
+        train_run(spec, run, DEFAULT_FAMILY.kind, hidden, config, on_update=advance)
     with progress_bar("evaluating", 100, progress) as advance:
         result = evaluate_run(run, ais_chains=300, ais_steps=2000, ais_runs=10, device=device,
                               progress=advance)
@@ -47,7 +48,7 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
     ll, base = result["log_likelihood"], result["independent_site_log_likelihood"]
     console.print(f"log Z = {result['log_z']:.2f} ± {result['log_z_error']:.2f} (AIS); "
                   f"test log-likelihood {ll['test']:.2f} nats vs independent-site {base['test']:.2f}")
-    save_samples(out / "samples.png", est.sample(100, gibbs_steps=1000, random_state=0), (28, 28))
+    write_run_samples(run, out / "samples.png", 100, gibbs_steps=1000, seed=0, device=device)
     with progress_bar("report", 100, progress) as advance:
         write_report(run, out / "report.html",
                      ReportOptions(curve_points=6, ais_chains=100, ais_steps=1000, ais_runs=5,

@@ -1,0 +1,211 @@
+"""How a run's data were read and split, stored in its run file so that any later command
+(evaluate, report, tree, ...) rebuilds the same train/test sets.
+
+Two kinds of data feed the model families (a family's ``data_kind``,
+:class:`~boltzkit.models.registry.Family`):
+
+* ``binary``: matrices, images and HDF5 samples read by :func:`~boltzkit.data.binary.load_binary`
+  in the {0,1} convention (:class:`DataSpec`);
+* ``categorical``: alignments (FASTA / A2M / Stockholm) or HDF5 integer states
+  (:class:`MSASpec`), with sequence reweighting at an identity threshold.
+
+A run file's config holds the spec under ``data`` (``format: "msa"`` marks a categorical one).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from boltzkit.errors import BoltzkitError, DataError
+
+__all__ = ["DataSpec", "MSASpec", "MSADataset", "DATA_KINDS", "DATA_SAMPLE_ROWS", "make_spec",
+           "spec_from_config", "datasets_like"]
+
+#: Rows of the training data stored in the run file for reports.
+DATA_SAMPLE_ROWS = 2000
+
+
+@dataclass
+class DataSpec:
+    """Binary data: how they were read and split (stored in the run file's config)."""
+
+    path: str
+    dataset: str = "samples"
+    binarize: str = "threshold"
+    threshold: float = 0.5
+    test_fraction: float = 0.0
+    split_seed: int = 0
+    labels_path: str | None = None
+
+    def load(self):
+        """(train, test) :class:`~boltzkit.data.binary.Dataset` (test is None without a split)."""
+        from boltzkit.data.binary import load_binary
+        from boltzkit.data.split import train_test_split
+
+        data = load_binary(self.path, dataset=self.dataset, binarize=self.binarize,
+                           threshold=self.threshold, seed=self.split_seed,
+                           labels_path=self.labels_path)
+        if self.test_fraction > 0:
+            return train_test_split(data, self.test_fraction, self.split_seed)
+        return data, None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def like(self, path: str | os.PathLike) -> "DataSpec":
+        """Another file read the same way, without split or labels."""
+        return replace(self, path=str(path), test_fraction=0.0, labels_path=None)
+
+
+@dataclass
+class MSADataset:
+    """Codes of an alignment (or of one split of it) with their sequence weights.
+
+    Attributes
+    ----------
+    samples : ndarray of shape (M, L), int8 codes 0..q-1 (index 0 = gap)
+    weights : ndarray of shape (M,), float64, or None (uniform)
+    alphabet : str, the q letters of the codes
+    headers : list of str
+    """
+
+    samples: np.ndarray
+    weights: np.ndarray | None
+    alphabet: str
+    headers: list[str]
+    labels: None = None
+    image_shape: None = None
+
+    @property
+    def q(self) -> int:
+        return len(self.alphabet)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+@dataclass
+class MSASpec:
+    """Categorical data: how an alignment was read, reweighted and split (stored in the run file).
+
+    ``alphabet``: "auto", "protein", "rna", "dna" or a custom string of letters (index 0 first).
+    ``reweight``: sequence weights 1 / #neighbours at identity >= ``threshold`` (computed on each
+    split separately), else uniform weights.
+    """
+
+    path: str
+    alphabet: str = "auto"
+    reweight: bool = True
+    threshold: float = 0.8
+    test_fraction: float = 0.0
+    split_seed: int = 0
+    format: str = "msa"
+
+    def load(self) -> tuple[MSADataset, MSADataset | None]:
+        """(train, test) datasets (test is None without a split); same split rule as
+        :func:`boltzkit.data.split.train_test_split`."""
+        import h5py
+
+        from boltzkit.data.msa import read_categorical_h5, read_msa
+
+        try:
+            if h5py.is_hdf5(self.path):  # integer states, e.g. from boltzkit generate potts
+                msa = read_categorical_h5(self.path)
+            else:
+                msa = read_msa(self.path, alphabet=self.alphabet)
+        except ValueError as e:  # e.g. alphabet detection: a user error
+            raise DataError(self.path, str(e)) from None
+        n = msa.n_sequences
+        if self.test_fraction > 0:
+            if not 0.0 < self.test_fraction < 1.0:
+                raise BoltzkitError(f"test_fraction must be in (0, 1); got {self.test_fraction}")
+            n_test = math.ceil(self.test_fraction * n)
+            if n_test >= n:
+                raise BoltzkitError(f"cannot split {n} sequences with test_fraction="
+                                    f"{self.test_fraction}: the training part would be empty")
+            permutation = np.random.default_rng(self.split_seed).permutation(n)
+            parts = [np.sort(permutation[n_test:]), np.sort(permutation[:n_test])]
+        else:
+            parts = [np.arange(n)]
+        datasets = [self._dataset(msa.select(rows)) for rows in parts]
+        return datasets[0], (datasets[1] if len(datasets) > 1 else None)
+
+    def _dataset(self, msa) -> MSADataset:
+        from boltzkit.data.reweighting import sequence_weights
+
+        weights = sequence_weights(msa, self.threshold) if self.reweight else None
+        return MSADataset(msa.sequences, weights, msa.alphabet, list(msa.headers))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def like(self, path: str | os.PathLike, alphabet: str | None = None) -> "MSASpec":
+        """Another alignment read the same way (``alphabet``: the run's letters, so that the codes
+        mean the same), without split."""
+        return replace(self, path=str(path), test_fraction=0.0,
+                       alphabet=self.alphabet if alphabet is None else alphabet)
+
+
+#: data kind -> spec class
+DATA_KINDS = {"binary": DataSpec, "categorical": MSASpec}
+
+
+def make_spec(data_kind: str, path: str | os.PathLike, test_fraction: float = 0.0,
+              split_seed: int = 0, *, dataset: str = "samples", binarize: str = "threshold",
+              labels_path: str | os.PathLike | None = None, alphabet: str = "auto",
+              reweight: bool = True, threshold: float = 0.8) -> DataSpec | MSASpec:
+    """The spec of ``path`` for a family that reads ``data_kind`` data; the options that belong to
+    the other kind are ignored, except ``labels_path``, refused for alignments."""
+    if data_kind == "categorical":
+        if labels_path is not None:
+            raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
+                                "`boltzkit tree --labels`)")
+        return MSASpec(str(path), alphabet, reweight, threshold, test_fraction, split_seed)
+    if data_kind not in DATA_KINDS:
+        raise BoltzkitError(f"unknown kind of data {data_kind!r} (choose {', '.join(DATA_KINDS)})")
+    return DataSpec(str(path), dataset, binarize, 0.5, test_fraction, split_seed,
+                    None if labels_path is None else str(labels_path))
+
+
+def spec_from_config(stored: dict[str, Any], source: str | os.PathLike = "run file") -> DataSpec | MSASpec:
+    """The spec stored in a run file's config (its ``data`` entry)."""
+    if "data" not in stored:
+        raise BoltzkitError(f"{source}: the run file does not say which data it was trained on")
+    data = stored["data"]
+    try:
+        return MSASpec(**data) if data.get("format") == "msa" else DataSpec(**data)
+    except TypeError as e:
+        raise BoltzkitError(f"{source}: the stored data spec is not readable ({e})") from None
+
+
+def datasets_like(config: dict[str, Any], data: str | os.PathLike | None = None,
+                  test: str | os.PathLike | None = None, data_kind: str = "binary"):
+    """(train, test) datasets for a run with this config.
+
+    Without ``data``: the run's own data and held-out split (``test`` replaces the held-out part
+    when given). With ``data`` (and ``test``): those files, read like the run's data — alignments
+    with the run's alphabet and reweighting settings, binary data as the run's spec; a run that
+    stores no spec (an imported model) has its files read as ``data_kind`` data. The test is None
+    when there is none.
+    """
+    spec = spec_from_config(config) if "data" in config else None
+    if data is None:
+        if spec is None:
+            spec_from_config(config)  # raises: no data to evaluate on
+        train_set, test_set = spec.load()
+        if test is None:
+            return train_set, test_set
+    if spec is None:  # an imported model
+        spec = make_spec(data_kind, str(data or test))
+    if isinstance(spec, MSASpec):
+        spec = spec.like(spec.path, config.get("alphabet"))
+    if data is not None:
+        train_set = spec.like(data).load()[0]
+    test_set = None if test is None else spec.like(test).load()[0]
+    return train_set, test_set
+

@@ -1,0 +1,268 @@
+"""What a model family can do beyond the :class:`~boltzkit.models.base.EnergyModel` interface.
+
+Each capability is a small ``typing.Protocol``: a documented set of methods with shapes. A family
+implements the ones it can; the layers above ``models/`` ask ``isinstance(model, Capability)``
+(or call :func:`require`, which fails in one line naming the family and what it lacks), never
+which class or kind a model is. See docs/architecture.md for the map of who uses what.
+
+==========================  =======================================================  ==========================
+capability                  methods                                                  used by
+==========================  =======================================================  ==========================
+:class:`HiddenLayer`        ``n_hidden``, ``transform``                              estimators, report, tree
+:class:`LayeredEnergy`      ``weights``/``visible_bias``/``hidden_bias``, ``as_bernoulli``  TAP, couplings
+:class:`ExactEnumeration`   ``enumeration_log2_size``, ``log_partition_exact``,      log Z, exact training
+                            ``enumerate_visible``
+:class:`AnnealingPath`      ``annealed``, ``annealing_base_log_partition``           AIS
+:class:`FastAnnealing`      ``annealing_step``                                       AIS (fast path)
+:class:`MultiStepSampler`   ``sample_steps``                                         chains
+:class:`CenteredGradient`    ``centering``                                             trainer
+:class:`Constrained`        ``after_update``                                         trainer
+:class:`Penalised`          ``penalized_parameters``                                 trainer (l1, l2)
+:class:`MomentMatching`     ``data_statistics``, ``chain_statistics``                trainer (full batch), bmDCA
+:class:`ProfileStart`       ``target_statistics``, ``from_profile``,                 bmDCA
+                            ``sample_profile``
+:class:`PseudoLikelihood`   ``pseudo_likelihood_problem``                            plmDCA (L-BFGS)
+:class:`SingleFlipEnergies` ``flip_energy_differences``                              generic pseudo-likelihood
+:class:`PairwiseParameters` ``fields``, ``couplings``, ``zero_sum_gauge``            couplings, contacts
+:class:`ZeroSumGauge`       ``zero_sum_gauge``                                       Potts couplings (CLT)
+==========================  =======================================================  ==========================
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from boltzkit.errors import BoltzkitError
+from boltzkit.models.base import Chains
+
+__all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "ExactEnumeration", "AnnealingPath",
+           "FastAnnealing", "MultiStepSampler", "CenteredGradient", "Constrained", "Penalised",
+           "MomentMatching", "ProfileStart", "PseudoLikelihood", "PseudoLikelihoodProblem",
+           "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "require"]
+
+
+@runtime_checkable
+class HiddenLayer(Protocol):
+    """Models with a layer of hidden units."""
+
+    n_hidden: int
+
+    def transform(self, v: Tensor) -> Tensor:
+        """Conditional means of the hidden units <h | v>, shape (batch, n_hidden)."""
+        ...
+
+
+class BernoulliForm(NamedTuple):
+    """A layered energy written with {0,1} hidden units and {0,1} (or one-hot) visible units.
+
+    ``weights`` (N, H) or (N, q, H), ``visible_bias`` (N,) or (N, q), ``hidden_bias`` (H,);
+    ``shift``: log Z of the model = log Z of this form - shift (0 when nothing was converted).
+    """
+
+    weights: Tensor
+    visible_bias: Tensor
+    hidden_bias: Tensor
+    shift: float
+
+
+@runtime_checkable
+class LayeredEnergy(Protocol):
+    """An RBM's layered energy, with a weight matrix between visible and binary hidden units.
+
+    E(v, h) = -x(v) W h - b . x(v) - c . h, where x(v) are the visible values (the one-hot
+    vectors of categorical units): RBMs of every visible kind.
+
+    ``weights`` has shape (N, H) (binary visible units) or (N, q, H) (categorical), ``visible_bias``
+    ``weights.shape[:-1]``, ``hidden_bias`` (H,). ``hidden_units`` is the hidden
+    :class:`~boltzkit.models.units.UnitType`.
+    """
+
+    weights: Tensor
+    visible_bias: Tensor
+    hidden_bias: Tensor
+    hidden_units: Any
+
+    def as_bernoulli(self) -> BernoulliForm:
+        """The same distribution with {0,1} units (the form TAP and the couplings are written in)."""
+        ...
+
+
+@runtime_checkable
+class ExactEnumeration(Protocol):
+    """Exact sums over configurations (small models)."""
+
+    def enumeration_log2_size(self) -> float:
+        """log2 of the number of terms of the cheapest exact sum for log Z."""
+        ...
+
+    def log_partition_exact(self) -> float:
+        """log Z by enumeration (of the cheaper layer for models with hidden units)."""
+        ...
+
+    def enumerate_visible(self) -> Tensor:
+        """Every visible configuration, shape (n_states, n_visible)."""
+        ...
+
+
+@runtime_checkable
+class AnnealingPath(Protocol):
+    """A path of models from a tractable base (beta = 0) to the model (beta = 1), for AIS."""
+
+    def annealed(self, beta: float) -> Any:
+        """The model at position ``beta`` of the path."""
+        ...
+
+    def annealing_base_log_partition(self) -> float:
+        """Exact log Z of the model at beta = 0."""
+        ...
+
+
+@runtime_checkable
+class FastAnnealing(Protocol):
+    """One AIS transition and weight increment computed together (faster than two models)."""
+
+    def annealing_step(self, v: Tensor, beta: float, beta_next: float,
+                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """(log-weight increment F_beta(v) - F_beta_next(v) of shape (n_chains,), then v after one
+        Gibbs step at ``beta_next``) for chains ``v`` of shape (n_chains, n_visible)."""
+        ...
+
+
+@runtime_checkable
+class MultiStepSampler(Protocol):
+    """Several Monte Carlo steps at once (random numbers drawn together)."""
+
+    def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
+                     beta: float = 1.0) -> Chains:
+        ...
+
+
+@runtime_checkable
+class CenteredGradient(Protocol):
+    """A centered parametrisation (Montavon & Mueller 2012; docs/methods.md section 6.1)."""
+
+    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> Any:
+        """Offsets on ``data``: an object with ``to_centered(grads)``, ``restore(params, previous)``
+        and ``data_hidden`` (<h|v> of the rows, reusable by the gradient)."""
+        ...
+
+
+@runtime_checkable
+class Constrained(Protocol):
+    """Parameters with a constraint (a gauge) re-imposed in place after every update."""
+
+    def after_update(self) -> None:
+        ...
+
+
+@runtime_checkable
+class Penalised(Protocol):
+    """Which parameters the l1 / l2 penalties of training apply to (default: ``weights``)."""
+
+    penalized_parameters: tuple[str, ...]
+
+
+@runtime_checkable
+class MomentMatching(Protocol):
+    """A log-likelihood gradient that needs only sufficient statistics of the data.
+
+    Full-batch training computes them once (pairwise models: one- and two-site frequencies)."""
+
+    chain_statistics: Any
+
+    def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> Any:
+        """Statistics of ``data`` (shape (n, n_visible)), passed in place of the data to
+        ``log_likelihood_gradient``. ``chain_statistics`` holds those of the chains of the last
+        gradient."""
+        ...
+
+
+@runtime_checkable
+class ProfileStart(Protocol):
+    """Boltzmann learning as bmDCA runs it (docs/methods.md section 9.4).
+
+    Pseudocounted target statistics, a start at the independent-site (profile) model, persistent
+    chains drawn from it."""
+
+    def target_statistics(self, samples: np.ndarray, weights: np.ndarray | None,
+                          pseudocount: float) -> Any:
+        """Pseudocounted statistics of data values ``samples`` (shape (n, n_visible))."""
+        ...
+
+    def from_profile(self, target: Any) -> Any:
+        """The independent-site model that reproduces ``target``'s one-site statistics."""
+        ...
+
+    def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        """Exact samples of the model's fields alone (its independent-site part)."""
+        ...
+
+
+class PseudoLikelihoodProblem(NamedTuple):
+    """A pairwise pseudo-likelihood objective over (fields, raw couplings).
+
+    ``fields``: initial fields; ``couplings_shape``: the shape of the raw coupling matrix, made
+    symmetric and masked (``mask``) before use; ``objective(fields, couplings)``: the negative
+    weighted mean log pseudo-likelihood; ``build(fields, couplings)``: the fitted model.
+    """
+
+    fields: Tensor
+    couplings_shape: tuple[int, int]
+    mask: Tensor
+    objective: Callable[[Tensor, Tensor], Tensor]
+    build: Callable[[Tensor, Tensor], Any]
+
+
+@runtime_checkable
+class PseudoLikelihood(Protocol):
+    """Symmetric pairwise pseudo-likelihood maximisation (plmDCA; docs/methods.md section 9.3)."""
+
+    def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
+        """The objective on ``data`` (model values, duplicates merged) with normalised ``weights``."""
+        ...
+
+
+@runtime_checkable
+class SingleFlipEnergies(Protocol):
+    """±1 models that give every single-spin-flip energy change at once."""
+
+    def flip_energy_differences(self, s: Tensor) -> Tensor:
+        """E(s with s_i flipped) - E(s), shape (M, N) for s of shape (M, N)."""
+        ...
+
+
+@runtime_checkable
+class PairwiseParameters(Protocol):
+    """Models whose parameters are the fields and pair couplings themselves."""
+
+    fields: Tensor
+    couplings: Tensor
+
+    def zero_sum_gauge(self) -> Any:
+        """The same distribution with fields and couplings in the zero-sum gauge."""
+        ...
+
+
+@runtime_checkable
+class ZeroSumGauge(Protocol):
+    """Categorical models that can move to the zero-sum gauge (docs/methods.md section 1.5)."""
+
+    def zero_sum_gauge(self) -> Any:
+        """A copy with the same p(v) whose parameters sum to zero over the states of every site
+        (for a Potts RBM: over the states of every weight W_i.a and visible bias b_i.)."""
+        ...
+
+
+def require(model: Any, capability: type, purpose: str) -> None:
+    """Raise a one-line :class:`~boltzkit.errors.BoltzkitError` unless ``model`` has ``capability``.
+
+    ``purpose`` says what needed it, e.g. "TAP free energies".
+    """
+    if not isinstance(model, capability):
+        kind = getattr(model, "kind", type(model).__name__)
+        raise BoltzkitError(f"{purpose}: the {kind} family has no {capability.__name__} capability "
+                            f"({(capability.__doc__ or '').strip().splitlines()[0].rstrip('.')})")

@@ -1,0 +1,316 @@
+"""What the sections of a report share: the run, its data and the quantities computed once.
+
+:class:`ReportContext` reads the run file once and computes, lazily and only once, what several
+sections need: the last model, the stored data sample (as the model's values), the held-out split,
+the log-likelihood curve along the checkpoints, generated samples, the moments. Everything that
+depends on the model goes through what the model declares: its visible space
+(:class:`~boltzkit.models.visible.VisibleSpace`: data values -> model values, the moments to
+compare, the independent-site baseline) and its capabilities (:mod:`boltzkit.models.capabilities`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from boltzkit.data.specs import DATA_SAMPLE_ROWS
+from boltzkit.io.trajectory import run_datasets
+from boltzkit.errors import BoltzkitError
+from boltzkit.evaluation.likelihood import log_likelihood
+from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, log_partition
+from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
+from boltzkit.io import trajectory
+from boltzkit.models.baseline import independent_site_model
+from boltzkit.models.capabilities import HiddenLayer, require
+from boltzkit.sampling.gibbs import sample
+
+__all__ = ["ReportOptions", "CurvePoint", "ReportContext", "select_checkpoints", "one_line"]
+
+
+@dataclass
+class ReportOptions:
+    """Settings of a report.
+
+    curve_points : checkpoints on the log-likelihood curve (evenly spaced in log-update, the last
+        one always included).
+    ais_chains, ais_steps, ais_runs : AIS settings for log Z when the model is too large for exact
+        enumeration (``ais_chains`` in all, split into ``ais_runs`` groups for the error bar).
+    n_samples, gibbs_steps : generated samples (from uniformly random starts) and their Monte Carlo
+        steps.
+    seed : seeds AIS and the sampler.
+    device : "cpu" or "cuda[:N]".
+    landscape, tree : add the TAP free-energy landscape and the TreeRBM tree of ``tree_points``
+        stored data rows (the tree walks every checkpoint: the slowest section).
+    struct : a ``*_struct.dat`` distance table: categorical runs get a contact-map section (also
+        when the run's config names one under ``struct``); ``min_separation`` and
+        ``distance_cutoff`` as in ``boltzkit contacts``.
+    couplings : the effective-couplings section (:mod:`boltzkit.report.coupling_figures`).
+    """
+
+    curve_points: int = 10
+    ais_chains: int = 200
+    ais_steps: int = 1000
+    n_samples: int = 500
+    gibbs_steps: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    ais_runs: int = 10
+    landscape: bool = True
+    tree: bool = True
+    tree_points: int = 300
+    struct: str | None = None
+    min_separation: int = 5
+    distance_cutoff: float = 8.0
+    couplings: bool = True
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """The model at one checkpoint: its log Z and the mean log-likelihoods (nats per sample)."""
+
+    update: int
+    log_z: LogPartition | None  # None: not computable (a large pairwise model)
+    train: float | None
+    test: float | None
+
+
+def select_checkpoints(updates: Sequence[int], n: int) -> list[int]:
+    """At most ``n`` of the saved ``updates``, evenly spaced in log(update), the last included.
+
+    Each target of a uniform grid in log(update) takes the nearest saved update not taken yet.
+    """
+    updates = sorted(set(int(u) for u in updates))
+    if n >= len(updates):
+        return updates
+    if n <= 1:
+        return updates[-1:]
+    logs = np.log(np.maximum(np.asarray(updates, dtype=float), 1.0))
+    chosen = {len(updates) - 1}
+    for target in np.linspace(logs[0], logs[-1], n)[:-1]:
+        free = [i for i in range(len(updates)) if i not in chosen]
+        chosen.add(min(free, key=lambda i: (abs(logs[i] - target), i)))
+    return [updates[i] for i in sorted(chosen)]
+
+
+def one_line(e: BaseException) -> str:
+    """The first line of an error's message (its type when it has none), for a note."""
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+class ReportContext:
+    """What the section builders share: the run's config and checkpoints, read at once, and the
+    expensive quantities, computed on first use (``cached_property``).
+
+    Data are given as the model's values (``model.visible``: {0,1} for bernoulli units, ±1 for
+    spins, float codes 0..q-1 for categorical units). ``notes`` collects one-line remarks shown
+    at the top of the page (e.g. a missing test file, a section the model has no capability for).
+    """
+
+    def __init__(self, run_path: str | os.PathLike, options: ReportOptions | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.run_path = Path(run_path)
+        self.options = options or ReportOptions()
+        self.progress = progress
+        self.config: dict[str, Any] = trajectory.read_config(run_path)
+        self.updates: list[int] = trajectory.checkpoint_updates(run_path)
+        if not self.updates:
+            raise BoltzkitError(f"{run_path}: the run file holds no checkpoint yet")
+        self.checkpoint_info: list[dict[str, float]] = trajectory.checkpoint_info(run_path)
+        self.notes: list[str] = []
+
+    def _progress(self, percent: float) -> None:
+        if self.progress is not None:
+            self.progress(int(percent))
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device(self.options.device)
+
+    @property
+    def last_update(self) -> int:
+        return self.updates[-1]
+
+    @cached_property
+    def model(self):
+        """The last saved model, on the report's device."""
+        return trajectory.load_model(self.run_path).to(self.device)
+
+    @property
+    def categorical(self) -> bool:
+        """True for categorical visible units (codes 0..q-1): logos and sequences instead of
+        image grids, PCA and binary moments."""
+        return self.model.visible.categorical
+
+    @property
+    def units(self) -> str:
+        """The model's visible values, as shown in captions."""
+        space = self.model.visible
+        if space.categorical:
+            return f"codes 0..{space.n_states - 1}"
+        return "{-1,+1}" if space.name == "spin" else "{0,1}"
+
+    @property
+    def step_name(self) -> str:
+        """What one Monte Carlo step of the model is, in captions: a block-Gibbs step (hidden and
+        visible layer) for models with a hidden layer, else a sweep over the sites."""
+        return "block-Gibbs steps" if isinstance(self.model, HiddenLayer) else "sweeps"
+
+    def has(self, capability: type, section: str, purpose: str) -> bool:
+        """Whether the model has ``capability``; if not, a note on the page says why ``section``
+        is missing (the family and what it lacks, :func:`~boltzkit.models.capabilities.require`),
+        ``purpose`` being what needs the capability."""
+        try:
+            require(self.model, capability, purpose)
+        except BoltzkitError as e:
+            self.notes.append(f"no {section} section: {one_line(e)}")
+            return False
+        return True
+
+    def model_values(self, rows: np.ndarray) -> torch.Tensor:
+        """Data values (shape (n, N): {0,1}, or codes) as a tensor of the model's values, dtype
+        and device."""
+        return self.model.visible.tensor(np.asarray(rows), self.model.dtype, self.device)
+
+    @cached_property
+    def datasets(self) -> tuple[Any, Any]:
+        """(train, test) Datasets rebuilt from the run's data file, or (None, None) when the
+        run does not name one or the file cannot be read (the report goes on without it)."""
+        if "data" not in self.config:  # a run fitted from arrays: no file to go back to
+            return None, None
+        try:
+            return run_datasets(self.run_path)
+        except (BoltzkitError, OSError, ValueError, KeyError, TypeError) as e:
+            self.notes.append(f"no test log-likelihood: the training data cannot be rebuilt "
+                              f"({one_line(e)})")
+            return None, None
+
+    @cached_property
+    def data_sample(self) -> tuple[np.ndarray | None, np.ndarray | None, tuple[int, int] | None]:
+        """(data values as float32 of shape (n, N), labels, image_shape) of the training data:
+        the sample stored in the run file, else the first rows of the rebuilt training set."""
+        rows, labels, image_shape = trajectory.read_data_sample(self.run_path)
+        if rows is None:
+            train, _ = self.datasets
+            if train is None:
+                self.notes.append("no data stored in the run file: no log-likelihood, PCA or "
+                                  "moments")
+                return None, None, None
+            rows, labels, image_shape = (train.samples[:DATA_SAMPLE_ROWS], train.labels,
+                                         train.image_shape)
+            labels = None if labels is None else labels[:DATA_SAMPLE_ROWS]
+        rows = np.asarray(rows)
+        space = self.model.visible
+        if space.name == "spin" and rows.size and rows.min() < 0:  # stored as ±1 (model values)
+            rows = space.to_data(rows)
+        return rows.astype(np.float32), labels, image_shape
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        return self.data_sample[2]
+
+    @cached_property
+    def train_x(self) -> torch.Tensor | None:
+        """The stored data sample as the model's values, or None without data."""
+        rows = self.data_sample[0]
+        return None if rows is None else self.model_values(rows)
+
+    @cached_property
+    def test(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """(test data as the model's values, weights or None), or None without a held-out split."""
+        if not self.config.get("data", {}).get("test_fraction"):
+            return None
+        _, test = self.datasets
+        if test is None:
+            return None
+        if test.samples.shape[1] != self.model.n_visible:
+            self.notes.append(f"the test split has {test.samples.shape[1]} columns, the model "
+                              f"{self.model.n_visible} visible units: test skipped")
+            return None
+        w = None if test.weights is None else torch.as_tensor(test.weights, dtype=torch.float64)
+        return self.model_values(test.samples), w
+
+    def log_z(self, model) -> LogPartition | None:
+        """log Z ("auto": exact or AIS), or None with a note when it cannot be computed."""
+        o = self.options
+        try:
+            return log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
+                                 n_runs=o.ais_runs, seed=o.seed)
+        except LogPartitionUnavailable as e:
+            self.notes.append(f"no log-likelihood: {one_line(e)}")
+            return None
+
+    @cached_property
+    def curve(self) -> list[CurvePoint]:
+        """Log Z and log-likelihoods at up to ``curve_points`` checkpoints (the last included)."""
+        chosen = select_checkpoints(self.updates, self.options.curve_points)
+        points = []
+        for i, update in enumerate(chosen):
+            model = (self.model if update == self.last_update
+                     else trajectory.load_model(self.run_path, update).to(self.device))
+            lz = self.log_z(model)
+            train = test = None
+            if lz is not None and self.train_x is not None:
+                train = log_likelihood(model, self.train_x, lz.value)[0]
+            if lz is not None and self.test is not None:
+                test = log_likelihood(model, self.test[0], lz.value, self.test[1])[0]
+            points.append(CurvePoint(update, lz, train, test))
+            self._progress(80 * (i + 1) / len(chosen))
+        return points
+
+    @property
+    def final(self) -> CurvePoint:
+        return self.curve[-1]
+
+    @cached_property
+    def baseline_data(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """(rows as the model's values, float64 weights or None) the independent-site baseline
+        is fitted to: the whole training set when the run's data file can be read (as
+        ``boltzkit evaluate`` does), else the stored data sample; None without data."""
+        train, _ = self.datasets
+        if train is not None and train.samples.shape[1] == self.model.n_visible:
+            weights = None if train.weights is None else torch.as_tensor(
+                train.weights, dtype=torch.float64, device=self.device)
+            return self.model_values(train.samples), weights
+        return None if self.train_x is None else (self.train_x, None)
+
+    @cached_property
+    def baseline(self) -> dict[str, float | None] | None:
+        """Log-likelihoods (train: the stored data sample; test) of the independent-site model
+        of the model's visible space fitted to :attr:`baseline_data`."""
+        if self.baseline_data is None:
+            return None
+        model = independent_site_model(self.model.visible, *self.baseline_data)
+        lz = model.log_partition_exact()
+        out: dict[str, float | None] = {"train": log_likelihood(model, self.train_x, lz)[0],
+                                        "test": None}
+        if self.test is not None:
+            out["test"] = log_likelihood(model, self.test[0], lz, self.test[1])[0]
+        return out
+
+    @cached_property
+    def samples(self) -> np.ndarray:
+        """``n_samples`` configurations of the last model after ``gibbs_steps`` Monte Carlo steps
+        from uniformly random starts, shape (n_samples, N), as the model's values."""
+        generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
+        x = sample(self.model, self.options.n_samples, self.options.gibbs_steps, generator)
+        self._progress(90)
+        return x.cpu().numpy()
+
+    @cached_property
+    def moments(self) -> MomentComparison | None:
+        """Data vs generated-sample moments; for categorical models the one-site frequencies and
+        the C_ij(a, b) of the whole reweighted training set (:attr:`baseline_data`)."""
+        if self.train_x is None:
+            return None
+        if self.categorical:
+            rows, weights = self.baseline_data
+            return compare_categorical_moments(rows, torch.as_tensor(self.samples),
+                                               self.model.visible.n_states, weights)
+        return compare_moments(self.train_x, torch.as_tensor(self.samples, device=self.device))

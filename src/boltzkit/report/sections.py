@@ -1,0 +1,194 @@
+"""The report sections every run has, and those of binary visible units.
+
+* :func:`summary_section`, :func:`training_curve_section`: every run;
+* :func:`samples_section` (image grids when the data have an image shape), :func:`pca_section`,
+  :func:`moments_section`: models with binary ({0,1} or ±1) visible units — categorical models
+  get logos and C_ij(a, b) from :mod:`boltzkit.report.categorical` instead;
+* :func:`weights_section`: receptive fields of models with a layered energy
+  (:class:`~boltzkit.models.capabilities.LayeredEnergy`) and binary visible units.
+
+Each builder takes the :class:`~boltzkit.report.context.ReportContext` and returns a
+:class:`~boltzkit.report.fragments.Section`, or None when it does not apply to the run.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from boltzkit.evaluation.log_partition import LogPartition
+from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.report import figures
+from boltzkit.report.context import ReportContext
+from boltzkit.report.fragments import Section, figure_html, table_html
+
+__all__ = ["summary_section", "training_curve_section", "samples_section", "pca_section",
+           "moments_section", "weights_section"]
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {s:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)} h {int(minutes)} min"
+
+
+def _log_z_text(lz: LogPartition | None) -> str:
+    if lz is None:
+        return "— (not computable)"
+    if lz.method == "exact":
+        return f"{lz.value:.4f} (exact)"
+    return f"{lz.value:.4f} ± {lz.error:.4f} (AIS)"
+
+
+def _config_rows(ctx: ReportContext) -> list[tuple[str, object]]:
+    """The run's settings, as (setting, value) rows of the summary."""
+    model_cfg, training, data = (ctx.config.get("model", {}), ctx.config.get("training", {}),
+                                 ctx.config.get("data", {}))
+    wall = ctx.checkpoint_info[-1].get("wall_time") if ctx.checkpoint_info else None
+    rows = [
+        ("model", model_cfg.get("kind")),
+        ("visible units N", model_cfg.get("n_visible")),
+        ("hidden units", model_cfg.get("n_hidden")),
+        ("method", training.get("method")),
+        ("Gibbs steps per update k", training.get("gibbs_steps")),
+        ("learning rate", training.get("learning_rate")),
+        ("optimizer", training.get("optimizer")),
+        ("centred gradient", training.get("centered")),
+        ("batch size / chains", f"{training.get('batch_size')} / {training.get('n_chains')}"),
+        ("updates (last checkpoint)", ctx.last_update),
+        ("checkpoints saved", len(ctx.updates)),
+        ("training wall time", _fmt_time(None if wall is None else float(wall))),
+        ("seed", training.get("seed")),
+        ("device / dtype", f"{training.get('device')} / {training.get('dtype')}"),
+    ]
+    if ctx.config.get("plm"):
+        plm = ctx.config["plm"]
+        rows.append(("pseudo-likelihood (λ_h, λ_J, solver)",
+                     f"{plm.get('lambda_h')}, {plm.get('lambda_J')}, {plm.get('solver')}"))
+    if ctx.config.get("alphabet"):
+        rows.append(("alphabet (q)", f"{ctx.config['alphabet']} ({len(ctx.config['alphabet'])})"))
+    if data.get("path"):
+        rows.append(("data file", data["path"]))
+        if data.get("test_fraction"):
+            rows.append(("test fraction", data["test_fraction"]))
+    return rows
+
+
+def summary_section(ctx: ReportContext) -> Section:
+    """The run's configuration and the final numbers of the last model."""
+    config_rows = _config_rows(ctx)
+    rows_x = ctx.data_sample[0]
+    final = ctx.final
+    numbers = [("log Z", _log_z_text(final.log_z)),
+               ("log-likelihood, train (nats/sample)", final.train),
+               ("log-likelihood, test (nats/sample)", final.test)]
+    if ctx.baseline is not None:
+        numbers += [("independent-site, train", ctx.baseline["train"]),
+                    ("independent-site, test", ctx.baseline["test"])]
+    if ctx.moments is not None:
+        numbers += [("Pearson r, means", ctx.moments.means_pearson),
+                    ("Pearson r, correlations C_ij", ctx.moments.correlations_pearson)]
+    numbers += [("train rows scored", None if rows_x is None else len(rows_x)),
+                ("test rows scored", None if ctx.test is None else len(ctx.test[0]))]
+    body = ('<div class="row">'
+            + table_html(config_rows, ("setting", "value"), "Configuration")
+            + table_html(numbers, ("quantity", "value"), f"Final model (update {ctx.last_update})")
+            + "</div>")
+    return Section("Summary", body)
+
+
+def training_curve_section(ctx: ReportContext) -> Section:
+    """Log-likelihood along the checkpoints, with the independent-site baseline."""
+    points = ctx.curve
+    rows = [(p.update, _log_z_text(p.log_z), p.train, p.test) for p in points]
+    table = table_html(rows, ("update", "log Z", "train log-lik.", "test log-lik."))
+    if ctx.train_x is None:
+        return Section("Training curve", "<p>No data in the run: only log Z is shown.</p>" + table)
+    if any(p.log_z is None for p in points):
+        return Section("Training curve", "<p>log Z cannot be computed for this model (too many "
+                                         "configurations to enumerate, no AIS path): no "
+                                         "log-likelihood.</p>" + table)
+    baseline = None
+    if ctx.baseline is not None:
+        baseline = {"independent-site (train)": ctx.baseline["train"]}
+        if ctx.baseline["test"] is not None:
+            baseline["independent-site (test)"] = ctx.baseline["test"]
+    has_test = all(p.test is not None for p in points)
+    fig = figures.likelihood_curve([p.update for p in points], [p.train for p in points],
+                                   [p.test for p in points] if has_test else None, baseline,
+                                   [p.log_z.error for p in points])
+    o = ctx.options
+    if all(p.log_z.method == "exact" for p in points):
+        how = "log Z is exact (enumeration of the smaller layer)."
+    else:
+        how = (f"log Z by AIS ({o.ais_chains} chains, {o.ais_steps} temperatures; error bars: "
+               f"standard error over {o.ais_runs} runs).")
+    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.train_x)} stored training rows"
+               + (f" and {len(ctx.test[0])} test rows" if has_test else "")
+               + f", at {len(points)} of the {len(ctx.updates)} checkpoints; the grey lines are "
+               f"the independent-site model fitted to {len(ctx.baseline_data[0])} training rows. "
+               f"{how}")
+    return Section("Training curve", figure_html(fig, "log-likelihood along training", caption)
+                   + table)
+
+
+def samples_section(ctx: ReportContext) -> Section | None:
+    """Generated samples next to training data (binary visible units; categorical ones:
+    :func:`boltzkit.report.categorical.sequences_section`)."""
+    if ctx.categorical:
+        return None
+    o = ctx.options
+    n_show = 100 if ctx.image_shape is not None else 60
+    parts = []
+    if ctx.data_sample[0] is not None:
+        parts.append(figure_html(figures.samples_figure(ctx.data_sample[0], ctx.image_shape, n_show,
+                                                        "training data"), "training data"))
+    parts.append(figure_html(figures.samples_figure(ctx.samples, ctx.image_shape, n_show,
+                                                    "generated samples"), "generated samples"))
+    caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
+               f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} from uniformly random "
+               f"starts, seed {o.seed}; the first {n_show} are shown. Black = 1 (or +1).")
+    return Section("Samples", f'<div class="row">{"".join(parts)}</div><p class="caption">'
+                              f"{html.escape(caption)}</p>")
+
+
+def pca_section(ctx: ReportContext) -> Section | None:
+    """Data and samples on the principal directions of the data (binary visible units)."""
+    if ctx.train_x is None or ctx.categorical:
+        return None
+    data = ctx.train_x.cpu().numpy()
+    fig = figures.pca_figure(data, ctx.samples, ctx.data_sample[1])
+    caption = (f"x in {html.escape(ctx.units)}; u<sub>α</sub>: principal directions of the "
+               f"{len(data)} stored training rows (centred); N = {data.shape[1]}.")
+    return Section("PCA projections", figure_html(fig, "PCA projections", caption))
+
+
+def moments_section(ctx: ReportContext) -> Section | None:
+    """Means and connected correlations of generated samples vs data (binary visible units)."""
+    m = ctx.moments
+    if m is None or ctx.categorical:
+        return None
+    fig = figures.moments_figure(m.data_means, m.model_means, m.data_correlations,
+                                 m.model_correlations, ctx.units)
+    table = table_html([("means ⟨x_i⟩", m.means_pearson, m.means_slope),
+                        ("correlations C_ij", m.correlations_pearson, m.correlations_slope)],
+                       ("moment", "Pearson r", "slope (model on data)"))
+    return Section("Moments", figure_html(fig, "moments of samples vs data") + table)
+
+
+def weights_section(ctx: ReportContext) -> Section | None:
+    """Receptive fields (images) or a heat map of the weights W (N, H) of a layered energy with
+    binary visible units (a note says why it is missing for other binary models)."""
+    if ctx.categorical or not ctx.has(LayeredEnergy, "weights", "receptive fields"):
+        return None
+    w = ctx.model.weights
+    if w.shape[-1] == 0:
+        return None
+    title = "Receptive fields" if ctx.image_shape is not None else "Weights"
+    return Section(title, figure_html(figures.weights_figure(w, ctx.image_shape), title.lower()))
