@@ -21,7 +21,6 @@ from boltzkit.evaluation.contacts import (
     read_struct,
     zero_sum_gauge,
 )
-from boltzkit.report.contact_figures import plot_contact_map
 
 SHARED = Path(os.environ.get("BOLTZKIT_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data not found at {SHARED}")
@@ -207,15 +206,6 @@ def test_known_couplings_give_perfect_precision_and_shuffled_ones_do_not():
     # has sd ~ 0.015, so +-0.1 around the base rate is a > 6 sigma band
     assert abs(np.mean(shuffled) - base_rate) < 0.1
     assert max(shuffled) < 0.8
-
-
-def test_plot_contact_map_writes_a_png(tmp_path):
-    cmap = toy_contact_map()
-    S = np.random.default_rng(0).random((10, 10))
-    S = S + S.T
-    path = plot_contact_map(S, cmap, tmp_path / "fig" / "contacts.png", top="L")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in path.parent.iterdir()] == ["contacts.png"]  # no temporary file left
 
 
 def test_scores_must_match_the_map():

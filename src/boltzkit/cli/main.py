@@ -208,10 +208,6 @@ def report(
     from boltzkit.report.html import ReportOptions, write_report
 
     setup_torch(threads, device)
-    if struct is not None and not struct.is_file():
-        from boltzkit.errors import DataError
-
-        raise DataError(struct, "file not found")
     options = ReportOptions(curve_points=curve_points, ais_chains=ais_chains, ais_steps=ais_steps,
                             n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device,
                             landscape=landscape, tree=tree, tree_points=tree_points, couplings=couplings,

@@ -1,8 +1,8 @@
 """``boltzkit msa-info MSA`` and ``boltzkit contacts RUN.h5 --struct FILE``: alignments and DCA
 contact prediction.
 
-Thin layer: :func:`boltzkit.data.msa.read_msa`, :func:`boltzkit.data.reweighting.sequence_weights`
-and :func:`boltzkit.evaluation.contacts.run_contact_scores` do the work; here we parse, print and plot
+Thin layer: :func:`boltzkit.data.msa_summary.msa_summary` and
+:func:`boltzkit.evaluation.contacts.run_contact_scores` do the work; here we parse, print and plot
 (:func:`boltzkit.report.contact_figures.plot_contact_map`). The API is imported inside the commands:
 it loads torch, which ``boltzkit --help`` does not need.
 """
@@ -10,73 +10,12 @@ it loads torch, which ``boltzkit --help`` does not need.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
 
 from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
-from boltzkit.errors import BoltzkitError, DataError
-
-UNKNOWN_RULE = {
-    "gap": "letters outside the alphabet (X, B, Z, ...) are encoded as the gap (index 0) and counted",
-    "error": "a letter outside the alphabet is an error",
-}
-
-
-def weights_convention(threshold: float, convention: str) -> str:
-    """The sequence-weight convention in words (what ``msa-info`` prints)."""
-    comparison = ">=" if convention == "plmc" else ">"
-    return (f"w_m = 1 / #{{t : identity(m, t) {comparison} {threshold:g}}}, identity = matching "
-            f"columns / L over all L columns (gap facing gap counts as a match), self counted, "
-            f"exact duplicates kept and counted ({convention} convention); M_eff = sum_m w_m; "
-            f"computed on tensors in blocks of one-hot matrix products")
-
-
-def msa_summary(path: Path, alphabet: str = "auto", threshold: float = 0.8,
-                convention: str = "plmc", unknown: str = "gap") -> dict[str, Any]:
-    """What ``msa-info`` reports, as a dict (the ``--json`` keys)."""
-    import numpy as np  # heavy (numpy, torch): loaded by the command, not by --help
-
-    from boltzkit.data.msa import ALPHABETS, read_msa
-    from boltzkit.data.reweighting import sequence_weights, unique_sequences
-
-    if unknown not in UNKNOWN_RULE:
-        raise BoltzkitError(f"--unknown must be gap or error, got {unknown!r}")
-    try:
-        msa = read_msa(path, alphabet=alphabet, unknown=unknown)
-    except ValueError as e:  # a bad --alphabet: a user error naming the file
-        raise DataError(path, str(e)) from None
-    if not 0.0 <= threshold <= 1.0:
-        raise BoltzkitError(f"--threshold must lie in [0, 1], got {threshold}")
-    if convention not in ("plmc", "morcos"):
-        raise BoltzkitError(f"--convention must be plmc (>=) or morcos (>), got {convention!r}")
-    weights = sequence_weights(msa, threshold, convention=convention)
-    name = next((k for k, v in ALPHABETS.items() if v == msa.alphabet), "custom")
-    gaps = msa.sequences == 0
-    return {
-        "path": str(path),
-        "n_sequences": msa.n_sequences,
-        "length": msa.length,
-        "alphabet": name,
-        "letters": msa.alphabet,
-        "q": msa.q,
-        "n_unique": len(unique_sequences(msa)),
-        "m_eff": float(weights.sum()),
-        "threshold": threshold,
-        "weights_convention": {
-            "comparison": ">=" if convention == "plmc" else ">",
-            "name": convention,
-            "duplicates": "kept",
-            "description": weights_convention(threshold, convention),
-        },
-        "unknown_letters": {"count": int(msa.n_unknown),
-                            "sequences": int(np.count_nonzero(msa.unknown_per_sequence)),
-                            "rule": UNKNOWN_RULE[unknown]},
-        "gap_fraction": float(gaps.mean()),
-        "max_column_gap_fraction": float(gaps.mean(0).max()),
-    }
-
 
 def msa_info(
     msa: Path = typer.Argument(..., help="Alignment: aligned FASTA, A2M/A3M or Stockholm (.gz ok)"),
@@ -93,6 +32,8 @@ def msa_info(
     """Sequences, length, alphabet, effective number of sequences M_eff (with the convention
     used), unknown letters and gaps of an alignment."""
     setup_torch(threads, "cpu")
+    from boltzkit.data.msa_summary import msa_summary  # the API loads numpy and torch
+
     info = msa_summary(msa, alphabet, threshold, convention, unknown)
     if as_json:
         print_json(info)

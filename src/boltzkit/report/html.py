@@ -52,6 +52,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from boltzkit import __version__
+from boltzkit.errors import DataError
 from boltzkit.io.atomic import write_text_atomic
 from boltzkit.report.categorical import contact_map_section, correlations_section, sequences_section
 from boltzkit.report.context import CurvePoint, ReportContext, ReportOptions, select_checkpoints
@@ -168,6 +169,8 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
         Called with a percentage (0-100) as the expensive parts complete.
     """
     options = options or ReportOptions()
+    if options.struct is not None and not Path(options.struct).is_file():
+        raise DataError(options.struct, "file not found")
     ctx = ReportContext(run_path, options, progress)
     built = (build(ctx) for build in (builders or SECTION_BUILDERS))
     sections = [s for s in built if s is not None]

@@ -101,16 +101,6 @@ class ExactDistribution:
         x = self.values
         return (x * self.probabilities[:, None]).T @ x
 
-    def connected_correlations(self) -> Tensor:
-        """<x_i x_j> - <x_i><x_j>, shape (N, N) (spin models)."""
-        m = self.magnetisations()
-        return self.correlations() - torch.outer(m, m)
-
-    def mean_squared_magnetisation(self) -> float:
-        """<m^2> with m = sum_i x_i / N (spin models)."""
-        self._spin_only("mean_squared_magnetisation")
-        return float(self.expectation(self.values.mean(1) ** 2))
-
     def marginals(self) -> Tensor:
         """Single-site marginals P(x_i = state a), shape (N, S), indexed by state index."""
         onehot = torch.nn.functional.one_hot(self.states, self.n_states).double()

@@ -321,24 +321,19 @@ class PottsKernel(_Kernel):
         super().__init__(hamiltonian, colours, device, dtype)
         h = hamiltonian.to(dtype=dtype, device="cpu")
         q = self.n_states
-        # States-first layouts (see _categorical_update): fields (q, N), flat coupling table (q, rows).
+        # States-first layouts (see _categorical_update): fields (q, N), coupling tables (q, rows).
         self.fields_t = h.fields[self.perm_cpu].T.contiguous().to(self.device)
-        self.slots: list[list[tuple[Tensor, Tensor]]] = [[] for _ in self.blocks]
-        self.table_t = torch.zeros(q, 0, dtype=dtype, device=self.device)
+        self.slots: list[list[tuple[Tensor, Tensor, Tensor]]] = [[] for _ in self.blocks]
         if len(h.edges):
             # Site i's row for edge (i, j) must give J(x_i = a, x_j = b) indexed [b, a]: couplings[e].T
             # for the first site of an edge, couplings[e] for the second.
             others, table = _incidence_table(h.edges, [h.couplings.transpose(1, 2), h.couplings],
                                              self.inverse_cpu, self.n_sites)
-            nbr, d = others[:, :, 0], others.shape[1]
-            # Column (i * d + slot) * q + b of the flat table is the vector J_i,nbr(., b) over x_i.
-            self.table_t = table.reshape(-1, q).T.contiguous().to(self.device)
-            for block, (a, b) in enumerate(self.blocks):
-                for t in range(d):
-                    if bool((table[a:b, t] == 0).all()):
-                        continue
-                    base = ((torch.arange(a, b) * d + t) * q)[:, None]
-                    self.slots[block].append((nbr[a:b, t].contiguous().to(self.device), base.to(self.device)))
+            # Per slot, column s q + b of the (q, n_c q) table is the vector J_s,nbr(., b) over x_s.
+            self.slots = [[(idx[0], w.reshape(-1, q).T.contiguous(),
+                            q * torch.arange(len(w), device=self.device)[:, None])
+                           for idx, w in _block_slots(block, others, table, self.device)]
+                          for block in self.blocks]
 
     def random_states(self, n_chains: int, generator: torch.Generator) -> Tensor:
         return torch.randint(0, self.n_states, (n_chains, self.n_sites), generator=generator, device=self.device)
@@ -348,9 +343,9 @@ class PottsKernel(_Kernel):
         a, b = self.blocks[block]
         n_chains = internal.shape[1]
         neg_energy = self.fields_t[:, a:b, None].expand(self.n_states, b - a, n_chains)
-        for nbr, base in self.slots[block]:
+        for nbr, table_t, base in self.slots[block]:
             rows = (base + torch.index_select(internal, 0, nbr)).reshape(-1)
-            neg_energy = neg_energy + torch.index_select(self.table_t, 1, rows).view(self.n_states, b - a, n_chains)
+            neg_energy = neg_energy + torch.index_select(table_t, 1, rows).view(self.n_states, b - a, n_chains)
         return neg_energy
 
     def _update_block(self, internal: Tensor, block: int, beta: float, algorithm: str,
