@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from boltzkit.data.msa import encode
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.likelihood import log_likelihood
 from boltzkit.evaluation.log_partition import LogPartition, log_partition
@@ -136,8 +137,6 @@ class EnergyModelEstimator:
         if isinstance(X, (list, tuple)) and X and all(isinstance(r, str) for r in X):
             if alphabet is None:
                 raise BoltzkitError("this model has no alphabet: give integer codes")
-            from boltzkit.data.msa import encode
-
             try:
                 X = encode(list(X), alphabet)
             except ValueError as e:  # unequal lengths

@@ -112,3 +112,41 @@ def test_dense_and_sparse_pair_paths_give_the_same_chains():
         x, changed = kernel.sweep(x, 0.4, "metropolis", g, n_sweeps=5)
         out.append((x, int(changed)))
     assert torch.equal(out[0][0], out[1][0]) and out[0][1] == out[1][1] > 0
+
+
+# ---------------------------------------------------------------------- one pairwise representation
+def test_pairwise_hamiltonians_are_the_trainable_models():
+    # A generator's pairwise Hamiltonian and the trainable model convert exactly, both ways: same
+    # energies, same exact log Z (ExactDistribution and log_partition_exact share the enumeration).
+    from boltzkit.models.capabilities import PairwiseParameters
+    from boltzkit.synthetic.exact import ExactDistribution
+    from boltzkit.synthetic.hamiltonians import from_pairwise_model
+
+    g = torch.Generator().manual_seed(3)
+    bonds = square_bonds(3, periodic=True)
+    ising = SpinHamiltonian(torch.randn(9, generator=g, dtype=torch.float64),
+                            {2: Interactions(bonds, torch.randn(len(bonds), generator=g, dtype=torch.float64))})
+    potts = PottsHamiltonian(torch.randn(6, 3, generator=g, dtype=torch.float64), torch.tensor([[0, 1], [4, 2], [5, 0]]),
+                             torch.randn(3, 3, 3, generator=g, dtype=torch.float64))
+    for h in (ising, potts):
+        model = h.to_model("metropolis")
+        assert isinstance(model, PairwiseParameters) and model.sampler == "metropolis"
+        exact = ExactDistribution(h, 1.0)
+        assert model.log_partition_exact() == pytest.approx(exact.log_partition, abs=1e-12)
+        torch.testing.assert_close(model.energy(exact.values), exact.energies, atol=1e-12, rtol=0)
+        back = from_pairwise_model(model)
+        assert type(back) is type(h) and torch.equal(back.to_model().couplings, model.couplings)
+        torch.testing.assert_close(back.energy(exact.values), exact.energies, atol=1e-12, rtol=0)
+    assert torch.equal(from_pairwise_model(ising.to_model()).pair_matrix(), ising.pair_matrix())
+
+
+def test_only_pairwise_ising_hamiltonians_become_models():
+    h = random_spin_hamiltonian(6, "ising", 0)
+    with pytest.raises(BoltzkitError, match=r"orders \[2, 3, 4\]"):
+        h.to_model()
+    pairs = {2: h.interactions[2]}
+    with pytest.raises(BoltzkitError, match="lattice-gas"):
+        SpinHamiltonian(h.fields, pairs, "lattice-gas").to_model()
+    with pytest.raises(BoltzkitError, match="crystal field"):
+        SpinHamiltonian(h.fields, pairs, crystal_field=torch.ones(6, dtype=torch.float64)).to_model()
+    torch.testing.assert_close(SpinHamiltonian(h.fields, pairs).to_model().couplings, h.pair_matrix())

@@ -83,7 +83,7 @@ def _generator(name: str, size_default: int, size_help: str = "Linear size L"):
 def _run(name: str, size: int, beta: float, n_samples: int, out: Path,
          model: dict[str, Any], seed: int, chains: int, sweeps_thermalize: int, sweeps_between: int,
          algorithm: str, device: str, threads: Optional[int], quiet: bool) -> None:
-    from boltzkit.synthetic.generators import GENERATORS
+    from boltzkit.synthetic.generators import GENERATORS  # torch: not for --help
 
     setup_torch(threads, device)
     if n_samples < 1 or chains < 1:

@@ -1,6 +1,8 @@
 """boltzkit.data: read and check data files; binary samples always in the {0,1} convention.
 
-Everything here is NumPy; tensors are made by the caller.
+Readers return NumPy arrays (binary matrices, images, alignment codes); the sequence weights and
+frequencies of alignments are computed with torch in blocks (:mod:`boltzkit.data.reweighting`).
+:mod:`boltzkit.data.specs` records how a run's data were read and split.
 """
 
 from boltzkit.data.binary import BINARIZE_MODES, Dataset, load_binary, load_labels

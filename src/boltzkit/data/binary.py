@@ -290,7 +290,7 @@ def _read_text(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
 
 
 def _h5_dataset_names(group: Any, limit: int = 20) -> list[str]:
-    import h5py
+    import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     names: list[str] = []
 
@@ -304,7 +304,7 @@ def _h5_dataset_names(group: Any, limit: int = 20) -> list[str]:
 
 def _h5_optional(file: Any, name: str) -> np.ndarray | None:
     """The dataset ``name`` if there is one (a group of that name is ignored)."""
-    import h5py
+    import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     obj = file.get(name)
     if not isinstance(obj, h5py.Dataset):
@@ -315,7 +315,7 @@ def _h5_optional(file: Any, name: str) -> np.ndarray | None:
 
 
 def _read_hdf5(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
-    import h5py
+    import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     try:
         file = h5py.File(path, "r")

@@ -638,7 +638,7 @@ def read_categorical_h5(path: str | os.PathLike, dataset: str = "samples") -> MS
     """Categorical samples stored as integer states 0..q-1 in an HDF5 dataset (as written by
     ``boltzkit generate potts|blume-capel``), as an :class:`MSA` whose alphabet is the first q
     symbols of :data:`STATE_SYMBOLS` (q from the file's ``n_states`` attribute, else max + 1)."""
-    import h5py
+    import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     path = Path(path)
     try:

@@ -19,8 +19,13 @@ import os
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import h5py
 import numpy as np
 
+from boltzkit.data.binary import load_binary
+from boltzkit.data.msa import read_categorical_h5, read_msa
+from boltzkit.data.reweighting import sequence_weights
+from boltzkit.data.split import train_test_split
 from boltzkit.errors import BoltzkitError, DataError
 
 __all__ = ["DataSpec", "MSASpec", "MSADataset", "DATA_KINDS", "DATA_SAMPLE_ROWS", "make_spec",
@@ -44,9 +49,6 @@ class DataSpec:
 
     def load(self):
         """(train, test) :class:`~boltzkit.data.binary.Dataset` (test is None without a split)."""
-        from boltzkit.data.binary import load_binary
-        from boltzkit.data.split import train_test_split
-
         data = load_binary(self.path, dataset=self.dataset, binarize=self.binarize,
                            threshold=self.threshold, seed=self.split_seed,
                            labels_path=self.labels_path)
@@ -109,10 +111,6 @@ class MSASpec:
     def load(self) -> tuple[MSADataset, MSADataset | None]:
         """(train, test) datasets (test is None without a split); same split rule as
         :func:`boltzkit.data.split.train_test_split`."""
-        import h5py
-
-        from boltzkit.data.msa import read_categorical_h5, read_msa
-
         try:
             if h5py.is_hdf5(self.path):  # integer states, e.g. from boltzkit generate potts
                 msa = read_categorical_h5(self.path)
@@ -136,8 +134,6 @@ class MSASpec:
         return datasets[0], (datasets[1] if len(datasets) > 1 else None)
 
     def _dataset(self, msa) -> MSADataset:
-        from boltzkit.data.reweighting import sequence_weights
-
         weights = sequence_weights(msa, self.threshold) if self.reweight else None
         return MSADataset(msa.sequences, weights, msa.alphabet, list(msa.headers))
 

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.data.reweighting import connected_correlations, frequencies
+
 
 @dataclass(frozen=True)
 class MomentComparison:
@@ -63,8 +65,6 @@ def categorical_moments(codes: Tensor, q: int, weights: Tensor | None = None
     Weighted by ``weights`` (e.g. sequence weights; need not sum to 1), no pseudocount; the
     accumulation is chunked (:func:`boltzkit.data.reweighting.frequencies`).
     """
-    from boltzkit.data.reweighting import connected_correlations, frequencies
-
     codes = codes.long() if isinstance(codes, Tensor) else torch.as_tensor(np.asarray(codes)).long()
     w = None if weights is None else torch.as_tensor(weights).double().cpu()
     fi, fij = frequencies(codes.cpu(), q, w, 0.0, dtype=torch.float64)

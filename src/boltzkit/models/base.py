@@ -83,5 +83,7 @@ class EnergyModel(Protocol):
         ...
 
     def config(self) -> dict[str, Any]:
-        """Everything but the tensors needed to rebuild the model (unit types, sizes...)."""
+        """Everything but the tensors needed to rebuild the model (``kind``, sizes, unit types...;
+        the registry's loader reads it back). Run files also keep a legacy ``family`` entry, the
+        builder group of release 0.1 (``rbm``, ``pairwise``, ...), unused since."""
         ...

@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
+from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
 from boltzkit.models.units import SPIN
 from boltzkit.models.visible import SPIN_SPACE
@@ -116,7 +117,6 @@ class HybridEBM:
     """
 
     kind = "hybrid"
-    family = "hybrid"
     visible = SPIN_SPACE
     penalized_parameters = ("couplings",)  # the trainer's l1/l2 apply to these
     visible_units = SPIN
@@ -139,7 +139,7 @@ class HybridEBM:
 
     # ---------------------------------------------------------------- construction and storage
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+        return {"kind": self.kind, "family": "hybrid", "n_visible": self.n_visible,
                 "hidden": self.hidden, "activation": self.activation, "pairwise": self.pairwise,
                 "neural": self.neural, "seed": self.seed, "visible_units": "spin"}
 
@@ -311,8 +311,6 @@ def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[s
                     seed: int) -> HybridEBM:
     """Registry builder of the hybrid EBM: zero pairwise part, a network of ``nn_hidden`` units
     (``activation``) initialised from ``seed``; ``parts`` chooses both / pair / nn."""
-    from boltzkit.errors import BoltzkitError
-
     parts, nn_hidden, activation = options["parts"], int(options["nn_hidden"]), options["activation"]
     if parts not in HYBRID_PARTS:
         raise BoltzkitError(f"--hybrid-parts {parts}: choose {' | '.join(HYBRID_PARTS)}")

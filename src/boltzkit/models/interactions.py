@@ -1,15 +1,10 @@
 """Interaction terms as sparse lists, and the one conversion between sparse and dense pair couplings.
 
-An :class:`Interactions` holds the terms of one order k: the sites of each term and its coupling.
-It is the neutral result type of every layer that writes energies as sums of terms (the synthetic
-generators' Hamiltonians, the effective couplings of interpret/, the coupling figures of report/).
-
-Pair couplings (k = 2) have a sparse form, terms (i, j) with value J_ij (a scalar for ±1 / 0-1
-spins, a q x q matrix J_ij(a, b) for Potts sites), and the dense form the trainable pairwise models
-keep (:mod:`boltzkit.models.pairwise`): a symmetric (N, N) matrix, or an (N, N, q, q) tensor with
-J[j, i, b, a] = J[i, j, a, b], zero on the diagonal (blocks). :func:`pairs_to_dense` and
-:func:`dense_to_pairs` go from one to the other exactly (docs/methods.md section 2.1): duplicated
-terms are summed, the dense form lists each coupled pair once, i < j, with its J_ij.
+:class:`Interactions` (the terms of one order: sites and couplings) is the neutral result type of
+every layer that writes energies as sums of terms: the synthetic Hamiltonians, the effective
+couplings of interpret/, the coupling figures of report/. Pair couplings have this sparse form and
+the dense one of the trainable pairwise models (:mod:`boltzkit.models.pairwise`);
+:func:`pairs_to_dense` and :func:`dense_to_pairs` convert exactly (docs/methods.md section 2.1).
 """
 
 from __future__ import annotations
@@ -61,18 +56,10 @@ def coalesce_terms(indices: Tensor, values: Tensor, drop_below: float | None = N
 
 
 def pairs_to_dense(pairs: Interactions, like: Tensor) -> Tensor:
-    """Dense symmetric pair couplings of N sites whose fields are ``like`` ((N,) or (N, q)).
+    """Dense pair couplings of the N sites whose fields ``like`` ((N,) or (N, q)) give N, dtype, device.
 
-    Parameters
-    ----------
-    pairs : Interactions of order 2: indices (m, 2), values (m,) or (m, q, q) (J_ij(a, b))
-    like : Tensor of shape (N,) or (N, q)
-        The fields; they give N and the dtype and device of the result.
-
-    Returns
-    -------
-    Tensor of shape (N, N), symmetric, or (N, N, q, q) with J[j, i, b, a] = J[i, j, a, b]; zero
-    diagonal (blocks); duplicated pairs are summed.
+    ``pairs``: indices (m, 2), values (m,) or (m, q, q) (J_ij(a, b)). Returns shape (N, N), symmetric,
+    or (N, N, q, q) with J[j, i, b, a] = J[i, j, a, b]; zero diagonal (blocks); duplicates summed.
     """
     n = like.shape[0]
     dense = torch.zeros((n, n) + tuple(like.shape[1:]) * 2, dtype=like.dtype, device=like.device)
@@ -85,18 +72,9 @@ def pairs_to_dense(pairs: Interactions, like: Tensor) -> Tensor:
 
 
 def dense_to_pairs(couplings: Tensor) -> Interactions:
-    """The coupled pairs of dense couplings (the inverse of :func:`pairs_to_dense`).
-
-    Parameters
-    ----------
-    couplings : Tensor of shape (N, N) or (N, N, q, q), symmetric as in :func:`pairs_to_dense`
-
-    Returns
-    -------
-    Interactions
-        The pairs i < j whose coupling (block) is not all zero, in row-major order: indices (m, 2),
-        values (m,) or (m, q, q) read from the upper triangle.
-    """
+    """The inverse of :func:`pairs_to_dense`: the pairs i < j of ``couplings`` ((N, N) or
+    (N, N, q, q)) whose coupling (block) is not all zero, in row-major order, with their values
+    (m,) or (m, q, q) read from the upper triangle."""
     n = couplings.shape[0]
     nonzero = couplings.reshape(n, n, -1).ne(0).any(-1)
     i, j = torch.triu(nonzero, 1).nonzero(as_tuple=True)

@@ -38,25 +38,13 @@ def metropolis_accept(gain: Tensor, generator: torch.Generator | None = None) ->
 
 def metropolis_categorical(neg_energy: Tensor, current: Tensor, generator: torch.Generator | None = None,
                            dim: int = -1, beta: float = 1.0) -> Tensor:
-    """One Metropolis update of categorical sites: a uniformly chosen different state, accepted by
-    :func:`metropolis_accept`.
+    """New state indices (long, shaped like ``current``) after one Metropolis update of categorical
+    sites: a uniformly chosen different state (one integer per site), accepted by
+    :func:`metropolis_accept` (one uniform per site).
 
-    Parameters
-    ----------
-    neg_energy : Tensor
-        -E_i(a), the local negative energy of every state a of every site; the states run along
-        ``dim`` (the pairwise models put them last, (n, q); the colour-parallel kernels first,
-        (q, n_sites, n_chains)).
-    current : Tensor of long state indices, the shape of ``neg_energy`` without ``dim``
-    generator : torch.Generator, optional
-        Draws the proposals (one integer per site), then the acceptances (one uniform per site).
-    dim : int
-    beta : float
-        Inverse temperature multiplying ``neg_energy``.
-
-    Returns
-    -------
-    Tensor of long state indices, shaped like ``current``.
+    ``neg_energy`` is -E_i(a) for every state a of every site, the states along ``dim`` (the
+    pairwise models put them last, (n, q); the colour-parallel kernels first, (q, n_sites, n_chains));
+    ``current`` the state indices, its shape without ``dim``; ``beta`` multiplies ``neg_energy``.
     """
     n_states = neg_energy.shape[dim]
     shift = torch.randint(1, n_states, current.shape, generator=generator, device=current.device)

@@ -17,13 +17,11 @@ with ``fields`` (N,) and symmetric ``couplings`` (N, N) with zero diagonal.
 
 Sampling: one :meth:`sample_step` is a sequential sweep over the sites, every site updated for all
 chains at once — heat-bath (Gibbs) by default, or Metropolis (``sampler="metropolis"``; Potts:
-uniform proposal among the q-1 other states), with the acceptance rule of
-:mod:`boltzkit.models.metropolis` (docs/methods.md section 10.3). The local field of site i for all
-chains is one matrix product with a column of the couplings (Ising), one ``embedding_bag`` over
-the coupling columns (Potts). Sparse couplings (lattices) are better served by the colour-parallel
-kernels of :mod:`boltzkit.synthetic.mcmc`, which take the same model in its sparse form
-(:func:`pairwise_model` and :func:`~boltzkit.models.interactions.dense_to_pairs` convert exactly
-between the two, docs/methods.md section 2.1).
+uniform proposal among the q-1 other states; the rule of :mod:`boltzkit.models.metropolis`,
+docs/methods.md section 10.3). The local field of site i for all chains is one matrix product with a
+column of the couplings (Ising), one ``embedding_bag`` over the coupling columns (Potts). The sparse
+form of the same model (:func:`pairwise_model`, :mod:`boltzkit.models.interactions`) is the
+synthetic generators' Hamiltonian, swept by the colour-parallel kernels of :mod:`boltzkit.synthetic.mcmc`.
 
 Learning (Boltzmann learning, bmDCA): the gradient of the mean log-likelihood is the difference of
 data and model statistics (moment matching at the fixed point)::
@@ -44,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from boltzkit.data.reweighting import frequencies
+from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import PseudoLikelihoodProblem
 from boltzkit.models.gauge import zero_sum_gauge
@@ -85,11 +85,6 @@ def _symmetric_gram(wx: Tensor, x: Tensor, block: int, n_blocks: int = 8) -> Ten
     return out
 
 
-def _check_sampler(sampler: str) -> None:
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
-
-
 class _Pairwise:
     """What the Potts and Ising models share."""
 
@@ -117,7 +112,8 @@ class _Pairwise:
         return self.fields.shape[0]
 
     def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
-        _check_sampler(sampler)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
         self.fields = fields
         self.couplings = couplings
         self.sampler = sampler
@@ -344,16 +340,12 @@ class PottsModel(_Pairwise):
     def target_statistics(self, samples, weights, pseudocount: float) -> PairwiseStatistics:
         """Pseudocounted one- and two-site frequencies of codes ``samples`` (M, L), weighted by
         ``weights`` (M,) (:func:`boltzkit.data.reweighting.frequencies`): the bmDCA target."""
-        from boltzkit.data.reweighting import frequencies  # the data layer, below this one
-
         fi, fij = frequencies(samples, self.n_states, weights, pseudocount, dtype=self.dtype)
         return PairwiseStatistics(fi.to(self.device), fij.to(self.device))
 
     def from_profile(self, target: PairwiseStatistics) -> "PottsModel":
         """The independent-site start of bmDCA: h_i(a) = log f_i(a), J = 0 (adabmDCA's
         ``init_parameters``); needs a pseudocount > 0 for states absent from a column."""
-        from boltzkit.errors import BoltzkitError
-
         length, q = target.fields.shape
         fields = torch.log(target.fields)
         if not bool(torch.isfinite(fields).all()):
@@ -508,16 +500,8 @@ def build_ising(data: Tensor, weights: Tensor | None, space, options: dict[str, 
 
 
 def pairwise_model(fields: Tensor, pairs: Interactions, sampler: str = "gibbs") -> "IsingModel | PottsModel":
-    """The trainable pairwise model of fields and sparse pair couplings (docs/methods.md section 2.1).
-
-    Parameters
-    ----------
-    fields : Tensor of shape (N,) (±1 spins: an :class:`IsingModel`) or (N, q) (a :class:`PottsModel`)
-    pairs : Interactions of order 2, indices (m, 2) and values (m,) or (m, q, q) (J_ij(a, b));
-        duplicated pairs are summed (:func:`~boltzkit.models.interactions.pairs_to_dense`)
-    sampler : "gibbs" or "metropolis"
-
-    The inverse is :func:`~boltzkit.models.interactions.dense_to_pairs` of the model's couplings.
-    """
+    """The model of ``fields`` (N,) (an :class:`IsingModel`) or (N, q) (a :class:`PottsModel`) and sparse
+    pair couplings ``pairs`` (indices (m, 2), values (m,) or (m, q, q)); the inverse is
+    :func:`~boltzkit.models.interactions.dense_to_pairs` of its couplings (docs/methods.md section 2.1)."""
     family = IsingModel if fields.ndim == 1 else PottsModel
     return family(fields, pairs_to_dense(pairs, fields), sampler)

@@ -112,7 +112,6 @@ class PottsRBM(RBMBase):
     """
 
     kind = "potts-rbm"
-    family = "potts-rbm"
     hidden_units = BERNOULLI
     penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
 
@@ -155,7 +154,7 @@ class PottsRBM(RBMBase):
         return cls(params["weights"], params["visible_bias"], params["hidden_bias"])
 
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
+        return {"kind": self.kind, "family": "potts-rbm", "n_visible": self.n_visible,
                 "n_states": self.n_states, "n_hidden": self.n_hidden}
 
     @property

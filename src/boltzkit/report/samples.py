@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from boltzkit.data.msa import write_fasta
+from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
 from boltzkit.io.atomic import atomic_path
 from boltzkit.report.images import save_samples
@@ -48,12 +50,8 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
                 with open(tmp, "wb") as f:
                     np.save(f, codes.astype(np.int8))
         return f"{n} samples"
-    from boltzkit.data.msa import write_fasta
-
     alphabet = trajectory.read_config(run).get("alphabet")
     if alphabet is None:
-        from boltzkit.errors import BoltzkitError
-
         raise BoltzkitError(f"{out}: the run has no alphabet to write sequences with (use .npy or .txt)")
     write_fasta(out, codes.astype(np.int8), alphabet, [f"sample_{i}" for i in range(n)])
     return f"{n} sequences"

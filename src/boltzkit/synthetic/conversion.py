@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.gauge import zero_sum_gauge
 from boltzkit.models.interactions import coalesce_terms
 from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 
@@ -124,7 +125,5 @@ def potts_zero_sum_gauge(fields: Tensor, couplings: Tensor) -> tuple[Tensor, Ten
         removed single-site parts, then centred: every row/column of J' and every h'_i sums to zero
         (docs/methods.md section 1.5).
     """
-    from boltzkit.models.gauge import zero_sum_gauge
-
     new_couplings, new_fields = zero_sum_gauge(couplings, fields)
     return new_fields, new_couplings

@@ -25,12 +25,9 @@ docs/methods.md (H = -sum H_j s_j - sum J_jk s_j s_k - sum J_jkl s_j s_k s_l - .
 
 stored in the gauge in which they were generated (for the standard Potts model J_ij(a,b) = J delta_ab).
 
-Both keep their terms as :class:`~boltzkit.models.interactions.Interactions`. A pairwise Hamiltonian
-(Ising convention, pairs only; or any :class:`PottsHamiltonian`) *is* a trainable pairwise model in
-sparse form: :meth:`SpinHamiltonian.to_model` / :meth:`PottsHamiltonian.to_model` give the
-:mod:`boltzkit.models.pairwise` model with the same energy, :func:`from_pairwise_model` the way back;
-both go through :func:`~boltzkit.models.interactions.pairs_to_dense` and its inverse, the one
-sparse <-> dense conversion of pair couplings (docs/methods.md section 2.1).
+A pairwise Hamiltonian (Ising convention, pairs only; any :class:`PottsHamiltonian`) is a trainable
+pairwise model of :mod:`boltzkit.models.pairwise` in sparse form: ``to_model`` and
+:func:`from_pairwise_model` convert exactly, through :mod:`boltzkit.models.interactions`.
 
 Parameters are *not* multiplied by the inverse temperature: samples are drawn from
 p(x) ∝ exp(-beta E(x)), and the beta-scaled couplings are ``hamiltonian.scaled(beta)``.
@@ -177,13 +174,11 @@ class SpinHamiltonian:
 
     def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> "SpinHamiltonian":
         """Copy on another dtype / device."""
-        def move(t: Tensor | None, floating: bool = True) -> Tensor | None:
-            if t is None:
-                return None
-            return t.to(device=device, dtype=dtype if floating else t.dtype)
-        inter = {k: Interactions(move(t.indices, False), move(t.values)) for k, t in self.interactions.items()}
-        return replace(self, fields=move(self.fields), interactions=inter,
-                       crystal_field=move(self.crystal_field))
+        inter = {k: Interactions(t.indices.to(device=device), t.values.to(device=device, dtype=dtype))
+                 for k, t in self.interactions.items()}
+        crystal = None if self.crystal_field is None else self.crystal_field.to(device=device, dtype=dtype)
+        return replace(self, fields=self.fields.to(device=device, dtype=dtype), interactions=inter,
+                       crystal_field=crystal)
 
     def pairs(self) -> Interactions:
         """The pair terms (order 2; empty when there are none)."""
@@ -194,20 +189,14 @@ class SpinHamiltonian:
         return pairs_to_dense(self.pairs(), self.fields)
 
     def to_model(self, sampler: str = "gibbs") -> Any:
-        """The trainable Ising model (:mod:`boltzkit.models.pairwise`) with the same energy.
-
-        Needs the Ising convention and pair terms only (convert a lattice gas first with
-        :func:`boltzkit.synthetic.conversion.lattice_gas_to_ising`); the parameters are not scaled
-        by beta (use ``scaled(beta).to_model()`` for p ∝ exp(-beta E)).
-        """
-        extra = [f"order-{k} terms" for k in self.orders if k != 2 and len(self.interactions[k].indices)]
-        if self.convention != "ising":
-            extra.append(f"the {self.convention} convention")
-        if self.crystal_field is not None:
-            extra.append("a crystal field")
-        if extra:
-            raise BoltzkitError(f"only a pairwise ±1 Hamiltonian is a pairwise model; this one has "
-                                f"{', '.join(extra)}")
+        """The trainable Ising model with the same energy (unscaled: ``scaled(beta).to_model()`` for
+        p ∝ exp(-beta E)); Ising convention and pairs only (a lattice gas converts first with
+        :func:`boltzkit.synthetic.conversion.lattice_gas_to_ising`)."""
+        orders = [k for k, t in self.interactions.items() if len(t.indices)]
+        if self.convention != "ising" or self.crystal_field is not None or set(orders) - {2}:
+            raise BoltzkitError(f"only an Ising Hamiltonian with pair terms alone is a pairwise model, not "
+                                f"this {self.convention} one with orders {orders}"
+                                + (" and a crystal field" if self.crystal_field is not None else ""))
         return pairwise_model(self.fields, self.pairs(), sampler)
 
     def hyperedges(self) -> list[Tensor]:
@@ -290,8 +279,7 @@ class PottsHamiltonian:
         return pairs_to_dense(Interactions(self.edges, self.couplings), self.fields)
 
     def to_model(self, sampler: str = "gibbs") -> Any:
-        """The trainable Potts model (:mod:`boltzkit.models.pairwise`) with the same energy (the
-        parameters as they are: use ``scaled(beta).to_model()`` for p ∝ exp(-beta E))."""
+        """The trainable Potts model with the same energy (unscaled, as :meth:`SpinHamiltonian.to_model`)."""
         return pairwise_model(self.fields, Interactions(self.edges, self.couplings), sampler)
 
     def hyperedges(self) -> list[Tensor]:
@@ -299,13 +287,9 @@ class PottsHamiltonian:
 
 
 def from_pairwise_model(model: Any) -> SpinHamiltonian | PottsHamiltonian:
-    """The sparse Hamiltonian of a model with pairwise parameters (the inverse of ``to_model``).
-
-    ``model`` has :class:`~boltzkit.models.capabilities.PairwiseParameters`: fields (N,) and
-    couplings (N, N) give an Ising :class:`SpinHamiltonian`, fields (N, q) and couplings
-    (N, N, q, q) a :class:`PottsHamiltonian`; the terms are the coupled pairs i < j
-    (:func:`~boltzkit.models.interactions.dense_to_pairs`).
-    """
+    """The inverse of ``to_model``: an Ising :class:`SpinHamiltonian` (fields (N,), couplings (N, N))
+    or a :class:`PottsHamiltonian` (fields (N, q), couplings (N, N, q, q)) on the coupled pairs i < j
+    of a model with :class:`~boltzkit.models.capabilities.PairwiseParameters`."""
     require(model, PairwiseParameters, "a Hamiltonian from a model")
     pairs = dense_to_pairs(model.couplings)
     if model.fields.ndim == 2:

@@ -32,6 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.io.atomic import atomic_path
 
 __all__ = ["HierarchicalDataset", "hierarchical", "default_flip_probs", "read_level_labels",
            "true_newick"]
@@ -85,9 +86,7 @@ class HierarchicalDataset:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the HDF5 file described in the module docstring, atomically."""
-        import h5py
-
-        from boltzkit.io.atomic import atomic_path
+        import h5py  # heavy: loaded only when a file is written or read
 
         path = Path(path)
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -183,7 +182,7 @@ def read_level_labels(path: str | os.PathLike, group: str = "labels") -> dict[st
     DataError
         When the file has no such group.
     """
-    import h5py
+    import h5py  # heavy: loaded only when a file is written or read
 
     with h5py.File(path, "r") as f:
         g = f.get(group)

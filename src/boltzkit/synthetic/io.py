@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from torch import Tensor
 
 from boltzkit import __version__
 from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.io.atomic import atomic_path
 from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.hamiltonians import STATE_VALUES, PottsHamiltonian, SpinHamiltonian
 
@@ -169,55 +169,35 @@ def write_dataset(path: str | os.PathLike, samples: Tensor, hamiltonian: SpinHam
     convention = h.convention
     if samples.ndim != 2 or samples.shape[1] != h.n_sites:
         raise BoltzkitError(f"samples must have shape (M, {h.n_sites}), got {tuple(samples.shape)}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["boltzkit_version"] = __version__
-            f.attrs["generator"] = generator
-            f.attrs["beta"] = float(beta)
-            f.attrs["convention"] = convention
-            f.attrs["n_sites"] = h.n_sites
-            f.attrs["n_states"] = h.n_states
-            values = list(STATE_VALUES[convention]) if convention in STATE_VALUES else list(range(h.n_states))
-            f.attrs["state_values"] = json.dumps(values)
-            f.attrs["parameters"] = json.dumps(parameters, default=json_default, sort_keys=True)
-            f.attrs["energy"] = _ENERGY_TEXT[convention]
-            f.attrs["truth_scaling"] = ("unscaled: samples follow exp(-beta E); multiply fields and couplings "
-                                        "by beta for the effective (inferred) parameters")
-            f.create_dataset("samples", data=samples.cpu().to(torch.int8).numpy(), compression="gzip",
+    unscaled = GroundTruth.from_hamiltonian(h, beta, scaled=False)
+    values = list(STATE_VALUES[convention]) if convention in STATE_VALUES else list(range(h.n_states))
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, boltzkit_version=__version__,
+                       generator=generator, beta=float(beta), convention=convention, n_sites=h.n_sites,
+                       n_states=h.n_states, state_values=json.dumps(values),
+                       parameters=json.dumps(parameters, default=json_default, sort_keys=True),
+                       energy=_ENERGY_TEXT[convention],
+                       truth_scaling=("unscaled: samples follow exp(-beta E); multiply fields and couplings "
+                                      "by beta for the effective (inferred) parameters"))
+        f.create_dataset("samples", data=samples.cpu().to(torch.int8).numpy(), compression="gzip",
+                         compression_opts=4)
+        truth = f.create_group("truth")
+        truth.create_dataset("fields", data=h.fields.numpy())
+        truth.create_dataset("couplings", data=unscaled.pair_matrix().numpy(), compression="gzip",
                              compression_opts=4)
-            truth = f.create_group("truth")
-            truth.create_dataset("fields", data=h.fields.numpy())
-            if isinstance(h, PottsHamiltonian):
-                truth.create_dataset("couplings", data=h.pair_tensor().numpy(), compression="gzip",
-                                     compression_opts=4)
-                terms = {2: (h.edges, h.couplings)} if len(h.edges) else {}
-            else:
-                truth.create_dataset("couplings", data=h.pair_matrix().numpy(), compression="gzip",
-                                     compression_opts=4)
-                terms = {k: (t.indices, t.values) for k, t in h.interactions.items()}
-                if h.crystal_field is not None:
-                    truth.create_dataset("crystal_field", data=h.crystal_field.numpy())
-            for k, (idx, val) in sorted(terms.items()):
-                g = truth.create_group(f"order_{k}")
-                g.create_dataset("indices", data=idx.numpy().astype(np.int64))
-                g.create_dataset("values", data=val.numpy())
-            if diagnostics is not None or energy is not None:
-                diag = f.create_group("diagnostics")
-                for key, value in (diagnostics or {}).items():
-                    diag.attrs[key] = value
-                if energy is not None:
-                    diag.create_dataset("energy", data=energy.double().cpu().numpy())
-                if magnetisation is not None:
-                    diag.create_dataset("magnetisation", data=magnetisation.double().cpu().numpy())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        if unscaled.crystal_field is not None:
+            truth.create_dataset("crystal_field", data=unscaled.crystal_field.numpy())
+        for k, (idx, val) in sorted(unscaled.couplings.items()):
+            g = truth.create_group(f"order_{k}")
+            g.create_dataset("indices", data=idx.numpy().astype(np.int64))
+            g.create_dataset("values", data=val.numpy())
+        if diagnostics is not None or energy is not None:
+            diag = f.create_group("diagnostics")
+            diag.attrs.update(diagnostics or {})
+            if energy is not None:
+                diag.create_dataset("energy", data=energy.double().cpu().numpy())
+            if magnetisation is not None:
+                diag.create_dataset("magnetisation", data=magnetisation.double().cpu().numpy())
     return path
 
 

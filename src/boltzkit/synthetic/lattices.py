@@ -11,6 +11,7 @@ sparse hypergraphs use a greedy colouring of the interaction graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import comb
 
 import numpy as np
 import torch
@@ -109,8 +110,6 @@ def random_hyperedges(n_sites: int, order: int, n_terms: int, generator: torch.G
     -------
     Tensor of shape (n_terms, order), long, each row sorted increasingly.
     """
-    from math import comb
-
     if order < 1 or order > n_sites:
         raise BoltzkitError(f"cannot draw {order}-body terms on {n_sites} sites")
     n_excluded = 0 if exclude is None else len(exclude)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from boltzkit.errors import BoltzkitError
 
 METHODS = ("pcd", "cd", "rdm", "exact", "plm")
@@ -70,8 +72,6 @@ class TrainingConfig:
 
 def checkpoint_schedule(n_updates: int, n_checkpoints: int, spacing: str = "log") -> list[int]:
     """Update numbers at which models are saved: distinct, increasing, ending at ``n_updates``."""
-    import numpy as np
-
     if spacing == "log":
         points = np.unique(np.round(np.logspace(0, np.log10(n_updates), n_checkpoints)).astype(int))
     else:

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.io import trajectory
 from boltzkit.models.pseudo_likelihood import pseudo_log_likelihood
 
 __all__ = ["PseudoLikelihoodConfig", "PseudoLikelihoodResult", "pairwise_pl_gradient", "regularization",
@@ -183,8 +184,6 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
     data_rng = torch.Generator().manual_seed(config.seed)
     checkpoints = _checkpoint_epochs(config.n_epochs, config.n_checkpoints)
     if out is not None:
-        from boltzkit.io import trajectory
-
         trajectory.create(out, dict(run_config or {}, model=model.config(), training=config.to_dict()),
                           *(data_sample or ()))
     history: list[dict[str, float]] = []
@@ -217,9 +216,7 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
             if on_epoch is not None:
                 on_epoch(entry)
             if out is not None and epoch in checkpoints:
-                from boltzkit.io import trajectory
-
-                trajectory.append(out, epoch, {k: p.detach() for k, p in params.items()}, wall,
+                        trajectory.append(out, epoch, {k: p.detach() for k, p in params.items()}, wall,
                                   config.learning_rate, checkpoint=True)
     finally:
         for p in params.values():

@@ -41,6 +41,9 @@ from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLik
 from boltzkit.models.registry import Family, family
 from boltzkit.models.statistics import correlation_pearson
 from boltzkit.training.config import TrainingConfig
+from boltzkit.training.plm import fit_plm
+from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
+from boltzkit.training.trainer import Trainer
 
 __all__ = ["train_run", "train_model", "TrainingData", "prepare_data"]
 
@@ -206,8 +209,6 @@ def _resumed_pseudocount(out, given: float | None, stored: float | None) -> floa
 def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_config, resume: bool,
                     on_update, pseudocount: float | None, target_pearson: float | None, on_pearson):
     """PCD / CD / Rdm / exact training through the Trainer (bmDCA's start on the full batch)."""
-    from boltzkit.training.trainer import Trainer
-
     if target_pearson is not None and (not isinstance(model, MomentMatching) or config.method == "exact"):
         raise BoltzkitError("--target-pearson: a stopping rule of Boltzmann learning with MCMC "
                             f"chains (pairwise models), not of {model.kind} / {config.method}")
@@ -276,8 +277,6 @@ def _pseudo_likelihood_run(entry: Family, data: TrainingData, config: TrainingCo
 def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config, lambda_h: float,
              lambda_J: float, on_update):
     """Symmetric plmDCA (:func:`~boltzkit.training.plm.fit_plm`), saved as one checkpoint."""
-    from boltzkit.training.plm import fit_plm
-
     solver = "adam" if config.optimizer == "adam" else "lbfgs"
     run_config = dict(run_config, plm={"lambda_h": lambda_h, "lambda_J": lambda_J, "solver": solver})
     t0 = time.perf_counter()
@@ -310,8 +309,6 @@ def _epoch_pseudo_likelihood_run(model, entry: Family, data: TrainingData, confi
     ``batch_size`` rows), ``learning_rate``, ``l2`` (on the couplings and on the network's weight
     matrices), ``n_checkpoints`` (evenly over the epochs), ``seed`` (minibatch order).
     """
-    from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
-
     m = len(data.x)
     batch = min(config.batch_size, m)
     steps_per_epoch = max(1, m // batch)
