@@ -187,3 +187,14 @@ def test_docstrings_cite_the_repository_own_methods_document():
     outside = [name for name, path in MODULES.items()
                if "METHODS.md" in path.read_text().replace("docs/methods.md", "")]
     assert outside == [], "cite docs/methods.md, not a file outside the repository"
+
+
+def test_the_cli_answers_help_without_importing_torch():
+    """`boltzkit --help` and argument errors need the registry, not the models: torch (about a
+    second of CPU) is imported by the commands that run."""
+    import subprocess
+    import sys
+
+    code = "import sys, boltzkit.cli.main; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

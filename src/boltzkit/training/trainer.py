@@ -98,6 +98,10 @@ class Trainer:
         if data_statistics is None and full_batch:
             data_statistics = model.data_statistics(self.data, self.data_weights)
         self.data_statistics = data_statistics
+        # what the model can do, asked once (the loop runs thousands of times)
+        self._centering = config.centered and isinstance(model, CenteredGradient)
+        self._penalised = model.penalized_parameters if isinstance(model, Penalised) else ("weights",)
+        self._constrained = isinstance(model, Constrained)
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -172,7 +176,7 @@ class Trainer:
         # and its step is mapped back afterwards (a centered *gradient* handed to Adam, or
         # penalised after its bias corrections, does not ascend the penalised likelihood).
         centering = None
-        if self.config.centered and isinstance(self.model, CenteredGradient):
+        if self._centering:
             centering = self.model.centering(batch, weights)
         extra = {}
         if positive is batch and centering is not None and centering.data_hidden is not None:
@@ -182,9 +186,7 @@ class Trainer:
                                                    **extra)
         if self.config.l1 or self.config.l2:
             params = self.model.parameters()
-            penalised = self.model.penalized_parameters if isinstance(self.model, Penalised) \
-                else ("weights",)
-            for name in penalised:
+            for name in self._penalised:
                 if name in grads:
                     w = params[name]
                     grads[name] -= self.config.l2 * w + self.config.l1 * torch.sign(w)
@@ -196,7 +198,7 @@ class Trainer:
         self.optimizer.step()
         if centering is not None:
             centering.restore(self.model.parameters(), previous)
-        if isinstance(self.model, Constrained):
+        if self._constrained:
             self.model.after_update()  # e.g. re-impose a gauge
         self.update += 1
 
