@@ -58,6 +58,8 @@ def test_msa_info_weights_and_conventions_by_hand(tiny):
     assert text.exit_code == 0 and "M_eff (identity >= 0.8)" in text.output and "2.00" in text.output
 
 
+@pytest.mark.skipif(not PF00014.exists(),
+                    reason=f"{PF00014} not available (../shared is not beside the repository)")
 def test_msa_info_pf00014_m_eff_plmc_convention():
     """plmc (-t 0.2) reports 4363.9 on PF00014_mgap6 (../shared/data/msa/README.md)."""
     info = json.loads(invoke("msa-info", PF00014, "--json", "--threads", "1").output)

@@ -34,6 +34,8 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 def runs(tmp_path_factory, single_thread_module):
     """300 PF00014 sequences (fixed seed); a Potts RBM (4 hidden units, 8 PCD updates) and a
     potts-bm fitted by 15 L-BFGS iterations of pseudo-likelihood."""
+    if not STRUCT.exists():
+        pytest.skip(f"{MSA_DIR} not available (../shared is not beside the repository)")
     folder = tmp_path_factory.mktemp("cat_report")
     msa = read_msa(MSA_DIR / "PF00014_mgap6.fasta.gz")
     rows = np.sort(np.random.default_rng(0).choice(msa.n_sequences, 300, replace=False))
