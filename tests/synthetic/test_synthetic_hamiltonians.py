@@ -118,26 +118,29 @@ def test_dense_and_sparse_pair_paths_give_the_same_chains():
 def test_pairwise_hamiltonians_are_the_trainable_models():
     # A generator's pairwise Hamiltonian and the trainable model convert exactly, both ways: same
     # energies, same exact log Z (ExactDistribution and log_partition_exact share the enumeration).
-    from boltzkit.models.capabilities import PairwiseParameters
     from boltzkit.synthetic.exact import ExactDistribution
-    from boltzkit.synthetic.hamiltonians import from_pairwise_model
+    from boltzkit.synthetic.hamiltonians import from_pairwise
 
     g = torch.Generator().manual_seed(3)
     bonds = square_bonds(3, periodic=True)
     ising = SpinHamiltonian(torch.randn(9, generator=g, dtype=torch.float64),
                             {2: Interactions(bonds, torch.randn(len(bonds), generator=g, dtype=torch.float64))})
-    potts = PottsHamiltonian(torch.randn(6, 3, generator=g, dtype=torch.float64), torch.tensor([[0, 1], [4, 2], [5, 0]]),
+    potts = PottsHamiltonian(torch.randn(6, 3, generator=g, dtype=torch.float64),
+                             torch.tensor([[0, 1], [4, 2], [5, 0]]),
                              torch.randn(3, 3, 3, generator=g, dtype=torch.float64))
     for h in (ising, potts):
         model = h.to_model("metropolis")
-        assert isinstance(model, PairwiseParameters) and model.sampler == "metropolis"
+        assert model.sampler == "metropolis" and model.visible.n_states == h.n_states
         exact = ExactDistribution(h, 1.0)
         assert model.log_partition_exact() == pytest.approx(exact.log_partition, abs=1e-12)
         torch.testing.assert_close(model.energy(exact.values), exact.energies, atol=1e-12, rtol=0)
-        back = from_pairwise_model(model)
+        back = from_pairwise(model.fields, model.couplings)
         assert type(back) is type(h) and torch.equal(back.to_model().couplings, model.couplings)
         torch.testing.assert_close(back.energy(exact.values), exact.energies, atol=1e-12, rtol=0)
-    assert torch.equal(from_pairwise_model(ising.to_model()).pair_matrix(), ising.pair_matrix())
+    model = ising.to_model()
+    assert torch.equal(from_pairwise(model.fields, model.couplings).pair_matrix(), ising.pair_matrix())
+    with pytest.raises(BoltzkitError, match="pairwise parameters"):
+        from_pairwise(model.fields, model.couplings[:, :5])
 
 
 def test_only_pairwise_ising_hamiltonians_become_models():
@@ -150,3 +153,28 @@ def test_only_pairwise_ising_hamiltonians_become_models():
     with pytest.raises(BoltzkitError, match="crystal field"):
         SpinHamiltonian(h.fields, pairs, crystal_field=torch.ones(6, dtype=torch.float64)).to_model()
     torch.testing.assert_close(SpinHamiltonian(h.fields, pairs).to_model().couplings, h.pair_matrix())
+
+
+def test_the_kernels_and_the_models_see_the_same_local_fields():
+    # The colour-parallel kernel of a model's sparse form and the model's own sweep use the same
+    # local fields h_i + sum_j J_ij s_j (Ising) and h_i(a) + sum_j J_ij(a, s_j) (Potts).
+    from boltzkit.synthetic.hamiltonians import from_pairwise
+
+    g = torch.Generator().manual_seed(5)
+    n, q = 7, 3
+    sparse = torch.triu(torch.rand(n, n, generator=g) < 0.5, 1)
+    j = torch.randn(n, n, generator=g, dtype=torch.float64) * sparse
+    jq = torch.randn(n, n, q, q, generator=g, dtype=torch.float64) * sparse[:, :, None, None]
+    hamiltonians = [from_pairwise(torch.randn(n, generator=g, dtype=torch.float64), j + j.T),
+                    from_pairwise(torch.randn(n, q, generator=g, dtype=torch.float64), jq + jq.permute(1, 0, 3, 2))]
+    for h, kernel_class in zip(hamiltonians, (SpinKernel, PottsKernel)):
+        model, kernel = h.to_model(), kernel_class(h, dtype=torch.float64)
+        x = model.init_chains(5, g).visible
+        internal = kernel.to_internal(x if kernel_class is SpinKernel else x.long())
+        expected = model.local_fields(x)
+        for block, (a, b) in enumerate(kernel.blocks):
+            if kernel_class is SpinKernel:
+                got = kernel.local_field(internal, block).T
+            else:
+                got = kernel.local_neg_energy(internal, block).permute(2, 1, 0)
+            torch.testing.assert_close(got, expected[:, kernel.perm[a:b]])

@@ -44,9 +44,9 @@ from boltzkit.evaluation.reconstruction import (ReconstructionError, errors_by_o
                                                 reconstruction_error, rmse)
 from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCouplings, zero_sum_center
 from boltzkit.io.atomic import atomic_path
+from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic import io as synthetic_io
 from boltzkit.synthetic.conversion import ising_to_lattice_gas, lattice_gas_to_ising, potts_zero_sum_gauge
-from boltzkit.synthetic.hamiltonians import Interactions
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_couplings", "write_potts_couplings", "read_couplings",
            "read_potts_couplings", "read_truth", "truth_in_gauge", "compare_with_truth", "compare_potts_with_truth",

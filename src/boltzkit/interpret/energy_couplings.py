@@ -50,7 +50,7 @@ from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings,
                                           all_index_sets, normalise_orders, rows_per_chunk,
                                           select_index_sets, subset_masks)
-from boltzkit.synthetic.hamiltonians import Interactions
+from boltzkit.models.interactions import Interactions
 
 __all__ = [
     "MAX_EXACT_SITES",

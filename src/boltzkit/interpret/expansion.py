@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.synthetic.hamiltonians import Interactions, SpinHamiltonian
+from boltzkit.models.interactions import Interactions
+from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 
 __all__ = ["MAX_EXACT_SITES", "MAX_INDEX_SETS", "GAUGES", "CHUNK_ELEMENTS", "EffectiveCouplings",
            "PottsCouplings", "all_index_sets", "normalise_orders", "select_index_sets", "subset_masks",

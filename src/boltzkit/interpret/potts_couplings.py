@@ -38,7 +38,7 @@ from boltzkit.interpret.energy_couplings import potts_energy_couplings, potts_en
 from boltzkit.interpret.expansion import (PottsCouplings, hermite_nodes, normalise_orders, rows_per_chunk,
                                           select_index_sets, zero_sum_center)
 from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters, ZeroSumGauge, require
-from boltzkit.synthetic.hamiltonians import Interactions
+from boltzkit.models.interactions import Interactions
 
 __all__ = ["POTTS_METHODS", "potts_rbm_couplings", "potts_model_couplings", "outlier_sites", "zero_sum_center"]
 

@@ -49,8 +49,8 @@ from boltzkit.interpret.energy_couplings import energy_couplings, lattice_gas_co
 from boltzkit.interpret.expansion import (GAUGES, EffectiveCouplings, hermite_nodes, normalise_orders,
                                           rows_per_chunk, select_index_sets, subset_masks)
 from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.models.interactions import Interactions
 from boltzkit.models.units import UnitType
-from boltzkit.synthetic.hamiltonians import Interactions
 
 __all__ = ["RBM_METHODS", "SpinForm", "spin_form", "rbm_couplings", "rbm_lattice_gas_couplings",
            "gaussian_couplings", "cossu_couplings", "model_couplings"]

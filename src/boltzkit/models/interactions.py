@@ -65,7 +65,7 @@ def pairs_to_dense(pairs: Interactions, like: Tensor) -> Tensor:
     dense = torch.zeros((n, n) + tuple(like.shape[1:]) * 2, dtype=like.dtype, device=like.device)
     if len(pairs.indices):
         i, j = pairs.indices[:, 0], pairs.indices[:, 1]
-        values = pairs.values
+        values = pairs.values.to(dense)
         dense.index_put_((i, j), values, accumulate=True)
         dense.index_put_((j, i), values.transpose(1, 2) if values.ndim == 3 else values, accumulate=True)
     return dense

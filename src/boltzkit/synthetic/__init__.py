@@ -21,7 +21,7 @@ from boltzkit.synthetic.generators import (GENERATORS, SyntheticDataset, blume_c
                                            sample_exact, sample_hamiltonian)
 from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.hamiltonians import (STATE_VALUES, PottsHamiltonian, SpinHamiltonian, decode_states,
-                                             encode_states, from_pairwise_model)
+                                             encode_states, from_pairwise)
 from boltzkit.synthetic.io import GroundTruth, ground_truth, read_attributes, read_samples, write_dataset
 from boltzkit.synthetic.mcmc import MCMCRun, compile_kernel, run_chains
 
@@ -30,7 +30,7 @@ __all__ = [
     "ising1d", "ising2d", "edwards_anderson2d", "ising_kbody", "lattice_gas", "blume_capel", "potts",
     "higher_order",
     "SpinHamiltonian", "PottsHamiltonian", "Interactions", "STATE_VALUES", "encode_states", "decode_states",
-    "from_pairwise_model",
+    "from_pairwise",
     "ExactDistribution", "lattice_gas_to_ising", "ising_to_lattice_gas", "potts_zero_sum_gauge",
     "GroundTruth", "ground_truth", "read_samples", "read_attributes", "write_dataset",
     "MCMCRun", "run_chains", "compile_kernel",

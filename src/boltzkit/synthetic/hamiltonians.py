@@ -27,7 +27,7 @@ stored in the gauge in which they were generated (for the standard Potts model J
 
 A pairwise Hamiltonian (Ising convention, pairs only; any :class:`PottsHamiltonian`) is a trainable
 pairwise model of :mod:`boltzkit.models.pairwise` in sparse form: ``to_model`` and
-:func:`from_pairwise_model` convert exactly, through :mod:`boltzkit.models.interactions`.
+:func:`from_pairwise` convert exactly, through :mod:`boltzkit.models.interactions`.
 
 Parameters are *not* multiplied by the inverse temperature: samples are drawn from
 p(x) ∝ exp(-beta E(x)), and the beta-scaled couplings are ``hamiltonian.scaled(beta)``.
@@ -43,7 +43,6 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.models.capabilities import PairwiseParameters, require
 from boltzkit.models.interactions import Interactions, coalesce_terms, dense_to_pairs, pairs_to_dense
 from boltzkit.models.pairwise import pairwise_model
 
@@ -54,7 +53,7 @@ __all__ = [
     "coalesce_terms",
     "SpinHamiltonian",
     "PottsHamiltonian",
-    "from_pairwise_model",
+    "from_pairwise",
     "encode_states",
     "decode_states",
     "state_indices",
@@ -286,15 +285,18 @@ class PottsHamiltonian:
         return [self.edges]
 
 
-def from_pairwise_model(model: Any) -> SpinHamiltonian | PottsHamiltonian:
-    """The inverse of ``to_model``: an Ising :class:`SpinHamiltonian` (fields (N,), couplings (N, N))
-    or a :class:`PottsHamiltonian` (fields (N, q), couplings (N, N, q, q)) on the coupled pairs i < j
-    of a model with :class:`~boltzkit.models.capabilities.PairwiseParameters`."""
-    require(model, PairwiseParameters, "a Hamiltonian from a model")
-    pairs = dense_to_pairs(model.couplings)
-    if model.fields.ndim == 2:
-        return PottsHamiltonian(model.fields, pairs.indices, pairs.values)
-    return SpinHamiltonian(model.fields, {2: pairs} if len(pairs.indices) else {})
+def from_pairwise(fields: Tensor, couplings: Tensor) -> SpinHamiltonian | PottsHamiltonian:
+    """The inverse of ``to_model``: the Hamiltonian of dense pairwise parameters (a pairwise model's
+    ``fields`` and ``couplings``), Ising for shapes (N,) and (N, N), Potts for (N, q) and
+    (N, N, q, q), with a term on every pair i < j whose coupling is not zero."""
+    n = fields.shape[0]
+    if fields.ndim > 2 or couplings.shape != (n, n) + tuple(fields.shape[1:]) * 2:
+        raise BoltzkitError(f"pairwise parameters need fields (N,) and couplings (N, N), or (N, q) and "
+                            f"(N, N, q, q); got {tuple(fields.shape)} and {tuple(couplings.shape)}")
+    pairs = dense_to_pairs(couplings)
+    if fields.ndim == 2:
+        return PottsHamiltonian(fields, pairs.indices, pairs.values)
+    return SpinHamiltonian(fields, {2: pairs} if len(pairs.indices) else {})
 
 
 # ---------------------------------------------------------------------- state coding
