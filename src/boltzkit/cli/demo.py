@@ -14,6 +14,7 @@ from pathlib import Path
 from boltzkit.cli.common import console, progress_bar
 from boltzkit.data.bundled import bundled_path
 from boltzkit.data.specs import DataSpec
+from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.run_evaluation import evaluate_run
 from boltzkit.io.atomic import write_text_atomic
 from boltzkit.models.families import DEFAULT_FAMILY
@@ -30,6 +31,8 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
     Writes ``run.h5``, ``evaluation.json``, ``samples.png`` and ``report.html`` into ``out``.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BoltzkitError(f"--out {out}: is a file; the demo writes a folder")
     out.mkdir(parents=True, exist_ok=True)
     run = out / "run.h5"
     spec = DataSpec(str(bundled_path("t10k-images-idx3-ubyte.gz")), test_fraction=0.2,

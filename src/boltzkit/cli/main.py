@@ -72,6 +72,7 @@ def train(
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last saved state"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out with a new run"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
@@ -92,7 +93,8 @@ def train(
     with progress_bar("training", config.n_updates, not quiet) as advance:
         train_run(spec, out, model, hidden, config, resume, advance,
                   options={"nn_hidden": nn_hidden, "parts": hybrid_parts}, lambda_h=lambda_h,
-                  lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson)
+                  lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,
+                  overwrite=overwrite)
     console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
 
 

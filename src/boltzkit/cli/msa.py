@@ -80,9 +80,12 @@ def contacts(
     from boltzkit.evaluation.contacts import run_contact_scores  # heavy (torch)
     from boltzkit.report.contact_figures import plot_contact_map  # heavy (matplotlib)
 
+    from boltzkit.io.outputs import check_outputs
+
     setup_torch(threads, "cpu")
     if out is None:
         out = run.with_name(run.stem + "_contacts.png")
+    check_outputs({"--out": out}, {"RUN": run, "--struct": struct})
     found = run_contact_scores(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method)
     result = found.summary
     result["figure"] = str(plot_contact_map(found.scores, found.contact_map, out, top="2L",

@@ -34,6 +34,7 @@ from boltzkit.interpret.rbm_couplings import model_couplings
 from boltzkit.interpret.tree import HierarchicalTree, tree_from_annealing, tree_from_checkpoints, \
     write_tree_outputs
 from boltzkit.interpret.tree_metrics import level_scores, read_label_sets, tree_agreement, triplet_agreement
+from boltzkit.io.outputs import check_outputs
 from boltzkit.io.rbms_archive import is_rbms_archive, load_rbms
 from boltzkit.io.trajectory import load_model, load_models
 from boltzkit.models.capabilities import LayeredEnergy, require
@@ -169,6 +170,7 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     """
     run, out = Path(run), Path(out)
     _check_couplings_arguments(out, order, method, gauge, normalization)
+    check_outputs({"--out": out}, {"RUN": run, "--truth": truth})
     reference = read_truth(truth, scaled=not unscaled_truth) if truth is not None else None
     model, source = load_run_or_archive(run, checkpoint)
     gauge = _compared_gauge(model, run, gauge, method, reference, truth)
@@ -217,6 +219,9 @@ def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os
     reached from ``n_points`` rows of ``data`` (all with None or 0, else a random subset drawn with
     ``seed``), written to ``out`` (:func:`~boltzkit.interpret.landscape.save_landscape`). The other
     arguments are those of :func:`~boltzkit.interpret.landscape.free_energy_landscape`."""
+    out = Path(out)
+    # the command draws its figure beside the HDF5 file, as <out>.png
+    check_outputs({"--out": out, "its figure": out.with_suffix(".png")}, {"RUN": run, "DATA": data})
     model = load_model(run, checkpoint).to(dtype=torch.float64)
     require(model, LayeredEnergy, "TAP landscapes")
     points = load_run_points(run, data, dataset, n_points or None, seed)
@@ -340,6 +345,8 @@ def run_tree(run: str | os.PathLike, data: str | os.PathLike, out: str | os.Path
         raise BoltzkitError(f"--variant must be checkpoints or annealing, got {variant!r}")
     if out.suffix.lower() in (".png", ".csv", ".h5"):
         raise BoltzkitError(f"--out {out}: give the Newick file name (e.g. tree.nwk)")
+    check_outputs({"--out": out, "its figure": out.with_suffix(".png")},
+                  {"RUN": run, "DATA": data, "--labels": labels})
     points = load_run_points(run, data, dataset, n_points or None, seed)
     label_sets, label_source = tree_labels(labels, data, points)
     t0 = time.perf_counter()

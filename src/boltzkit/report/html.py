@@ -54,6 +54,7 @@ from pathlib import Path
 from boltzkit import __version__
 from boltzkit.errors import DataError
 from boltzkit.io.atomic import write_text_atomic
+from boltzkit.io.outputs import check_outputs
 from boltzkit.report.categorical import contact_map_section, correlations_section, sequences_section
 from boltzkit.report.context import CurvePoint, ReportContext, ReportOptions, select_checkpoints
 from boltzkit.report.coupling_figures import couplings_section
@@ -171,6 +172,7 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
     options = options or ReportOptions()
     if options.struct is not None and not Path(options.struct).is_file():
         raise DataError(options.struct, "file not found")
+    check_outputs({"--out": out_html}, {"RUN": run_path, "--struct": options.struct})
     ctx = ReportContext(run_path, options, progress)
     built = (build(ctx) for build in (builders or SECTION_BUILDERS))
     sections = [s for s in built if s is not None]

@@ -18,6 +18,7 @@ from boltzkit.data.msa import write_fasta
 from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
 from boltzkit.io.atomic import atomic_path
+from boltzkit.io.outputs import check_outputs
 from boltzkit.report.images import save_samples
 from boltzkit.sampling.gibbs import sample
 
@@ -33,6 +34,7 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     Returns what was written, in words ("100 sequences", "100 samples").
     """
     out = Path(out)
+    check_outputs({"--out": out}, {"RUN": run})
     model = trajectory.load_model(run, checkpoint).to(device)
     generator = torch.Generator(device=device).manual_seed(seed)
     x = sample(model, n, gibbs_steps, generator).cpu().numpy()

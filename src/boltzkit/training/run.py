@@ -37,6 +37,7 @@ import torch
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
 from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
+from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
 from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
 from boltzkit.models.registry import Family, family
 from boltzkit.models.statistics import correlation_pearson
@@ -114,7 +115,8 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
               options: Mapping[str, Any] | None = None, lambda_h: float = 0.01,
               lambda_J: float = 0.01, pseudocount: float | None = None,
               target_pearson: float | None = None,
-              on_pearson: Callable[[int, float, float], None] | None = None):
+              on_pearson: Callable[[int, float, float], None] | None = None,
+              overwrite: bool = False):
     """Train (or resume) a run of the family ``kind``; returns the trained model.
 
     Parameters
@@ -136,6 +138,10 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
         data's (:func:`boltzkit.models.statistics.correlation_pearson`) reaches this value
     on_pearson : callable(update, pearson, seconds), called after every update with
         ``target_pearson``; ``seconds`` is the training wall time so far
+    overwrite : a new run may replace an existing file at ``out`` (else that is refused)
+
+    The run file never replaces one of the run's inputs, and one process at a time writes it
+    (:mod:`boltzkit.io.outputs`).
     """
     options = dict(options or {})
     if n_hidden is not None:
@@ -152,10 +158,16 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     entry.check_method(config.method)  # before reading the data
     if target_pearson is not None and not -1.0 < target_pearson <= 1.0:
         raise BoltzkitError(f"--target-pearson must lie in (-1, 1], got {target_pearson}")
-    data = prepare_data(entry, spec, config)
-    return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
-                       options=options, lambda_h=lambda_h, lambda_J=lambda_J, pseudocount=pseudocount,
-                       target_pearson=target_pearson, on_pearson=on_pearson)
+    if out is not None:
+        check_outputs({"--out": out}, {"DATA": spec.path, "--labels": getattr(spec, "labels_path", None)})
+        if not resume:
+            refuse_existing_run(out, overwrite)
+    with writing_run(out):
+        data = prepare_data(entry, spec, config)
+        return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
+                           options=options, lambda_h=lambda_h, lambda_J=lambda_J,
+                           pseudocount=pseudocount, target_pearson=target_pearson,
+                           on_pearson=on_pearson)
 
 
 def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
