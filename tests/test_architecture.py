@@ -26,7 +26,7 @@ UNDECLARED = {"kind", "n_states", "n_hidden", "visible_units", "hidden_units", "
               "couplings", "fields", "gauge", "transform", "data_hidden"}
 #: Layers, lowest first: a module may import from its own layer and the layers before it.
 LAYERS = [
-    {"errors", "io.atomic"},
+    {"errors", "checks", "io.atomic"},
     {"data"},
     {"models"},
     {"sampling", "io", "synthetic"},

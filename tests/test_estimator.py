@@ -74,8 +74,15 @@ def test_unfitted_and_bad_options():
     est = BernoulliRBM(**SMALL)
     with pytest.raises(BoltzkitError, match="not fitted"):
         est.transform(np.zeros((1, 7)))
-    with pytest.raises(BoltzkitError, match="unknown training method"):
+    with pytest.raises(BoltzkitError, match="--method must be one of pcd | cd"):
         BernoulliRBM(method="bogus", n_updates=1).fit(np.zeros((4, 3)))
+    # non-finite and out-of-range settings are refused at the door, naming the setting
+    for params, message in [({"learning_rate": float("nan")}, r"--lr \(learning_rate\) must be finite"),
+                            ({"n_updates": -1}, r"--updates \(n_updates\) must be >= 1, got -1"),
+                            ({"gibbs_steps": 0}, "--gibbs-steps must be >= 1"),
+                            ({"l1": float("inf")}, "--l1 must be finite")]:
+        with pytest.raises(BoltzkitError, match=message):
+            BernoulliRBM(**dict(SMALL, **params)).fit(np.zeros((4, 3)))
 
 
 def test_ising_rbm_accepts_spins_and_rejects_bits(x01):

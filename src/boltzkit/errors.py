@@ -29,3 +29,7 @@ class DataError(BoltzkitError):
 
 class InvalidValue(BoltzkitError, ValueError):
     """A value out of its domain (a ValueError too, as scikit-learn and NumPy users expect)."""
+
+
+class TrainingDiverged(BoltzkitError):
+    """Training produced non-finite parameters; nothing non-finite was saved."""

@@ -114,7 +114,7 @@ def test_adam_ascends_the_likelihood(centered, method):
 
 def test_pcd_chains_persist_and_rdm_chains_restart(tiny):
     data, start, _, _ = tiny
-    cfg = TrainingConfig(method="pcd", n_updates=2, batch_size=50, n_chains=30, gibbs_steps=0,
+    cfg = TrainingConfig(method="pcd", n_updates=2, batch_size=50, n_chains=30, gibbs_steps=1,
                          seed=2)
     trainer = Trainer(start.clone(), data, cfg)
     trainer.step()
@@ -148,3 +148,29 @@ def test_exact_chains_weight_every_state_by_its_probability(tiny, brute):
     states, p = brute.distribution(start)
     torch.testing.assert_close(chains.weights, p[brute.index(chains.visible, start.visible_units)],
                                rtol=0, atol=1e-12)
+
+
+def test_a_diverging_run_stops_and_keeps_its_last_finite_state(tiny, tmp_path):
+    """Non-finite parameters stop training with one line; nothing non-finite reaches the file."""
+    from boltzkit.errors import TrainingDiverged
+    from boltzkit.io import trajectory
+
+    data, start, _, _ = tiny
+    model = start.clone()
+    gradient = model.log_likelihood_gradient
+
+    def poisoned(*args, **kwargs):  # from the 4th update on the gradient is NaN
+        grads = gradient(*args, **kwargs)
+        if trainer.update >= 3:
+            grads["weights"] = grads["weights"] * float("nan")
+        return grads
+
+    model.log_likelihood_gradient = poisoned
+    cfg = TrainingConfig(n_updates=10, batch_size=50, n_chains=20, gibbs_steps=1, n_checkpoints=10,
+                         spacing="linear", seed=1)
+    trainer = Trainer(model, data, cfg, out=tmp_path / "run.h5")
+    trainer.start()
+    with pytest.raises(TrainingDiverged, match=r"diverged at update 4: .* keeps the state of update 3"):
+        trainer.run()
+    assert trajectory.checkpoint_updates(tmp_path / "run.h5") == [1, 2, 3]
+    assert all(bool(torch.isfinite(p).all()) for p in trajectory.read_params(tmp_path / "run.h5").values())

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
+from boltzkit.checks import integer
 from boltzkit.errors import BoltzkitError
 
 console = Console(stderr=True)
@@ -42,8 +43,8 @@ def setup_torch(threads: int | None, device: str):
     torch.device."""
     import torch  # heavy (about 1 s): imported by the commands that run, not by --help
 
-    if threads:
-        torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(integer(threads, "--threads", 1))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BoltzkitError("--device cuda: no CUDA device is available to this torch build")
     if device not in ("cpu",) and not device.startswith("cuda"):

@@ -22,6 +22,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from boltzkit.checks import integer, number
 from boltzkit.data.binary import load_binary
 from boltzkit.data.msa import read_categorical_h5, read_msa
 from boltzkit.data.reweighting import sequence_weights
@@ -46,6 +47,10 @@ class DataSpec:
     test_fraction: float = 0.0
     split_seed: int = 0
     labels_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_split(self.test_fraction, self.split_seed)
+        self.threshold = number(self.threshold, "threshold", 0.0, 1.0)
 
     def load(self):
         """(train, test) :class:`~boltzkit.data.binary.Dataset` (test is None without a split)."""
@@ -108,6 +113,10 @@ class MSASpec:
     split_seed: int = 0
     format: str = "msa"
 
+    def __post_init__(self) -> None:
+        _check_split(self.test_fraction, self.split_seed)
+        self.threshold = number(self.threshold, "--threshold", 0.0, 1.0)
+
     def load(self) -> tuple[MSADataset, MSADataset | None]:
         """(train, test) datasets (test is None without a split); same split rule as
         :func:`boltzkit.data.split.train_test_split`."""
@@ -145,6 +154,11 @@ class MSASpec:
         mean the same), without split."""
         return replace(self, path=str(path), test_fraction=0.0,
                        alphabet=self.alphabet if alphabet is None else alphabet)
+
+
+def _check_split(test_fraction: float, split_seed: int) -> None:
+    number(test_fraction, "--test-fraction", 0.0, 1.0, high_open=True)
+    integer(split_seed, "--seed", 0)
 
 
 #: data kind -> spec class

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import torch
 
+from boltzkit.checks import choice, integer
 from boltzkit.data.specs import datasets_like
 from boltzkit.errors import DataError
 from boltzkit.evaluation.likelihood import log_likelihood
@@ -66,6 +67,12 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None,
     ``moments_convention``, ``moment_samples`` (``n``, ``steps``), and ``n_states`` for
     categorical models.
     """
+    choice(log_z_method, "--log-z", ("auto", "exact", "ais"))
+    for value, name in ((ais_chains, "--ais-chains"), (ais_steps, "--ais-steps"), (ais_runs, "--ais-runs"),
+                        (moment_samples, "--moment-samples")):
+        integer(value, name, 1)
+    integer(moment_steps, "--moment-steps", 0)
+    integer(seed, "--seed", 0)
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
     if checkpoint is None:

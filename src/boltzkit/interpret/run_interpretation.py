@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 import torch
 
+from boltzkit.checks import integer, number
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.couplings_file import (FORMAT, compare_potts_with_truth, compare_with_truth, file_format,
                                                read_truth, write_couplings, write_potts_couplings)
@@ -170,6 +171,9 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     """
     run, out = Path(run), Path(out)
     _check_couplings_arguments(out, order, method, gauge, normalization)
+    integer(samples, "--samples", 1)
+    integer(quadrature, "--quadrature", 1)
+    integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run, "--truth": truth})
     reference = read_truth(truth, scaled=not unscaled_truth) if truth is not None else None
     model, source = load_run_or_archive(run, checkpoint)
@@ -199,6 +203,18 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
 
 
 # ---------------------------------------------------------------------------------- landscape
+def _check_tap_arguments(beta: float, damping: float, tol: float, max_iter: int, n_points: int | None,
+                         seed: int) -> None:
+    number(beta, "--beta", 0.0, low_open=True)
+    number(damping, "--damping", 0.0, 1.0, high_open=True)
+    number(tol, "--tol", 0.0, low_open=True)
+    integer(max_iter, "--max-iter", 1)
+    if n_points is not None:
+        integer(n_points, "--n-points", 0)
+    integer(seed, "--seed", 0)
+
+
+
 @dataclass
 class RunLandscape:
     """What :func:`run_landscape` found: the landscape, the data points it started from, the
@@ -220,6 +236,7 @@ def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os
     ``seed``), written to ``out`` (:func:`~boltzkit.interpret.landscape.save_landscape`). The other
     arguments are those of :func:`~boltzkit.interpret.landscape.free_energy_landscape`."""
     out = Path(out)
+    _check_tap_arguments(beta, damping, tol, max_iter, n_points, seed)
     # the command draws its figure beside the HDF5 file, as <out>.png
     check_outputs({"--out": out, "its figure": out.with_suffix(".png")}, {"RUN": run, "DATA": data})
     model = load_model(run, checkpoint).to(dtype=torch.float64)
@@ -347,6 +364,10 @@ def run_tree(run: str | os.PathLike, data: str | os.PathLike, out: str | os.Path
         raise BoltzkitError(f"--out {out}: give the Newick file name (e.g. tree.nwk)")
     check_outputs({"--out": out, "its figure": out.with_suffix(".png")},
                   {"RUN": run, "DATA": data, "--labels": labels})
+    _check_tap_arguments(1.0, damping, tol, max_iter, n_points, seed)
+    number(eps, "--eps", 0.0, low_open=True)
+    number(beta_min, "--beta-min", 0.0, 1.0, low_open=True)
+    integer(beta_steps, "--beta-steps", 1)
     points = load_run_points(run, data, dataset, n_points or None, seed)
     label_sets, label_source = tree_labels(labels, data, points)
     t0 = time.perf_counter()

@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from boltzkit.checks import integer
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import BernoulliForm
 from boltzkit.models.rbm_base import (
@@ -362,5 +363,6 @@ def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[s
     hidden units and ``space.n_states`` states per site."""
     generator = torch.Generator(device=data.device).manual_seed(seed)
     w = None if weights is None else weights.to(data.device, data.dtype)
-    return PottsRBM.init_from_data(data, int(options["n_hidden"]), space.n_states, generator,
+    n_hidden = integer(options["n_hidden"], "--hidden (n_hidden)", 1)
+    return PottsRBM.init_from_data(data, n_hidden, space.n_states, generator,
                                    data_weights=w)

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from boltzkit.checks import integer
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import BernoulliForm
@@ -344,5 +345,6 @@ def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[s
     units of the visible space's units ({0,1} or ±1) and a generator seeded with ``seed``."""
     units = SPIN if space.name == "spin" else BERNOULLI
     generator = torch.Generator(device=data.device).manual_seed(seed)
-    return RBM.init_from_data(data, int(options["n_hidden"]), units, generator,
+    n_hidden = integer(options["n_hidden"], "--hidden (n_hidden)", 1)
+    return RBM.init_from_data(data, n_hidden, units, generator,
                               data_weights=None if weights is None else weights.to(data))

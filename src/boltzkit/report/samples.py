@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from boltzkit.checks import integer
 from boltzkit.data.msa import write_fasta
 from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
@@ -34,6 +35,9 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     Returns what was written, in words ("100 sequences", "100 samples").
     """
     out = Path(out)
+    n = integer(n, "--n", 1)
+    gibbs_steps = integer(gibbs_steps, "--gibbs-steps", 0)
+    seed = integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run})
     model = trajectory.load_model(run, checkpoint).to(device)
     generator = torch.Generator(device=device).manual_seed(seed)

@@ -7,9 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from boltzkit.errors import BoltzkitError
+from boltzkit.checks import choice, integer, number
 
 METHODS = ("pcd", "cd", "rdm", "exact", "plm")
+DTYPES = ("float32", "float64")
+#: Each setting as the user types it: the CLI flag, then the Python name where it differs.
+FLAGS = {"method": "--method", "n_updates": "--updates (n_updates)", "batch_size": "--batch-size",
+         "n_chains": "--chains (n_chains)", "gibbs_steps": "--gibbs-steps",
+         "learning_rate": "--lr (learning_rate)", "optimizer": "--optimizer", "l1": "--l1", "l2": "--l2",
+         "n_checkpoints": "--checkpoints (n_checkpoints)", "spacing": "--spacing",
+         "save_every": "--save-every", "seed": "--seed", "dtype": "--dtype"}
 OPTIMIZERS = ("sgd", "adam")
 SPACINGS = ("log", "linear")
 
@@ -49,17 +56,22 @@ class TrainingConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise BoltzkitError(f"unknown training method {self.method!r} (choose {', '.join(METHODS)})")
-        if self.optimizer not in OPTIMIZERS:
-            raise BoltzkitError(f"unknown optimizer {self.optimizer!r} (choose {', '.join(OPTIMIZERS)})")
-        if self.spacing not in SPACINGS:
-            raise BoltzkitError(f"unknown checkpoint spacing {self.spacing!r} (choose log, linear)")
-        for name in ("n_updates", "batch_size", "n_chains", "n_checkpoints"):
-            if getattr(self, name) < 1:
-                raise BoltzkitError(f"{name} must be at least 1")
-        if self.gibbs_steps < 0 or self.learning_rate <= 0 or self.l1 < 0 or self.l2 < 0:
-            raise BoltzkitError("gibbs_steps, l1, l2 must be >= 0 and learning_rate > 0")
+        """Every setting checked at the door, the message naming its CLI flag (:data:`FLAGS`)."""
+        name = FLAGS.get
+        self.method = choice(self.method, name("method"), METHODS)
+        self.optimizer = choice(self.optimizer, name("optimizer"), OPTIMIZERS)
+        self.spacing = choice(self.spacing, name("spacing"), SPACINGS)
+        self.dtype = choice(self.dtype, name("dtype"), DTYPES)
+        for field_name in ("n_updates", "batch_size", "n_chains", "n_checkpoints"):
+            setattr(self, field_name, integer(getattr(self, field_name), name(field_name), 1))
+        # MCMC steps: at least one, except where the chains are not run (exact, plm)
+        steps_minimum = 0 if self.method in ("exact", "plm") else 1
+        self.gibbs_steps = integer(self.gibbs_steps, name("gibbs_steps"), steps_minimum)
+        self.save_every = integer(self.save_every, name("save_every"), 0)
+        self.seed = integer(self.seed, name("seed"), 0)
+        self.learning_rate = number(self.learning_rate, name("learning_rate"), 0.0, low_open=True)
+        self.l1 = number(self.l1, name("l1"), 0.0)
+        self.l2 = number(self.l2, name("l2"), 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

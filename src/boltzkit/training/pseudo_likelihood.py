@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from boltzkit.errors import BoltzkitError
+from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.pseudo_likelihood import pseudo_log_likelihood
 
@@ -215,6 +215,10 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
             history.append(entry)
             if on_epoch is not None:
                 on_epoch(entry)
+            if not all(bool(torch.isfinite(p).all()) for p in params.values()):
+                raise TrainingDiverged(f"pseudo-likelihood training diverged at epoch {epoch}: the "
+                                       "parameters are not finite (the run file keeps the last "
+                                       "finite checkpoint); lower --lr")
             if out is not None and epoch in checkpoints:
                         trajectory.append(out, epoch, {k: p.detach() for k, p in params.items()}, wall,
                                   config.learning_rate, checkpoint=True)

@@ -34,8 +34,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from boltzkit.checks import number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
-from boltzkit.errors import BoltzkitError
+from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
 from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
@@ -156,8 +157,12 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
         raise BoltzkitError("a TrainingConfig is needed to start a run")
     entry = family(kind)
     entry.check_method(config.method)  # before reading the data
-    if target_pearson is not None and not -1.0 < target_pearson <= 1.0:
-        raise BoltzkitError(f"--target-pearson must lie in (-1, 1], got {target_pearson}")
+    if target_pearson is not None:
+        number(target_pearson, "--target-pearson", -1.0, 1.0, low_open=True)
+    if pseudocount is not None:
+        number(pseudocount, "--pseudocount", 0.0, 1.0, high_open=True)
+    number(lambda_h, "--lambda-h", 0.0)
+    number(lambda_J, "--lambda-j", 0.0)
     if out is not None:
         check_outputs({"--out": out}, {"DATA": spec.path, "--labels": getattr(spec, "labels_path", None)})
         if not resume:
@@ -303,6 +308,9 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
                     solver=solver, max_iter=config.n_updates, learning_rate=config.learning_rate,
                     dtype=_DTYPES[config.dtype], device=config.device, callback=callback)
     wall_time = time.perf_counter() - t0
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters().values()):
+        raise TrainingDiverged("pseudo-likelihood maximisation diverged: the parameters are not "
+                               "finite (nothing was saved); raise --lambda-h / --lambda-j")
     if out is not None:
         config_dict = dict(run_config, model=model.config(), training=config.to_dict())
         trajectory.create(out, config_dict, *data.sample())

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.errors import TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
 from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, MomentMatching,
@@ -81,6 +82,7 @@ class Trainer:
         self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints,
                                                 config.spacing))
         self.update = 0
+        self.last_saved: int | None = None  # the update of the last state written to the run file
         self.wall_time = 0.0
         self.permutation = torch.randperm(len(data), generator=self.data_rng).numpy()
         self.cursor = 0
@@ -135,6 +137,7 @@ class Trainer:
     def save(self, checkpoint: bool) -> None:
         if self.out is None:
             return
+        self.last_saved = self.update
         trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
                           self.optimizer.param_groups[0]["lr"], checkpoint, self._state())
 
@@ -202,6 +205,15 @@ class Trainer:
             self.model.after_update()  # e.g. re-impose a gauge
         self.update += 1
 
+    def _check_finite(self) -> None:
+        """Stop a diverging run before a non-finite model is saved (the file keeps the last good one)."""
+        if all(bool(torch.isfinite(p).all()) for p in self.params):
+            return
+        kept = "nothing was saved" if self.last_saved is None else \
+            f"{self.out} keeps the state of update {self.last_saved}"
+        raise TrainingDiverged(f"training diverged at update {self.update}: the parameters are no "
+                               f"longer finite ({kept}); lower --lr or add --l2")
+
     def run(self, on_update: Callable[[int], None] | None = None,
             stop_after: int | None = None) -> EnergyModel:
         """Train until ``n_updates`` (or until ``stop_after`` updates, to simulate interruptions)."""
@@ -211,6 +223,7 @@ class Trainer:
             t0 = time.perf_counter()
             self.step()
             self.wall_time += time.perf_counter() - t0
+            self._check_finite()
             is_checkpoint = self.update in self.schedule
             if is_checkpoint or (save_every and self.update % save_every == 0):
                 self.save(checkpoint=is_checkpoint)
