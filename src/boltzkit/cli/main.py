@@ -23,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 @app.command()
 @user_errors
 def train(
+    ctx: typer.Context,
     data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images; "
                                           "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
@@ -90,12 +91,27 @@ def train(
     spec = make_spec(family(model).data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
                      alphabet=alphabet, reweight=reweight, threshold=identity)
+    given = _typed_flags(ctx) if resume else None
     with progress_bar("training", config.n_updates, not quiet) as advance:
-        train_run(spec, out, model, hidden, config, resume, advance,
+        train_run(spec, out, model, hidden, config, resume, advance, given=given,
                   options={"nn_hidden": nn_hidden, "parts": hybrid_parts}, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,
                   overwrite=overwrite)
     console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
+
+
+def _typed_flags(ctx: typer.Context) -> dict[str, object]:
+    """The options the user typed (not their defaults), keyed by flag ("DATA" for the argument),
+    with paths resolved: what ``--resume`` compares with the stored run."""
+    typed = {}
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)  # click's ParameterSource (typer may vendor it)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        value = ctx.params[param.name]
+        flag = "DATA" if param.param_type_name == "argument" else max(param.opts, key=len)
+        typed[flag] = str(Path(value).resolve()) if isinstance(value, Path) else value
+    return typed
 
 
 def est_updates(path: Path) -> list[int]:

@@ -124,6 +124,14 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             s.create_dataset("permutation", data=state["permutation"])
 
 
+def update_config(path: str | os.PathLike, changes: dict[str, Any]) -> None:
+    """Replace top-level entries of a run file's config (e.g. ``training`` when ``--resume``
+    extends a run), atomically."""
+    config = dict(read_config(path), **changes)
+    with atomic_path(path, copy_existing=True) as tmp, h5py.File(tmp, "a") as f:
+        f.attrs["config"] = json.dumps(config)
+
+
 def _open(path: str | os.PathLike) -> h5py.File:
     path = Path(path)
     if not path.exists():

@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
-from boltzkit.checks import number
+from boltzkit.checks import integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
 from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
@@ -117,7 +118,7 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
               lambda_J: float = 0.01, pseudocount: float | None = None,
               target_pearson: float | None = None,
               on_pearson: Callable[[int, float, float], None] | None = None,
-              overwrite: bool = False):
+              overwrite: bool = False, given: Mapping[str, Any] | None = None):
     """Train (or resume) a run of the family ``kind``; returns the trained model.
 
     Parameters
@@ -140,6 +141,11 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     on_pearson : callable(update, pearson, seconds), called after every update with
         ``target_pearson``; ``seconds`` is the training wall time so far
     overwrite : a new run may replace an existing file at ``out`` (else that is refused)
+    given : on resume, what the user asked for explicitly, keyed by flag (``"DATA"``, ``"--lr"``,
+        ...; :data:`RESUME_FLAGS`): anything that differs from the stored run is refused in one
+        line listing the differences, except ``--updates``, which extends (or shortens, down to
+        the updates already done) the run; the extended run ends where a run trained to that many
+        updates at once would.
 
     The run file never replaces one of the run's inputs, and one process at a time writes it
     (:mod:`boltzkit.io.outputs`).
@@ -148,8 +154,10 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     if n_hidden is not None:
         options["n_hidden"] = n_hidden
     bmdca: dict[str, Any] = {}
+    extended = False
     if resume:
         spec, kind, config, options, bmdca = _stored_run(out)
+        config, extended = _resumed_config(out, config, given or {})
         pseudocount = _resumed_pseudocount(out, pseudocount, bmdca.get("pseudocount"))
         if target_pearson is None:  # a stopping target given on resume wins over the stored one
             target_pearson = bmdca.get("target_pearson")
@@ -168,6 +176,8 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
         if not resume:
             refuse_existing_run(out, overwrite)
     with writing_run(out):
+        if extended:
+            trajectory.update_config(out, {"training": config.to_dict()})
         data = prepare_data(entry, spec, config)
         return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
                            options=options, lambda_h=lambda_h, lambda_J=lambda_J,
@@ -212,6 +222,54 @@ def _stored_run(out: str | os.PathLike | None):
     options = {name: model_config[name] for name in entry.options if name in model_config}
     return (spec_from_config(stored, out), entry.kind, TrainingConfig.from_dict(training), options,
             stored.get("bmdca", {}))
+
+
+#: What ``--resume`` compares with the stored run: flag -> (config entry, key).
+RESUME_FLAGS = {
+    "DATA": ("data", "path"), "--model": ("model", "kind"), "--hidden": ("model", "n_hidden"),
+    "--batch-size": ("training", "batch_size"), "--chains": ("training", "n_chains"),
+    "--gibbs-steps": ("training", "gibbs_steps"), "--method": ("training", "method"),
+    "--lr": ("training", "learning_rate"), "--optimizer": ("training", "optimizer"),
+    "--centered": ("training", "centered"), "--l1": ("training", "l1"), "--l2": ("training", "l2"),
+    "--checkpoints": ("training", "n_checkpoints"), "--spacing": ("training", "spacing"),
+    "--seed": ("training", "seed"), "--device": ("training", "device"),
+    "--test-fraction": ("data", "test_fraction"), "--dataset": ("data", "dataset"),
+    "--labels": ("data", "labels_path"), "--binarize": ("data", "binarize"),
+    "--alphabet": ("data", "alphabet"), "--reweight": ("data", "reweight"),
+    "--threshold": ("data", "threshold"),
+}
+
+
+def _same(given: Any, stored: Any, flag: str) -> bool:
+    if flag in ("DATA", "--labels"):
+        return stored is not None and given is not None and Path(given).resolve() == Path(stored).resolve()
+    if isinstance(stored, float) or isinstance(given, float):
+        return given is not None and stored is not None and math.isclose(float(given), float(stored),
+                                                                         rel_tol=1e-12)
+    return given == stored
+
+
+def _resumed_config(out, config: TrainingConfig, given: Mapping[str, Any]) -> tuple[TrainingConfig, bool]:
+    """The stored TrainingConfig, with ``--updates`` applied; differences refused in one line."""
+    stored = trajectory.read_config(out)
+    differ = []
+    for flag, value in given.items():
+        if flag in RESUME_FLAGS:
+            section, key = RESUME_FLAGS[flag]
+            kept = stored.get(section, {}).get(key)
+            if not _same(value, kept, flag):
+                differ.append(f"{flag} {value} (the run has {kept})")
+    if differ:
+        raise BoltzkitError(f"{out}: --resume continues the run as it was started; these differ from "
+                            f"it: {'; '.join(differ)} (start a new run with --overwrite to change them)")
+    updates = given.get("--updates")
+    if updates is None or updates == config.n_updates:
+        return config, False
+    done = trajectory.read_state(out).update
+    updates = integer(updates, "--updates (n_updates)", 1)
+    if updates < done:
+        raise BoltzkitError(f"--updates {updates}: the run in {out} has already done {done} updates")
+    return replace(config, n_updates=updates), True
 
 
 def _resumed_pseudocount(out, given: float | None, stored: float | None) -> float | None:
