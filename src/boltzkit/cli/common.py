@@ -30,6 +30,10 @@ def user_errors(func: Callable) -> Callable:
         except BoltzkitError as e:
             print(f"error: {e}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except OSError as e:  # no space left, read-only, permission denied: the files are intact
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"error: {where}{e.strerror or e} (the files written before are intact)", file=sys.stderr)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             print("interrupted: the run file holds the last saved state (use --resume)",
                   file=sys.stderr)

@@ -43,7 +43,7 @@ from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.evaluation.reconstruction import (ReconstructionError, errors_by_order, pair_entries,
                                                 reconstruction_error, rmse)
 from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCouplings, zero_sum_center
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic import io as synthetic_io
 from boltzkit.synthetic.conversion import ising_to_lattice_gas, lattice_gas_to_ising, potts_zero_sum_gauge
@@ -96,7 +96,7 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
     if couplings.gauge not in GAUGES:
         raise BoltzkitError(f"cannot store couplings in gauge {couplings.gauge!r}")
     n = couplings.n_sites
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_hdf5(path) as f:
         _common_attrs(f, couplings.gauge, couplings.method, n, 2,
                       [-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0], parameters, couplings.info)
         if couplings.offset is not None:
@@ -130,7 +130,7 @@ def write_potts_couplings(path: str | os.PathLike, couplings: PottsCouplings,
     n, q = couplings.n_sites, couplings.n_states
     pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.empty(0, 2, dtype=torch.long)
     dense = couplings.couplings.detach().cpu().double()
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_hdf5(path) as f:
         _common_attrs(f, "potts", couplings.method, n, q, list(range(q)), parameters, {})
         truth = f.create_group("truth")
         truth.create_dataset("fields", data=couplings.fields.detach().cpu().double().numpy())

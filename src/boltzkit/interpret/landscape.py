@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
 import torch
 from torch import Tensor
@@ -21,7 +20,7 @@ from boltzkit.data.msa import read_msa
 from boltzkit.errors import DataError
 from boltzkit.interpret.tap import TAPResult, tap_fixed_points
 from boltzkit.io import trajectory
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.models.registry import family
 
 __all__ = ["Landscape", "RunPoints", "deduplicate", "free_energy_landscape", "landscape_from_fixed_points",
@@ -256,7 +255,7 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
         the data file)
         attrs: order, beta, n_fixed_points, and ``attrs``
     """
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_hdf5(path) as f:
         g = f.create_group("fixed_points")
         g.create_dataset("visible", data=landscape.visible)
         g.create_dataset("hidden", data=landscape.hidden)

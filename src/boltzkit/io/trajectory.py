@@ -35,7 +35,7 @@ import torch
 
 from boltzkit.data.specs import spec_from_config
 from boltzkit.errors import DataError
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.models.registry import model_from_config
 
 FORMAT = "boltzkit-trajectory"
@@ -74,7 +74,7 @@ class ResumeState:
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
            labels: np.ndarray | None = None, image_shape: tuple[int, int] | None = None) -> None:
     """Start a new run file (replacing any file at ``path``)."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_hdf5(path) as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
         f.attrs["config"] = json.dumps(config)
@@ -99,7 +99,7 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
     ``state`` keys: chains (Tensor or None), rng, data_rng (ByteTensor), optimizer (state dict),
     permutation (ndarray), cursor (int).
     """
-    with atomic_path(path, copy_existing=True) as tmp, h5py.File(tmp, "a") as f:
+    with atomic_hdf5(path, keep_existing=True) as f:
         if checkpoint:
             key = _key(update)
             if key in f["checkpoints"]:
@@ -128,7 +128,7 @@ def update_config(path: str | os.PathLike, changes: dict[str, Any]) -> None:
     """Replace top-level entries of a run file's config (e.g. ``training`` when ``--resume``
     extends a run), atomically."""
     config = dict(read_config(path), **changes)
-    with atomic_path(path, copy_existing=True) as tmp, h5py.File(tmp, "a") as f:
+    with atomic_hdf5(path, keep_existing=True) as f:
         f.attrs["config"] = json.dumps(config)
 
 

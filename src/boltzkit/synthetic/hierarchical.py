@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from boltzkit.errors import BoltzkitError, DataError
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_hdf5
 
 __all__ = ["HierarchicalDataset", "hierarchical", "default_flip_probs", "read_level_labels",
            "true_newick"]
@@ -86,10 +86,8 @@ class HierarchicalDataset:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the HDF5 file described in the module docstring, atomically."""
-        import h5py  # heavy: loaded only when a file is written or read
-
         path = Path(path)
-        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        with atomic_hdf5(path) as f:
             f.create_dataset("samples", data=self.samples.astype(np.uint8), compression="gzip")
             g = f.create_group("labels")
             for name, lab in self.level_labels().items():

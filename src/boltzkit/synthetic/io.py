@@ -43,7 +43,7 @@ from torch import Tensor
 
 from boltzkit import __version__
 from boltzkit.errors import BoltzkitError, DataError
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.hamiltonians import STATE_VALUES, PottsHamiltonian, SpinHamiltonian
 
@@ -171,7 +171,7 @@ def write_dataset(path: str | os.PathLike, samples: Tensor, hamiltonian: SpinHam
         raise BoltzkitError(f"samples must have shape (M, {h.n_sites}), got {tuple(samples.shape)}")
     unscaled = GroundTruth.from_hamiltonian(h, beta, scaled=False)
     values = list(STATE_VALUES[convention]) if convention in STATE_VALUES else list(range(h.n_states))
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_hdf5(path) as f:
         f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, boltzkit_version=__version__,
                        generator=generator, beta=float(beta), convention=convention, n_sites=h.n_sites,
                        n_states=h.n_states, state_values=json.dumps(values),
