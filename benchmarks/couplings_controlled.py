@@ -1,6 +1,6 @@
 """Controlled inverse experiments: known Hamiltonian -> samples -> RBM -> effective couplings.
 
-The pipeline of Decelle, Furtlehner, Navas Gómez & Seoane (SciPost Phys. 16, 095, 2024; METHODS.md
+The pipeline of Decelle, Furtlehner, Navas Gómez & Seoane (SciPost Phys. 16, 095, 2024; docs/methods.md
 sections 1 and 2): equilibrium samples of a known model from :mod:`boltzkit.synthetic.generators`, a
 Bernoulli RBM trained by PCD on them, and the generalized Ising model of the trained RBM
 (:func:`boltzkit.interpret.rbm_couplings.rbm_couplings`), compared with the beta-scaled truth per order
@@ -13,7 +13,7 @@ Experiments:
   beta = 0.2 — fields, pairs and triplets, couplings by exact enumeration (and the CLT for comparison).
 * ``ea2d``: 2D Edwards-Anderson ±J, L = 7 periodic (N = 49), p = 0.5, beta = 0.2 (the SciPost reference
   model) — fields and pairs by the central-limit method (N too large to enumerate). Also reports the
-  notebook's Delta (denominator: unscaled ±1 couplings, METHODS.md 1.6: Delta 0.02 there).
+  notebook's Delta (denominator: unscaled ±1 couplings, docs/methods.md section 1.6: Delta 0.02 there).
 
 Training: PCD-10, 1000 chains, minibatches of 1000, Adam with the step size decaying geometrically
 from 0.01 to 0.0005, W ~ 1e-4 N(0, 1) initially, visible bias from the data frequencies.

@@ -1,5 +1,5 @@
 """Pairwise couplings reconstructed by pairwise-only, NN-only and hybrid EBMs vs the strength of
-higher-order interactions (the 004 seed: Feinauer & Lucibello, arXiv:2012.06625; METHODS.md 5).
+higher-order interactions (the 004 seed: Feinauer & Lucibello, arXiv:2012.06625; docs/methods.md section 5).
 
 Data: :func:`boltzkit.synthetic.generators.higher_order` — a pairwise model on a random graph
 (mean degree 3, J_ij = coupling * N(0, 1)) plus N random 3-body terms sqrt(gamma) xi_I s_I, sampled by

@@ -266,3 +266,20 @@ def test_load_ising_bm_run(tmp_path):
     assert set(np.unique(s)) <= {-1.0, 1.0}
     with pytest.raises(BoltzkitError, match="±1 spins"):
         est.score_samples(x)
+
+
+@pytest.mark.parametrize(("run", "expected"), [
+    ("bernoulli-rbm", {"n_hidden": 4, "n_updates": 30, "batch_size": 50, "n_chains": 50, "gibbs_steps": 2,
+                       "method": "pcd", "n_checkpoints": 3}),
+    ("potts-rbm", {"n_hidden": 3, "optimizer": "adam", "n_updates": 30}),
+    ("potts-bm-plm", {"method": "plm", "n_updates": 20, "lambda_h": 0.01, "lambda_J": 0.01}),
+    ("hybrid", {"nn_hidden": 4, "parts": "both", "method": "plm", "n_updates": 20, "batch_size": 50,
+                "n_checkpoints": 2}),
+])
+def test_load_gives_back_the_settings_the_run_was_trained_with(run, expected):
+    """The command lines of tests/fixtures/runs_v0_1/make_fixtures.sh, read back by load()."""
+    from pathlib import Path
+
+    est = boltzkit.load(Path(__file__).parent / "fixtures" / "runs_v0_1" / f"{run}.h5")
+    params = est.get_params()
+    assert {k: params[k] for k in expected} == expected

@@ -275,18 +275,26 @@ def load(path: str | os.PathLike, checkpoint: int | None = None) -> EnergyModelE
     model = trajectory.load_model(path, checkpoint)
     entry = family(model.kind, str(path))
     cls = estimator_class(entry)
-    training = config.get("training", {})
-    stored = {k: training[k] for k in _TRAINING_NAMES if k in training and k in cls._params}
-    if stored.get("method") not in entry.methods:
-        stored.pop("method", None)  # e.g. the epoch settings of a pseudo-likelihood run
-    options = {k: v for k, v in model.config().items() if k in entry.options}
-    est = cls(**options, **stored, out=path)
-    est.random_state = training.get("seed")
+    est = cls(**_stored_params(config, entry, model, cls._params), out=path)
+    est.random_state = config.get("training", {}).get("seed")
     est.alphabet_ = config.get("alphabet")
     est._set_model(model.to(torch.device(est.device), _DTYPES[est.dtype]))
     est.trajectory_updates_ = trajectory.checkpoint_updates(path)
     est.run_info_ = config
     return est
+
+
+def _stored_params(config: dict[str, Any], entry: Family, model, params: dict[str, Any]) -> dict[str, Any]:
+    """The estimator's hyper-parameters as the run stored them: the training settings (those the
+    command line gave, for epoch-wise pseudo-likelihood runs), the family's options (model config,
+    or the entry under its kind) and the plm strengths."""
+    own = config.get(entry.kind, {})
+    training = own.get("cli_training", config.get("training", {}))
+    stored = {k: training[k] for k in _TRAINING_NAMES if k in training and k in params}
+    options = {k: v for k, v in model.config().items() if k in entry.options}
+    options.update({k: v for k, v in own.items() if k in entry.options})
+    plm = {k: v for k, v in config.get("plm", {}).items() if k in params}
+    return {**options, **stored, **plm}
 
 
 def __getattr__(name: str) -> Any:

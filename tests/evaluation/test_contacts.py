@@ -62,7 +62,7 @@ def test_pf00014_struct_has_652_contacts_below_8_angstrom():
 def test_pf00072_struct_counts_of_the_reference_notebook():
     cmap = read_struct(SHARED / "msa" / "PF00072" / "PF00072_struct.dat.gz", threshold=7.5)
     assert cmap.length == 112
-    # METHODS 1.6 item 3: |i - j| > 5 (min_separation=6, inclusive) and d < 7.5: 2074 of 5671 pairs
+    # docs/methods.md section 1.6 item 3: |i - j| > 5 (min_separation=6, inclusive) and d < 7.5: 2074 of 5671 pairs
     assert int(cmap.pair_mask(min_separation=6).sum()) == 5671
     assert cmap.n_contacts(min_separation=6) == 2074
     assert cmap.with_threshold(8.0).n_contacts() == 2816  # data README, d < 8 over all pairs
@@ -124,7 +124,7 @@ def test_frobenius_scores_are_gauge_invariant_and_exclude_the_gap():
     for apc in (False, True):
         assert torch.allclose(frobenius_scores(J, apc=apc), frobenius_scores(J_gauged, apc=apc), atol=1e-12)
     J_zs, _ = zero_sum_gauge(J)
-    expected = torch.linalg.matrix_norm(J_zs[:, :, 1:, 1:])  # METHODS 1.5: J[1:, 1:] after the gauge
+    expected = torch.linalg.matrix_norm(J_zs[:, :, 1:, 1:])  # docs/methods.md section 1.5: J[1:, 1:] after the gauge
     expected.fill_diagonal_(0)
     assert torch.allclose(frobenius_scores(J, apc=False), expected, atol=1e-12)
     with_gap = torch.linalg.matrix_norm(J_zs)

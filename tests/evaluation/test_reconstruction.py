@@ -23,7 +23,7 @@ def test_epsilon_and_rmse_by_hand():
 
 
 def test_reference_normalization_reproduces_the_notebook_convention():
-    # METHODS 1.6: numerator with beta-scaled truth, denominator with the unscaled ±1 couplings.
+    # docs/methods.md section 1.6: numerator with beta-scaled truth, denominator with the unscaled ±1 couplings.
     beta = 0.2
     unscaled = torch.tensor([1.0, -1.0, 1.0, -1.0])
     inferred = beta * unscaled + torch.tensor([0.02, -0.02, 0.02, -0.02])

@@ -1,4 +1,4 @@
-"""Potts RBM -> zero-sum Potts couplings: exact enumeration, central-limit approximation (METHODS.md 1.5
+"""Potts RBM -> zero-sum Potts couplings: exact enumeration, central-limit approximation (docs/methods.md section 1.5
 number), Gaussian mixture (exact when every site is treated exactly), gauge invariance, triplets."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_gaussian_matches_exact_on_the_reference_random_model():
     clt = potts_rbm_couplings(rbm, "gaussian")
     pairs, fields = rel(clt.couplings, exact.couplings), rel(clt.fields, exact.fields)
     print(f"\nPotts q=3 N=11 Nh=8: gaussian vs exact, pairs {pairs:.2e}, fields {fields:.2e}")
-    assert pairs < 1.5e-2  # METHODS.md 1.5: 7.6e-3
+    assert pairs < 1.5e-2  # docs/methods.md section 1.5: 7.6e-3
     assert fields < 1.5e-2
     for j in (exact.couplings, clt.couplings):
         assert float(j.sum(2).abs().max()) < 1e-12 and float(j.sum(3).abs().max()) < 1e-12

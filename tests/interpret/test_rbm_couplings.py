@@ -1,5 +1,5 @@
 """RBM -> generalized Ising model: exact Walsh expansion against brute force, the central-limit
-approximation against exact enumeration (METHODS.md 1.3 numbers), Cossu's baseline, and the two gauges
+approximation against exact enumeration (docs/methods.md section 1.3 numbers), Cossu's baseline, and the two gauges
 on an RBM that reproduces a known lattice gas exactly."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from boltzkit.synthetic.hamiltonians import Interactions, SpinHamiltonian
 
 def random_rbm(n: int, nh: int, seed: int, scale: float = 2.0, visible=BERNOULLI, hidden=BERNOULLI) -> RBM:
     rng = np.random.default_rng(seed)
-    # W drawn as (Nh, N), the reference notebook's layout, so that seed 0 gives METHODS.md's numbers
+    # W drawn as (Nh, N), the reference notebook's layout, so that seed 0 gives docs/methods.md's numbers
     w = rng.normal(0, scale / np.sqrt(n), (nh, n)).T.copy()
     b, c = rng.normal(0, 0.1, n), rng.normal(0, 0.1, nh)
     return RBM(torch.tensor(w), torch.tensor(b), torch.tensor(c), visible, hidden)
@@ -97,7 +97,7 @@ def test_gaussian_matches_exact_on_the_reference_random_rbm():
     baseline = rel(cossu.couplings[2].values, exact.couplings[2].values)
     print(f"\ngaussian vs exact: pairs {pairs:.2e}, fields {fields:.2e}; cossu pairs {baseline:.3f}; "
           f"triplets exact {exact.couplings[3].values.numpy()} gaussian {clt.couplings[3].values.numpy()}")
-    assert pairs < 4e-3          # METHODS.md 1.3: 2.0e-3
+    assert pairs < 4e-3          # docs/methods.md section 1.3: 2.0e-3
     assert fields < 1.5e-3       # 7.3e-4
     assert 0.2 < baseline < 0.45  # 0.32
     np.testing.assert_allclose(clt.couplings[3].values, exact.couplings[3].values, rtol=0.05, atol=2e-5)

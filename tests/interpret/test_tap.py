@@ -1,4 +1,4 @@
-"""TAP / Plefka free energies (METHODS.md 3.1-3.2): fixed points are stationary points of the
+"""TAP / Plefka free energies (docs/methods.md section 3.1-3.2): fixed points are stationary points of the
 implemented F, q=2 Potts reproduces the binary RBM exactly, ±1 RBMs go through the exact {0,1}
 form, and F approaches -log Z (exact enumeration) with the error of the truncated order."""
 

@@ -1,4 +1,4 @@
-"""TreeRBM (Decelle, Seoane & Rosset 2023; METHODS.md 4.1): the walk over checkpoints and over
+"""TreeRBM (Decelle, Seoane & Rosset 2023; docs/methods.md section 4.1): the walk over checkpoints and over
 temperatures, the tree (levels, Newick, CSV), the scores against labels, and ``boltzkit tree`` —
 on designed checkpoints whose fixed points merge along a known tree, and on an RBM trained with
 boltzkit on synthetic hierarchical data (adjusted Rand index >= 0.9 at every true level)."""

@@ -28,6 +28,17 @@ RELEASED = {
     "potts-bm-plm": (23, None, None, None),
     "hybrid": (None, None, None, None),  # 0.1.0 could not evaluate a hybrid run
 }
+# ... and the moments' Pearson r (means, C_ij) and the independent-site test log-likelihood: the
+# same samples from the same seed; the baseline is now fitted in float64 (0.1.0: float32 for
+# binary RBMs), a difference of about 2e-8 relative
+RELEASED_MOMENTS = {
+    "bernoulli-rbm": (0.9829711603231942, 0.2638070040518715, -6.368703962368142),
+    "ising-rbm": (0.9840793760030314, 0.23021300775495993, -6.368703831237923),
+    "ising-bm": (0.9867392563685257, 0.8165536496832855, -6.3687038172905535),
+    "potts-rbm": (0.966153385840319, 0.3839416988454971, -26.179823187292286),
+    "potts-bm": (0.9745598823157374, 0.7138648219944772, -26.179823187292286),
+    "potts-bm-plm": (0.928733388382606, 0.685172841145343, -26.179823187292286),
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +81,7 @@ def test_release_run_loads_samples_and_evaluates(fixtures, monkeypatch, run):
         assert got["log_likelihood"]["test"] == pytest.approx(test, rel=1e-9)
     else:  # the hybrid: 12 spins, exact log Z now
         assert got["log_z_method"] == "exact" and np.isfinite(got["log_likelihood"]["test"])
+    if run in RELEASED_MOMENTS:
+        means, correlations, baseline = RELEASED_MOMENTS[run]
+        assert got["moments_pearson"] == {"means": means, "correlations": correlations}
+        assert got["independent_site_log_likelihood"]["test"] == pytest.approx(baseline, rel=1e-7)

@@ -141,7 +141,7 @@ def test_gradient_matches_finite_differences_of_the_exact_log_likelihood():
             numeric[idx] = (up - down) / (2 * eps)
         assert torch.allclose(grads[name], numeric, atol=1e-7), name
 
-    # the centered gradient is a fixed linear transform of the plain one (METHODS.md 6.1)
+    # the centered gradient is a fixed linear transform of the plain one (docs/methods.md section 6.1)
     centered = model.log_likelihood_gradient(data, exact_chains, weights, centered=True)
     w = weights / weights.sum()
     v_bar = w @ model.one_hot(data)

@@ -1,5 +1,5 @@
 """The log-likelihood gradient of the binary RBM against finite differences of the exact
-log-likelihood, and the centered gradient against its definition (METHODS.md 6.1).
+log-likelihood, and the centered gradient against its definition (docs/methods.md section 6.1).
 
 L(theta) = sum_n w_n (-F(x_n)) / sum_n w_n - log Z(theta), with log Z by double enumeration
 (tests/conftest.py), so the reference shares no code with the gradient under test.
@@ -89,7 +89,7 @@ def test_gradient_is_not_trivially_small(tiny_problem, brute):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("units", ["bernoulli", "spin"])
 def test_centered_gradient_follows_its_definition(tiny_problem, brute, units, weighted):
-    """METHODS.md 6.1: centre v and h on the data means (v̄, h̄);
+    """docs/methods.md section 6.1: centre v and h on the data means (v̄, h̄);
     ΔW = <(v-v̄)(h-h̄)ᵀ>_D - <(v-v̄)(h-h̄)ᵀ>_M, Δb = <v>_D - <v>_M - ΔW h̄, Δc = <h>_D - <h>_M - v̄ᵀΔW."""
     model, data, weights = tiny_problem(units, weighted)
     chains = exact_model_chains(model, brute)
@@ -152,7 +152,7 @@ def test_weight_penalties_are_the_documented_loss(tiny_problem, brute, l1, l2):
 
 
 def centering_map(g: dict[str, torch.Tensor], v_bar: torch.Tensor, h_bar: torch.Tensor):
-    """The centered update as a linear map of the plain gradient (METHODS.md 6.1, expanded):
+    """The centered update as a linear map of the plain gradient (docs/methods.md section 6.1, expanded):
     ΔW = g_W - v̄ g_cᵀ - g_b h̄ᵀ, Δb = g_b - ΔW h̄, Δc = g_c - ΔWᵀ v̄."""
     dw = g["weights"] - torch.outer(v_bar, g["hidden_bias"]) - torch.outer(g["visible_bias"], h_bar)
     return {"weights": dw, "visible_bias": g["visible_bias"] - dw @ h_bar,

@@ -21,7 +21,7 @@ def random_hamiltonian(n: int, convention: str, seed: int, orders=(2, 3, 4)) -> 
 
 
 def test_pair_lattice_gas_maps_as_in_methods():
-    # METHODS.md 2.1: J_ij = K_ij / 4, h_i = mu_i / 2 + sum_j K_ij / 4.
+    # docs/methods.md section 2.1: J_ij = K_ij / 4, h_i = mu_i / 2 + sum_j K_ij / 4.
     n = 6
     g = torch.Generator().manual_seed(0)
     pairs = random_hyperedges(n, 2, 8, g)

@@ -1,4 +1,4 @@
-"""2D Ising 7x7 periodic ferromagnet against the transfer-matrix values of METHODS.md section 2.1."""
+"""2D Ising 7x7 periodic ferromagnet against the transfer-matrix values of docs/methods.md section 2.1."""
 
 import pytest
 

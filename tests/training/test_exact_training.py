@@ -1,4 +1,4 @@
-"""Exact training converges to its fixed point: moment matching (METHODS.md 6.1).
+"""Exact training converges to its fixed point: moment matching (docs/methods.md section 6.1).
 
 The maximum-likelihood fixed point of an RBM is <v_i>_D = <v_i>_M, <h_a>_D = <h_a>_M and
 <v_i h_a>_D = <v_i h_a>_M, with the data terms Rao-Blackwellised (h replaced by <h|v>). With an

@@ -14,7 +14,7 @@ import typer
 from boltzkit.cli.common import DeviceOption, ThreadsOption, console, print_json, progress_bar, \
     setup_torch, stdout, user_errors
 from boltzkit.models.families import DEFAULT_FAMILY
-from boltzkit.models.registry import families, kinds
+from boltzkit.models.registry import families
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Energy-based models: train, sample, evaluate and interpret them.")
@@ -28,7 +28,7 @@ def train(
                                           "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
     model: str = typer.Option(DEFAULT_FAMILY.kind, "--model",
-                              help=" | ".join(kinds())),
+                              help=" | ".join(f"{f.kind} ({f.summary})" for f in families())),
     hidden: int = typer.Option(100, "--hidden", help="Number of hidden units"),
     updates: int = typer.Option(10000, "--updates", help="Number of parameter updates"),
     batch_size: int = typer.Option(500, "--batch-size"),
@@ -93,11 +93,13 @@ def train(
                      alphabet=alphabet, reweight=reweight, threshold=identity)
     given = _typed_flags(ctx) if resume else None
     with progress_bar("training", config.n_updates, not quiet) as advance:
-        train_run(spec, out, model, hidden, config, resume, advance, given=given,
-                  options={"nn_hidden": nn_hidden, "parts": hybrid_parts}, lambda_h=lambda_h,
+        typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
+        options = {name: value for name, value in typed.items() if name in family(model).options}
+        train_run(spec, out, model, None, config, resume, advance, given=given,
+                  options=options, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,
                   overwrite=overwrite)
-    console.print(f"saved {len(est_updates(out))} checkpoints to {out}")
+    console.print(f"saved {checkpoint_count(out)} checkpoints to {out}")
 
 
 def _typed_flags(ctx: typer.Context) -> dict[str, object]:
@@ -114,10 +116,10 @@ def _typed_flags(ctx: typer.Context) -> dict[str, object]:
     return typed
 
 
-def est_updates(path: Path) -> list[int]:
+def checkpoint_count(path: Path) -> int:
     from boltzkit.io.trajectory import checkpoint_updates
 
-    return checkpoint_updates(path)
+    return len(checkpoint_updates(path))
 
 
 @app.command()

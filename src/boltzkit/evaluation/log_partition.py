@@ -49,6 +49,9 @@ def log_partition(model, method: str = "auto", n_chains: int = 1000, n_steps: in
         on a model without one, "exact" on a model too large to enumerate.
     """
     exact = isinstance(model, ExactEnumeration)
+    if method == "auto" and not exact and not isinstance(model, AnnealingPath):
+        raise LogPartitionUnavailable(f"log Z of the {model.kind} family: it has neither an exact "
+                                      "enumeration (ExactEnumeration) nor an AIS path (AnnealingPath)")
     if method == "auto":
         small = exact and model.enumeration_log2_size() <= EXACT_MAX_UNITS
         method = "exact" if small or not isinstance(model, AnnealingPath) else "ais"

@@ -22,21 +22,10 @@ from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_parti
 from boltzkit.evaluation.moments import compare_categorical_moments, compare_moments
 from boltzkit.io import trajectory
 from boltzkit.models.baseline import independent_site_model
+from boltzkit.models.capabilities import MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
 
-__all__ = ["evaluate_run", "MOMENTS_CONVENTION"]
-
-#: What the moments compare, by visible space.
-MOMENTS_CONVENTION = {
-    "categorical": ("f_i(a) and C_ij(a,b) = f_ij(a,b) - f_i(a) f_j(b) for i < j, all q states (gap "
-                    "included); data weighted by the run's sequence weights, no pseudocount; model: "
-                    "samples from uniformly random starts"),
-    "spin": ("<s_i> and C_ij = <s_i s_j> - <s_i><s_j> for i < j of ±1 spins; data weighted by "
-             "their weights if any; model: samples from uniformly random starts"),
-    "bernoulli": ("<v_i> and C_ij = <v_i v_j> - <v_i><v_j> for i < j of {0,1} units; data weighted "
-                  "by their weights if any; model: samples from uniformly random starts"),
-}
-
+__all__ = ["evaluate_run"]
 
 def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | None]:
     """A dataset's rows as the model's values (its dtype and device) and their weights."""
@@ -128,7 +117,7 @@ def _moments(model, train_x: torch.Tensor, train_w, samples: torch.Tensor) -> di
         out["n_states"] = space.n_states
     else:
         moments = compare_moments(train_x, samples, train_w)
-    out["moments_convention"] = MOMENTS_CONVENTION[space.name]
+    out["moments_convention"] = space.moments_convention
     out["moments_pearson"] = {"means": moments.means_pearson,
                               "correlations": moments.correlations_pearson}
     out["moments_slope"] = {"means": moments.means_slope,
@@ -139,10 +128,18 @@ def _moments(model, train_x: torch.Tensor, train_w, samples: torch.Tensor) -> di
 @torch.no_grad()
 def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.Generator,
                           progress: Callable[[int], None] | None) -> torch.Tensor:
-    """Model samples after ``n_steps`` steps from random starts, run in about 40 chunks of steps
-    with the progress advanced from 60 to 99 between chunks."""
+    """Model samples after ``n_steps`` steps from random starts.
+
+    Models whose steps draw their random numbers together
+    (:class:`~boltzkit.models.capabilities.MultiStepSampler` with ``shared_random_numbers``) run
+    them in one call, as :func:`boltzkit.sampling.gibbs.sample` does, so that the draws of a seed
+    do not depend on progress reporting; the others run about 40 chunks of steps (the same draws
+    as one call), the progress advanced from 60 to 99 between.
+    """
     chains = model.init_chains(n_samples, generator)
-    chunk, done = max(1, -(-n_steps // 40)), 0
+    shared = isinstance(model, MultiStepSampler) and model.shared_random_numbers
+    chunk = n_steps if shared else max(1, -(-n_steps // 40))
+    done = 0
     while done < n_steps:
         m = min(chunk, n_steps - done)
         chains = run_chains(model, chains, m, generator)

@@ -104,7 +104,7 @@ class ExactEnumeration(Protocol):
         ...
 
     def enumerate_visible(self) -> Tensor:
-        """Every visible configuration, shape (n_states, n_visible)."""
+        """Every visible configuration, shape (n_configurations, n_visible)."""
         ...
 
 
@@ -134,7 +134,13 @@ class FastAnnealing(Protocol):
 
 @runtime_checkable
 class MultiStepSampler(Protocol):
-    """Several Monte Carlo steps at once (random numbers drawn together)."""
+    """Several Monte Carlo steps at once.
+
+    ``shared_random_numbers``: True when the steps of one call draw their random numbers together
+    (then n steps in one call and in several calls give different, equally valid, draws).
+    """
+
+    shared_random_numbers: bool
 
     def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
                      beta: float = 1.0) -> Chains:
@@ -264,5 +270,6 @@ def require(model: Any, capability: type, purpose: str) -> None:
     """
     if not isinstance(model, capability):
         kind = getattr(model, "kind", type(model).__name__)
+        what = (capability.__doc__ or capability.__name__).strip().splitlines()[0].rstrip(".")
         raise BoltzkitError(f"{purpose}: the {kind} family has no {capability.__name__} capability "
-                            f"({(capability.__doc__ or '').strip().splitlines()[0].rstrip('.')})")
+                            f"({what[:1].lower() + what[1:]})")

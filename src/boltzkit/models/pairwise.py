@@ -319,6 +319,8 @@ class PottsModel(_Pairwise):
             index[:, i] = new + i * q
         return Chains((index - offsets).to(self.dtype))
 
+    shared_random_numbers = False  # sample_steps is n sample_step calls sharing the coupling layout
+
     def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
                      beta: float = 1.0) -> Chains:
         """``n_steps`` sweeps (:meth:`sample_step`), the coupling columns arranged once."""

@@ -68,6 +68,7 @@ class RBM(RBMBase):
         return RBM(weights, visible_bias, hidden_bias, self.visible_units, self.hidden_units)
 
     penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
+    shared_random_numbers = True  # sample_steps draws the uniforms of several steps at once
 
     # ---------------------------------------------------------------- construction
     @property

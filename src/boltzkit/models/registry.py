@@ -57,17 +57,18 @@ class Family:
         The values of its visible units; binary data files feed bernoulli and spin families,
         categorical ones (alignments, integer states) feed categorical families.
     builder : callable or "module:attribute"
-        ``build(data, weights, space, options, generator) -> model``: a model initialised from
+        ``build(data, weights, space, options, seed) -> model``: a model initialised from
         training data ``data`` (Tensor (n, n_visible), model values) with row ``weights`` (or
         None), visible space ``space``, the family's ``options`` (a dict with every key of
-        :attr:`options`) and a torch ``generator``.
+        :attr:`options`) and the run's integer ``seed`` (for its random initialisation).
     loader : callable or "module:attribute"
         ``load(config, params) -> model`` from the stored model config and tensors.
     methods : tuple of str
         The training methods that apply (:data:`TRAINING_METHODS`).
     options : mapping
-        The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``); a run
-        file keeps them in the model config under the same names.
+        The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``). A run
+        file keeps them in its model config or, for epoch-wise pseudo-likelihood runs, in the
+        entry under the family's kind; :func:`boltzkit.load` reads them back from there.
     """
 
     kind: str
@@ -97,11 +98,15 @@ class Family:
 
         return VisibleSpace(self.visible, n_states if self.visible == "categorical" else 2)
 
-    def with_options(self, options: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
-        """The family's options: defaults overridden by ``options`` and ``more`` (others ignored)."""
-        given = dict(options or {}, **more)
-        return {name: given.get(name, default) if given.get(name) is not None else default
-                for name, default in self.options.items()}
+    def with_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The family's options: the defaults of those not given; a name it does not take is refused."""
+        given = dict(options or {})
+        unknown = sorted(set(given) - set(self.options))
+        if unknown:
+            takes = ", ".join(self.options) or "none"
+            raise BoltzkitError(f"the {self.kind} family takes no option {', '.join(unknown)} "
+                                f"(its options: {takes})")
+        return {name: given.get(name, default) for name, default in self.options.items()}
 
     def build(self, data, weights, space, options: Mapping[str, Any], generator):
         return _resolve(self.builder)(data, weights, space, self.with_options(options), generator)

@@ -41,6 +41,20 @@ class VisibleSpace:
     name: str
     n_states: int = 2
 
+    def __post_init__(self) -> None:
+        if self.name not in _MOMENTS:
+            raise ValueError(f"unknown visible space {self.name!r} (known: {', '.join(_MOMENTS)})")
+
+    @property
+    def storage_dtype(self) -> type:
+        """The dtype of data rows kept in run files: int8 codes, uint8 {0,1}."""
+        return np.int8 if self.categorical else np.uint8
+
+    @property
+    def moments_convention(self) -> str:
+        """What the data-vs-model moments of ``evaluate`` compare, in words."""
+        return _MOMENTS[self.name]
+
     @property
     def data_kind(self) -> str:
         """Which reader of :mod:`boltzkit.data.specs` gives this model its data."""
@@ -88,6 +102,16 @@ class VisibleSpace:
         if not ok:
             raise InvalidValue(f"{what} must hold {self.values_text}")
 
+
+_MOMENTS = {
+    "categorical": ("f_i(a) and C_ij(a,b) = f_ij(a,b) - f_i(a) f_j(b) for i < j, all q states (gap "
+                    "included); data weighted by the run's sequence weights, no pseudocount; model: "
+                    "samples from uniformly random starts"),
+    "spin": ("<s_i> and C_ij = <s_i s_j> - <s_i><s_j> for i < j of ±1 spins; data weighted by "
+             "their weights if any; model: samples from uniformly random starts"),
+    "bernoulli": ("<v_i> and C_ij = <v_i v_j> - <v_i><v_j> for i < j of {0,1} units; data weighted "
+                  "by their weights if any; model: samples from uniformly random starts"),
+}
 
 BERNOULLI_SPACE = VisibleSpace("bernoulli")
 SPIN_SPACE = VisibleSpace("spin")

@@ -1,7 +1,8 @@
 """The one training entry: train any registered family on a data file into a run file.
 
-``boltzkit train`` and the scikit-learn estimators (:mod:`boltzkit.estimator`) both call
-:func:`train_run`. It reads the data the family needs (:mod:`boltzkit.data.specs`), builds the
+``boltzkit train`` calls :func:`train_run` (data from a file, the run file checked and locked),
+the scikit-learn estimators (:mod:`boltzkit.estimator`) call :func:`train_model` (data in memory);
+both end in the same code. It reads the data the family needs (:mod:`boltzkit.data.specs`), builds the
 model through the family registry, and runs the method:
 
 * ``pcd``, ``cd``, ``rdm``, ``exact``: maximum likelihood by the
@@ -93,7 +94,7 @@ class TrainingData:
         """(rows, labels, image_shape) kept in the run file for reports: the first
         :data:`~boltzkit.data.specs.DATA_SAMPLE_ROWS` rows, int8 codes or uint8 {0,1}."""
         rows = self.samples[:DATA_SAMPLE_ROWS]
-        rows = rows.astype(np.int8 if self.space.categorical else np.uint8)
+        rows = rows.astype(self.space.storage_dtype)
         labels = None if self.labels is None else self.labels[:DATA_SAMPLE_ROWS]
         return rows, labels, self.image_shape
 
@@ -107,8 +108,6 @@ def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingDa
     if len(train) < 1:
         raise BoltzkitError(f"{spec.path}: no training rows")
     return TrainingData.from_dataset(train, entry.space(getattr(train, "q", 2)), config)
-
-
 
 
 def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
@@ -151,8 +150,8 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     (:mod:`boltzkit.io.outputs`).
     """
     options = dict(options or {})
-    if n_hidden is not None:
-        options["n_hidden"] = n_hidden
+    if n_hidden is not None and not resume and "n_hidden" in family(kind).options:
+        options["n_hidden"] = n_hidden  # the --hidden of every command line, for the families it fits
     bmdca: dict[str, Any] = {}
     extended = False
     if resume:
@@ -345,6 +344,9 @@ def _pseudo_likelihood_run(entry: Family, data: TrainingData, config: TrainingCo
     model = entry.build(data.x, data.model_weights(), data.space, options, config.seed)
     if isinstance(model, PseudoLikelihood):
         return _plm_run(model, data, config, out, run_config, lambda_h, lambda_J, on_update)
+    if model.visible.name != "spin":
+        raise BoltzkitError(f"--method plm: the {model.kind} family has neither a pairwise "
+                            "pseudo-likelihood (PseudoLikelihood) nor ±1 spins for the generic one")
     return _epoch_pseudo_likelihood_run(model, entry, data, config, out, run_config, options,
                                         on_update)
 

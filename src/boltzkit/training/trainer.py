@@ -31,7 +31,7 @@ from boltzkit.errors import TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
 from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, MomentMatching,
-                                          Penalised)
+                                          Penalised, require)
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 
@@ -90,9 +90,8 @@ class Trainer:
         if config.method == "plm":
             raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
                              "boltzkit.training.plm.fit_plm, not the Trainer")
-        if config.method == "exact" and not isinstance(model, ExactEnumeration):
-            raise ValueError(f"method 'exact' enumerates the visible states: the {model.kind} family "
-                             "has no ExactEnumeration capability")
+        if config.method == "exact":
+            require(model, ExactEnumeration, "--method exact")
         full_batch = config.batch_size >= len(data) and isinstance(model, MomentMatching)
         if data_statistics is not None and not full_batch:
             raise ValueError("data_statistics replace the data of full-batch training: they need "
