@@ -160,15 +160,19 @@ class EnergyModelEstimator:
 
     # ------------------------------------------------------------------ API
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None, resume: bool = False,
-            on_update=None) -> "EnergyModelEstimator":
+            on_update=None, image_shape: tuple[int, int] | None = None) -> "EnergyModelEstimator":
         """Train the model on X.
 
         Parameters
         ----------
         X : array of shape (n_samples, n_features), the model's values
-        y : ignored (present for pipelines)
+        y : array of shape (n_samples,), optional
+            Labels of the rows: not used by training (unsupervised), kept with the run file's data
+            sample for reports (tree strips, PCA colours), as ``train --labels`` does.
         sample_weight : array of shape (n_samples,), optional
         resume : continue the run saved in ``out`` from its last saved state
+        image_shape : (height, width), optional
+            The rows are images of this shape (reports draw them as images).
         """
         x = self._to_tensor(X, fitting=True).cpu().double().numpy()
         for name in ("log_partition_", "log_partition_error_", "log_partition_method_"):
@@ -178,7 +182,13 @@ class EnergyModelEstimator:
         config = self._training_config()
         space = self.family.space(max(int(getattr(self, "n_states_", 0) or 0), int(x.max(initial=0)) + 1))
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        data = TrainingData(space.to_data(x), weights, space, config,
+        labels = None if y is None else np.asarray(y)
+        if labels is not None and labels.shape != (len(x),):
+            raise BoltzkitError(f"y must have shape ({len(x)},) (one label per row); got {labels.shape}")
+        if image_shape is not None and int(np.prod(image_shape)) != x.shape[1]:
+            raise BoltzkitError(f"image_shape {tuple(image_shape)} does not fit {x.shape[1]} features")
+        data = TrainingData(space.to_data(x), weights, space, config, labels,
+                            None if image_shape is None else tuple(image_shape),
                             alphabet=getattr(self, "alphabet_", None))
         options = {name: getattr(self, name) for name in self.family.options}
         plm = {name: getattr(self, name) for name in PLM_PARAMS if name in self._params}

@@ -219,7 +219,6 @@ def test_ising_run_with_ais_and_no_images(tmp_path):
     est = boltzkit.IsingRBM(n_hidden=24, n_updates=20, batch_size=100, n_chains=50, gibbs_steps=2,
                             learning_rate=0.1, n_checkpoints=4, random_state=0,
                             out=tmp_path / "ising.h5")
-    est._data_sample = (rows, None, None)
     est.fit(2.0 * rows - 1.0)  # 24 hidden and 30 visible units: log Z by AIS
     text = write_report(tmp_path / "ising.h5", tmp_path / "ising.html",
                         ReportOptions(curve_points=2, ais_chains=20, ais_steps=20, ais_runs=4,

@@ -54,8 +54,7 @@ def report(tmp_path_factory) -> Path:
         est = boltzkit.BernoulliRBM(n_hidden=8, n_updates=40, batch_size=50, n_chains=50,
                                     gibbs_steps=2, learning_rate=0.2, n_checkpoints=5,
                                     random_state=0, out=folder / "run.h5")
-        est._data_sample = (rows, labels, (6, 6))
-        est.fit(rows.astype(np.float32))
+        est.fit(rows.astype(np.float32), labels, image_shape=(6, 6))
         return write_report(folder / "run.h5", folder / "report.html",
                             ReportOptions(curve_points=3, n_samples=100, gibbs_steps=20,
                                           tree_points=60))

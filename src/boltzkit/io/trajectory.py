@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from boltzkit.data.specs import spec_from_config
-from boltzkit.errors import DataError
+from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.models.registry import model_from_config
 
@@ -147,8 +147,31 @@ def _open(path: str | os.PathLike) -> h5py.File:
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The run's config (a dict with ``model``, ``training``, ``data``, ...)."""
     with _open(path) as f:
-        return json.loads(f.attrs["config"])
+        text = f.attrs.get("config")
+    try:
+        config = json.loads(text)
+    except (TypeError, ValueError):
+        raise DataError(path, "the run's config is missing or not valid JSON (a damaged or edited "
+                              "run file)") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model", {}), dict):
+        raise DataError(path, "the run's config is not a boltzkit run config (a damaged or edited run file)")
+    return config
+
+
+def _model(path: str | os.PathLike, config: dict[str, Any], params: dict[str, torch.Tensor]):
+    """The model of a stored config and tensors; a mismatch is one line naming the file."""
+    try:
+        return model_from_config(config, params)
+    except DataError:
+        raise
+    except BoltzkitError as e:
+        raise DataError(path, str(e)) from None
+    except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as e:
+        why = str(e).splitlines()[0] if str(e) else "no detail"
+        raise DataError(path, f"the stored parameters do not fit its {config.get('kind')!r} model "
+                              f"({type(e).__name__}: {why})") from None
 
 
 def run_datasets(path: str | os.PathLike):
@@ -189,18 +212,18 @@ def read_params(path: str | os.PathLike, checkpoint: int | None = None) -> dict[
 def load_model(path: str | os.PathLike, checkpoint: int | None = None):
     """The model saved at ``checkpoint`` (default: the last one)."""
     config = read_config(path)
-    return model_from_config(config["model"], read_params(path, checkpoint))
+    return _model(path, config.get("model", {}), read_params(path, checkpoint))
 
 
 def load_models(path: str | os.PathLike) -> list[tuple[int, Any]]:
     """All checkpoints as (update, model) pairs, oldest first."""
-    config = read_config(path)["model"]
+    config = read_config(path).get("model", {})
     with _open(path) as f:
         out = []
         for key in sorted(f["checkpoints"]):
             g = f["checkpoints"][key]
             params = {name: torch.from_numpy(g[name][()]) for name in g}
-            out.append((int(key), model_from_config(config, params)))
+            out.append((int(key), _model(path, config, params)))
     return out
 
 
@@ -209,13 +232,21 @@ def read_state(path: str | os.PathLike) -> ResumeState:
         if "state" not in f:
             raise DataError(path, "no resume state saved (was the run started by boltzkit train?)")
         s = f["state"]
-        return ResumeState(
-            update=int(s.attrs["update"]), wall_time=float(s.attrs["wall_time"]),
-            params={name: torch.from_numpy(s["params"][name][()]) for name in s["params"]},
-            chains=torch.from_numpy(s["chains"][()]) if "chains" in s else None,
-            rng=torch.from_numpy(s["rng"][()]), data_rng=torch.from_numpy(s["data_rng"][()]),
-            optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
-            cursor=int(s.attrs["cursor"]))
+        try:
+            return _resume_state(s)
+        except Exception as e:  # noqa: BLE001 - whatever a damaged or hostile file holds: one line
+            raise DataError(path, f"the resume state is damaged ({type(e).__name__}); "
+                                  "start a new run (--overwrite)") from None
+
+
+def _resume_state(s) -> ResumeState:
+    return ResumeState(
+        update=int(s.attrs["update"]), wall_time=float(s.attrs["wall_time"]),
+        params={name: torch.from_numpy(s["params"][name][()]) for name in s["params"]},
+        chains=torch.from_numpy(s["chains"][()]) if "chains" in s else None,
+        rng=torch.from_numpy(s["rng"][()]), data_rng=torch.from_numpy(s["data_rng"][()]),
+        optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
+        cursor=int(s.attrs["cursor"]))
 
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,
