@@ -130,3 +130,31 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     with atomic_path(target) as tmp:  # and every atomic write cleans up first
         tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new" and not stale.exists() and mine.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 300 KiB tmpfs (needs root and the right to mount; skipped elsewhere)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_run_readable(small_disk, data):
+    from boltzkit.io import trajectory
+
+    (small_disk / "x.npy").write_bytes(data.read_bytes())
+    run = small_disk / "run.h5"
+    args = ["train", small_disk / "x.npy", "--out", run, "--hidden", "3", "--updates", "300",
+            "--batch-size", "20", "--chains", "20", "--gibbs-steps", "1", "--checkpoints", "300",
+            "--spacing", "linear", "--quiet"]
+    line = refused(args, "No space left on device")
+    assert line.startswith(f"error: {run}: ")
+    saved = trajectory.checkpoint_updates(run)  # the run file is whole, with what fitted
+    assert 1 <= len(saved) < 300 and trajectory.load_model(run).n_hidden == 3
+    assert sorted(p.name for p in small_disk.iterdir()) == ["run.h5", "x.npy"]  # no temporary file
