@@ -70,3 +70,34 @@ def test_bad_flag_is_one_line_naming_it_and_writes_nothing(folder, monkeypatch, 
     assert len(lines) == 1 and lines[0] == f"error: {lines[0][7:]}", result.output
     assert message in lines[0]
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before  # nothing written
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--chains", "100000000"], "GiB available"),
+    (["--hidden", "2000000"], "GiB available"),
+    (["--hidden", "3", "--max-memory", "0.000001"], "allowed by --max-memory"),
+    (["--max-memory", "nan"], "--max-memory must be finite"),
+])
+def test_a_run_that_cannot_fit_is_refused_before_allocating(folder, monkeypatch, args, message):
+    """The estimate (training/memory.py) refuses in one line, quickly, and writes nothing."""
+    monkeypatch.chdir(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    result = runner.invoke(app, TRAIN + args)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and message in line
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_the_memory_estimate_scales_with_the_settings():
+    from boltzkit.models.registry import family
+    from boltzkit.training.config import TrainingConfig
+    from boltzkit.training.memory import estimate_bytes
+
+    rbm = family("bernoulli-rbm")
+    base = estimate_bytes(rbm, 784, 2, {"n_hidden": 500}, TrainingConfig(n_chains=500, batch_size=500))
+    # 5 x 393284 parameters + 6 x 500 x 1284 chain values + 4 x 500 x 1284 batch values, float32
+    assert base == 4 * (5 * 393284 + 6 * 500 * 1284 + 4 * 500 * 1284)
+    # a Potts model of L = 2000, q = 21 (the issue's crash): couplings alone are 1.76e9 scalars
+    potts = estimate_bytes(family("potts-bm"), 2000, 21, {}, TrainingConfig(n_chains=1000, batch_size=1000))
+    assert potts > 30 * (1 << 30)

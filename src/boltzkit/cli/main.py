@@ -74,6 +74,8 @@ def train(
     threads: Optional[int] = ThreadsOption,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last saved state"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out with a new run"),
+    max_memory: Optional[float] = typer.Option(None, "--max-memory",
+                                               help="GiB the run may use (default: the memory available)"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
@@ -98,7 +100,7 @@ def train(
         train_run(spec, out, model, None, config, resume, advance, given=given,
                   options=options, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,
-                  overwrite=overwrite)
+                  overwrite=overwrite, max_memory=max_memory)
     console.print(f"saved {checkpoint_count(out)} checkpoints to {out}")
 
 

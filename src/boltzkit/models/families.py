@@ -11,33 +11,39 @@ _ML = ("pcd", "cd", "rdm", "exact")  # maximum likelihood with MCMC chains (or e
 BERNOULLI_RBM = register_family(Family(
     kind="bernoulli-rbm", summary="RBM with {0,1} visible and hidden units", api_name="BernoulliRBM",
     visible="bernoulli", builder="boltzkit.models.rbm:build_from_data",
-    loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100}))
+    loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100},
+    parameter_count=lambda n, q, o: n * o["n_hidden"] + n + o["n_hidden"]))
 
 ISING_RBM = register_family(Family(
     kind="ising-rbm", summary="RBM with ±1 visible and hidden units", api_name="IsingRBM",
     visible="spin", builder="boltzkit.models.rbm:build_from_data",
-    loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100}))
+    loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100},
+    parameter_count=lambda n, q, o: n * o["n_hidden"] + n + o["n_hidden"]))
 
 POTTS_RBM = register_family(Family(
     kind="potts-rbm", summary="RBM with q-state (Potts) visible units and {0,1} hidden units",
     api_name="PottsRBM", visible="categorical", builder="boltzkit.models.potts_rbm:build_from_data",
-    loader="boltzkit.models.potts_rbm:PottsRBM.from_config", methods=_ML, options={"n_hidden": 100}))
+    loader="boltzkit.models.potts_rbm:PottsRBM.from_config", methods=_ML, options={"n_hidden": 100},
+    parameter_count=lambda n, q, o: n * q * o["n_hidden"] + n * q + o["n_hidden"]))
 
 POTTS_BM = register_family(Family(
     kind="potts-bm", summary="pairwise Potts model (DCA: bmDCA on the full batch, plmDCA)",
     api_name="PottsBM", visible="categorical", builder="boltzkit.models.pairwise:build_potts",
-    loader="boltzkit.models.pairwise:PottsModel.from_config", methods=_ML + ("plm",)))
+    loader="boltzkit.models.pairwise:PottsModel.from_config", methods=_ML + ("plm",),
+    parameter_count=lambda n, q, o: n * q + (n * q) ** 2))
 
 ISING_BM = register_family(Family(
     kind="ising-bm", summary="pairwise Ising model on ±1 spins", api_name="IsingBM",
     visible="spin", builder="boltzkit.models.pairwise:build_ising",
-    loader="boltzkit.models.pairwise:IsingModel.from_config", methods=_ML + ("plm",)))
+    loader="boltzkit.models.pairwise:IsingModel.from_config", methods=_ML + ("plm",),
+    parameter_count=lambda n, q, o: n + n * n))
 
 HYBRID = register_family(Family(
     kind="hybrid", summary="pairwise + neural-network energy on ±1 spins (pseudo-likelihood)",
     api_name="HybridEBM", visible="spin", builder="boltzkit.models.hybrid:build_from_data",
     loader="boltzkit.models.hybrid:HybridEBM.from_config", methods=("plm",),
-    options={"nn_hidden": 128, "parts": "both", "activation": "silu"}))
+    options={"nn_hidden": 128, "parts": "both", "activation": "silu"},
+    parameter_count=lambda n, q, o: n + n * n + (n + 2) * o["nn_hidden"] + 1))
 
 #: The family the CLI and the demo use when none is named.
 DEFAULT_FAMILY = BERNOULLI_RBM

@@ -65,6 +65,9 @@ class Family:
         ``load(config, params) -> model`` from the stored model config and tensors.
     methods : tuple of str
         The training methods that apply (:data:`TRAINING_METHODS`).
+    parameter_count : callable or "module:attribute", optional
+        ``count(n_visible, n_states, options) -> int``, the number of parameter scalars of a model
+        of that size, so that training can refuse, before allocating anything, what cannot fit.
     options : mapping
         The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``). A run
         file keeps them in its model config or, for epoch-wise pseudo-likelihood runs, in the
@@ -79,6 +82,7 @@ class Family:
     loader: str | Callable = field(repr=False)
     methods: tuple[str, ...] = ("pcd", "cd", "rdm", "exact")
     options: Mapping[str, Any] = field(default_factory=dict)
+    parameter_count: str | Callable | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.visible not in VISIBLE_KINDS:
@@ -110,6 +114,12 @@ class Family:
 
     def build(self, data, weights, space, options: Mapping[str, Any], generator):
         return _resolve(self.builder)(data, weights, space, self.with_options(options), generator)
+
+    def count_parameters(self, n_visible: int, n_states: int, options: Mapping[str, Any]) -> int | None:
+        """The number of parameter scalars of a model of this size (None if the family does not say)."""
+        if self.parameter_count is None:
+            return None
+        return int(_resolve(self.parameter_count)(n_visible, n_states, self.with_options(options)))
 
     def load(self, config: dict[str, Any], params: dict[str, Any]):
         return _resolve(self.loader)(config, params)

@@ -45,6 +45,7 @@ from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLik
 from boltzkit.models.registry import Family, family
 from boltzkit.models.statistics import correlation_pearson
 from boltzkit.training.config import TrainingConfig
+from boltzkit.training.memory import check_memory
 from boltzkit.training.plm import fit_plm
 from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
 from boltzkit.training.trainer import Trainer
@@ -117,7 +118,8 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
               lambda_J: float = 0.01, pseudocount: float | None = None,
               target_pearson: float | None = None,
               on_pearson: Callable[[int, float, float], None] | None = None,
-              overwrite: bool = False, given: Mapping[str, Any] | None = None):
+              overwrite: bool = False, given: Mapping[str, Any] | None = None,
+              max_memory: float | None = None):
     """Train (or resume) a run of the family ``kind``; returns the trained model.
 
     Parameters
@@ -140,6 +142,8 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     on_pearson : callable(update, pearson, seconds), called after every update with
         ``target_pearson``; ``seconds`` is the training wall time so far
     overwrite : a new run may replace an existing file at ``out`` (else that is refused)
+    max_memory : GiB the run may use, in place of the memory available now (the run is refused
+        before any allocation when its estimate exceeds it, :mod:`boltzkit.training.memory`)
     given : on resume, what the user asked for explicitly, keyed by flag (``"DATA"``, ``"--lr"``,
         ...; :data:`RESUME_FLAGS`): anything that differs from the stored run is refused in one
         line listing the differences, except ``--updates``, which extends (or shortens, down to
@@ -181,7 +185,7 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
         return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
                            options=options, lambda_h=lambda_h, lambda_J=lambda_J,
                            pseudocount=pseudocount, target_pearson=target_pearson,
-                           on_pearson=on_pearson)
+                           on_pearson=on_pearson, max_memory=max_memory)
 
 
 def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
@@ -190,11 +194,15 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
                 options: Mapping[str, Any] | None = None, lambda_h: float = 0.01,
                 lambda_J: float = 0.01, pseudocount: float | None = None,
                 target_pearson: float | None = None,
-                on_pearson: Callable[[int, float, float], None] | None = None):
+                on_pearson: Callable[[int, float, float], None] | None = None,
+                max_memory: float | None = None):
     """Train a model of family ``entry`` on in-memory ``data`` (what :func:`train_run` and the
     estimators' ``fit`` call); ``run_config`` holds extra entries of the run file's config. The
     other parameters are :func:`train_run`'s."""
     entry.check_method(config.method)
+    if max_memory is not None:
+        number(max_memory, "--max-memory", 0.0, low_open=True)
+    check_memory(entry, data.x.shape[1], data.space.n_states, options or {}, config, max_memory)
     run_config = dict(run_config or {})
     if data.alphabet is not None:
         run_config["alphabet"] = data.alphabet

@@ -1,0 +1,72 @@
+"""Memory a training run will need, estimated before anything is allocated.
+
+A run that cannot fit is refused in one line with the estimate and what is available, instead of
+failing minutes later (or being killed) while allocating. The estimate counts the tensors that
+scale with the settings, in the training dtype:
+
+* the parameters, their gradients and two optimizer moments (and, for pairwise models, the
+  rearranged couplings of the sweep): 5 copies of the family's parameter count;
+* the chains and what one Monte Carlo step allocates beside them (fields, uniform numbers,
+  temporaries): 6 copies of n_chains x (visible width + hidden units);
+* the minibatch and its hidden activations: 4 copies of batch x (visible width + hidden units);
+
+where the visible width is N q for categorical units (one-hot) and N otherwise. It is an order
+of magnitude, meant to catch settings that are off by factors, not to budget the last megabyte.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from boltzkit.errors import BoltzkitError
+from boltzkit.models.registry import Family
+
+__all__ = ["estimate_bytes", "available_bytes", "check_memory"]
+
+_ITEM = {"float32": 4, "float64": 8}
+GIB = 1 << 30
+
+
+def estimate_bytes(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config) -> int:
+    """Bytes of the tensors of a run of family ``entry`` (see the module docstring)."""
+    item = _ITEM.get(config.dtype, 4)
+    options = entry.with_options({k: v for k, v in options.items() if k in entry.options})
+    hidden = int(options.get("n_hidden", 0) or 0) + int(options.get("nn_hidden", 0) or 0)
+    width = n_visible * (n_states if entry.visible == "categorical" else 1)
+    parameters = entry.count_parameters(n_visible, n_states, options) or width * max(hidden, 1)
+    chains = 0 if config.method in ("exact", "plm") else config.n_chains
+    return item * (5 * parameters + 6 * chains * (width + hidden) + 4 * config.batch_size * (width + hidden))
+
+
+def available_bytes(device: str = "cpu") -> int:
+    """Memory free for a new allocation: MemAvailable (Linux) or the free pages; the GPU's free memory."""
+    if device.startswith("cuda"):
+        import torch  # only for a CUDA device
+
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
+                 max_memory: float | None = None) -> None:
+    """Refuse in one line a run whose tensors would not fit (``max_memory``: GiB allowed, in
+    place of what is available now)."""
+    need = estimate_bytes(entry, n_visible, n_states, options, config)
+    have = available_bytes(config.device) if max_memory is None else int(max_memory * GIB)
+    if need > have:
+        where = "allowed by --max-memory" if max_memory is not None else f"available ({config.device})"
+        raise BoltzkitError(f"this run needs about {_size(need)} ({n_visible} visible units, "
+                            f"{config.n_chains} chains, batch {config.batch_size}), {_size(have)} "
+                            f"{where}: lower --chains, --batch-size or --hidden, or set --max-memory")
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB / 10 else f"{n_bytes / (1 << 20):.1f} MiB"
