@@ -89,6 +89,16 @@ def test_a_run_that_cannot_fit_is_refused_before_allocating(folder, monkeypatch,
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+@pytest.mark.parametrize("args", [["sample", "r.h5", "-o", "s.npy", "--n", "1000000000"],
+                                  ["evaluate", "r.h5", "--ais-chains", "2000000000"]])
+def test_chains_that_cannot_fit_are_refused_before_sampling(folder, monkeypatch, args):
+    monkeypatch.chdir(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "GiB available" in result.output and "ask for fewer" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_the_memory_estimate_scales_with_the_settings():
     from boltzkit.models.registry import family
     from boltzkit.training.config import TrainingConfig

@@ -24,6 +24,7 @@ from boltzkit.io import trajectory
 from boltzkit.models.baseline import independent_site_model
 from boltzkit.models.capabilities import MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
+from boltzkit.training.memory import check_chains_memory
 
 __all__ = ["evaluate_run"]
 
@@ -64,6 +65,8 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None,
     integer(seed, "--seed", 0)
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
+    check_chains_memory(model, moment_samples, "--moment-samples", device)
+    check_chains_memory(model, ais_chains, "--ais-chains", device)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
     train_set, test_set = datasets_like(config, data, test, model.visible.data_kind)

@@ -22,6 +22,7 @@ from boltzkit.io.atomic import atomic_path
 from boltzkit.io.outputs import check_outputs
 from boltzkit.report.images import save_samples
 from boltzkit.sampling.gibbs import sample
+from boltzkit.training.memory import check_chains_memory
 
 __all__ = ["write_run_samples"]
 
@@ -40,6 +41,7 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     seed = integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run})
     model = trajectory.load_model(run, checkpoint).to(device)
+    check_chains_memory(model, n, "--n", device)
     generator = torch.Generator(device=device).manual_seed(seed)
     x = sample(model, n, gibbs_steps, generator).cpu().numpy()
     space = model.visible

@@ -20,9 +20,10 @@ import os
 from typing import Any, Mapping
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.capabilities import HiddenLayer
 from boltzkit.models.registry import Family
 
-__all__ = ["estimate_bytes", "available_bytes", "check_memory"]
+__all__ = ["estimate_bytes", "available_bytes", "check_memory", "check_chains_memory"]
 
 _ITEM = {"float32": 4, "float64": 8}
 GIB = 1 << 30
@@ -70,3 +71,15 @@ def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[
 
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB / 10 else f"{n_bytes / (1 << 20):.1f} MiB"
+
+
+def check_chains_memory(model, n_chains: int, flag: str, device: str = "cpu") -> None:
+    """Refuse in one line ``n_chains`` chains of ``model`` that cannot fit (sample, evaluate): 6
+    copies of n_chains x (visible width + hidden units) in the model's dtype, as in training."""
+    width = model.n_visible * (model.visible.n_states if model.visible.categorical else 1)
+    hidden = model.n_hidden if isinstance(model, HiddenLayer) else 0
+    need = model.dtype.itemsize * 6 * int(n_chains) * (width + hidden)
+    have = available_bytes(device)
+    if need > have:
+        raise BoltzkitError(f"{flag} {n_chains}: the chains need about {_size(need)}, "
+                            f"{_size(have)} available ({device}); ask for fewer")
