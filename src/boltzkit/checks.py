@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from boltzkit.errors import InvalidValue
 
-__all__ = ["integer", "number", "choice"]
+__all__ = ["integer", "number", "choice", "all_finite"]
 
 
 def integer(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -50,3 +50,10 @@ def choice(value: Any, name: str, options: Iterable[str]) -> str:
     if value not in options:
         raise InvalidValue(f"{name} must be one of {' | '.join(options)}, got {value!r}")
     return value
+
+
+def all_finite(tensors: Iterable[Any]) -> bool:
+    """Whether every tensor holds only finite values, from one sum per tensor (a NaN or an infinity
+    anywhere makes its sum non-finite; so would a sum beyond the dtype's range, which is no
+    trained model either). Cheap enough to run after every training update."""
+    return all(bool(t.detach().sum().isfinite()) for t in tensors)

@@ -90,13 +90,14 @@ def train(
                             gibbs_steps=gibbs_steps, learning_rate=lr, optimizer=optimizer,
                             centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
                             spacing=spacing, save_every=save_every, seed=seed, device=device)
-    spec = make_spec(family(model).data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
+    entry = family(model)
+    spec = make_spec(entry.data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
                      alphabet=alphabet, reweight=reweight, threshold=identity)
     given = _typed_flags(ctx) if resume else None
+    typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
+    options = {name: value for name, value in typed.items() if name in entry.options}
     with progress_bar("training", config.n_updates, not quiet) as advance:
-        typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
-        options = {name: value for name, value in typed.items() if name in family(model).options}
         train_run(spec, out, model, None, config, resume, advance, given=given,
                   options=options, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,

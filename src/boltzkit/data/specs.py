@@ -203,15 +203,13 @@ def datasets_like(config: dict[str, Any], data: str | os.PathLike | None = None,
     stores no spec (an imported model) has its files read as ``data_kind`` data. The test is None
     when there is none.
     """
-    spec = spec_from_config(config) if "data" in config else None
     if data is None:
-        if spec is None:
-            spec_from_config(config)  # raises: no data to evaluate on
+        spec = spec_from_config(config)  # a run that stores no spec has no data of its own
         train_set, test_set = spec.load()
         if test is None:
             return train_set, test_set
-    if spec is None:  # an imported model
-        spec = make_spec(data_kind, str(data or test))
+    else:  # an imported model stores no spec: its files are read as data_kind data
+        spec = spec_from_config(config) if "data" in config else make_spec(data_kind, str(data))
     if isinstance(spec, MSASpec):
         spec = spec.like(spec.path, config.get("alphabet"))
     if data is not None:

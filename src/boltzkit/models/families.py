@@ -8,17 +8,22 @@ from boltzkit.models.registry import Family, register_family
 
 _ML = ("pcd", "cd", "rdm", "exact")  # maximum likelihood with MCMC chains (or exact enumeration)
 
+
+def _binary_rbm_parameters(n_visible: int, n_states: int, options: dict) -> int:
+    return n_visible * options["n_hidden"] + n_visible + options["n_hidden"]
+
+
 BERNOULLI_RBM = register_family(Family(
     kind="bernoulli-rbm", summary="RBM with {0,1} visible and hidden units", api_name="BernoulliRBM",
     visible="bernoulli", builder="boltzkit.models.rbm:build_from_data",
     loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100},
-    parameter_count=lambda n, q, o: n * o["n_hidden"] + n + o["n_hidden"]))
+    parameter_count=_binary_rbm_parameters))
 
 ISING_RBM = register_family(Family(
     kind="ising-rbm", summary="RBM with ±1 visible and hidden units", api_name="IsingRBM",
     visible="spin", builder="boltzkit.models.rbm:build_from_data",
     loader="boltzkit.models.rbm:RBM.from_config", methods=_ML, options={"n_hidden": 100},
-    parameter_count=lambda n, q, o: n * o["n_hidden"] + n + o["n_hidden"]))
+    parameter_count=_binary_rbm_parameters))
 
 POTTS_RBM = register_family(Family(
     kind="potts-rbm", summary="RBM with q-state (Potts) visible units and {0,1} hidden units",

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from boltzkit.errors import BoltzkitError
+from boltzkit.models.visible import VISIBLE_KINDS, VisibleSpace
 
 __all__ = ["Family", "register_family", "family", "families", "kinds", "model_from_config",
-           "TRAINING_METHODS", "VISIBLE_KINDS"]
+           "TRAINING_METHODS"]
 
 #: Every training method of the toolkit (a family lists those that apply to it).
 TRAINING_METHODS = ("pcd", "cd", "rdm", "exact", "plm")
-#: Values of a model's visible units (:class:`~boltzkit.models.visible.VisibleSpace` names).
-VISIBLE_KINDS = ("bernoulli", "spin", "categorical")
 
 
 def _resolve(target: str | Callable) -> Callable:
@@ -94,12 +93,10 @@ class Family:
     @property
     def data_kind(self) -> str:
         """Which data reader feeds it: "binary" or "categorical" (:mod:`boltzkit.data.specs`)."""
-        return "categorical" if self.visible == "categorical" else "binary"
+        return self.space().data_kind
 
-    def space(self, n_states: int = 2):
+    def space(self, n_states: int = 2) -> VisibleSpace:
         """Its :class:`~boltzkit.models.visible.VisibleSpace` for data with ``n_states`` states."""
-        from boltzkit.models.visible import VisibleSpace  # torch: only when a model is made
-
         return VisibleSpace(self.visible, n_states if self.visible == "categorical" else 2)
 
     def with_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -17,14 +17,16 @@ categorical   codes 0..q-1        codes 0..q-1          categorical (alignments,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from boltzkit.errors import InvalidValue
 
-__all__ = ["VisibleSpace", "BERNOULLI_SPACE", "SPIN_SPACE", "categorical_space"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["VisibleSpace", "VISIBLE_KINDS", "BERNOULLI_SPACE", "SPIN_SPACE", "categorical_space"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class VisibleSpace:
     n_states: int = 2
 
     def __post_init__(self) -> None:
-        if self.name not in _MOMENTS:
-            raise ValueError(f"unknown visible space {self.name!r} (known: {', '.join(_MOMENTS)})")
+        if self.name not in VISIBLE_KINDS:
+            raise ValueError(f"unknown visible space {self.name!r} (known: {', '.join(VISIBLE_KINDS)})")
 
     @property
     def storage_dtype(self) -> type:
@@ -77,9 +79,9 @@ class VisibleSpace:
         x = np.asarray(samples, dtype=np.float64)
         return 2.0 * x - 1.0 if self.name == "spin" else x
 
-    def to_data(self, x: np.ndarray | Tensor) -> np.ndarray:
+    def to_data(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
         """Model values back to data values: uint8 {0,1} for binary data, int64 codes."""
-        if isinstance(x, Tensor):
+        if not isinstance(x, np.ndarray):  # a tensor
             x = x.detach().cpu().numpy()
         if self.categorical:
             return np.asarray(x).astype(np.int64)
@@ -87,8 +89,10 @@ class VisibleSpace:
             return ((np.asarray(x) + 1.0) / 2.0).astype(np.uint8)
         return np.asarray(x).astype(np.uint8)
 
-    def tensor(self, samples: np.ndarray, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+    def tensor(self, samples: np.ndarray, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
         """Data values as a tensor of model values."""
+        import torch  # heavy: the space itself is plain data, read by the registry (CLI --help)
+
         return torch.as_tensor(self.from_data(samples), dtype=dtype, device=device)
 
     def check(self, x: np.ndarray, what: str = "X") -> None:
@@ -112,6 +116,9 @@ _MOMENTS = {
     "bernoulli": ("<v_i> and C_ij = <v_i v_j> - <v_i><v_j> for i < j of {0,1} units; data weighted "
                   "by their weights if any; model: samples from uniformly random starts"),
 }
+
+#: The names of the visible spaces.
+VISIBLE_KINDS = tuple(_MOMENTS)
 
 BERNOULLI_SPACE = VisibleSpace("bernoulli")
 SPIN_SPACE = VisibleSpace("spin")

@@ -32,7 +32,7 @@ GIB = 1 << 30
 def estimate_bytes(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config) -> int:
     """Bytes of the tensors of a run of family ``entry`` (see the module docstring)."""
     item = _ITEM.get(config.dtype, 4)
-    options = entry.with_options({k: v for k, v in options.items() if k in entry.options})
+    options = entry.with_options(options)
     hidden = int(options.get("n_hidden", 0) or 0) + int(options.get("nn_hidden", 0) or 0)
     width = n_visible * (n_states if entry.visible == "categorical" else 1)
     parameters = entry.count_parameters(n_visible, n_states, options) or width * max(hidden, 1)

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.checks import all_finite
 from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.pseudo_likelihood import pseudo_log_likelihood
@@ -215,7 +216,7 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
             history.append(entry)
             if on_epoch is not None:
                 on_epoch(entry)
-            if not all(bool(torch.isfinite(p).all()) for p in params.values()):
+            if not all_finite(params.values()):
                 raise TrainingDiverged(f"pseudo-likelihood training diverged at epoch {epoch}: the "
                                        "parameters are not finite (the run file keeps the last "
                                        "finite checkpoint); lower --lr")

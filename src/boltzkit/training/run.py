@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from boltzkit.checks import integer, number
+from boltzkit.checks import all_finite, integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
 from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
@@ -159,8 +159,9 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     bmdca: dict[str, Any] = {}
     extended = False
     if resume:
-        spec, kind, config, options, bmdca = _stored_run(out)
-        config, extended = _resumed_config(out, config, given or {})
+        stored, spec, kind, config, options = _stored_run(out)
+        bmdca = stored.get("bmdca", {})
+        config, extended = _resumed_config(out, stored, config, given or {})
         pseudocount = _resumed_pseudocount(out, pseudocount, bmdca.get("pseudocount"))
         if target_pearson is None:  # a stopping target given on resume wins over the stored one
             target_pearson = bmdca.get("target_pearson")
@@ -217,7 +218,7 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
 
 
 def _stored_run(out: str | os.PathLike | None):
-    """(spec, kind, config, family options, bmdca settings) of the run to resume."""
+    """(stored config, data spec, kind, TrainingConfig, family options) of the run to resume."""
     if out is None or not Path(out).exists():
         raise BoltzkitError(f"{out}: cannot resume, no such run file")
     stored = trajectory.read_config(out)
@@ -227,8 +228,7 @@ def _stored_run(out: str | os.PathLike | None):
         raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
     entry = family(model_config.get("kind"), str(out))
     options = {name: model_config[name] for name in entry.options if name in model_config}
-    return (spec_from_config(stored, out), entry.kind, TrainingConfig.from_dict(training), options,
-            stored.get("bmdca", {}))
+    return stored, spec_from_config(stored, out), entry.kind, TrainingConfig.from_dict(training), options
 
 
 #: What ``--resume`` compares with the stored run: flag -> (config entry, key).
@@ -256,9 +256,10 @@ def _same(given: Any, stored: Any, flag: str) -> bool:
     return given == stored
 
 
-def _resumed_config(out, config: TrainingConfig, given: Mapping[str, Any]) -> tuple[TrainingConfig, bool]:
-    """The stored TrainingConfig, with ``--updates`` applied; differences refused in one line."""
-    stored = trajectory.read_config(out)
+def _resumed_config(out, stored: dict[str, Any], config: TrainingConfig,
+                    given: Mapping[str, Any]) -> tuple[TrainingConfig, bool]:
+    """The stored TrainingConfig, with ``--updates`` applied; what else differs from the stored
+    config is refused in one line."""
     differ = []
     for flag, value in given.items():
         if flag in RESUME_FLAGS:
@@ -376,7 +377,7 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
                     solver=solver, max_iter=config.n_updates, learning_rate=config.learning_rate,
                     dtype=_DTYPES[config.dtype], device=config.device, callback=callback)
     wall_time = time.perf_counter() - t0
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters().values()):
+    if not all_finite(model.parameters().values()):
         raise TrainingDiverged("pseudo-likelihood maximisation diverged: the parameters are not "
                                "finite (nothing was saved); raise --lambda-h / --lambda-j")
     if out is not None:

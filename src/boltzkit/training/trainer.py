@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.checks import all_finite
 from boltzkit.errors import TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
@@ -206,7 +207,7 @@ class Trainer:
 
     def _check_finite(self) -> None:
         """Stop a diverging run before a non-finite model is saved (the file keeps the last good one)."""
-        if all(bool(torch.isfinite(p).all()) for p in self.params):
+        if all_finite(self.params):
             return
         kept = "nothing was saved" if self.last_saved is None else \
             f"{self.out} keeps the state of update {self.last_saved}"
