@@ -169,3 +169,33 @@ def mnist_binary() -> torch.Tensor:
     samples = load_binary(MNIST_IMAGES, binarize="threshold", threshold=0.5).samples[:2000]
     assert np.array_equal(samples, local)
     return torch.from_numpy(np.ascontiguousarray(samples))
+
+
+# --------------------------------------------------------------------------- small runs and maps
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A tiny trained run, ``r.h5`` (bernoulli RBM, 3 hidden units, 4 updates), beside its data
+    ``x.npy`` (60 rows of 8 bits), written through the CLI. Tests must not change the folder."""
+    from typer.testing import CliRunner
+
+    from boltzkit.cli.main import app
+
+    folder = tmp_path_factory.mktemp("tiny_run")
+    np.save(folder / "x.npy", (np.random.default_rng(0).random((60, 8)) < 0.5).astype(np.uint8))
+    result = CliRunner().invoke(app, ["train", str(folder / "x.npy"), "-o", str(folder / "r.h5"),
+                                      "--hidden", "3", "--updates", "4", "--batch-size", "20",
+                                      "--chains", "20", "--gibbs-steps", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return folder / "r.h5"
+
+
+@pytest.fixture
+def toy_contact_map():
+    """Ten sites with five contacts (0-5, 1-6, 2-8, 3-9 and 0-1) at a cutoff of 8 A."""
+    from boltzkit.evaluation.contacts import ContactMap
+
+    d = np.full((10, 10), 20.0)
+    np.fill_diagonal(d, np.nan)
+    for i, j in [(0, 5), (1, 6), (2, 8), (3, 9), (0, 1)]:
+        d[i, j] = d[j, i] = 4.0
+    return ContactMap(d, 8.0)

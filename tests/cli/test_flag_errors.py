@@ -3,7 +3,6 @@ exit 2, no traceback, nothing written (issue "Nothing lost, every bad input a cl
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -12,15 +11,10 @@ from boltzkit.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("flags")
-    np.save(folder / "x.npy", (np.random.default_rng(0).random((60, 8)) < 0.5).astype(np.uint8))
-    result = runner.invoke(app, ["train", str(folder / "x.npy"), "-o", str(folder / "r.h5"), "--hidden", "3",
-                                 "--updates", "4", "--batch-size", "20", "--chains", "20",
-                                 "--gibbs-steps", "1", "--quiet"])
-    assert result.exit_code == 0, result.output
-    return folder
+@pytest.fixture
+def folder(tiny_run):
+    """The folder of the shared tiny run: x.npy and r.h5."""
+    return tiny_run.parent
 
 
 TRAIN = ["train", "x.npy", "-o", "new.h5", "--quiet"]

@@ -12,7 +12,6 @@ import torch
 
 from boltzkit.errors import DataError
 from boltzkit.evaluation.contacts import (
-    ContactMap,
     average_product_correction,
     contact_precision,
     frobenius_scores,
@@ -151,16 +150,8 @@ def test_average_product_correction_formula():
 # precision
 # --------------------------------------------------------------------------------------------
 
-def toy_contact_map() -> ContactMap:
-    d = np.full((10, 10), 20.0)
-    np.fill_diagonal(d, np.nan)
-    for i, j in [(0, 5), (1, 6), (2, 8), (3, 9), (0, 1)]:
-        d[i, j] = d[j, i] = 4.0
-    return ContactMap(d, 8.0)
-
-
-def test_precision_on_a_hand_ranked_example():
-    cmap = toy_contact_map()
+def test_precision_on_a_hand_ranked_example(toy_contact_map):
+    cmap = toy_contact_map
     S = np.zeros((10, 10))
     for (i, j), s in {(0, 5): 10.0, (0, 9): 9.0, (1, 6): 8.0, (2, 8): 7.0, (0, 1): 100.0}.items():
         S[i, j] = S[j, i] = s
@@ -208,8 +199,8 @@ def test_known_couplings_give_perfect_precision_and_shuffled_ones_do_not():
     assert max(shuffled) < 0.8
 
 
-def test_scores_must_match_the_map():
-    cmap = toy_contact_map()
+def test_scores_must_match_the_map(toy_contact_map):
+    cmap = toy_contact_map
     with pytest.raises(ValueError, match="shape"):
         contact_precision(np.zeros((9, 9)), cmap)
     with pytest.raises(ValueError, match="top"):

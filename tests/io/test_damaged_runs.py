@@ -18,15 +18,9 @@ from boltzkit.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("damaged")
-    np.save(folder / "x.npy", (np.random.default_rng(0).random((60, 8)) < 0.5).astype(np.uint8))
-    result = runner.invoke(app, ["train", str(folder / "x.npy"), "-o", str(folder / "r.h5"), "--hidden", "3",
-                                 "--updates", "6", "--batch-size", "20", "--chains", "20",
-                                 "--gibbs-steps", "1", "--quiet"])
-    assert result.exit_code == 0, result.output
-    return folder / "r.h5"
+@pytest.fixture
+def run(tiny_run):
+    return tiny_run
 
 
 def _config(f, change):
