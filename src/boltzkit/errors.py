@@ -22,9 +22,7 @@ class DataError(BoltzkitError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {problem}")
-        self.path = path
-        self.problem = problem
-        self.line = line
+        self.path, self.problem, self.line = path, problem, line
 
 
 class InvalidValue(BoltzkitError, ValueError):

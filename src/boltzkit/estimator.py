@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from dataclasses import fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,11 +35,9 @@ from boltzkit.models.capabilities import HiddenLayer
 from boltzkit.models.registry import Family, families, family
 from boltzkit.sampling.gibbs import sample as run_sampler
 from boltzkit.training.config import TrainingConfig
-from boltzkit.training.run import TrainingData, train_model
+from boltzkit.training.run import TORCH_DTYPES, TrainingData, train_model
 
 __all__ = ["EnergyModelEstimator", "estimator_class", "load"]
-
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 #: Hyper-parameters shared by every estimator, with their defaults (``method``: the family's first).
 COMMON_PARAMS: dict[str, Any] = {
@@ -48,9 +47,8 @@ COMMON_PARAMS: dict[str, Any] = {
     "dtype": "float32", "out": None, "verbose": False}
 #: Pseudo-likelihood strengths, for families trained by plm (:mod:`boltzkit.training.plm`).
 PLM_PARAMS: dict[str, Any] = {"lambda_h": 0.01, "lambda_J": 0.01}
-_TRAINING_NAMES = ("method", "n_updates", "batch_size", "n_chains", "gibbs_steps", "learning_rate",
-                   "optimizer", "centered", "l1", "l2", "n_checkpoints", "spacing", "device",
-                   "dtype")
+#: The hyper-parameters that are TrainingConfig fields (``random_state`` is its ``seed``).
+_TRAINING_NAMES = [name for name in COMMON_PARAMS if name in {f.name for f in fields(TrainingConfig)}]
 
 
 class EnergyModelEstimator:
@@ -96,13 +94,8 @@ class EnergyModelEstimator:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     def _training_config(self) -> TrainingConfig:
-        return TrainingConfig(
-            method=self.method, n_updates=self.n_updates, batch_size=self.batch_size,
-            n_chains=self.n_chains, gibbs_steps=self.gibbs_steps, learning_rate=self.learning_rate,
-            optimizer=self.optimizer, centered=self.centered, l1=self.l1, l2=self.l2,
-            n_checkpoints=self.n_checkpoints, spacing=self.spacing,
-            seed=0 if self.random_state is None else int(self.random_state), device=self.device,
-            dtype=self.dtype)
+        return TrainingConfig(**{name: getattr(self, name) for name in _TRAINING_NAMES},
+                              seed=0 if self.random_state is None else int(self.random_state))
 
     # ------------------------------------------------------------------ fitted state
     @property
@@ -152,7 +145,7 @@ class EnergyModelEstimator:
             space.check(x)
         except BoltzkitError as e:
             raise BoltzkitError(f"{e} for {type(self).__name__}") from None
-        return torch.as_tensor(x, dtype=_DTYPES[self.dtype], device=self.device)
+        return torch.as_tensor(x, dtype=TORCH_DTYPES[self.dtype], device=self.device)
 
     def _from_model(self, x: torch.Tensor) -> np.ndarray:
         """Model configurations as returned to the user: codes as integers, others as they are."""
@@ -270,11 +263,6 @@ def estimator_class(entry: Family | str) -> type[EnergyModelEstimator]:
     return cls
 
 
-def api_names() -> dict[str, Family]:
-    """The estimator names of the Python API and their families."""
-    return {entry.api_name: entry for entry in families()}
-
-
 def load(path: str | os.PathLike, checkpoint: int | None = None) -> EnergyModelEstimator:
     """Load a saved run (any checkpoint; the last by default) as a fitted estimator of its family.
 
@@ -288,7 +276,7 @@ def load(path: str | os.PathLike, checkpoint: int | None = None) -> EnergyModelE
     est = cls(**_stored_params(config, entry, model, cls._params), out=path)
     est.random_state = config.get("training", {}).get("seed")
     est.alphabet_ = config.get("alphabet")
-    est._set_model(model.to(torch.device(est.device), _DTYPES[est.dtype]))
+    est._set_model(model.to(torch.device(est.device), TORCH_DTYPES[est.dtype]))
     est.trajectory_updates_ = trajectory.checkpoint_updates(path)
     est.run_info_ = config
     return est
@@ -308,7 +296,7 @@ def _stored_params(config: dict[str, Any], entry: Family, model, params: dict[st
 
 
 def __getattr__(name: str) -> Any:
-    entry = api_names().get(name)
+    entry = next((entry for entry in families() if entry.api_name == name), None)
     if entry is None:
         raise AttributeError(f"module 'boltzkit.estimator' has no attribute {name!r}")
     return estimator_class(entry)

@@ -19,7 +19,7 @@ LAST = [(["--seed"], 0, "Seed of the disorder and Monte Carlo streams"),
         (["--sweeps-between"], 10, "Sweeps between two samples of a chain"),
         (["--algorithm"], "metropolis", "metropolis | heat-bath"),
         (["--device"], "cpu", "cpu, cuda or cuda:N"), (["--threads"], None, "torch intra-op threads (default: torch's)"),
-        (["--quiet"], False, "No progress bar")]
+        (["--quiet"], False, "No progress bar"), (["--overwrite"], False, "Replace an existing --out file")]
 OWN = {"ising1d": ["--coupling", "--field", "--open"], "ising2d": ["--coupling", "--field", "--open"],
        "ea2d": ["--coupling", "--ferromagnetic-fraction", "--field", "--open"],
        "ising-kbody": ["--order", "--kbody-coupling", "--n-terms", "--coupling", "--field", "--open"],

@@ -205,8 +205,9 @@ def test_contacts_checks_its_arguments_in_the_api_and_prints_the_library_counts(
 
     potts_run(tmp_path / "short.h5", length=4, pair=(0, 3))
     struct = struct_file(tmp_path / "s4.dat.gz", length=4, contacts=((0, 3),))
-    for kwargs, message in [({"min_separation": 0}, "--min-separation must be at least 1, got 0"),
-                            ({"distance_cutoff": 0.0}, "--distance-cutoff must be positive, got 0.0"),
+    for kwargs, message in [({"min_separation": 0}, "--min-separation must be >= 1, got 0"),
+                            ({"distance_cutoff": 0.0}, "--distance-cutoff must be > 0, got 0"),
+                            ({"distance_cutoff": float("inf")}, "--distance-cutoff must be finite, got inf"),
                             ({"rbm_method": "magic"}, "unknown coupling method 'magic'")]:
         with pytest.raises(BoltzkitError, match=message):
             run_contacts(tmp_path / "short.h5", struct, **kwargs)

@@ -5,19 +5,36 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-    TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from boltzkit.checks import integer
 from boltzkit.errors import BoltzkitError
 
 console = Console(stderr=True)
 stdout = Console()
+
+
+class OneLineUsageErrors(typer.core.TyperGroup):
+    """The command group of ``boltzkit``: a flag or argument that cannot be parsed (not a number,
+    unknown option, missing argument) is one line on stderr naming it, exit 2, like every other
+    user error (click would draw a box of usage text)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            # click's UsageError, told by its exit code 2 (typer vendors click: no public name for it)
+            if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
+                raise
+            where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
+            print(f"error: {e.format_message()}{where}", file=sys.stderr)
+            raise typer.Exit(2) from None
 
 
 def user_errors(func: Callable) -> Callable:
@@ -35,16 +52,14 @@ def user_errors(func: Callable) -> Callable:
             print(f"error: {where}{e.strerror or e} (the files written before are intact)", file=sys.stderr)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            print("interrupted: the run file holds the last saved state (use --resume)",
-                  file=sys.stderr)
+            print("interrupted: the run file holds the last saved state (use --resume)", file=sys.stderr)
             raise typer.Exit(130) from None
 
     return wrapper
 
 
-def setup_torch(threads: int | None, device: str):
-    """Set the intra-op thread count (default: leave torch's) and check the device; returns the
-    torch.device."""
+def setup_torch(threads: int | None, device: str) -> None:
+    """Set the intra-op thread count (default: leave torch's) and check the device."""
     import torch  # heavy (about 1 s): imported by the commands that run, not by --help
 
     if threads is not None:
@@ -53,7 +68,6 @@ def setup_torch(threads: int | None, device: str):
         raise BoltzkitError("--device cuda: no CUDA device is available to this torch build")
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise BoltzkitError(f"unknown device {device!r} (cpu, cuda, cuda:N)")
-    return torch.device(device)
 
 
 @contextmanager
@@ -80,6 +94,33 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     finally:
         if state["task"] is not None:
             progress.stop()
+
+
+@contextmanager
+def lazy_progress_bar(description: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback ``(done, total)`` whose bar opens at the first call (for totals that the
+    API knows, not the command)."""
+    with ExitStack() as stack:
+        bar = {}
+
+        def advance(done: int, total: int) -> None:
+            if "advance" not in bar:
+                bar["advance"] = stack.enter_context(progress_bar(description, total, enabled))
+            bar["advance"](done)
+
+        yield advance
+
+
+def print_table(title: str, rows: Iterable[Sequence[str]], columns: Sequence[str] = ("quantity", "value"),
+                show_header: bool = True, left_columns: int = 1) -> None:
+    """Print a table of text cells: the first ``left_columns`` columns left-aligned, the others
+    right-aligned."""
+    table = Table(title=title, show_header=show_header)
+    for k, name in enumerate(columns):
+        table.add_column(name, justify="left" if k < left_columns else "right")
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
 
 
 def print_json(obj: Any) -> None:

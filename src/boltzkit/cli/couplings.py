@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
-
-from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
+from boltzkit.cli.common import ThreadsOption, console, print_json, print_table, setup_torch, user_errors
 
 
 def couplings(
@@ -73,17 +71,12 @@ def _print_couplings(run: Path, out: Path, found, truth: Optional[Path]) -> None
         f"{result.n_sites} sites, {gauge} gauge"
     console.print(f"{result.method} couplings of {run} ({what}) in {found.seconds:.2f} s -> {out}")
     if found.errors is not None:
-    
-        table = Table(title=f"reconstruction error vs {truth} — truth {report['truth']['scaling']}, "
-                            f"{found.reference.convention} convention, compared in the {gauge} gauge")
-        table.add_column("order")
-        table.add_column("epsilon", justify="right")
-        table.add_column("rmse", justify="right")
-        table.add_column("terms", justify="right")
-        for k, e in found.errors.items():
-            eps_text = "n/a (true terms all zero)" if math.isnan(e.epsilon) else f"{e.epsilon:.4f}"
-            table.add_row("fields" if k == 1 else str(k), eps_text, f"{e.rmse:.4g}", str(e.n_terms))
-        stdout.print(table)
+        print_table(f"reconstruction error vs {truth} — truth {report['truth']['scaling']}, "
+                    f"{found.reference.convention} convention, compared in the {gauge} gauge",
+                    [("fields" if k == 1 else str(k),
+                      "n/a (true terms all zero)" if math.isnan(e.epsilon) else f"{e.epsilon:.4f}",
+                      f"{e.rmse:.4g}", str(e.n_terms)) for k, e in found.errors.items()],
+                    ("order", "epsilon", "rmse", "terms"))
     for path in report.get("figures", []):
         console.print(f"wrote {path}")
 

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from boltzkit.checks import integer
 from boltzkit.cli.common import console, progress_bar
 from boltzkit.data.bundled import bundled_path
 from boltzkit.data.specs import DataSpec
@@ -30,6 +31,8 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
 
     Writes ``run.h5``, ``evaluation.json``, ``samples.png`` and ``report.html`` into ``out``.
     """
+    integer(hidden, "--hidden", 1)
+    integer(updates, "--updates", 1)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BoltzkitError(f"--out {out}: is a file; the demo writes a folder")
@@ -45,8 +48,7 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
     with progress_bar("training", updates, progress) as advance:
         train_run(spec, run, DEFAULT_FAMILY.kind, hidden, config, on_update=advance)
     with progress_bar("evaluating", 100, progress) as advance:
-        result = evaluate_run(run, ais_chains=300, ais_steps=2000, ais_runs=10, device=device,
-                              progress=advance)
+        result = evaluate_run(run, ais_chains=300, ais_steps=2000, ais_runs=10, device=device, progress=advance)
     write_text_atomic(out / "evaluation.json", json.dumps(result, indent=2))
     ll, base = result["log_likelihood"], result["independent_site_log_likelihood"]
     console.print(f"log Z = {result['log_z']:.2f} ± {result['log_z_error']:.2f} (AIS); "

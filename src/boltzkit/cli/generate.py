@@ -6,16 +6,15 @@ Thin layer over :mod:`boltzkit.synthetic.generators`: parse, call, print what th
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
-
-from boltzkit.cli.common import DeviceOption, ThreadsOption, progress_bar, setup_torch, stdout, user_errors
+from boltzkit.cli.common import DeviceOption, ThreadsOption, lazy_progress_bar, print_table, setup_torch, \
+    stdout, user_errors
 from boltzkit.errors import BoltzkitError
+from boltzkit.io.outputs import new_output_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Equilibrium samples of known Hamiltonians, written to HDF5 with their ground truth "
@@ -34,10 +33,7 @@ Open = Annotated[bool, typer.Option("--open", help="Open boundaries (default per
 Coupling = Annotated[float, typer.Option("--coupling", help="Pair coupling J (unscaled)")]
 Field = Annotated[float, typer.Option("--field", help="Uniform field h (unscaled)")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar")]
-
-
-def _size(what: str = "Linear size L"):
-    return Annotated[int, typer.Option("--size", "-L", help=what)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file")]
 
 
 def _option(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
@@ -49,29 +45,31 @@ _FIRST = (_option("out", Out), _option("beta", Beta))
 _LAST = (_option("seed", Seed, 0), _option("chains", Chains, 100),
          _option("sweeps_thermalize", Thermalize, 1000), _option("sweeps_between", Between, 10),
          _option("algorithm", Algorithm, "metropolis"), _option("device", str, DeviceOption),
-         _option("threads", Optional[int], ThreadsOption), _option("quiet", Quiet, False))
+         _option("threads", Optional[int], ThreadsOption), _option("quiet", Quiet, False), _option("overwrite", Overwrite, False))
 
 
 def _generator(name: str, size_default: int, size_help: str = "Linear size L"):
     """Register ``boltzkit generate NAME`` from a function of the command's own options only.
 
-    The decorated function takes the model's options (typer-annotated, with defaults) and returns
-    the model keywords of ``GENERATORS[name]``; its docstring is the command's help. The command
-    gets the shared options around them: --out, --beta, --size (``size_default``, ``size_help``),
+    The decorated function only declares the model's options (typer-annotated, with defaults, named
+    as the keywords of ``GENERATORS[name]``, except ``open_boundaries`` which becomes
+    ``periodic=not open_boundaries``); its docstring is the command's help. The command gets the
+    shared options around them: --out, --beta, --size (``size_default``, ``size_help``),
     --n-samples, then the model's, then --seed ... --quiet (:data:`_LAST`), and runs :func:`_run`.
     """
-    def register(model_options: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def register(model_options: Callable[..., None]) -> Callable[..., None]:
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                for p in inspect.signature(model_options, eval_str=True).parameters.values()]
 
-        def command(*, out, beta, size, n_samples, seed, chains, sweeps_thermalize, sweeps_between,
-                    algorithm, device, threads, quiet, **model):
-            _run(name, size, beta, n_samples, out, model_options(**model), seed, chains,
-                 sweeps_thermalize, sweeps_between, algorithm, device, threads, quiet)
+        def command(*, out, n_samples, chains, device, threads, quiet, overwrite, **options):
+            if "open_boundaries" in options:
+                options["periodic"] = not options.pop("open_boundaries")
+            _run(name, out, n_samples, chains, device, threads, quiet, overwrite, options)
 
+        size_option = Annotated[int, typer.Option("--size", "-L", help=size_help)]
         command.__signature__ = inspect.Signature(
-            [*_FIRST, _option("size", _size(size_help), size_default),
-             _option("n_samples", NSamples, 10000), *own, *_LAST])
+            [*_FIRST, _option("size", size_option, size_default), _option("n_samples", NSamples, 10000), *own,
+             *_LAST])
         command.__name__ = command.__qualname__ = model_options.__name__
         command.__doc__ = model_options.__doc__
         app.command(name)(user_errors(command))
@@ -80,9 +78,10 @@ def _generator(name: str, size_default: int, size_help: str = "Linear size L"):
     return register
 
 
-def _run(name: str, size: int, beta: float, n_samples: int, out: Path,
-         model: dict[str, Any], seed: int, chains: int, sweeps_thermalize: int, sweeps_between: int,
-         algorithm: str, device: str, threads: Optional[int], quiet: bool) -> None:
+def _run(name: str, out: Path, n_samples: int, chains: int, device: str, threads: Optional[int], quiet: bool,
+         overwrite: bool, options: dict[str, Any]) -> None:
+    """Check the flags, sample ``GENERATORS[name]`` with the keywords ``options`` (size, beta, the
+    model's, seed, sweeps, algorithm), write and report."""
     from boltzkit.synthetic.generators import GENERATORS  # torch: not for --help
 
     setup_torch(threads, device)
@@ -90,23 +89,16 @@ def _run(name: str, size: int, beta: float, n_samples: int, out: Path,
         raise BoltzkitError("--n-samples and --chains must be positive")
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
-    n_chains = min(chains, n_samples)
-    total = sweeps_thermalize + (math.ceil(n_samples / n_chains) - 1) * sweeps_between
-    with progress_bar(f"{name} sweeps", max(total, 1), not quiet) as advance:
-        data = GENERATORS[name](size, beta, n_samples, **model, chains=n_chains,
-                                sweeps_thermalize=sweeps_thermalize, sweeps_between=sweeps_between,
-                                algorithm=algorithm, seed=seed, device=device,
-                                callback=lambda done, _total: advance(done))
+    new_output_file(out, overwrite)
+    with lazy_progress_bar(f"{name} sweeps", not quiet) as advance:
+        data = GENERATORS[name](n_samples=n_samples, chains=chains, device=device, callback=advance, **options)
     data.save(out)
     _report(data, out)
 
 
 def _report(data, out: Path) -> None:
     d = data.diagnostics()
-    table = Table(title=f"boltzkit generate {data.name}", show_header=False)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    rows = [
+    print_table(f"boltzkit generate {data.name}", [
         ("sites N", str(data.hamiltonian.n_sites)),
         ("samples", str(data.samples.shape[0])),
         ("beta", f"{data.beta:g}"),
@@ -119,10 +111,7 @@ def _report(data, out: Path) -> None:
         ("tau energy (records)", f"{d['tau_energy']:.2f}"),
         ("tau magnetisation (records)", f"{d['tau_magnetisation']:.2f}"),
         ("written", str(out)),
-    ]
-    for row in rows:
-        table.add_row(*row)
-    stdout.print(table)
+    ], show_header=False)
     worst = max((t for t in (d["tau_energy"], d["tau_magnetisation"]) if t == t), default=float("nan"))
     if worst == worst and worst > 2.0:
         stdout.print(f"[yellow]warning:[/yellow] successive samples of a chain are correlated "
@@ -132,27 +121,23 @@ def _report(data, out: Path) -> None:
 
 
 # ---------------------------------------------------------------------- commands
-# Each function states the command's own options and maps them to the generator's model keywords.
+# Each function declares the command's own options (see _generator).
 @_generator("ising1d", 50, "Number of spins L")
-def ising1d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
+def ising1d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> None:
     """1D Ising chain: E = -J sum s_i s_i+1 - h sum s_i (samples ±1)."""
-    return dict(coupling=coupling, field=field, periodic=not open_boundaries)
 
 
 @_generator("ising2d", 7)
-def ising2d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
+def ising2d(coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> None:
     """2D Ising model on an L x L square lattice (samples ±1, sites row-major)."""
-    return dict(coupling=coupling, field=field, periodic=not open_boundaries)
 
 
 @_generator("ea2d", 7)
 def ea2d(coupling: Coupling = 1.0,
          ferromagnetic_fraction: Annotated[float, typer.Option(
              "--ferromagnetic-fraction", help="Probability of a +J bond")] = 0.5,
-         field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
+         field: Field = 0.0, open_boundaries: Open = False) -> None:
     """2D Edwards-Anderson ±J spin glass on an L x L lattice (samples ±1)."""
-    return dict(coupling=coupling, ferromagnetic_fraction=ferromagnetic_fraction, field=field,
-                periodic=not open_boundaries)
 
 
 @_generator("ising-kbody", 50, "Number of spins L")
@@ -160,10 +145,8 @@ def ising_kbody(order: Annotated[int, typer.Option("--order", help="Order k of t
                 kbody_coupling: Annotated[float, typer.Option("--kbody-coupling", help="Coupling of each k-body term")] = 1.0,
                 n_terms: Annotated[Optional[int], typer.Option(
                     "--n-terms", help="Random k-subsets (default: consecutive k-tuples of the chain)")] = None,
-                coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
+                coupling: Coupling = 1.0, field: Field = 0.0, open_boundaries: Open = False) -> None:
     """Ising chain plus k-body interactions on consecutive or random hyperedges (samples ±1)."""
-    return dict(order=order, coupling=coupling, kbody_coupling=kbody_coupling, field=field,
-                periodic=not open_boundaries, n_terms=n_terms)
 
 
 @_generator("lattice-gas", 50)
@@ -171,28 +154,23 @@ def lattice_gas(coupling: Annotated[float, typer.Option("--coupling", help="Pair
                 chemical_potential: Annotated[float, typer.Option("--chemical-potential", "--mu",
                                                                   help="Chemical potential mu")] = 0.0,
                 dimension: Annotated[int, typer.Option("--dimension", help="1 (chain) or 2 (square lattice)")] = 1,
-                open_boundaries: Open = False) -> dict[str, Any]:
+                open_boundaries: Open = False) -> None:
     """Lattice gas: E = -K sum n_i n_j - mu sum n_i (samples 0/1, truth in the 0/1 parametrisation)."""
-    return dict(coupling=coupling, chemical_potential=chemical_potential, dimension=dimension,
-                periodic=not open_boundaries)
 
 
 @_generator("blume-capel", 51, "Number of spins L")
 def blume_capel(coupling: Coupling = 1.0,
                 three_body: Annotated[float, typer.Option("--three-body", help="Consecutive 3-body coupling")] = 0.0,
                 crystal_field: Annotated[float, typer.Option("--crystal-field", help="D of + D sum s_i^2")] = 0.0,
-                field: Field = 0.0, open_boundaries: Open = False) -> dict[str, Any]:
+                field: Field = 0.0, open_boundaries: Open = False) -> None:
     """Blume-Capel chain, spins -1/0/+1 stored as states 0 (-1), 1 (+1), 2 (0)."""
-    return dict(coupling=coupling, three_body=three_body, field=field, crystal_field=crystal_field,
-                periodic=not open_boundaries)
 
 
 @_generator("potts", 50, "Number of sites L")
 def potts(q: Annotated[int, typer.Option("--q", help="Number of Potts states")] = 3, coupling: Coupling = 1.0,
           field: Annotated[float, typer.Option("--field", help="Field on state 0")] = 0.0,
-          open_boundaries: Open = False) -> dict[str, Any]:
+          open_boundaries: Open = False) -> None:
     """q-state Potts chain: E = -J sum delta(x_i, x_i+1) - h sum delta(x_i, 0) (states 0..q-1)."""
-    return dict(q=q, coupling=coupling, field=field, periodic=not open_boundaries)
 
 
 @_generator("higher-order", 50, "Number of spins N")
@@ -202,7 +180,5 @@ def higher_order(gamma: Annotated[float, typer.Option("--gamma", help="Higher-or
                  coupling: Annotated[float, typer.Option("--coupling", help="Std of the Gaussian pair couplings")] = 1.0,
                  pair_topology: Annotated[str, typer.Option("--pair-topology", help="random | chain | full")] = "random",
                  pair_degree: Annotated[float, typer.Option("--pair-degree", help="Mean degree of the random pair graph")] = 3.0,
-                 field: Field = 0.0) -> dict[str, Any]:
+                 field: Field = 0.0) -> None:
     """Pairwise model plus random higher-order terms of strength sqrt(gamma) (Feinauer-Lucibello task)."""
-    return dict(gamma=gamma, order=order, n_terms=n_terms, coupling=coupling, pair_topology=pair_topology,
-                pair_degree=pair_degree, field=field)

@@ -13,17 +13,16 @@ Wire them into the main application with::
 
 from __future__ import annotations
 
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from boltzkit.cli.common import ThreadsOption, console, print_json, progress_bar, setup_torch, \
-    stdout, user_errors
+from boltzkit.cli.common import ThreadsOption, console, lazy_progress_bar, print_json, print_table, \
+    setup_torch, stdout, user_errors
 from boltzkit.errors import BoltzkitError
 from boltzkit.io.atomic import atomic_path
+from boltzkit.io.outputs import new_output_file
 
 __all__ = ["register", "register_generate", "landscape", "tree", "generate_hierarchical"]
 
@@ -64,15 +63,16 @@ def landscape(
 ) -> None:
     """TAP fixed points of a trained RBM reached from the data: free energies and basins."""
     from boltzkit.interpret.run_interpretation import run_landscape  # heavy (torch): not for --help
+    from boltzkit.report.tree_figures import landscape_figure  # heavy (matplotlib)
 
     setup_torch(threads, "cpu")
     found = run_landscape(run, data, out, order, checkpoint, n_points, dataset, beta, damping, auto_damping,
                           tol, max_iter, dedup_tol, seed)
-    land, summary = found.landscape, found.summary
-    png = out.with_suffix(".png")
-    _save_png(png, _landscape_png(found.points, land))
+    png, points = out.with_suffix(".png"), found.points
+    _save_png(png, landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), found.landscape,
+                                    points.image_shape, alphabet=points.alphabet))
     if as_json:
-        print_json(dict(summary, files={"basins": str(out), "figure": str(png)}))
+        print_json(dict(found.summary, files={"basins": str(out), "figure": str(png)}))
         return
     _print_landscape(run, checkpoint, out, found)
     console.print(f"wrote {out} and {png}")
@@ -80,15 +80,11 @@ def landscape(
 
 def _print_landscape(run: Path, checkpoint: Optional[int], out: Path, found) -> None:
     land, summary = found.landscape, found.summary
-    table = Table(title=f"TAP fixed points (order {summary['order']}) of {run.name}"
-                        + (f" @ update {checkpoint}" if checkpoint is not None else ""))
-    for col in ("rank", "free energy", "basin size", "fraction"):
-        table.add_column(col, justify="right")
     rows = land.table()
-    for r in rows[:30]:
-        table.add_row(str(r["rank"]), f"{r['free_energy']:.4f}", str(r["basin_size"]),
-                      f"{r['fraction']:.3f}")
-    stdout.print(table)
+    print_table(f"TAP fixed points (order {summary['order']}) of {run.name}"
+                + (f" @ update {checkpoint}" if checkpoint is not None else ""),
+                [(str(r["rank"]), f"{r['free_energy']:.4f}", str(r["basin_size"]), f"{r['fraction']:.3f}")
+                 for r in rows[:30]], ("rank", "free energy", "basin size", "fraction"), left_columns=0)
     if len(rows) > 30:
         stdout.print(f"... {len(rows) - 30} more fixed points in {out}")
     stdout.print(f"{land.n_points} points, {land.n_fixed_points} distinct fixed points, "
@@ -99,13 +95,6 @@ def _print_landscape(run: Path, checkpoint: Optional[int], out: Path, found) -> 
     if summary["n_unconverged"]:
         stdout.print("[yellow]note:[/yellow] some iterations did not converge (basin -1): raise "
                      "--max-iter or start from --damping 0.5")
-
-
-def _landscape_png(points, land):
-    from boltzkit.report.tree_figures import landscape_figure  # heavy (matplotlib)
-
-    return landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), land,
-                            points.image_shape, alphabet=points.alphabet)
 
 
 def _save_png(path: Path, fig) -> None:
@@ -149,7 +138,7 @@ def tree(
     from boltzkit.report.tree_figures import dendrogram_figure
 
     setup_torch(threads, "cpu")
-    with _progress(f"tree ({variant})", not (quiet or as_json)) as progress:
+    with lazy_progress_bar(f"tree ({variant})", not (quiet or as_json)) as progress:
         found = run_tree(run, data, out, labels, n_points, eps, order, variant, beta_min, beta_steps,
                          cluster_on, tol, max_iter, damping, auto_damping, dataset, seed, progress)
     summary = found.summary
@@ -159,54 +148,31 @@ def tree(
     if as_json:
         print_json(summary)
         return
-    _print_tree(found.tree, found.scores, found.label_sets, summary)
+    _print_tree(found.tree, found.label_sets, summary)
     console.print(f"wrote {', '.join(summary['files'].values())}")
 
 
-@contextmanager
-def _progress(description: str, enabled: bool):
-    """A progress callback ``(done, total)`` whose bar opens at the first call (the total is known
-    only once the run is read)."""
-    with ExitStack() as stack:
-        bar = {}
-
-        def advance(done: int, total: int) -> None:
-            if "advance" not in bar:
-                bar["advance"] = stack.enter_context(progress_bar(description, total, enabled))
-            bar["advance"](done)
-
-        yield advance
-
-
-def _print_tree(result, scores, label_sets, summary) -> None:
-    unit = "beta" if result.variant == "annealing" else "update"
-    table = Table(title=f"TreeRBM levels ({result.n_points} points, {summary['seconds']:.1f} s)")
-    table.add_column("level", justify="right")
-    table.add_column(unit, justify="right")
-    table.add_column("clusters", justify="right")
+def _print_tree(result, label_sets, summary) -> None:
     families = list(label_sets) if label_sets else []
     several = len(families) > 1
-    for name in families:  # several families: ARI only here (purity in the CSV and --json)
-        table.add_column(f"ARI {name}" if several else "ARI", justify="right")
-        if not several:
-            table.add_column("purity", justify="right")
+    columns = ["level", "beta" if result.variant == "annealing" else "update", "clusters"]
+    # several families: ARI only here (purity in the CSV and --json)
+    columns += [f"ARI {name}" for name in families] if several else ["ARI", "purity"] * len(families)
+    rows = []
     for lv in summary["levels"]:
         cells = [str(lv["level"]), f"{lv['age']:g}", str(lv["n_clusters"])]
-        for name in families:
-            if several:
-                cells.append(f"{lv['ari'][name]:.3f}")
-            else:
-                cells += [f"{lv['ari']:.3f}", f"{lv['purity']:.3f}"]
-        table.add_row(*cells)
-    stdout.print(table)
-    if label_sets and len(label_sets) > 1:
-        agree = Table(title="Agreement with the given levels (best recovered level per label family)")
-        for col in ("labels", "classes", "best level", "clusters", "ARI", "purity"):
-            agree.add_column(col, justify="right")
-        for a in summary["agreement"]:
-            agree.add_row(a["labels"], str(a["n_true"]), str(a["best_level"]), str(a["n_clusters"]),
-                          f"{a['ari']:.3f}", f"{a['purity']:.3f}")
-        stdout.print(agree)
+        if several:
+            cells += [f"{lv['ari'][name]:.3f}" for name in families]
+        elif families:
+            cells += [f"{lv['ari']:.3f}", f"{lv['purity']:.3f}"]
+        rows.append(cells)
+    print_table(f"TreeRBM levels ({result.n_points} points, {summary['seconds']:.1f} s)", rows, columns,
+                left_columns=0)
+    if several:
+        print_table("Agreement with the given levels (best recovered level per label family)",
+                    [(a["labels"], str(a["n_true"]), str(a["best_level"]), str(a["n_clusters"]),
+                      f"{a['ari']:.3f}", f"{a['purity']:.3f}") for a in summary["agreement"]],
+                    ("labels", "classes", "best level", "clusters", "ARI", "purity"), left_columns=0)
         stdout.print(f"triplet agreement: {summary['triplet_agreement']:.3f}")
     if summary["n_damped"]:
         stdout.print(f"{summary['n_damped']} TAP iterations oscillated and were damped "
@@ -227,6 +193,7 @@ def generate_hierarchical(
                                              "flip probabilities: per level, then the sample noise"),
     n_samples: int = typer.Option(1000, "--n-samples", "-n", help="Number of samples"),
     seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file"),
 ) -> None:
     """Binary sequences evolved along a known tree (random root, branching mutations), with the
     true label of every sample at every level."""
@@ -234,19 +201,16 @@ def generate_hierarchical(
 
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise BoltzkitError(f"--out {out}: expected an .h5 / .hdf5 file name")
-    data = hierarchical(levels, branching, n_features, _parse_floats(flip_probs, "--flip-probs"),
-                        n_samples, seed)
+    flips = _parse_floats(flip_probs, "--flip-probs")
+    new_output_file(out, overwrite)
+    data = hierarchical(levels, branching, n_features, flips, n_samples, seed)
     data.save(out)
-    table = Table(title="boltzkit generate hierarchical", show_header=False)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for k, v in (("samples x features", f"{n_samples} x {n_features}"),
+    print_table("boltzkit generate hierarchical",
+                [("samples x features", f"{n_samples} x {n_features}"),
                  ("levels x branching", f"{levels} x {branching} ({branching**levels} leaves)"),
                  ("flip probabilities", ", ".join(f"{p:g}" for p in data.flip_probs)),
                  ("labels", ", ".join(f"labels/level_{l + 1}" for l in range(levels))),
-                 ("written", str(out))):
-        table.add_row(k, v)
-    stdout.print(table)
+                 ("written", str(out))], show_header=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,12 +11,12 @@ from typing import Optional
 
 import typer
 
-from boltzkit.cli.common import DeviceOption, ThreadsOption, console, print_json, progress_bar, \
+from boltzkit.cli.common import DeviceOption, OneLineUsageErrors, ThreadsOption, console, print_json, print_table, progress_bar, \
     setup_torch, stdout, user_errors
 from boltzkit.models.families import DEFAULT_FAMILY
 from boltzkit.models.registry import families
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=OneLineUsageErrors,
                   help="Energy-based models: train, sample, evaluate and interpret them.")
 
 
@@ -81,6 +81,7 @@ def train(
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
     from boltzkit.data.specs import make_spec
+    from boltzkit.io.trajectory import checkpoint_updates
     from boltzkit.models.registry import family
     from boltzkit.training.config import TrainingConfig
     from boltzkit.training.run import train_run
@@ -98,11 +99,10 @@ def train(
     typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
     options = {name: value for name, value in typed.items() if name in entry.options}
     with progress_bar("training", config.n_updates, not quiet) as advance:
-        train_run(spec, out, model, None, config, resume, advance, given=given,
-                  options=options, lambda_h=lambda_h,
-                  lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson,
-                  overwrite=overwrite, max_memory=max_memory)
-    console.print(f"saved {checkpoint_count(out)} checkpoints to {out}")
+        train_run(spec, out, model, None, config, resume, advance, given=given, options=options, lambda_h=lambda_h,
+                  lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson, overwrite=overwrite,
+                  max_memory=max_memory)
+    console.print(f"saved {len(checkpoint_updates(out))} checkpoints to {out}")
 
 
 def _typed_flags(ctx: typer.Context) -> dict[str, object]:
@@ -117,12 +117,6 @@ def _typed_flags(ctx: typer.Context) -> dict[str, object]:
         flag = "DATA" if param.param_type_name == "argument" else max(param.opts, key=len)
         typed[flag] = str(Path(value).resolve()) if isinstance(value, Path) else value
     return typed
-
-
-def checkpoint_count(path: Path) -> int:
-    from boltzkit.io.trajectory import checkpoint_updates
-
-    return len(checkpoint_updates(path))
 
 
 @app.command()
@@ -176,28 +170,18 @@ def evaluate(
     if as_json:
         print_json(result)
         return
-    from rich.table import Table
-
-    table = Table(title=f"{run}" + (f" @ update {result['checkpoint']}" if result.get("checkpoint") else ""))
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
     if result["log_z"] is None:
-        table.add_row("log Z", f"not computed: {result.get('log_z_unavailable', '')}")
+        rows = [("log Z", f"not computed: {result.get('log_z_unavailable', '')}")]
     else:
         err = f" ± {result['log_z_error']:.4f}" if result["log_z_error"] else ""
-        table.add_row(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")
-    for split, value in result["log_likelihood"].items():
-        if value is not None:
-            table.add_row(f"log-likelihood ({split})", f"{value:.4f}")
-    if result.get("independent_site_log_likelihood"):
-        for split, value in result["independent_site_log_likelihood"].items():
-            if value is not None:
-                table.add_row(f"independent-site log-likelihood ({split})", f"{value:.4f}")
-    table.add_row("moments Pearson r (means)", f"{result['moments_pearson']['means']:.4f}")
-    table.add_row("moments Pearson r (C_ij)", f"{result['moments_pearson']['correlations']:.4f}")
-    table.add_row("moments slope (C_ij, model on data)",
-                  f"{result['moments_slope']['correlations']:.4f}")
-    stdout.print(table)
+        rows = [(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")]
+    for prefix, key in (("", "log_likelihood"), ("independent-site ", "independent_site_log_likelihood")):
+        rows += [(f"{prefix}log-likelihood ({split})", f"{value:.4f}")
+                 for split, value in (result.get(key) or {}).items() if value is not None]
+    rows += [("moments Pearson r (means)", f"{result['moments_pearson']['means']:.4f}"),
+             ("moments Pearson r (C_ij)", f"{result['moments_pearson']['correlations']:.4f}"),
+             ("moments slope (C_ij, model on data)", f"{result['moments_slope']['correlations']:.4f}")]
+    print_table(f"{run}" + (f" @ update {result['checkpoint']}" if result.get("checkpoint") else ""), rows)
     if result.get("moments_convention"):
         stdout.print(f"moments: {result['moments_convention']}")
 

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
-
-from boltzkit.cli.common import ThreadsOption, console, print_json, setup_torch, stdout, user_errors
+from boltzkit.cli.common import ThreadsOption, console, print_json, print_table, setup_torch, stdout, user_errors
 
 def msa_info(
     msa: Path = typer.Argument(..., help="Alignment: aligned FASTA, A2M/A3M or Stockholm (.gz ok)"),
@@ -38,20 +36,15 @@ def msa_info(
     if as_json:
         print_json(info)
         return
-    table = Table(title=str(msa))
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    table.add_row("sequences M", str(info["n_sequences"]))
-    table.add_row("distinct sequences", str(info["n_unique"]))
-    table.add_row("length L (columns)", str(info["length"]))
-    table.add_row("alphabet", f"{info['alphabet']} {info['letters']!r} (q={info['q']}, index 0 = gap)")
-    table.add_row(f"M_eff (identity {info['weights_convention']['comparison']} {threshold:g})",
-                  f"{info['m_eff']:.2f}")
-    table.add_row("unknown letters", f"{info['unknown_letters']['count']} in "
-                                     f"{info['unknown_letters']['sequences']} sequences")
-    table.add_row("gap fraction (all / worst column)",
-                  f"{info['gap_fraction']:.4f} / {info['max_column_gap_fraction']:.4f}")
-    stdout.print(table)
+    print_table(str(msa), [
+        ("sequences M", str(info["n_sequences"])),
+        ("distinct sequences", str(info["n_unique"])),
+        ("length L (columns)", str(info["length"])),
+        ("alphabet", f"{info['alphabet']} {info['letters']!r} (q={info['q']}, index 0 = gap)"),
+        (f"M_eff (identity {info['weights_convention']['comparison']} {threshold:g})", f"{info['m_eff']:.2f}"),
+        ("unknown letters", f"{info['unknown_letters']['count']} in {info['unknown_letters']['sequences']} sequences"),
+        ("gap fraction (all / worst column)",
+         f"{info['gap_fraction']:.4f} / {info['max_column_gap_fraction']:.4f}")])
     stdout.print(f"weights: {info['weights_convention']['description']}")
     stdout.print(f"unknown letters: {info['unknown_letters']['rule']}")
     if not info["letters"].startswith("-"):
@@ -93,13 +86,9 @@ def contacts(
     if as_json:
         print_json(result)
         return
-    table = Table(title=f"{run} @ update {result['checkpoint']}: contacts vs {struct.name}")
-    table.add_column("top")
-    table.add_column("pairs", justify="right")
-    table.add_column("precision", justify="right")
-    for key, value in result["precision"].items():
-        table.add_row(key, str(found.counts[key]), f"{value:.3f}")
-    stdout.print(table)
+    print_table(f"{run} @ update {result['checkpoint']}: contacts vs {struct.name}",
+                [(key, str(found.counts[key]), f"{value:.3f}") for key, value in result["precision"].items()],
+                ("top", "pairs", "precision"))
     stdout.print(f"L = {result['length']}; {result['n_contacts']} contacts among {result['n_pairs']} pairs "
                  f"with j - i >= {min_separation} (distance < {distance_cutoff:g} A); scores: "
                  f"{result['couplings']}, Frobenius without gap, APC")

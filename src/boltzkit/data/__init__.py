@@ -10,13 +10,5 @@ from boltzkit.data.bundled import bundled_path, load_mnist
 from boltzkit.data.idx import read_idx
 from boltzkit.data.split import train_test_split
 
-__all__ = [
-    "BINARIZE_MODES",
-    "Dataset",
-    "bundled_path",
-    "load_binary",
-    "load_labels",
-    "load_mnist",
-    "read_idx",
-    "train_test_split",
-]
+__all__ = ["BINARIZE_MODES", "Dataset", "bundled_path", "load_binary", "load_labels", "load_mnist",
+           "read_idx", "train_test_split"]

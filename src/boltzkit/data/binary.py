@@ -24,7 +24,6 @@ A 3-D array (n_samples, height, width) is read as images: it is flattened to
 
 from __future__ import annotations
 
-import gzip
 import re
 import warnings
 import zipfile
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from boltzkit.data.files import read_text
 from boltzkit.data.idx import looks_like_idx, read_idx
 from boltzkit.errors import BoltzkitError, DataError
 
@@ -44,7 +44,8 @@ __all__ = ["Dataset", "load_binary", "load_labels", "BINARIZE_MODES"]
 BINARIZE_MODES = ("threshold", "stochastic", "none")
 
 _TEXT_SUFFIXES = (".txt", ".dat", ".csv", ".tsv")
-_HDF5_SUFFIXES = (".h5", ".hdf5")
+_SUFFIX_FORMATS = {".npy": "npy", ".npz": "npz", ".h5": "hdf5", ".hdf5": "hdf5"}
+_MAGIC_FORMATS = {b"\x93NUMPY": "npy", b"PK\x03\x04": "npz", b"\x89HDF\r\n\x1a\n": "hdf5"}
 _SUPPORTED = ".npy, .npz, .txt/.dat/.csv/.tsv, .h5/.hdf5 or IDX (*-ubyte, *.idx)"
 # Rows binarised at a time: bounds the float64 temporaries for large image sets (MNIST train is
 # 47M pixels) without changing the random stream (Generator.random draws one double per value,
@@ -123,12 +124,9 @@ class Dataset:
         """
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return replace(
-            self,
-            samples=self.samples[index],
-            labels=None if self.labels is None else self.labels[index],
-            weights=None if self.weights is None else self.weights[index],
-        )
+        return replace(self, samples=self.samples[index],
+                       labels=None if self.labels is None else self.labels[index],
+                       weights=None if self.weights is None else self.weights[index])
 
 
 # --------------------------------------------------------------------------- format detection
@@ -138,6 +136,15 @@ def _check_file(path: Path) -> None:
         raise DataError(path, "file not found")
     if path.is_dir():
         raise DataError(path, "is a directory, expected a file")
+
+
+def _head(path: Path) -> bytes:
+    """The first 8 bytes of the file (its magic number)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8)
+    except OSError as e:
+        raise DataError(path, f"cannot read file ({e.strerror or e})") from None
 
 
 def _format_of(path: Path) -> str:
@@ -150,27 +157,15 @@ def _format_of(path: Path) -> str:
     suffix = Path(base).suffix
     if suffix in _TEXT_SUFFIXES:
         return "text"
-    if not compressed:
-        if suffix == ".npy":
-            return "npy"
-        if suffix == ".npz":
-            return "npz"
-        if suffix in _HDF5_SUFFIXES:
-            return "hdf5"
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as e:
-        raise DataError(path, f"cannot read file ({e.strerror or e})") from None
-    if head.startswith(b"\x93NUMPY"):
-        return "npy"
-    if head.startswith(b"PK\x03\x04"):
-        return "npz"
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
-        return "hdf5"
+    if not compressed and suffix in _SUFFIX_FORMATS:
+        return _SUFFIX_FORMATS[suffix]
+    head = _head(path)
+    for magic, fmt in _MAGIC_FORMATS.items():
+        if head.startswith(magic):
+            return fmt
     if looks_like_idx(path):
         return "idx"
-    if compressed and suffix in (".npy", ".npz", *_HDF5_SUFFIXES):
+    if compressed and suffix in _SUFFIX_FORMATS:
         raise DataError(path, f"gzip-compressed {suffix} files are not supported; decompress it first")
     shown = suffix or "none"
     raise DataError(path, f"unknown format (suffix {shown}); expected {_SUPPORTED}")
@@ -179,23 +174,21 @@ def _format_of(path: Path) -> str:
 # --------------------------------------------------------------------------- readers
 # Each returns (array, labels or None, weights or None), arrays as found in the file.
 
+def _numpy_error(path: Path, error: Exception, suffix: str) -> DataError:
+    """The DataError of an array that NumPy could not read from a ``suffix`` file."""
+    if isinstance(error, ValueError) and "pickle" in str(error):
+        return DataError(path, _PICKLE_PROBLEM)
+    return DataError(path, f"not a readable {suffix} file ({_first_line(error)})")
+
+
 def _read_npy(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(6)
-    except OSError as e:
-        raise DataError(path, f"cannot read file ({e.strerror or e})") from None
-    if not head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+    if not _head(path).startswith((b"\x93NUMPY", b"PK\x03\x04")):
         # np.load would try it as a pickle and complain about allow_pickle instead.
         raise DataError(path, "not a readable .npy file (no NumPy header)")
     try:
         array = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise DataError(path, _PICKLE_PROBLEM) from None
-        raise DataError(path, f"not a readable .npy file ({_first_line(e)})") from None
-    except (OSError, EOFError) as e:
-        raise DataError(path, f"not a readable .npy file ({_first_line(e)})") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise _numpy_error(path, e, ".npy") from None
     if not isinstance(array, np.ndarray):  # np.load gives an NpzFile for a zip archive
         array.close()
         raise DataError(path, "is an .npz archive, not an .npy array; rename it to .npz")
@@ -222,40 +215,15 @@ def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
             samples = archive[key]
             labels = archive["labels"] if "labels" in keys and key != "labels" else None
             weights = archive["weights"] if "weights" in keys and key != "weights" else None
-        except ValueError as e:
-            if "pickle" in str(e):
-                raise DataError(path, _PICKLE_PROBLEM) from None
-            raise DataError(path, f"not a readable .npz file ({_first_line(e)})") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as e:
-            raise DataError(path, f"not a readable .npz file ({_first_line(e)})") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise _numpy_error(path, e, ".npz") from None
     return samples, labels, weights
 
 
-def _open_text(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
-def _data_lines(path: Path):
-    """(line number, content without comment) of the non-empty lines of a text file."""
-    with _open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            content = line.split("#", 1)[0].strip()
-            if content:
-                yield number, content
-
-
-def _sniff_delimiter(path: Path) -> str | None:
-    for _, content in _data_lines(path):
-        return "," if "," in content else None
-    return None
-
-
-def _diagnose_text(path: Path, delimiter: str | None) -> None:
+def _diagnose_text(path: Path, lines: list[str], delimiter: str | None) -> None:
     """Find the first bad line of a text matrix and raise a DataError naming it."""
     expected = first = None
-    for number, content in _data_lines(path):
+    for number, content in _data_lines(lines):
         fields = content.split(delimiter)
         if expected is None:
             expected, first = len(fields), number
@@ -271,35 +239,36 @@ def _diagnose_text(path: Path, delimiter: str | None) -> None:
                                 line=number) from None
 
 
+def _data_lines(lines: list[str]):
+    """(line number, content without comment) of the non-empty lines."""
+    for number, line in enumerate(lines, start=1):
+        content = line.split("#", 1)[0].strip()
+        if content:
+            yield number, content
+
+
 def _read_text(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
+    lines = read_text(path).splitlines()
+    first = next(_data_lines(lines), (0, ""))[1]
+    delimiter = "," if "," in first else None
     try:
-        delimiter = _sniff_delimiter(path)
         with warnings.catch_warnings():
             # An empty file only warns ("input contained no data"); the emptiness check reports it.
             warnings.simplefilter("ignore", UserWarning)
-            array = np.loadtxt(path, delimiter=delimiter, comments="#", ndmin=2,
-                               dtype=np.float64, encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(path, "not a text file (bytes that are not UTF-8 text)") from None
+            array = np.loadtxt(lines, delimiter=delimiter, comments="#", ndmin=2, dtype=np.float64)
     except ValueError as e:
-        _diagnose_text(path, delimiter)
+        _diagnose_text(path, lines, delimiter)
         raise DataError(path, f"cannot parse as a matrix of numbers ({_first_line(e)})") from None
-    except (OSError, EOFError) as e:
-        raise DataError(path, f"cannot read file ({_first_line(e)})") from None
     return array, None, None
 
 
-def _h5_dataset_names(group: Any, limit: int = 20) -> list[str]:
+def _h5_dataset_names(group: Any) -> list[str]:
+    """The names of the datasets in ``group`` (the first 20, then "...")."""
     import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     names: list[str] = []
-
-    def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset):
-            names.append(name)
-
-    group.visititems(visit)
-    return names if len(names) <= limit else names[:limit] + ["..."]
+    group.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names if len(names) <= 20 else names[:20] + ["..."]
 
 
 def _h5_optional(file: Any, name: str) -> np.ndarray | None:
@@ -333,12 +302,8 @@ def _read_hdf5(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
     return samples, labels, weights
 
 
-def _read_idx(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
-    return read_idx(path), None, None
-
-
 _READERS = {"npy": _read_npy, "npz": _read_npz, "text": _read_text, "hdf5": _read_hdf5,
-            "idx": _read_idx}
+            "idx": lambda path, dataset: (read_idx(path), None, None)}
 
 
 # --------------------------------------------------------------------------- checks
@@ -380,15 +345,13 @@ def _first(x: np.ndarray, mask: np.ndarray) -> Any:
 def _to_binary(x: np.ndarray, path: Path, binarize: str, threshold: float,
                seed: int) -> tuple[np.ndarray, str]:
     """float32 {0,1} samples of shape (n_samples, n_features), and the convention found."""
-    if x.dtype.kind == "b":
-        return x.astype(np.float32), "bernoulli"
     if x.dtype.kind == "f":
         finite = np.isfinite(x)
         if not finite.all():
             row, col = np.unravel_index(int(np.argmin(finite)), x.shape)
             raise DataError(path, f"contains NaN or infinite values (first at sample {row}, "
                                   f"feature {col}, counting from 0)")
-    is_one = x == 1
+    is_one = x == 1  # booleans too: True == 1, False == 0
     binary = is_one | (x == 0)
     if binary.all():
         return is_one.astype(np.float32), "bernoulli"
@@ -406,13 +369,12 @@ def _to_binary(x: np.ndarray, path: Path, binarize: str, threshold: float,
     if binarize != "none" and x.dtype.kind == "f":
         allowed |= (x >= 0) & (x <= 1)
     if not allowed.all():
-        problem = f"values must be binary {{0,1}} or ±1; found {_fmt(_first(x, ~allowed))}"
-        if binarize == "none" and (is_uint8 or is_unit):
-            problem += " (grey levels: use binarize='threshold' or 'stochastic')"
-        elif binarize != "none":
-            problem = (f"values must be binary {{0,1}} or ±1, or grey levels in [0,1] (uint8: "
-                       f"0..255) to binarise; found {_fmt(_first(x, ~allowed))}")
-        raise DataError(path, problem)
+        found = _fmt(_first(x, ~allowed))
+        if binarize != "none":
+            raise DataError(path, "values must be binary {0,1} or ±1, or grey levels in [0,1] "
+                                  f"(uint8: 0..255) to binarise; found {found}")
+        hint = " (grey levels: use binarize='threshold' or 'stochastic')" if is_uint8 or is_unit else ""
+        raise DataError(path, f"values must be binary {{0,1}} or ±1; found {found}{hint}")
     # Every value is allowed on its own, but -1 shares the matrix with 0 or a grey level.
     other = _first(x, ~spin)
     raise DataError(path, f"values mix the ±1 and {{0,1}} conventions: found both -1 and {_fmt(other)}")
@@ -437,28 +399,22 @@ def _binarize_grey(x: np.ndarray, binarize: str, threshold: float, seed: int) ->
     return out
 
 
-def _check_labels(labels: Any, n: int | None, path: Path | str) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise DataError(path, f"labels must be 1-D, one per sample; found shape {labels.shape}")
-    if n is not None and len(labels) != n:
-        raise DataError(path, f"labels: {len(labels)} values for {n} samples (length mismatch)")
-    return labels
+def _per_sample(values: Any, n: int | None, path: Path | str, name: str) -> np.ndarray:
+    """``values`` (labels or weights) as a 1-D array of ``n`` entries (a column is flattened)."""
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if name == "weights" and values.dtype.kind not in "biuf":
+        raise DataError(path, f"weights must be numbers (found dtype {values.dtype})")
+    if values.ndim != 1:
+        raise DataError(path, f"{name} must be 1-D, one per sample; found shape {values.shape}")
+    if n is not None and len(values) != n:
+        raise DataError(path, f"{name}: {len(values)} values for {n} samples (length mismatch)")
+    return values
 
 
 def _check_weights(weights: Any, n: int, path: Path) -> np.ndarray:
-    weights = np.asarray(weights)
-    if weights.ndim == 2 and weights.shape[1] == 1:
-        weights = weights[:, 0]
-    if weights.dtype.kind not in "biuf":
-        raise DataError(path, f"weights must be numbers (found dtype {weights.dtype})")
-    if weights.ndim != 1:
-        raise DataError(path, f"weights must be 1-D, one per sample; found shape {weights.shape}")
-    if len(weights) != n:
-        raise DataError(path, f"weights: {len(weights)} values for {n} samples (length mismatch)")
-    weights = weights.astype(np.float64)
+    weights = _per_sample(weights, n, path, "weights").astype(np.float64)
     if not np.isfinite(weights).all():
         raise DataError(path, "weights contain NaN or infinite values")
     negative = weights < 0
@@ -502,22 +458,14 @@ def load_labels(path: str | PathLike) -> np.ndarray:
     path = Path(path)
     _check_file(path)
     fmt = _format_of(path)
-    if fmt == "idx":
-        labels = read_idx(path)
-    elif fmt == "npy":
-        labels = _read_npy(path, "")[0]
+    if fmt in ("idx", "npy"):
+        labels = _READERS[fmt](path, "")[0]
     elif fmt == "text":
-        try:
-            with _open_text(path) as f:
-                tokens = [s for s in (line.strip() for line in f) if s and not s.startswith("#")]
-        except UnicodeDecodeError:
-            raise DataError(path, "not a text file (bytes that are not UTF-8 text)") from None
-        except (OSError, EOFError) as e:
-            raise DataError(path, f"cannot read file ({_first_line(e)})") from None
-        labels = _parse_label_tokens(tokens)
+        lines = (line.strip() for line in read_text(path).splitlines())
+        labels = _parse_label_tokens([s for s in lines if s and not s.startswith("#")])
     else:
         raise DataError(path, "labels must be a text file (one per line), an .npy array or an IDX file")
-    labels = _check_labels(labels, None, path)
+    labels = _per_sample(labels, None, path, "labels")
     if labels.size == 0:
         raise DataError(path, "empty: no labels")
     if labels.dtype.kind in "iub":
@@ -600,7 +548,7 @@ def load_binary(
     if labels_path is not None:
         labels, labels_source = load_labels(labels_path), labels_path
     if labels is not None:
-        labels = _check_labels(labels, n, labels_source)
+        labels = _per_sample(labels, n, labels_source, "labels")
     if weights is not None:
         weights = _check_weights(weights, n, path)
     return Dataset(samples=np.ascontiguousarray(samples), labels=labels, weights=weights,

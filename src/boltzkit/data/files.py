@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 from boltzkit.errors import DataError
@@ -11,7 +12,8 @@ from boltzkit.errors import DataError
 def read_bytes(path: str | Path) -> bytes:
     """The file's bytes, decompressed when they start with the gzip magic number.
 
-    Raises :class:`DataError` naming the file when it is missing, a directory, or corrupt gzip.
+    Raises :class:`DataError` naming the file when it is missing, a directory, unreadable, or
+    truncated or corrupt gzip.
     """
     path = Path(path)
     try:
@@ -20,10 +22,14 @@ def read_bytes(path: str | Path) -> bytes:
         raise DataError(path, "file not found") from None
     except IsADirectoryError:
         raise DataError(path, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read file ({exc.strerror or exc})") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except EOFError:
+            raise DataError(path, "truncated gzip stream (the file is incomplete)") from None
+        except (OSError, zlib.error) as exc:
             raise DataError(path, f"corrupt gzip data ({exc})") from None
     return raw
 

@@ -22,41 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from boltzkit.data.files import read_bytes
 from boltzkit.errors import DataError
 
 __all__ = ["read_idx", "looks_like_idx"]
 
 # Big-endian on disk; converted to native byte order after reading.
-_IDX_DTYPES: dict[int, np.dtype] = {
-    0x08: np.dtype(">u1"),
-    0x09: np.dtype(">i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
+_IDX_DTYPES: dict[int, np.dtype] = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+                                     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _GZIP_SIGNATURE = b"\x1f\x8b"
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The whole file, gunzipped when it starts with the gzip signature."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, expected a file") from None
-    except OSError as e:
-        raise DataError(path, f"cannot read file ({e.strerror or e})") from None
-    if raw[:2] != _GZIP_SIGNATURE:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DataError(path, "truncated gzip stream (the file is incomplete)") from None
-    except (gzip.BadGzipFile, zlib.error, OSError) as e:
-        raise DataError(path, f"corrupt gzip data ({e})") from None
 
 
 def _parse_header(head: bytes) -> tuple[np.dtype, int] | None:
@@ -109,7 +83,7 @@ def read_idx(path: str | PathLike) -> np.ndarray:
         its header announces (a truncated download, for instance).
     """
     path = Path(path)
-    buf = _read_bytes(path)
+    buf = read_bytes(path)
     header = _parse_header(buf[:4])
     if header is None:
         if len(buf) < 4:

@@ -52,18 +52,8 @@ from boltzkit.io.atomic import write_bytes_atomic
 from boltzkit.data.files import read_bytes
 from boltzkit.errors import DataError
 
-__all__ = [
-    "ALPHABETS",
-    "MSA",
-    "decode",
-    "detect_alphabet",
-    "encode",
-    "focus_columns",
-    "get_alphabet",
-    "one_hot",
-    "read_msa",
-    "write_fasta",
-]
+__all__ = ["ALPHABETS", "MSA", "decode", "detect_alphabet", "encode", "focus_columns", "get_alphabet",
+           "one_hot", "read_msa", "write_fasta"]
 
 #: Built-in alphabets; the gap ``-`` is index 0 in each.
 ALPHABETS: dict[str, str] = {
@@ -93,10 +83,7 @@ def get_alphabet(alphabet: str) -> str:
 
 
 def _alphabet_name(letters: str) -> str:
-    for name, value in ALPHABETS.items():
-        if value == letters:
-            return name
-    return repr(letters)
+    return next((name for name, value in ALPHABETS.items() if value == letters), repr(letters))
 
 
 def detect_alphabet(symbols: set[str] | str) -> str:
@@ -167,10 +154,8 @@ class MSA:
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        text = (
-            f"{where}{self.n_sequences} sequences x {self.length} columns, "
-            f"alphabet {_alphabet_name(self.alphabet)} (q={self.q})"
-        )
+        text = (f"{where}{self.n_sequences} sequences x {self.length} columns, "
+                f"alphabet {_alphabet_name(self.alphabet)} (q={self.q})")
         if self.n_unknown:
             n_seq = int(np.count_nonzero(self.unknown_per_sequence))
             letters = "letter" if self.n_unknown == 1 else "letters"
@@ -185,14 +170,10 @@ class MSA:
         seqs = self.sequences[row_idx]
         if columns is not None:
             seqs = seqs[:, np.asarray(columns)]
-        return MSA(
-            sequences=np.ascontiguousarray(seqs),
-            headers=[self.headers[i] for i in row_idx],
-            alphabet=self.alphabet,
-            n_unknown=int(self.unknown_per_sequence[row_idx].sum()),
-            source=self.source,
-            unknown_per_sequence=self.unknown_per_sequence[row_idx].copy(),
-        )
+        unknown = self.unknown_per_sequence[row_idx]
+        return MSA(sequences=np.ascontiguousarray(seqs), headers=[self.headers[i] for i in row_idx],
+                   alphabet=self.alphabet, n_unknown=int(unknown.sum()), source=self.source,
+                   unknown_per_sequence=unknown.copy())
 
 
 def focus_columns(msa: MSA, focus: str) -> np.ndarray:
@@ -258,11 +239,10 @@ def encode(sequences: str | Sequence[str], alphabet: str = "protein", unknown: s
         raise ValueError(f"non-ASCII symbol in sequences: {exc}") from None
     codes = table[raw].reshape(len(seqs), -1)
     bad = codes < 0
-    if bad.any():
-        if unknown == "error":
-            row, col = np.argwhere(bad)[0]
-            raise ValueError(f"letter {seqs[row][col]!r} (sequence {row}, column {col}) is not in alphabet {letters!r}")
-        codes[bad] = 0
+    if unknown == "error" and bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"letter {seqs[row][col]!r} (sequence {row}, column {col}) is not in alphabet {letters!r}")
+    codes[bad] = 0
     out = codes.astype(np.int8)
     return out[0] if single else out
 
@@ -273,12 +253,11 @@ def decode(sequences: np.ndarray | torch.Tensor, alphabet: str = "protein") -> s
     arr = sequences.detach().cpu().numpy() if isinstance(sequences, torch.Tensor) else np.asarray(sequences)
     if arr.size and (arr.min() < 0 or arr.max() >= len(letters)):
         raise ValueError(f"codes must lie in 0..{len(letters) - 1} for alphabet {letters!r}")
-    lut = np.frombuffer(letters.encode("ascii"), dtype=np.uint8)
-    if arr.ndim == 1:
-        return lut[arr.astype(np.int64)].tobytes().decode("ascii")
-    if arr.ndim != 2:
+    if arr.ndim not in (1, 2):
         raise ValueError(f"codes must have shape (L,) or (M, L), got {arr.shape}")
-    chars = lut[arr.astype(np.int64)]
+    chars = np.frombuffer(letters.encode("ascii"), dtype=np.uint8)[arr.astype(np.int64)]
+    if arr.ndim == 1:
+        return chars.tobytes().decode("ascii")
     return [row.tobytes().decode("ascii") for row in chars]
 
 
@@ -407,18 +386,11 @@ def read_msa(
     inserts = _InsertRule.of(given, drop_inserts)
     sequences = _cleaned_sequences(path, records, inserts)
     _check_lengths(path, records, sequences, drop_inserts)
-    codes, letters, table = _encode_sequences(path, sequences, given)
-    codes, per_sequence = _map_unknown(path, records, codes, unknown, table, letters, inserts)
+    codes, letters, per_sequence = _encode_sequences(path, records, sequences, given, unknown, inserts)
     if not allow_gap_columns:
         _check_gap_columns(path, records, codes)
-    return MSA(
-        sequences=codes,
-        headers=[rec.header for rec in records],
-        alphabet=letters,
-        n_unknown=int(per_sequence.sum()),
-        source=str(path),
-        unknown_per_sequence=per_sequence,
-    )
+    return MSA(sequences=codes, headers=[rec.header for rec in records], alphabet=letters,
+               n_unknown=int(per_sequence.sum()), source=str(path), unknown_per_sequence=per_sequence)
 
 
 def _read_records(path: Path, format: str | None) -> tuple[str, list[_Record]]:
@@ -478,28 +450,23 @@ def _check_lengths(path: Path, records: list[_Record], sequences: list[str], dro
     for rec, seq in zip(records, sequences):
         if len(seq) != length:
             what = "match columns" if drop_inserts else "columns"
-            raise DataError(
-                path,
-                f"sequence '{rec.header}' has {len(seq)} {what}, expected {length} as the first sequence "
-                f"'{records[0].header}'",
-                rec.header_line,
-            )
+            raise DataError(path, f"sequence '{rec.header}' has {len(seq)} {what}, expected {length} "
+                                  f"as the first sequence '{records[0].header}'", rec.header_line)
 
 
-def _encode_sequences(path: Path, sequences: list[str],
-                      given: str | None) -> tuple[np.ndarray, str, np.ndarray]:
+def _encode_sequences(path: Path, records: list[_Record], sequences: list[str], given: str | None,
+                      unknown: str, inserts: _InsertRule) -> tuple[np.ndarray, str, np.ndarray]:
     """Look the M equal-length sequences up in the alphabet (``given``; detected when None).
+    Unknown symbols become the gap, or raise (``unknown="error"``).
 
     Returns
     -------
-    codes : ndarray of shape (M, L), int16, -1 for symbols outside the alphabet
+    codes : ndarray of shape (M, L), int8
     letters : str, the alphabet
-    table : ndarray of shape (256,), int16, the byte -> code table used
+    per_sequence : ndarray of shape (M,), int64, the number of unknown letters of each sequence
     """
-    try:
-        raw = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)
-    except UnicodeEncodeError:  # pragma: no cover - _read_text already guarantees ASCII
-        raise DataError(path, "non-ASCII symbol") from None
+    # _read_text guarantees ASCII, and cleaning (deleting, upper-casing) keeps it so
+    raw = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)
     if given is None:
         symbols = {chr(b) for b in np.unique(raw)}
         try:
@@ -509,26 +476,14 @@ def _encode_sequences(path: Path, sequences: list[str],
     else:
         letters = given
     table = _lookup_table(letters, upper=False, dot_is_gap=True)
-    return table[raw].reshape(len(sequences), len(sequences[0])), letters, table
-
-
-def _map_unknown(path: Path, records: list[_Record], codes: np.ndarray, unknown: str, table: np.ndarray,
-                 letters: str, inserts: _InsertRule) -> tuple[np.ndarray, np.ndarray]:
-    """Unknown symbols (code -1 in ``codes``, shape (M, L)) become the gap, or raise (``"error"``).
-
-    Returns
-    -------
-    codes : ndarray of shape (M, L), int8
-    per_sequence : ndarray of shape (M,), int64, the number of unknown letters of each sequence
-    """
+    codes = table[raw].reshape(len(sequences), len(sequences[0]))  # -1 outside the alphabet
     bad = codes < 0
     per_sequence = bad.sum(axis=1).astype(np.int64)
-    if int(per_sequence.sum()):
-        if unknown == "error":
-            rec = records[int(np.flatnonzero(per_sequence)[0])]
-            _raise_first_unknown(path, rec, table, letters, inserts)
-        codes[bad] = 0
-    return codes.astype(np.int8), per_sequence
+    if unknown == "error" and per_sequence.any():
+        rec = records[int(np.flatnonzero(per_sequence)[0])]
+        _raise_first_unknown(path, rec, table, letters, inserts)
+    codes[bad] = 0
+    return codes.astype(np.int8), letters, per_sequence
 
 
 def _raise_first_unknown(path: Path, rec: _Record, table: np.ndarray, letters: str,
@@ -537,12 +492,9 @@ def _raise_first_unknown(path: Path, rec: _Record, table: np.ndarray, letters: s
     for number, residues in rec.lines:
         for c in inserts.clean(residues):
             if table[ord(c)] < 0:
-                raise DataError(
-                    path,
-                    f"letter {c!r} in sequence '{rec.header}' is not in alphabet "
-                    f"{_alphabet_name(letters)} (unknown='gap' maps it to the gap)",
-                    number,
-                )
+                raise DataError(path, f"letter {c!r} in sequence '{rec.header}' is not in alphabet "
+                                      f"{_alphabet_name(letters)} (unknown='gap' maps it to the gap)",
+                                number)
     raise DataError(path, f"unknown letter in sequence '{rec.header}'", rec.header_line)  # pragma: no cover
 
 
@@ -557,12 +509,9 @@ def _check_gap_columns(path: Path, records: list[_Record], codes: np.ndarray) ->
         cols = ", ".join(str(c + 1) for c in all_gap[:5]) + (", ..." if all_gap.size > 5 else "")
         what = f"columns {cols} ({all_gap.size} in all) are gaps"
     # No single line is at fault: the line given is the first record's header.
-    raise DataError(
-        path,
-        f"{what} in every sequence: remove such columns from the alignment (Python API: "
-        "read_msa(..., allow_gap_columns=True) keeps them)",
-        records[0].header_line,
-    )
+    raise DataError(path, f"{what} in every sequence: remove such columns from the alignment "
+                          "(Python API: read_msa(..., allow_gap_columns=True) keeps them)",
+                    records[0].header_line)
 
 
 def _check_unknown_option(unknown: str) -> None:
@@ -607,7 +556,6 @@ def write_fasta(
         strings = decode(sequences, alphabet)
     else:
         strings = list(sequences)
-    assert isinstance(strings, list)
     if headers is None:
         headers = [f"seq_{i}" for i in range(len(strings))]
     elif len(headers) != len(strings):
@@ -626,8 +574,6 @@ def write_fasta(
         data = gzip.compress(data, mtime=0)
     write_bytes_atomic(path, data)
     return path
-
-
 
 
 #: Symbols used to write categorical data that come without an alphabet (HDF5 state codes).
@@ -655,7 +601,5 @@ def read_categorical_h5(path: str | os.PathLike, dataset: str = "samples") -> MS
         raise DataError(path, f"dataset {dataset!r} must hold integer states 0..{q - 1}")
     if q > len(STATE_SYMBOLS):
         raise DataError(path, f"{q} states: at most {len(STATE_SYMBOLS)} are supported")
-    n = codes.shape[0]
-    return MSA(sequences=codes.astype(np.int8), headers=[f"sample_{i}" for i in range(n)],
-               alphabet=STATE_SYMBOLS[:q], n_unknown=0, source=str(path),
-               unknown_per_sequence=np.zeros(n, dtype=np.int64))
+    return MSA(sequences=codes.astype(np.int8), headers=[f"sample_{i}" for i in range(len(codes))],
+               alphabet=STATE_SYMBOLS[:q], source=str(path))

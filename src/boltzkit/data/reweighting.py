@@ -30,14 +30,8 @@ import torch
 
 from boltzkit.data.msa import MSA, focus_columns
 
-__all__ = [
-    "connected_correlations",
-    "frequencies",
-    "m_eff",
-    "plmc_weights",
-    "sequence_weights",
-    "unique_sequences",
-]
+__all__ = ["connected_correlations", "frequencies", "m_eff", "plmc_weights", "sequence_weights",
+           "unique_sequences"]
 
 _CONVENTIONS = ("plmc", "morcos")
 

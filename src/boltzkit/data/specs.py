@@ -14,7 +14,6 @@ A run file's config holds the spec under ``data`` (``format: "msa"`` marks a cat
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -26,10 +25,10 @@ from boltzkit.checks import integer, number
 from boltzkit.data.binary import load_binary
 from boltzkit.data.msa import read_categorical_h5, read_msa
 from boltzkit.data.reweighting import sequence_weights
-from boltzkit.data.split import train_test_split
+from boltzkit.data.split import split_rows, train_test_split
 from boltzkit.errors import BoltzkitError, DataError
 
-__all__ = ["DataSpec", "MSASpec", "MSADataset", "DATA_KINDS", "DATA_SAMPLE_ROWS", "make_spec",
+__all__ = ["DataSpec", "MSASpec", "MSADataset", "DATA_SAMPLE_ROWS", "make_spec",
            "spec_from_config", "datasets_like"]
 
 #: Rows of the training data stored in the run file for reports.
@@ -127,20 +126,10 @@ class MSASpec:
                 msa = read_msa(self.path, alphabet=self.alphabet)
         except ValueError as e:  # e.g. alphabet detection: a user error
             raise DataError(self.path, str(e)) from None
-        n = msa.n_sequences
-        if self.test_fraction > 0:
-            if not 0.0 < self.test_fraction < 1.0:
-                raise BoltzkitError(f"test_fraction must be in (0, 1); got {self.test_fraction}")
-            n_test = math.ceil(self.test_fraction * n)
-            if n_test >= n:
-                raise BoltzkitError(f"cannot split {n} sequences with test_fraction="
-                                    f"{self.test_fraction}: the training part would be empty")
-            permutation = np.random.default_rng(self.split_seed).permutation(n)
-            parts = [np.sort(permutation[n_test:]), np.sort(permutation[:n_test])]
-        else:
-            parts = [np.arange(n)]
-        datasets = [self._dataset(msa.select(rows)) for rows in parts]
-        return datasets[0], (datasets[1] if len(datasets) > 1 else None)
+        if self.test_fraction == 0:
+            return self._dataset(msa), None
+        train, test = split_rows(msa.n_sequences, self.test_fraction, self.split_seed, "sequences")
+        return self._dataset(msa.select(train)), self._dataset(msa.select(test))
 
     def _dataset(self, msa) -> MSADataset:
         weights = sequence_weights(msa, self.threshold) if self.reweight else None
@@ -161,10 +150,6 @@ def _check_split(test_fraction: float, split_seed: int) -> None:
     integer(split_seed, "--seed", 0)
 
 
-#: data kind -> spec class
-DATA_KINDS = {"binary": DataSpec, "categorical": MSASpec}
-
-
 def make_spec(data_kind: str, path: str | os.PathLike, test_fraction: float = 0.0,
               split_seed: int = 0, *, dataset: str = "samples", binarize: str = "threshold",
               labels_path: str | os.PathLike | None = None, alphabet: str = "auto",
@@ -176,14 +161,16 @@ def make_spec(data_kind: str, path: str | os.PathLike, test_fraction: float = 0.
             raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
                                 "`boltzkit tree --labels`)")
         return MSASpec(str(path), alphabet, reweight, threshold, test_fraction, split_seed)
-    if data_kind not in DATA_KINDS:
-        raise BoltzkitError(f"unknown kind of data {data_kind!r} (choose {', '.join(DATA_KINDS)})")
+    if data_kind != "binary":
+        raise BoltzkitError(f"unknown kind of data {data_kind!r} (choose binary, categorical)")
     return DataSpec(str(path), dataset, binarize, 0.5, test_fraction, split_seed,
                     None if labels_path is None else str(labels_path))
 
 
 def spec_from_config(stored: dict[str, Any], source: str | os.PathLike = "run file") -> DataSpec | MSASpec:
     """The spec stored in a run file's config (its ``data`` entry)."""
+    if "data" not in stored and "source" in stored:  # the model file of another tool
+        raise BoltzkitError(f"{source}: this {stored['source']} holds no training data: give DATA")
     if "data" not in stored:
         raise BoltzkitError(f"{source}: the run file does not say which data it was trained on")
     data = stored["data"]
@@ -194,22 +181,24 @@ def spec_from_config(stored: dict[str, Any], source: str | os.PathLike = "run fi
 
 
 def datasets_like(config: dict[str, Any], data: str | os.PathLike | None = None,
-                  test: str | os.PathLike | None = None, data_kind: str = "binary"):
+                  test: str | os.PathLike | None = None, data_kind: str = "binary",
+                  source: str | os.PathLike = "run file"):
     """(train, test) datasets for a run with this config.
 
     Without ``data``: the run's own data and held-out split (``test`` replaces the held-out part
     when given). With ``data`` (and ``test``): those files, read like the run's data — alignments
     with the run's alphabet and reweighting settings, binary data as the run's spec; a run that
     stores no spec (an imported model) has its files read as ``data_kind`` data. The test is None
-    when there is none.
+    when there is none. ``source`` names the run in errors.
     """
+    # a run that stores no spec (an imported model) has no data of its own: its files are read as
+    # data_kind data
+    spec = make_spec(data_kind, str(data)) if data is not None and "data" not in config \
+        else spec_from_config(config, source)
     if data is None:
-        spec = spec_from_config(config)  # a run that stores no spec has no data of its own
         train_set, test_set = spec.load()
         if test is None:
             return train_set, test_set
-    else:  # an imported model stores no spec: its files are read as data_kind data
-        spec = spec_from_config(config) if "data" in config else make_spec(data_kind, str(data))
     if isinstance(spec, MSASpec):
         spec = spec.like(spec.path, config.get("alphabet"))
     if data is not None:

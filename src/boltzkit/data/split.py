@@ -9,7 +9,21 @@ import numpy as np
 from boltzkit.data.binary import Dataset
 from boltzkit.errors import BoltzkitError
 
-__all__ = ["train_test_split"]
+__all__ = ["train_test_split", "split_rows"]
+
+
+def split_rows(n: int, test_fraction: float, seed: int,
+               rows: str = "samples") -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) indices of ``n`` rows, each sorted: the rule of :func:`train_test_split`
+    (``rows`` names them in the errors)."""
+    if not 0.0 < test_fraction < 1.0:
+        raise BoltzkitError(f"test_fraction must be in (0, 1); got {test_fraction}")
+    n_test = math.ceil(test_fraction * n)
+    if n_test >= n:
+        raise BoltzkitError(f"cannot split {n} {rows} with test_fraction={test_fraction}: "
+                            "the training part would be empty")
+    permutation = np.random.default_rng(seed).permutation(n)
+    return np.sort(permutation[n_test:]), np.sort(permutation[:n_test])
 
 
 def train_test_split(dataset: Dataset, test_fraction: float = 0.2,
@@ -37,14 +51,5 @@ def train_test_split(dataset: Dataset, test_fraction: float = 0.2,
     BoltzkitError
         If ``test_fraction`` is not in (0, 1) or either part would be empty.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise BoltzkitError(f"test_fraction must be in (0, 1); got {test_fraction}")
-    n = len(dataset)
-    n_test = math.ceil(test_fraction * n)
-    if n_test >= n:
-        raise BoltzkitError(f"cannot split {n} samples with test_fraction={test_fraction}: "
-                            "the training part would be empty")
-    permutation = np.random.default_rng(seed).permutation(n)
-    test_index = np.sort(permutation[:n_test])
-    train_index = np.sort(permutation[n_test:])
+    train_index, test_index = split_rows(len(dataset), test_fraction, seed)
     return dataset.subset(train_index), dataset.subset(test_index)

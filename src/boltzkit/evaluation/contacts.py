@@ -30,31 +30,17 @@ import numpy as np
 import torch
 
 from boltzkit.data.files import read_text as _read_text
+from boltzkit import checks
 from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.interpret.potts_couplings import potts_rbm_couplings
 from boltzkit.io import trajectory
 from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters
 from boltzkit.models.gauge import zero_sum_gauge
 
-__all__ = [
-    "ContactMap",
-    "DEFAULT_TOPS",
-    "RBM_COUPLING_METHODS",
-    "RunContacts",
-    "average_product_correction",
-    "contact_precision",
-    "frobenius_scores",
-    "model_contact_couplings",
-    "ppv_curve",
-    "prediction_counts",
-    "ranked_pairs",
-    "read_struct",
-    "require_eligible_pairs",
-    "run_contact_scores",
-    "run_contacts",
-    "top_count",
-    "zero_sum_gauge",
-]
+__all__ = ["ContactMap", "DEFAULT_TOPS", "RBM_COUPLING_METHODS", "RunContacts", "average_product_correction",
+           "contact_precision", "frobenius_scores", "model_contact_couplings", "ppv_curve", "prediction_counts",
+           "ranked_pairs", "read_struct", "require_eligible_pairs", "run_contact_scores", "run_contacts",
+           "top_count", "zero_sum_gauge"]
 
 DEFAULT_TOPS = ("L/5", "L/2", "L", "2L")
 
@@ -127,9 +113,8 @@ def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None
     ContactMap
     """
     path = Path(path)
-    text = _read_text(path)
-    rows: list[tuple[int, int, float, int]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    rows: list[tuple[int, int, float]] = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
@@ -145,17 +130,15 @@ def read_struct(path: str | PathLike, threshold: float = 8.0, length: int | None
             raise DataError(path, f"pair of a column with itself ({int(fi)})", number)
         if not np.isfinite(dist) or dist < 0:
             raise DataError(path, f"distance must be a non-negative number, got {fields[3]}", number)
-        rows.append((int(fi) - 1, int(fj) - 1, dist, number))
+        if length is not None and max(fi, fj) > length:
+            raise DataError(path, f"column {int(max(fi, fj))} exceeds length={length}", number)
+        rows.append((int(fi) - 1, int(fj) - 1, dist))
     if not rows:
         raise DataError(path, "no pairs found (empty file?)", 1)
-    max_index = max(max(i, j) for i, j, _, _ in rows) + 1
     if length is None:
-        length = max_index
-    elif max_index > length:
-        bad = next(r for r in rows if max(r[0], r[1]) + 1 > length)
-        raise DataError(path, f"column {max(bad[0], bad[1]) + 1} exceeds length={length}", bad[3])
+        length = max(max(i, j) for i, j, _ in rows) + 1
     distances = np.full((length, length), np.nan)
-    for i, j, dist, _ in rows:
+    for i, j, dist in rows:
         distances[i, j] = distances[j, i] = dist
     return ContactMap(distances, float(threshold), str(path))
 
@@ -186,13 +169,8 @@ def average_product_correction(scores: torch.Tensor | np.ndarray) -> torch.Tenso
     return corrected
 
 
-def frobenius_scores(
-    couplings: torch.Tensor | np.ndarray,
-    exclude_gap: bool = True,
-    apc: bool = True,
-    *,
-    gap_index: int = 0,
-) -> torch.Tensor:
+def frobenius_scores(couplings: torch.Tensor | np.ndarray, exclude_gap: bool = True, apc: bool = True, *,
+                     gap_index: int = 0) -> torch.Tensor:
     """Contact scores from Potts couplings: zero-sum gauge, Frobenius norm, APC.
 
     Parameters
@@ -222,17 +200,8 @@ def frobenius_scores(
 # Precision
 # --------------------------------------------------------------------------------------------
 
-def _scores_array(scores: torch.Tensor | np.ndarray, length: int) -> np.ndarray:
-    arr = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
-    arr = arr.astype(np.float64)
-    if arr.shape != (length, length):
-        raise ValueError(f"scores have shape {arr.shape}, the contact map is ({length}, {length})")
-    return arr
-
-
-def ranked_pairs(
-    scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4
-) -> tuple[np.ndarray, np.ndarray]:
+def ranked_pairs(scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Eligible pairs sorted by decreasing score.
 
     Pairs i < j with ``j - i >= min_separation`` and a known distance; ties in score are broken by
@@ -243,9 +212,11 @@ def ranked_pairs(
     pairs : ndarray of shape (n_pairs, 2), 0-based (i, j)
     is_contact : ndarray of shape (n_pairs,), bool
     """
-    S = _scores_array(scores, contact_map.length)
-    mask = contact_map.pair_mask(min_separation)
-    i, j = np.nonzero(mask)  # row-major: already in (i, j) order
+    S = (scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)).astype(np.float64)
+    length = contact_map.length
+    if S.shape != (length, length):
+        raise ValueError(f"scores have shape {S.shape}, the contact map is ({length}, {length})")
+    i, j = np.nonzero(contact_map.pair_mask(min_separation))  # row-major: already in (i, j) order
     values = S[i, j]
     if np.isnan(values).any():
         raise ValueError("scores contain NaN on eligible pairs")
@@ -254,9 +225,7 @@ def ranked_pairs(
     return pairs, contact_map.contacts[pairs[:, 0], pairs[:, 1]]
 
 
-def ppv_curve(
-    scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4
-) -> np.ndarray:
+def ppv_curve(scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4) -> np.ndarray:
     """Positive predictive value after the first n predictions, n = 1..n_pairs, shape (n_pairs,)."""
     _, is_contact = ranked_pairs(scores, contact_map, min_separation)
     return np.cumsum(is_contact) / np.arange(1, is_contact.size + 1)
@@ -289,8 +258,7 @@ def prediction_counts(length: int, n_pairs: int, tops: Sequence[str | int] = DEF
     return {str(top): min(top_count(top, length), n_pairs) for top in tops}
 
 
-def require_eligible_pairs(contact_map: ContactMap, struct: str | PathLike | None,
-                           min_separation: int) -> int:
+def require_eligible_pairs(contact_map: ContactMap, struct: str | PathLike | None, min_separation: int) -> int:
     """Number of pairs ranked for precision (known distance, ``j - i >= min_separation``);
     :class:`~boltzkit.errors.DataError` naming ``struct`` when there is none."""
     n_pairs = int(contact_map.pair_mask(min_separation).sum())
@@ -301,12 +269,8 @@ def require_eligible_pairs(contact_map: ContactMap, struct: str | PathLike | Non
     return n_pairs
 
 
-def contact_precision(
-    scores: torch.Tensor | np.ndarray,
-    contact_map: ContactMap,
-    min_separation: int = 4,
-    tops: Sequence[str | int] = DEFAULT_TOPS,
-) -> dict[str, float]:
+def contact_precision(scores: torch.Tensor | np.ndarray, contact_map: ContactMap, min_separation: int = 4,
+                      tops: Sequence[str | int] = DEFAULT_TOPS) -> dict[str, float]:
     """Precision (PPV) of the top-scored pairs.
 
     Parameters
@@ -373,15 +337,6 @@ def _check_rbm_method(rbm_method: str) -> None:
                             f"(choose {', '.join(RBM_COUPLING_METHODS)})")
 
 
-def _check_contact_arguments(min_separation: int, distance_cutoff: float, rbm_method: str) -> None:
-    """The one-line errors of ``boltzkit contacts`` (naming its flags)."""
-    if min_separation < 1:
-        raise BoltzkitError(f"--min-separation must be at least 1, got {min_separation}")
-    if not distance_cutoff > 0:
-        raise BoltzkitError(f"--distance-cutoff must be positive, got {distance_cutoff}")
-    _check_rbm_method(rbm_method)
-
-
 @dataclass
 class RunContacts:
     """Contact prediction of a run: ``summary`` (the dict :func:`run_contacts` returns), the
@@ -399,7 +354,10 @@ def run_contact_scores(run: str | PathLike, struct: str | PathLike, checkpoint: 
                        rbm_method: str = "gaussian") -> RunContacts:
     """:func:`run_contacts` with the scores and the contact map (what a figure of the top pairs needs,
     :func:`boltzkit.report.contact_figures.plot_contact_map`)."""
-    _check_contact_arguments(min_separation, distance_cutoff, rbm_method)
+    # the one-line errors of ``boltzkit contacts`` (naming its flags)
+    checks.integer(min_separation, "--min-separation", 1)
+    checks.number(distance_cutoff, "--distance-cutoff", 0.0, low_open=True)
+    _check_rbm_method(rbm_method)
     model = trajectory.load_model(run, checkpoint)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
@@ -421,9 +379,8 @@ def run_contact_scores(run: str | PathLike, struct: str | PathLike, checkpoint: 
     return RunContacts(summary, scores, contact_map, prediction_counts(length, n_pairs, list(precision)))
 
 
-def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
-                 min_separation: int = 5, distance_cutoff: float = 8.0,
-                 rbm_method: str = "gaussian") -> dict:
+def run_contacts(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None, min_separation: int = 5,
+                 distance_cutoff: float = 8.0, rbm_method: str = "gaussian") -> dict:
     """Contact precision of the couplings of a saved run against a ``*_struct.dat`` table.
 
     Scores: :func:`frobenius_scores` (zero-sum gauge, Frobenius norm without the gap state, APC)

@@ -48,17 +48,18 @@ def log_partition(model, method: str = "auto", n_chains: int = 1000, n_steps: in
         "auto" on a model too large to enumerate with no annealing path (pairwise models), "ais"
         on a model without one, "exact" on a model too large to enumerate.
     """
-    exact = isinstance(model, ExactEnumeration)
-    if method == "auto" and not exact and not isinstance(model, AnnealingPath):
-        raise LogPartitionUnavailable(f"log Z of the {model.kind} family: it has neither an exact "
-                                      "enumeration (ExactEnumeration) nor an AIS path (AnnealingPath)")
+    exact, annealing = isinstance(model, ExactEnumeration), isinstance(model, AnnealingPath)
     if method == "auto":
+        if not exact and not annealing:
+            raise LogPartitionUnavailable(f"log Z of the {model.kind} family: it has neither an exact "
+                                          "enumeration (ExactEnumeration) nor an AIS path (AnnealingPath)")
         small = exact and model.enumeration_log2_size() <= EXACT_MAX_UNITS
-        method = "exact" if small or not isinstance(model, AnnealingPath) else "ais"
-        if not small and method == "exact":
+        if not small and not annealing:
             raise LogPartitionUnavailable(
-                f"log Z of the {model.kind} model with {_states_text(model)} configurations: too "
-                f"many to enumerate (limit 2**{EXACT_MAX_UNITS}) and no AIS path for this model")
+                f"log Z of the {model.kind} model with {model.visible.n_states}**{model.n_visible} "
+                f"configurations: too many to enumerate (limit 2**{EXACT_MAX_UNITS}) and no AIS path "
+                "for this model")
+        method = "exact" if small else "ais"
     if method == "exact":
         if not exact:
             raise LogPartitionUnavailable(f"no exact log Z for the {model.kind} family (no "
@@ -68,14 +69,10 @@ def log_partition(model, method: str = "auto", n_chains: int = 1000, n_steps: in
         except ValueError as e:
             raise LogPartitionUnavailable(str(e)) from None
     if method == "ais":
-        if not isinstance(model, AnnealingPath):
+        if not annealing:
             raise LogPartitionUnavailable(f"no AIS path for the {model.kind} family "
                                           f"(AIS anneals the hidden-unit couplings of RBMs)")
         generator = torch.Generator(device=model.device).manual_seed(seed)
         r = ais_log_partition(model, n_chains, n_steps, n_runs, generator, progress)
         return LogPartition(r.log_z, r.error, "ais")
     raise BoltzkitError(f"unknown log Z method {method!r} (choose exact, ais, auto)")
-
-
-def _states_text(model) -> str:
-    return f"{model.visible.n_states}**{model.n_visible}"

@@ -40,25 +40,29 @@ def means_and_correlations(x: Tensor, weights: Tensor | None = None) -> tuple[Te
 def _pearson_slope(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
         return float("nan"), float("nan")
-    r = float(np.corrcoef(a, b)[0, 1])
-    slope = float(np.dot(a - a.mean(), b - b.mean()) / np.dot(a - a.mean(), a - a.mean()))
-    return r, slope
+    da, db = a - a.mean(), b - b.mean()
+    return float(np.corrcoef(a, b)[0, 1]), float(np.dot(da, db) / np.dot(da, da))
 
 
 def compare_moments(data: Tensor, samples: Tensor, data_weights: Tensor | None = None) -> MomentComparison:
     """Compare the moments of ``data`` (m, n) and of model ``samples`` (k, n)."""
-    md, cd = means_and_correlations(data, data_weights)
-    mm, cm = means_and_correlations(samples)
-    iu = torch.triu_indices(cd.shape[0], cd.shape[0], 1)
-    cd_u, cm_u = cd[iu[0], iu[1]].cpu().numpy(), cm[iu[0], iu[1]].cpu().numpy()
-    r1, s1 = _pearson_slope(md.cpu().numpy(), mm.cpu().numpy())
-    r2, s2 = _pearson_slope(cd_u, cm_u)
-    return MomentComparison(r1, r2, s1, s2, md.cpu().numpy(), mm.cpu().numpy(), cd_u, cm_u)
+    return _comparison(*means_and_correlations(data, data_weights), *means_and_correlations(samples))
+
+
+def _comparison(data_means: Tensor, data_correlations: Tensor, model_means: Tensor,
+                model_correlations: Tensor) -> MomentComparison:
+    """Pearson r and slope of the flattened means and of the i < j blocks of the correlations
+    (shape (n, n) or (L, L, q, q))."""
+    iu = torch.triu_indices(data_correlations.shape[0], data_correlations.shape[0], 1)
+    cd, cm = (c[iu[0], iu[1]].reshape(-1).cpu().numpy() for c in (data_correlations, model_correlations))
+    md, mm = (m.reshape(-1).cpu().numpy() for m in (data_means, model_means))
+    r1, s1 = _pearson_slope(md, mm)
+    r2, s2 = _pearson_slope(cd, cm)
+    return MomentComparison(r1, r2, s1, s2, md, mm, cd, cm)
 
 
 # ------------------------------------------------------------------------- categorical (Potts)
-def categorical_moments(codes: Tensor, q: int, weights: Tensor | None = None
-                        ) -> tuple[Tensor, Tensor]:
+def categorical_moments(codes: Tensor, q: int, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One-site frequencies f_i(a), shape (L, q), and connected correlations
     C_ij(a, b) = f_ij(a, b) - f_i(a) f_j(b), shape (L, L, q, q), of codes (M, L) (float64).
 
@@ -80,12 +84,4 @@ def compare_categorical_moments(data: Tensor, samples: Tensor, q: int,
     values, in (i, j, a, b) order), as in bmDCA / adabmDCA's Pearson of C_ij. Data are weighted by
     ``data_weights`` (sequence weights), samples uniformly.
     """
-    fd, cd = categorical_moments(data, q, data_weights)
-    fm, cm = categorical_moments(samples, q)
-    iu = torch.triu_indices(cd.shape[0], cd.shape[0], 1)
-    cd_u = cd[iu[0], iu[1]].reshape(-1).numpy()
-    cm_u = cm[iu[0], iu[1]].reshape(-1).numpy()
-    fd, fm = fd.reshape(-1).numpy(), fm.reshape(-1).numpy()
-    r1, s1 = _pearson_slope(fd, fm)
-    r2, s2 = _pearson_slope(cd_u, cm_u)
-    return MomentComparison(r1, r2, s1, s2, fd, fm, cd_u, cm_u)
+    return _comparison(*categorical_moments(data, q, data_weights), *categorical_moments(samples, q))

@@ -67,9 +67,7 @@ def pair_entries(couplings: Any) -> Tensor:
 def _values(x: Any) -> Tensor:
     """Dense (N, N[, q, q]) -> i<j entries; anything else -> flat values as given."""
     t = _tensor(x)
-    if t.ndim >= 2 and t.shape[0] == t.shape[1] and t.ndim in (2, 4):
-        return pair_entries(t).reshape(-1)
-    return t.reshape(-1)
+    return (pair_entries(t) if t.ndim in (2, 4) and t.shape[0] == t.shape[1] else t).reshape(-1)
 
 
 def reconstruction_error(true: Any, inferred: Any, normalization: str = "relative",
@@ -146,10 +144,11 @@ class ReconstructionError:
     n_terms: int
 
 
-def _as_dict(indices: Tensor, values: Tensor) -> dict[tuple[int, ...], Tensor]:
+def _as_dict(terms: tuple[Any, Any]) -> dict[tuple[int, ...], Tensor]:
+    """Sparse (indices, values) as {sorted site tuple: value}, duplicate terms summed."""
     out: dict[tuple[int, ...], Tensor] = {}
-    rows = torch.sort(indices.long(), dim=1).values.tolist()
-    for row, v in zip(rows, values):
+    rows = torch.sort(_tensor(terms[0]).long(), dim=1).values.tolist()
+    for row, v in zip(rows, _tensor(terms[1])):
         key = tuple(row)
         out[key] = out[key] + v if key in out else v.clone()
     return out
@@ -185,20 +184,19 @@ def errors_by_order(true: Mapping[int, tuple[Any, Any]], inferred: Mapping[int, 
                                                                  "none" if normalization == "none" else "relative"),
                                          rmse(t.reshape(-1), h.reshape(-1)), int(t.shape[0]))
     for k in sorted(set(true) | set(inferred)):
-        tdict = _as_dict(_tensor(true[k][0]).long(), _tensor(true[k][1])) if k in true else {}
-        hdict = _as_dict(_tensor(inferred[k][0]).long(), _tensor(inferred[k][1])) if k in inferred else {}
+        tdict = _as_dict(true[k]) if k in true else {}
+        hdict = _as_dict(inferred[k]) if k in inferred else {}
         keys = sorted(set(tdict) | set(hdict))
         if not keys:
             continue
-        example = next(iter(tdict.values())) if tdict else next(iter(hdict.values()))
-        zero = torch.zeros_like(example)
+        zero = torch.zeros_like(next(iter({**hdict, **tdict}.values())))
         t = torch.stack([tdict.get(key, zero) for key in keys])
         h = torch.stack([hdict.get(key, zero) for key in keys])
         ref = None
         if normalization == "reference":
             if reference is None or k not in reference:
                 raise BoltzkitError(f"normalization='reference' needs reference couplings of order {k}")
-            rdict = _as_dict(_tensor(reference[k][0]).long(), _tensor(reference[k][1]))
+            rdict = _as_dict(reference[k])
             ref = torch.stack([rdict.get(key, zero) for key in keys])
         results[k] = ReconstructionError(k, reconstruction_error(t, h, normalization, ref), rmse(t, h), len(keys))
     return results

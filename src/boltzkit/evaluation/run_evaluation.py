@@ -38,12 +38,10 @@ def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | 
     return x, w
 
 
-def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None,
-                 test: str | os.PathLike | None = None, checkpoint: int | None = None,
-                 log_z_method: str = "auto", ais_chains: int = 1000, ais_steps: int = 5000,
-                 ais_runs: int = 10, moment_samples: int = 2000, moment_steps: int = 1000,
-                 seed: int = 0, device: str = "cpu",
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, test: str | os.PathLike | None = None,
+                 checkpoint: int | None = None, log_z_method: str = "auto", ais_chains: int = 1000,
+                 ais_steps: int = 5000, ais_runs: int = 10, moment_samples: int = 2000, moment_steps: int = 1000,
+                 seed: int = 0, device: str = "cpu", progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Evaluate the model of ``run`` at ``checkpoint`` (default: last).
 
     ``data`` / ``test`` default to the run's own training data and held-out split; other files are
@@ -69,30 +67,25 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None,
     check_chains_memory(model, ais_chains, "--ais-chains", device)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
-    train_set, test_set = datasets_like(config, data, test, model.visible.data_kind)
+    train_set, test_set = datasets_like(config, data, test, model.visible.data_kind, run)
     train_x, train_w = _model_values(train_set, model, data or run)
     test_xw = None if test_set is None else _model_values(test_set, model, test or run)
-
-    def ais_progress(k: int) -> None:
-        if progress is not None:
-            progress(int(60 * k / ais_steps))
-
+    progress = progress or (lambda percent: None)
     result: dict[str, Any] = {"checkpoint": checkpoint, "kind": model.kind}
     try:
-        lz = log_partition(model, log_z_method, ais_chains, ais_steps, ais_runs, seed, ais_progress)
+        lz = log_partition(model, log_z_method, ais_chains, ais_steps, ais_runs, seed,
+                           lambda k: progress(int(60 * k / ais_steps)))
         result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
     except LogPartitionUnavailable as e:
         lz = None
         result.update(log_z=None, log_z_error=None, log_z_method=None, log_z_unavailable=str(e))
     result.update(_likelihoods(model, None if lz is None else lz.value, (train_x, train_w), test_xw))
-    if progress is not None:
-        progress(60)
+    progress(60)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     samples = _sample_with_progress(model, moment_samples, moment_steps, generator, progress)
     result.update(_moments(model, train_x, train_w, samples))
     result["moment_samples"] = {"n": moment_samples, "steps": moment_steps}
-    if progress is not None:
-        progress(100)
+    progress(100)
     return result
 
 
@@ -130,7 +123,7 @@ def _moments(model, train_x: torch.Tensor, train_w, samples: torch.Tensor) -> di
 
 @torch.no_grad()
 def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.Generator,
-                          progress: Callable[[int], None] | None) -> torch.Tensor:
+                          progress: Callable[[int], None]) -> torch.Tensor:
     """Model samples after ``n_steps`` steps from random starts.
 
     Models whose steps draw their random numbers together
@@ -147,6 +140,5 @@ def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.
         m = min(chunk, n_steps - done)
         chains = run_chains(model, chains, m, generator)
         done += m
-        if progress is not None:
-            progress(60 + 39 * done // n_steps)
+        progress(60 + 39 * done // n_steps)
     return chains.visible

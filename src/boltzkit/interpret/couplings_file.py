@@ -63,22 +63,37 @@ _ENERGY_TEXT = {
 }
 
 
-def _common_attrs(f: h5py.File, convention: str, method: str, n_sites: int, n_states: int, state_values: list,
-                  parameters: Mapping[str, Any] | None, info: Mapping[str, Any]) -> None:
-    f.attrs["format"] = FORMAT
-    f.attrs["format_version"] = FORMAT_VERSION
-    f.attrs["boltzkit_version"] = __version__
-    f.attrs["beta"] = 1.0
-    f.attrs["convention"] = convention
-    f.attrs["gauge"] = "zero-sum" if convention == "potts" else convention
-    f.attrs["method"] = method
-    f.attrs["n_sites"] = n_sites
-    f.attrs["n_states"] = n_states
-    f.attrs["state_values"] = json.dumps(state_values)
-    f.attrs["parameters"] = json.dumps(dict(parameters or {}, info=dict(info)), default=synthetic_io.json_default,
-                                       sort_keys=True)
-    f.attrs["energy"] = _ENERGY_TEXT[convention]
-    f.attrs["truth_scaling"] = "effective couplings of p ∝ exp(-E): already scaled (beta = 1)"
+def _write(path: str | os.PathLike, convention: str, method: str, n_states: int, state_values: list,
+           fields: Tensor, dense: Tensor, terms: Mapping[int, tuple[Tensor, Tensor]],
+           errors: Mapping[int, Tensor], parameters: Mapping[str, Any] | None, info: Mapping[str, Any],
+           offset: float | None = None) -> Path:
+    """The one writer of both layouts: ``terms`` k -> (indices, values), ``errors`` 1 (fields) or
+    k -> values (module docstring)."""
+    path = Path(path)
+    with atomic_hdf5(path) as f:
+        f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, boltzkit_version=__version__, beta=1.0,
+                       convention=convention, gauge="zero-sum" if convention == "potts" else convention,
+                       method=method, n_sites=int(fields.shape[0]), n_states=n_states,
+                       state_values=json.dumps(state_values), energy=_ENERGY_TEXT[convention],
+                       truth_scaling="effective couplings of p ∝ exp(-E): already scaled (beta = 1)",
+                       parameters=json.dumps(dict(parameters or {}, info=dict(info)),
+                                             default=synthetic_io.json_default, sort_keys=True))
+        if offset is not None:
+            f.attrs["offset"] = float(offset)
+        truth = f.create_group("truth")
+        truth.create_dataset("fields", data=fields.detach().cpu().double().numpy())
+        truth.create_dataset("couplings", data=dense.detach().cpu().double().numpy(), compression="gzip",
+                             compression_opts=4)
+        for k, (indices, values) in sorted(terms.items()):
+            g = truth.create_group(f"order_{k}")
+            g.create_dataset("indices", data=indices.cpu().numpy().astype(np.int64))
+            g.create_dataset("values", data=values.detach().cpu().double().numpy())
+        if errors:
+            group = f.create_group("errors")
+            for k, err in sorted(errors.items()):
+                target = group if k == 1 else group.create_group(f"order_{k}")
+                target.create_dataset("fields" if k == 1 else "values", data=err.cpu().double().numpy())
+    return path
 
 
 def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
@@ -92,31 +107,13 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
     parameters : mapping, optional
         Provenance (source run, checkpoint, method options); stored as JSON.
     """
-    path = Path(path)
     if couplings.gauge not in GAUGES:
         raise BoltzkitError(f"cannot store couplings in gauge {couplings.gauge!r}")
-    n = couplings.n_sites
-    with atomic_hdf5(path) as f:
-        _common_attrs(f, couplings.gauge, couplings.method, n, 2,
-                      [-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0], parameters, couplings.info)
-        if couplings.offset is not None:
-            f.attrs["offset"] = float(couplings.offset)
-        truth = f.create_group("truth")
-        truth.create_dataset("fields", data=couplings.fields.detach().cpu().double().numpy())
-        truth.create_dataset("couplings", data=couplings.pair_matrix().detach().cpu().double().numpy(),
-                             compression="gzip", compression_opts=4)
-        for k, term in sorted(couplings.couplings.items()):
-            g = truth.create_group(f"order_{k}")
-            g.create_dataset("indices", data=term.indices.cpu().numpy().astype(np.int64))
-            g.create_dataset("values", data=term.values.detach().cpu().double().numpy())
-        if couplings.standard_errors:
-            errors = f.create_group("errors")
-            for k, err in sorted(couplings.standard_errors.items()):
-                if k == 1:
-                    errors.create_dataset("fields", data=err.cpu().double().numpy())
-                else:
-                    errors.create_group(f"order_{k}").create_dataset("values", data=err.cpu().double().numpy())
-    return path
+    terms = {k: (t.indices, t.values) for k, t in couplings.couplings.items()}
+    return _write(path, couplings.gauge, couplings.method, 2,
+                  [-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0], couplings.fields,
+                  couplings.pair_matrix(), terms, couplings.standard_errors, parameters, couplings.info,
+                  couplings.offset)
 
 
 def write_potts_couplings(path: str | os.PathLike, couplings: PottsCouplings,
@@ -126,29 +123,18 @@ def write_potts_couplings(path: str | os.PathLike, couplings: PottsCouplings,
     ``order_2`` lists every pair i < j with its (q, q) block; higher orders come from
     ``couplings.terms``. Monte Carlo standard errors (sampling) go to ``/errors`` in the same shapes.
     """
-    path = Path(path)
     n, q = couplings.n_sites, couplings.n_states
     pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.empty(0, 2, dtype=torch.long)
     dense = couplings.couplings.detach().cpu().double()
-    with atomic_hdf5(path) as f:
-        _common_attrs(f, "potts", couplings.method, n, q, list(range(q)), parameters, {})
-        truth = f.create_group("truth")
-        truth.create_dataset("fields", data=couplings.fields.detach().cpu().double().numpy())
-        truth.create_dataset("couplings", data=dense.numpy(), compression="gzip", compression_opts=4)
-        g = truth.create_group("order_2")
-        g.create_dataset("indices", data=pairs.numpy().astype(np.int64))
-        g.create_dataset("values", data=dense[pairs[:, 0], pairs[:, 1]].numpy())
-        for k, term in sorted(couplings.terms.items()):
-            g = truth.create_group(f"order_{k}")
-            g.create_dataset("indices", data=term.indices.cpu().numpy().astype(np.int64))
-            g.create_dataset("values", data=term.values.detach().cpu().double().numpy())
-        if couplings.fields_error is not None:
-            errors = f.create_group("errors")
-            errors.create_dataset("fields", data=couplings.fields_error.cpu().double().numpy())
-            if couplings.couplings_error is not None:
-                err = couplings.couplings_error.cpu().double()
-                errors.create_group("order_2").create_dataset("values", data=err[pairs[:, 0], pairs[:, 1]].numpy())
-    return path
+    terms = {2: (pairs, dense[pairs[:, 0], pairs[:, 1]]), **{k: (t.indices, t.values) for k, t in
+                                                            couplings.terms.items()}}
+    errors = {}
+    if couplings.fields_error is not None:
+        errors[1] = couplings.fields_error
+        if couplings.couplings_error is not None:
+            errors[2] = couplings.couplings_error.cpu().double()[pairs[:, 0], pairs[:, 1]]
+    return _write(path, "potts", couplings.method, q, list(range(q)), couplings.fields, dense, terms, errors,
+                  parameters, {})
 
 
 def file_format(path: str | os.PathLike) -> str:
@@ -182,12 +168,9 @@ def read_truth(path: str | os.PathLike, scaled: bool = True) -> synthetic_io.Gro
     with h5py.File(path, "r") as f:
         truth = f["truth"]
         fields = torch.from_numpy(truth["fields"][...])
-        couplings = {}
-        for name in truth:
-            if name.startswith("order_"):
-                k = int(name.split("_", 1)[1])
-                couplings[k] = (torch.from_numpy(truth[name]["indices"][...]).long(),
-                                torch.from_numpy(truth[name]["values"][...]))
+        couplings = {int(name.split("_", 1)[1]): (torch.from_numpy(g["indices"][...]).long(),
+                                                  torch.from_numpy(g["values"][...]))
+                     for name, g in truth.items() if name.startswith("order_")}
         return synthetic_io.GroundTruth(fields, dict(sorted(couplings.items())), 1.0, str(f.attrs["convention"]),
                                         True, None, int(f.attrs.get("n_states", 2)),
                                         json.loads(f.attrs["parameters"]))

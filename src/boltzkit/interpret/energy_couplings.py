@@ -49,25 +49,12 @@ from torch import Tensor
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings,
                                           all_index_sets, normalise_orders, rows_per_chunk,
-                                          select_index_sets, subset_masks)
+                                          select_index_sets, subset_masks, zero_sum_center)
 from boltzkit.models.interactions import Interactions
 
-__all__ = [
-    "MAX_EXACT_SITES",
-    "GAUGES",
-    "EffectiveCouplings",
-    "PottsCouplings",
-    "all_index_sets",
-    "spin_configurations",
-    "walsh_hadamard",
-    "energy_couplings",
-    "energy_vector",
-    "walsh_coefficients",
-    "lattice_gas_couplings",
-    "potts_energy_couplings",
-    "potts_energy_tensor",
-    "potts_exact_terms",
-]
+__all__ = ["MAX_EXACT_SITES", "GAUGES", "EffectiveCouplings", "PottsCouplings", "all_index_sets",
+           "spin_configurations", "walsh_hadamard", "energy_couplings", "energy_vector", "walsh_coefficients",
+           "lattice_gas_couplings", "potts_energy_couplings", "potts_energy_tensor", "potts_exact_terms"]
 
 Energy = Callable[[Tensor], Tensor]
 
@@ -116,10 +103,6 @@ def _evaluate(energy: Energy, x: Tensor, dtype: torch.dtype | None, device) -> T
     with torch.no_grad():
         e = energy(x.to(device=device, dtype=dtype or x.dtype))
     return e.detach().to("cpu", torch.float64).reshape(-1)
-
-
-def _chunk(n_sites: int, per_row: int = 1) -> int:
-    return rows_per_chunk(n_sites * per_row)
 
 
 # ---------------------------------------------------------------------------- Ising gauge
@@ -178,7 +161,7 @@ def energy_vector(energy: Energy, n_sites: int, units: str = "spin", dtype: torc
     # Blocks of 2^low consecutive configurations share their high bits: the low part is one table
     # built once, the high part one broadcast row per block (building every row from its code is
     # slower than evaluating the energy).
-    low = min(n_sites, max(0, (chunk_size or _chunk(n_sites)).bit_length() - 1))
+    low = min(n_sites, max(0, (chunk_size or rows_per_chunk(n_sites)).bit_length() - 1))
     out = torch.empty(total, dtype=torch.float64)
     block = torch.empty(1 << low, n_sites, dtype=dtype or torch.float64, device=device)
     block[:, :low] = _as_units(spin_configurations(low), units)
@@ -209,7 +192,7 @@ def _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size) -> Eff
 
 def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, device,
                    chunk_size) -> EffectiveCouplings:
-    chunk = chunk_size or _chunk(n_sites)
+    chunk = chunk_size or rows_per_chunk(n_sites)
 
     def spins(count: int) -> Tensor:
         return (1 - 2 * torch.randint(0, 2, (count, n_sites), generator=generator)).to(torch.float64)
@@ -252,12 +235,10 @@ def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, de
         error = ((second - first * first).clamp_min(0) / (n_samples - 1)).sqrt()
         return value, error
 
-    fields, fields_error = estimate(sums[1])
-    couplings, errors = {}, {1: fields_error}
-    for k, idx in sets.items():
-        couplings[k], errors[k] = estimate(sums[k])
-        couplings[k] = Interactions(idx, couplings[k])
-    return EffectiveCouplings(fields, couplings, "ising", "sampling", errors, offset=float(-mean),
+    estimates = {k: estimate(total) for k, total in sums.items()}  # fields (k = 1) and every order
+    couplings = {k: Interactions(idx, estimates[k][0]) for k, idx in sets.items()}
+    errors = {k: error for k, (_, error) in estimates.items()}
+    return EffectiveCouplings(estimates[1][0], couplings, "ising", "sampling", errors, offset=float(-mean),
                               info={"n_samples": n_samples,
                                     "energy_variance": float(second)})
 
@@ -291,7 +272,7 @@ def lattice_gas_couplings(energy: Energy, n_sites: int, orders: int | Sequence[i
     for k, idx in sets_all.items():
         members, signs = subset_masks(k)
         values = torch.empty(len(idx), dtype=torch.float64)
-        rows = max(1, _chunk(n_sites, 1 << k))
+        rows = rows_per_chunk(n_sites << k)
         for r0 in range(0, len(idx), rows):
             sub = idx[r0:r0 + rows]
             n = torch.zeros(len(sub), 1 << k, n_sites, dtype=torch.float64)
@@ -330,11 +311,8 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
     """
     q = n_states
     if method == "exact":
-        total = q ** n_sites
-        if total > 1 << MAX_EXACT_SITES:
-            raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; "
-                                "use method='sampling'")
-        count, denominator = total, float(total)
+        _check_enumerable(n_sites, q, "use method='sampling'")
+        count, denominator = q ** n_sites, float(q ** n_sites)
     elif method == "sampling":
         if n_samples < 2:
             raise BoltzkitError("sampling needs at least 2 samples")
@@ -343,20 +321,14 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
     else:
         raise BoltzkitError(f"unknown method {method!r} (exact or sampling)")
     chunk = chunk_size or rows_per_chunk(n_sites * q * 4)
-    place = q ** torch.arange(n_sites - 1, -1, -1)
 
     def codes(start: int, stop: int) -> Tensor:
         if method == "exact":
-            return (torch.arange(start, stop)[:, None] // place) % q
+            return _potts_codes(n_sites, q, start, stop)
         return torch.randint(0, q, (stop - start, n_sites), generator=generator)
 
     state = generator.get_state() if method == "sampling" else None
-    energies = torch.empty(count, dtype=torch.float64)
-    for start in range(0, count, chunk):
-        stop = min(start + chunk, count)
-        x = codes(start, stop).to(device)
-        with torch.no_grad():
-            energies[start:stop] = energy(x).detach().to("cpu", torch.float64).reshape(-1)
+    energies = _potts_energies(energy, codes, count, chunk, device)
     e = energies - energies.mean()
     if state is not None:
         generator.set_state(state)
@@ -396,20 +368,32 @@ def potts_energy_tensor(energy: Energy, n_sites: int, n_states: int, device: tor
 
     ``energy`` takes long codes of shape (batch, N) and returns shape (batch,)."""
     q = n_states
-    total = q ** n_sites
-    if total > 1 << MAX_EXACT_SITES:
-        raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; "
-                            "use the gaussian (Potts RBM) or sampling method")
-    chunk = chunk_size or rows_per_chunk(n_sites * q * 4)
-    place = q ** torch.arange(n_sites - 1, -1, -1)   # site 0 is the most significant digit
-    out = torch.empty(total, dtype=torch.float64)
-    for start in range(0, total, chunk):
-        stop = min(start + chunk, total)
-        x = ((torch.arange(start, stop)[:, None] // place) % q).to(device)
-        with torch.no_grad():
-            e = energy(x)
-        out[start:stop] = e.detach().to("cpu", torch.float64).reshape(-1)
-    return out.view((q,) * n_sites)
+    _check_enumerable(n_sites, q, "use the gaussian (Potts RBM) or sampling method")
+    energies = _potts_energies(energy, lambda start, stop: _potts_codes(n_sites, q, start, stop), q ** n_sites,
+                               chunk_size or rows_per_chunk(n_sites * q * 4), device)
+    return energies.view((q,) * n_sites)
+
+
+def _check_enumerable(n_sites: int, q: int, advice: str) -> None:
+    if q ** n_sites > 1 << MAX_EXACT_SITES:
+        raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; {advice}")
+
+
+def _potts_codes(n_sites: int, q: int, start: int, stop: int) -> Tensor:
+    """Configurations ``start..stop-1`` of the enumeration as codes, shape (stop-start, N), long;
+    site 0 is the most significant digit (so the energies reshape to axes (q,)*N)."""
+    place = q ** torch.arange(n_sites - 1, -1, -1)
+    return (torch.arange(start, stop)[:, None] // place) % q
+
+
+def _potts_energies(energy: Energy, codes: Callable[[int, int], Tensor], count: int, chunk: int,
+                    device) -> Tensor:
+    """E on the configurations ``codes(0, count)``, evaluated ``chunk`` rows at a time, shape (count,)."""
+    out = torch.empty(count, dtype=torch.float64)
+    for start in range(0, count, chunk):
+        stop = min(start + chunk, count)
+        out[start:stop] = _evaluate(energy, codes(start, stop), None, device)
+    return out
 
 
 def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:
@@ -437,7 +421,5 @@ def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:
         t = -energies.mean(others) if others else -energies
         order = sorted(range(k), key=lambda a: row[a])          # mean() keeps axes in site order
         t = t.permute([order.index(a) for a in range(k)]) if order != list(range(k)) else t
-        for axis in range(k):
-            t = t - t.mean(axis, keepdim=True)
-        out[r] = t
+        out[r] = zero_sum_center(t, k)
     return out

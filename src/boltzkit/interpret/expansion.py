@@ -135,8 +135,6 @@ def all_index_sets(n_sites: int, order: int, max_sets: int = MAX_INDEX_SETS) -> 
     if count > max_sets:
         raise BoltzkitError(f"order {order} has {count} index sets on {n_sites} sites (limit {max_sets}); "
                             "pass explicit index_sets")
-    if order == 1:
-        return torch.arange(n_sites)[:, None]
     return torch.combinations(torch.arange(n_sites), order)
 
 

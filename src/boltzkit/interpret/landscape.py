@@ -128,10 +128,10 @@ def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, orde
     seen = torch.full((n_groups,), len(group), dtype=torch.int64, device=group.device)
     seen.scatter_reduce_(0, group, positions, "amin")
     first = order_f[seen]
-    f_rep = result.free_energy[first]
-    rank_of_group = torch.empty(n_groups, dtype=torch.int64, device=group.device)
-    rank_of_group[torch.argsort(f_rep, stable=True)] = torch.arange(n_groups, device=group.device)
-    reps = first[torch.argsort(f_rep, stable=True)]
+    by_f = torch.argsort(result.free_energy[first], stable=True)
+    rank_of_group = torch.empty_like(by_f)
+    rank_of_group[by_f] = torch.arange(n_groups, device=group.device)
+    reps = first[by_f]
     basin[order_f.cpu().numpy()] = rank_of_group[group].cpu().numpy()
     sizes = np.bincount(basin[basin >= 0], minlength=n_groups)
     return Landscape(result.visible[reps].detach().cpu().numpy(),

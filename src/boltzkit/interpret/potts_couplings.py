@@ -140,20 +140,10 @@ def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: in
     if method not in POTTS_METHODS:
         raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(POTTS_METHODS)})")
     orders = normalise_orders(orders)
-    if method == "exact":
-        if any(k not in (2, 3) for k in orders):
-            raise BoltzkitError(f"exact Potts couplings of orders {orders}: only 2 and 3 are implemented")
-        model = rbm.to("cpu", torch.float64)
-        n, q = rbm.n_visible, rbm.visible.n_states
-        result = potts_energy_couplings(model.free_energy, n, q, "exact")
-        if 3 not in orders:
-            return result
-        idx = select_index_sets(n, [3], index_sets)[3]
-        table = potts_energy_tensor(model.free_energy, n, q)
-        terms = {3: Interactions(idx, potts_exact_terms(table, idx))}
-        return PottsCouplings(result.fields, result.couplings, "exact", terms=terms)
     if any(k not in (2, 3) for k in orders):
         raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    if method == "exact":
+        return _potts_exact(rbm.to("cpu", torch.float64), orders, index_sets)
     require(rbm, ZeroSumGauge, f"{method} Potts couplings")
     gauged = rbm.zero_sum_gauge().to("cpu", torch.float64)
     W, b, c = gauged.weights, gauged.visible_bias, gauged.hidden_bias
@@ -217,10 +207,15 @@ def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = 
     if method != "exact":
         raise BoltzkitError(f"method {method!r} for a {model.kind} model: use exact or sampling"
                             + (" (gaussian and mixture apply to Potts RBMs)" if method in POTTS_METHODS else ""))
+    return _potts_exact(model, orders, index_sets)
+
+
+def _potts_exact(model, orders: list[int], index_sets: Mapping[int, Any] | None) -> PottsCouplings:
+    """Fields, pairs and (order 3) triplets of a q-state model (float64, on the CPU) by enumeration."""
+    n, q = int(model.n_visible), model.visible.n_states
     result = potts_energy_couplings(model.free_energy, n, q, "exact")
-    if 3 in orders:
-        idx = select_index_sets(n, [3], index_sets)[3]
-        table = potts_energy_tensor(model.free_energy, n, q)
-        result = PottsCouplings(result.fields, result.couplings, "exact",
-                                terms={3: Interactions(idx, potts_exact_terms(table, idx))})
-    return result
+    if 3 not in orders:
+        return result
+    idx = select_index_sets(n, [3], index_sets)[3]
+    terms = {3: Interactions(idx, potts_exact_terms(potts_energy_tensor(model.free_energy, n, q), idx))}
+    return PottsCouplings(result.fields, result.couplings, "exact", terms=terms)

@@ -325,12 +325,9 @@ def _walk(run: Path, points: RunPoints, variant: str, beta_min: float, beta_step
 def _tree_summary(result: HierarchicalTree, variant: str, seconds: float, files: dict[str, str],
                   label_sets: dict[str, np.ndarray], label_source: str | None,
                   scores: list[dict] | None) -> dict[str, Any]:
-    levels = []
-    for i, row in enumerate(result.levels_table()):
-        entry = {"level": row["level"], "age": row["age"], "n_clusters": row["n_clusters"]}
-        if scores:
-            entry.update(ari=scores[i]["ari"], purity=scores[i]["purity"])
-        levels.append(entry)
+    levels = result.levels_table()  # rows of level, age, n_clusters
+    for row, score in zip(levels, scores or []):
+        row.update(ari=score["ari"], purity=score["purity"])
     summary = {"variant": variant, "n_points": result.n_points, "n_levels": result.n_levels,
                "seconds": seconds, "levels": levels, "files": files,
                "n_unconverged": sum(t["n_unconverged"] for t in result.trace),

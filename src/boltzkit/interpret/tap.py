@@ -138,31 +138,31 @@ class BernoulliTAP:
 
     def hidden_field(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         """Argument of the sigmoid of the hidden update, shape (n, n_hidden)."""
-        field = torch.addmm(self.hidden_bias, mv, self.weights)
-        if order >= 2:
-            dv = mv - mv**2
-            field = field + (0.5 - mh) * (dv @ self.weights2)
-            if order >= 3:
-                dh = mh - mh**2
-                field = field + (1.0 / 3.0 - 2.0 * dh) * ((dv * (0.5 - mv)) @ self.weights3)
-        return field
+        return _layer_field(self.hidden_bias, mv, mh, self.weights, self.weights2, self.weights3, order)
 
     def visible_field(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         """Argument of the sigmoid of the visible update, shape (n, n_visible)."""
-        field = torch.addmm(self.visible_bias, mh, self.weights.T)
-        if order >= 2:
-            dh = mh - mh**2
-            field = field + (0.5 - mv) * (dh @ self.weights2.T)
-            if order >= 3:
-                dv = mv - mv**2
-                field = field + (1.0 / 3.0 - 2.0 * dv) * ((dh * (0.5 - mh)) @ self.weights3.T)
-        return field
+        return _layer_field(self.visible_bias, mh, mv, self.weights.T, self.weights2.T, self.weights3.T, order)
 
     def update_hidden(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         return torch.sigmoid(self.hidden_field(mv, mh, order))
 
     def update_visible(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         return torch.sigmoid(self.visible_field(mv, mh, order))
+
+
+def _layer_field(bias: Tensor, other: Tensor, own: Tensor, w: Tensor, w2: Tensor, w3: Tensor,
+                 order: int) -> Tensor:
+    """The field of the update of one layer (magnetisations ``own``) of a {0,1} RBM, given the other
+    layer's ``other`` and the weights (with their squares and cubes) oriented from ``other`` to it:
+    the two updates of the module docstring are this one with the layers swapped."""
+    field = torch.addmm(bias, other, w)
+    if order >= 2:
+        d_other = other - other**2
+        field = field + (0.5 - own) * (d_other @ w2)
+        if order >= 3:
+            field = field + (1.0 / 3.0 - 2.0 * (own - own**2)) * ((d_other * (0.5 - other)) @ w3)
+    return field
 
 
 class PottsTAP:
@@ -311,10 +311,8 @@ def initial_magnetisations(model, x: Tensor, beta: float = 1.0) -> tuple[Tensor,
     hidden : Tensor of shape (n, n_hidden), sigmoid(beta (c + W^T x)) in the model's units
     """
     kernel = tap_kernel(model, beta)
-    mv = _visible_start(model, kernel, x)
-    mh = kernel.tap.update_hidden(mv, torch.zeros(mv.shape[0], kernel.n_hidden, dtype=mv.dtype,
-                                                  device=mv.device), 1)
-    return _to_model_units(kernel, mv), _to_model_units(kernel, mh)
+    start = _start_results(model, kernel, x, None, 0.0)
+    return _to_model_units(kernel, start.visible), _to_model_units(kernel, start.hidden)
 
 
 def tap_free_energy(model, visible: Tensor, hidden: Tensor, order: int = 2,
@@ -333,10 +331,15 @@ def tap_free_energy(model, visible: Tensor, hidden: Tensor, order: int = 2,
     -------
     Tensor of shape (n,)
     """
+    kernel, mv, mh = _kernel_state(model, visible, hidden, beta)
+    return kernel.tap.free_energy(mv, mh, order) + kernel.shift
+
+
+def _kernel_state(model, visible: Tensor, hidden: Tensor, beta: float) -> tuple[_Kernel, Tensor, Tensor]:
+    """The kernel at ``beta`` and the magnetisations given in the model's units, in the kernel's."""
     kernel = tap_kernel(model, beta)
     mv = _visible_start(model, kernel, visible)
-    mh = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype))
-    return kernel.tap.free_energy(mv, mh, order) + kernel.shift
+    return kernel, mv, _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype))
 
 
 def tap_step(model, visible: Tensor, hidden: Tensor, order: int = 2,
@@ -345,13 +348,16 @@ def tap_step(model, visible: Tensor, hidden: Tensor, order: int = 2,
 
     Shapes and units as in :func:`tap_free_energy`; returns the new (visible, hidden).
     """
-    kernel = tap_kernel(model, beta)
+    kernel, mv, mh = _kernel_state(model, visible, hidden, beta)
     _check_order(order, kernel.tap.orders, "this model")
-    mv = _visible_start(model, kernel, visible)
-    mh = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype))
-    mh = kernel.tap.update_hidden(mv, mh, order)
-    mv = kernel.tap.update_visible(mv, mh, order)
+    mv, mh = _sweep(kernel.tap, mv, mh, order)
     return _to_model_units(kernel, mv), _to_model_units(kernel, mh)
+
+
+def _sweep(tap: BernoulliTAP | PottsTAP, mv: Tensor, mh: Tensor, order: int) -> tuple[Tensor, Tensor]:
+    """One undamped sweep in the kernel's units: the new (visible, hidden)."""
+    mh = tap.update_hidden(mv, mh, order)
+    return tap.update_visible(mv, mh, order), mh
 
 
 def _default_batch(model, kernel: _Kernel, n: int) -> int:
@@ -439,8 +445,8 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
         idx = torch.arange(start, min(start + batch, n), device=out.visible.device)
         _iterate_batch(settings, _DampingState.start(idx, out), out, max_iter)
     free_energy = kernel.tap.free_energy(out.visible, out.hidden, order) + kernel.shift
-    return TAPResult(_to_model_units(kernel, out.visible), _to_model_units(kernel, out.hidden),
-                     free_energy, out.converged, out.iterations, out.damping)
+    return out._replace(visible=_to_model_units(kernel, out.visible), hidden=_to_model_units(kernel, out.hidden),
+                        free_energy=free_energy)
 
 
 def _checked_max_damping(damping: float, max_damping: float | None, auto_damping: bool,
@@ -457,39 +463,20 @@ def _checked_max_damping(damping: float, max_damping: float | None, auto_damping
     return max_damping
 
 
-class _Results(NamedTuple):
-    """Per-point outputs of :func:`tap_fixed_points` (kernel units), written in place.
-
-    Attributes
-    ----------
-    visible : Tensor of shape (n_points, n_visible) or (n_points, n_visible, q)
-    hidden : Tensor of shape (n_points, n_hidden)
-    damping : Tensor of shape (n_points,), each point's damping
-    converged : bool Tensor of shape (n_points,)
-    iterations : int64 Tensor of shape (n_points,), sweeps done
-    """
-
-    visible: Tensor
-    hidden: Tensor
-    damping: Tensor
-    converged: Tensor
-    iterations: Tensor
-
-
 def _start_results(model, kernel: _Kernel, visible: Tensor, hidden: Tensor | None,
-                   damping: float) -> _Results:
-    """The starting points (kernel units; hidden default <h | visible>) and empty counters."""
+                   damping: float) -> TAPResult:
+    """The starting points (kernel units; hidden default <h | visible>) and empty counters: the
+    per-point outputs of :func:`tap_fixed_points`, written in place (its free energy, still None,
+    is computed at the end)."""
     tap = kernel.tap
     mv = _visible_start(model, kernel, visible).clone()
     n = mv.shape[0]
     if hidden is None:
-        mh = tap.update_hidden(mv, torch.zeros(n, kernel.n_hidden, dtype=mv.dtype,
-                                               device=mv.device), 1)
+        mh = tap.update_hidden(mv, mv.new_zeros(n, kernel.n_hidden), 1)
     else:
         mh = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype)).clone()
-    return _Results(mv, mh, torch.full((n,), float(damping), dtype=mv.dtype, device=mv.device),
-                    torch.zeros(n, dtype=torch.bool, device=mv.device),
-                    torch.zeros(n, dtype=torch.int64, device=mv.device))
+    return TAPResult(mv, mh, None, mv.new_zeros(n, dtype=torch.bool), mv.new_zeros(n, dtype=torch.int64),
+                     mv.new_full((n,), float(damping)))
 
 
 class _Settings(NamedTuple):
@@ -538,13 +525,11 @@ class _DampingState(NamedTuple):
     win_cos: Tensor
 
     @classmethod
-    def start(cls, idx: Tensor, out: _Results) -> _DampingState:
+    def start(cls, idx: Tensor, out: TAPResult) -> _DampingState:
         """Rows ``idx`` of ``out``, with an empty watch."""
         mv, mh = out.visible[idx], out.hidden[idx]
-        streak = torch.zeros(len(idx), dtype=torch.int64, device=mv.device)
-        last_step = torch.zeros(len(idx), mv[0].numel() + mh.shape[1], dtype=mv.dtype,
-                                device=mv.device)
-        win_first = torch.zeros(len(idx), dtype=mv.dtype, device=mv.device)
+        streak, win_first = torch.zeros_like(idx), mv.new_zeros(len(idx))
+        last_step = mv.new_zeros(len(idx), mv[0].numel() + mh.shape[1])
         return cls(idx, mv, mh, out.damping[idx], mv, mh, streak, last_step,
                    torch.zeros_like(streak), win_first, torch.zeros_like(win_first))
 
@@ -553,11 +538,11 @@ class _DampingState(NamedTuple):
         return _DampingState(*(field[mask] for field in self))
 
 
-def _iterate_batch(settings: _Settings, state: _DampingState, out: _Results, max_iter: int) -> None:
+def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, max_iter: int) -> None:
     """Sweep the points of ``state`` until each converges or ``max_iter``; results into ``out``."""
     for _ in range(max_iter):
         new_v, new_h, delta = _damped_sweep(settings, state)
-        out.iterations[state.idx] += 1
+        out.n_iterations[state.idx] += 1
         if settings.auto_damping:
             state, oscillating = _watch_oscillations(state, new_v, new_h, delta, settings)
             caught = oscillating & (delta >= settings.tol) & (state.damping < settings.max_damping)
@@ -593,10 +578,7 @@ def _damped_sweep(settings: _Settings, state: _DampingState) -> tuple[Tensor, Te
     new_v = settings.tap.update_visible(mv, new_h, settings.order)
     if settings.damped:
         new_v = dv * mv + (1 - dv) * new_v
-    delta = _max_change(new_v, mv)
-    if mh.shape[1]:
-        delta = torch.maximum(delta, _max_change(new_h, mh))
-    return new_v, new_h, delta
+    return new_v, new_h, _max_change(new_v, new_h, mv, mh)
 
 
 def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delta: Tensor,
@@ -608,11 +590,9 @@ def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delt
     in a 2-cycle for ``CYCLE_PATIENCE`` sweeps or stalled over a full window (``STALL_WINDOW``).
     """
     mv, mh = state.visible, state.hidden
-    back = _max_change(new_v, state.old_visible)
-    if mh.shape[1]:
-        back = torch.maximum(back, _max_change(new_h, state.old_hidden))
+    back = _max_change(new_v, new_h, state.old_visible, state.old_hidden)
     cycling = (delta >= settings.tol) & (back < CYCLE_RATIO * delta)
-    streak = torch.where(cycling, state.streak + 1, torch.zeros_like(state.streak))
+    streak = (state.streak + 1).masked_fill(~cycling, 0)
     # Potts profiles: the metric |Δm_i|²/2 per site, so that q = 2 equals the binary RBM
     step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if settings.potts else 1.0)
     step = torch.cat([step_v, new_h - mh], 1)
@@ -623,8 +603,7 @@ def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delt
     win_cos, win_n = state.win_cos + cosine, state.win_n + 1
     full = win_n >= STALL_WINDOW
     stalled = full & (win_cos < STALL_COSINE * STALL_WINDOW) & (delta > STALL_FACTOR * win_first)
-    win_n = torch.where(full, torch.zeros_like(win_n), win_n)
-    win_cos = torch.where(full, torch.zeros_like(win_cos), win_cos)
+    win_n, win_cos = win_n.masked_fill(full, 0), win_cos.masked_fill(full, 0)
     state = state._replace(old_visible=mv, old_hidden=mh, streak=streak, last_step=step,
                            win_n=win_n, win_first=win_first, win_cos=win_cos)
     return state, (streak >= CYCLE_PATIENCE) | stalled
@@ -650,11 +629,9 @@ def _raise_damping(state: _DampingState, caught: Tensor, new_v: Tensor, new_h: T
         damping=d,
         old_visible=torch.where(cv, new_v, state.old_visible),
         old_hidden=torch.where(ch, new_h, state.old_hidden),
-        streak=torch.where(caught, torch.zeros_like(state.streak), state.streak),
-        win_n=torch.where(caught, torch.zeros_like(state.win_n), state.win_n),
-        win_cos=torch.where(caught, torch.zeros_like(state.win_cos), state.win_cos),
-        last_step=torch.where(ch, torch.zeros_like(state.last_step), state.last_step))
-    return state, new_v, new_h, torch.where(caught, torch.full_like(delta, float("inf")), delta)
+        streak=state.streak.masked_fill(caught, 0), win_n=state.win_n.masked_fill(caught, 0),
+        win_cos=state.win_cos.masked_fill(caught, 0), last_step=state.last_step.masked_fill(ch, 0))
+    return state, new_v, new_h, delta.masked_fill(caught, float("inf"))
 
 
 def _converged(settings: _Settings, state: _DampingState, delta: Tensor) -> Tensor:
@@ -668,27 +645,20 @@ def _converged(settings: _Settings, state: _DampingState, delta: Tensor) -> Tens
     done = delta < settings.tol * (1 - state.damping)
     if done.any():
         cand = done.nonzero().squeeze(1)
-        done[cand] = _undamped_residual(settings.tap, state.visible[cand], state.hidden[cand],
-                                        settings.order) < settings.tol
+        mv, mh = state.visible[cand], state.hidden[cand]
+        done[cand] = _max_change(*_sweep(settings.tap, mv, mh, settings.order), mv, mh) < settings.tol
     return done
 
 
-def _write_back(out: _Results, state: _DampingState) -> None:
+def _write_back(out: TAPResult, state: _DampingState) -> None:
     """Store the state and damping of the points of ``state`` in their rows of ``out``."""
     out.visible[state.idx], out.hidden[state.idx] = state.visible, state.hidden
     out.damping[state.idx] = state.damping
 
 
-def _undamped_residual(tap, mv: Tensor, mh: Tensor, order: int) -> Tensor:
-    """max |F(m) - m| over both layers per point, F one undamped sweep (as :func:`tap_step`)."""
-    new_h = tap.update_hidden(mv, mh, order)
-    new_v = tap.update_visible(mv, new_h, order)
-    res = _max_change(new_v, mv)
-    if mh.shape[1]:
-        res = torch.maximum(res, _max_change(new_h, mh))
-    return res
-
-
-def _max_change(new: Tensor, old: Tensor) -> Tensor:
-    """max |new - old| per point, shape (n,)."""
-    return (new - old).abs().reshape(new.shape[0], -1).amax(1)
+def _max_change(new_v: Tensor, new_h: Tensor, old_v: Tensor, old_h: Tensor) -> Tensor:
+    """max |new - old| per point over both layers, shape (n,)."""
+    change = (new_v - old_v).abs().reshape(new_v.shape[0], -1).amax(1)
+    if old_h.shape[1]:  # a layer of no unit does not move
+        change = torch.maximum(change, (new_h - old_h).abs().amax(1))
+    return change

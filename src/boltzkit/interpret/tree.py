@@ -141,14 +141,6 @@ class HierarchicalTree:
                                           else [f"s{i}" for i in range(n)])]
         if len(names) != n:
             raise BoltzkitError(f"{len(names)} leaf names for {n} data points")
-        last = self.levels[-1]
-        members: dict[int, list[int]] = {}
-        for i, c in enumerate(last.labels):
-            members.setdefault(int(c), []).append(i)
-        children = [[[] for _ in range(lv.n_clusters)] for lv in self.levels]
-        for l in range(1, self.n_levels):
-            for c, p in enumerate(self.parents(l)):
-                children[l - 1][p].append(c)
         uniform = self._uniform_profile()
 
         def length(x: float) -> str:
@@ -157,14 +149,11 @@ class HierarchicalTree:
         def node(l: int, c: int, parent_fp: np.ndarray) -> str:
             fp = self.levels[l].fixed_points[c]
             d = self._profile_distance(fp, parent_fp)
-            if l == self.n_levels - 1:
-                leaves = []
-                for i in members.get(c, []):
-                    dl = 0.0 if data is None else self._profile_distance(data[i], fp)
-                    leaves.append(names[i] + length(dl))
-                inner = ",".join(leaves)
+            if l == self.n_levels - 1:  # the data points of the cluster
+                inner = ",".join(names[i] + length(0.0 if data is None else self._profile_distance(data[i], fp))
+                                 for i in np.flatnonzero(self.levels[l].labels == c))
             else:
-                inner = ",".join(node(l + 1, k, fp) for k in children[l][c])
+                inner = ",".join(node(l + 1, k, fp) for k in np.flatnonzero(self.parents(l + 1) == c))
             return f"({inner})I{l + 1}_{c}{length(d)}"
 
         top = self.levels[0]
@@ -237,8 +226,7 @@ def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: in
     # the iteration works in float64: TAP tolerances of 1e-4..1e-6 are below float32's resolution
     # for large fields
     mv, mh = initial_magnetisations(first_model.to(dtype=torch.float64), data.double(), first_beta)
-    n = data.shape[0]
-    rep_of_point = np.arange(n)
+    rep_of_point = np.arange(data.shape[0])
     recorded: list[TreeLevel] = []
     trace = []
     for k, (age, model, beta) in enumerate(stages):
@@ -252,10 +240,7 @@ def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: in
         f = result.free_energy.cpu().numpy()
         # representative of each cluster: its member of lowest free energy
         order_f = np.lexsort((np.arange(len(f)), f))
-        rep = np.full(n_clusters, -1, dtype=np.int64)
-        for i in order_f:
-            if rep[cluster[i]] < 0:
-                rep[cluster[i]] = i
+        rep = order_f[np.unique(cluster[order_f], return_index=True)[1]]
         rep_t = torch.as_tensor(rep, device=result.visible.device)
         mv, mh = result.visible[rep_t], result.hidden[rep_t]
         rep_of_point = cluster[rep_of_point]
@@ -320,12 +305,10 @@ def tree_from_checkpoints(models: Sequence[tuple[int, object]], data: Tensor, or
     if not models:
         raise BoltzkitError("no checkpoint to build a tree from")
     stages = [(float(u), m, 1.0) for u, m in sorted(models, key=lambda um: um[0], reverse=True)]
-    levels, trace = _walk(stages, data, order, eps, tol, max_iter, damping, cluster_on, batch_size,
-                          progress, auto_damping)
-    return HierarchicalTree(levels, "checkpoints", trace,
-                            {"order": order, "eps": eps, "tol": tol, "max_iter": max_iter,
-                             "damping": damping, "auto_damping": auto_damping,
-                             "cluster_on": cluster_on, "n_checkpoints": len(stages)})
+    settings = dict(order=order, eps=eps, tol=tol, max_iter=max_iter, damping=damping, auto_damping=auto_damping,
+                    cluster_on=cluster_on)
+    levels, trace = _walk(stages, data, batch_size=batch_size, progress=progress, **settings)
+    return HierarchicalTree(levels, "checkpoints", trace, dict(settings, n_checkpoints=len(stages)))
 
 
 def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int = 100,
@@ -345,13 +328,11 @@ def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int
         betas = np.linspace(1.0, beta_min, n_steps).tolist()
     betas = sorted((float(b) for b in betas), reverse=True)
     tap_kernel(model)  # a clear error for a model without TAP equations
-    stages = [(b, model, b) for b in betas]
-    levels, trace = _walk(stages, data, order, eps, tol, max_iter, damping, cluster_on, batch_size,
-                          progress, auto_damping)
-    return HierarchicalTree(levels, "annealing", trace,
-                            {"order": order, "eps": eps, "tol": tol, "max_iter": max_iter,
-                             "damping": damping, "auto_damping": auto_damping,
-                             "cluster_on": cluster_on, "betas": betas})
+    settings = dict(order=order, eps=eps, tol=tol, max_iter=max_iter, damping=damping, auto_damping=auto_damping,
+                    cluster_on=cluster_on)
+    levels, trace = _walk([(b, model, b) for b in betas], data, batch_size=batch_size, progress=progress,
+                          **settings)
+    return HierarchicalTree(levels, "annealing", trace, dict(settings, betas=betas))
 
 
 def write_tree_outputs(tree: HierarchicalTree, newick_path: str | os.PathLike,

@@ -89,9 +89,9 @@ def level_scores(assignments: np.ndarray, labels: Mapping[str, np.ndarray] | np.
     out = []
     for l in range(assignments.shape[1]):
         pred = assignments[:, l]
-        scores = {name: _scores(lab, pred) for name, lab in families.items()}
-        ari = {name: s[0] for name, s in scores.items()}
-        pur = {name: s[1] for name, s in scores.items()}
+        ari, pur = {}, {}
+        for name, lab in families.items():
+            ari[name], pur[name] = _scores(lab, pred)
         out.append({"level": l + 1, "n_clusters": int(len(np.unique(pred))),
                     "ari": ari["labels"] if single else ari,
                     "purity": pur["labels"] if single else pur})
@@ -127,13 +127,6 @@ def tree_agreement(assignments: np.ndarray, true_levels: Mapping[str, np.ndarray
     return out
 
 
-def _depth_shared(levels: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Number of leading levels (root side first) where points i and j share their cluster."""
-    same = levels[i] == levels[j]
-    # nested levels: once separated, separated below; count the leading run of True anyway
-    return np.cumprod(same, axis=1).sum(1)
-
-
 def triplet_agreement(assignments: np.ndarray, true_levels: Sequence[np.ndarray] | Mapping[str, np.ndarray],
                       n_triplets: int = 20000, seed: int = 0) -> float:
     """Fraction of random triplets, resolved by the true tree, that the recovered tree resolves the
@@ -160,9 +153,10 @@ def triplet_agreement(assignments: np.ndarray, true_levels: Sequence[np.ndarray]
     tri = np.stack([rng.choice(n, 3, replace=False) for _ in range(n_triplets)])
 
     def closest(levels: np.ndarray) -> np.ndarray:
-        d = np.stack([_depth_shared(levels, tri[:, 0], tri[:, 1]),
-                      _depth_shared(levels, tri[:, 0], tri[:, 2]),
-                      _depth_shared(levels, tri[:, 1], tri[:, 2])], 1)
+        # depth of each pair's common ancestor: the leading levels (root side first) where the two
+        # share their cluster (nested levels: once separated, separated below; the leading run anyway)
+        d = np.stack([np.cumprod(levels[tri[:, a]] == levels[tri[:, b]], axis=1).sum(1)
+                      for a, b in ((0, 1), (0, 2), (1, 2))], 1)
         top = d.max(1, keepdims=True)
         unique = (d == top).sum(1) == 1
         return np.where(unique, d.argmax(1), -1)
@@ -219,17 +213,13 @@ def _hdf5_labels(name: str, data_path: str | os.PathLike | None) -> dict[str, np
         raise DataError(data_path, "not a readable HDF5 file") from None
     with f:
         obj = f.get(name)
-        if isinstance(obj, h5py.Group):
-            pass
-        elif isinstance(obj, h5py.Dataset):
-            if h5py.check_string_dtype(obj.dtype) is not None:
-                values = np.asarray(obj.asstr()[()], dtype=str)
-            else:
-                values = obj[()]
+        if isinstance(obj, h5py.Dataset):
+            strings = h5py.check_string_dtype(obj.dtype) is not None
+            values = np.asarray(obj.asstr()[()], dtype=str) if strings else obj[()]
             if values.ndim != 1:
                 raise DataError(data_path, f"labels {name!r} must be 1-D, found shape {values.shape}")
             return {name.rsplit("/", 1)[-1]: values}
-        else:
+        if not isinstance(obj, h5py.Group):
             raise DataError(data_path, f"no labels dataset or group {name!r} (and no such file)")
     sets = read_level_labels(data_path, name)
     if not sets:

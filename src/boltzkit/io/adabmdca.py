@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from boltzkit.data.msa import get_alphabet
+from boltzkit.data.msa import detect_alphabet, get_alphabet
 from boltzkit.io.atomic import write_bytes_atomic
 from boltzkit.data.files import read_bytes as _read_bytes
 from boltzkit.data.files import read_text as _read_text
@@ -48,6 +48,7 @@ from boltzkit.errors import DataError
 __all__ = [
     "PlmcCouplings",
     "PlmcParams",
+    "adabmdca_alphabet",
     "read_adabmdca_params",
     "read_plmc_couplings",
     "read_plmc_params",
@@ -145,6 +146,29 @@ def read_adabmdca_params(
         couplings[i, j, a, b] = jr[:, 4]
         couplings[j, i, b, a] = jr[:, 4]
     return torch.from_numpy(fields_arr).to(dtype), torch.from_numpy(couplings).to(dtype)
+
+
+def adabmdca_alphabet(path: str | PathLike) -> str:
+    """The alphabet of an adabmDCA ``params.dat``, told by its states: letters give ``"protein"``,
+    ``"rna"`` or ``"dna"`` (:func:`~boltzkit.data.msa.detect_alphabet`); integer codes give
+    ``"protein"`` up to 21 states and ``"rna"`` up to 5 (the two alphabets adabmDCA ships)."""
+    states: set[str] = set()
+    for line in _read_text(path).splitlines():
+        fields = line.split()
+        if fields[:1] == ["J"]:
+            states.update(fields[3:5])
+        elif fields[:1] == ["h"]:
+            states.update(fields[2:3])
+    letters = {s for s in states if not s.isdigit()}
+    if letters:
+        try:
+            return detect_alphabet(letters)
+        except ValueError as e:
+            raise DataError(path, str(e).replace("; pass alphabet=", "")) from None
+    q = 1 + max((int(s) for s in states), default=0)
+    if q > 21:
+        raise DataError(path, f"integer states up to {q - 1}: more than the 21 of the protein alphabet")
+    return "rna" if q <= 5 else "protein"
 
 
 def _as_float64_array(values: torch.Tensor | np.ndarray) -> np.ndarray:

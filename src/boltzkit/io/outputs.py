@@ -67,6 +67,14 @@ def _check_writable(name: str, out: Path) -> None:
         raise BoltzkitError(f"{name} {out}: the folder {parent} is not writable")
 
 
+def new_output_file(out: PathLike, overwrite: bool, name: str = "--out") -> None:
+    """An output that replaces no existing file unless asked (``--overwrite``), and can be written
+    (:func:`check_outputs`)."""
+    check_outputs({name: out})
+    if Path(out).exists() and not overwrite:
+        raise BoltzkitError(f"{name} {out}: the file exists; --overwrite replaces it")
+
+
 def refuse_existing_run(out: PathLike, overwrite: bool) -> None:
     """A new run never replaces an existing file unless asked (``--overwrite``)."""
     if Path(out).exists() and not overwrite:

@@ -25,6 +25,14 @@ The parameters and energies, read from rbms' ``*/implement.py``:
 
 Gaussian-hidden RBMs (``BGRBM``, ``IGRBM``) and the Potts Boltzmann machine (``PBM``) are not
 imported (a :class:`~boltzkit.errors.DataError` says so).
+
+The authors' older archives (for instance the Blume-Capel model of ``DsysDML/couplings_inference``)
+have the same ``update_<k>/{weight_matrix, vbias, hbias}`` datasets but no ``model_type``, and
+another index order; the shapes tell the model:
+
+* Potts visible units: ``weight_matrix`` (q, N, Nh), ``vbias`` (q, N) — transposed here to
+  boltzkit's (N, q, Nh) and (N, q); the state index keeps the file's order;
+* binary ({0,1}) visible units: ``weight_matrix`` (N, Nh), ``vbias`` (N,).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from boltzkit.models.potts_rbm import PottsRBM
 from boltzkit.models.rbm import RBM
 from boltzkit.models.units import BERNOULLI, SPIN
 
-__all__ = ["RBMS_MODEL_TYPES", "is_rbms_archive", "rbms_updates", "rbms_model_type", "load_rbms"]
+__all__ = ["RBMS_MODEL_TYPES", "archive_layout", "is_rbms_archive", "rbms_updates", "rbms_model_type", "load_rbms"]
 
 #: The rbms model types that can be imported.
 RBMS_MODEL_TYPES = ("BBRBM", "IIRBM", "PBRBM")
@@ -56,17 +64,28 @@ def _text(value) -> str:
     return str(value)
 
 
-def is_rbms_archive(path: str | os.PathLike) -> bool:
-    """True when ``path`` is an HDF5 file with rbms' ``model_type`` dataset and ``update_<k>`` groups."""
+def archive_layout(path: str | os.PathLike) -> str | None:
+    """``"rbms"`` for an rbms archive (``model_type`` and ``update_<k>`` groups), ``"older"`` for
+    the authors' older layout (``update_<k>`` groups holding a ``weight_matrix``, no
+    ``model_type``), None for anything else."""
     path = Path(path)
-    if not path.is_file():
-        return False
+    if not path.is_file() or not h5py.is_hdf5(path):
+        return None
     try:
         with h5py.File(path, "r") as f:
-            return ("model_type" in f and isinstance(f["model_type"], h5py.Dataset)
-                    and any(_UPDATE.match(k) for k in f))
-    except OSError:
-        return False
+            updates = [k for k in f if _UPDATE.match(k) and isinstance(f[k], h5py.Group)]
+            if not updates:
+                return None
+            if "model_type" in f and isinstance(f["model_type"], h5py.Dataset):
+                return "rbms"
+            return "older" if "weight_matrix" in f[updates[0]] else None
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def is_rbms_archive(path: str | os.PathLike) -> bool:
+    """True when ``path`` is an rbms archive in either layout (:func:`archive_layout`)."""
+    return archive_layout(path) is not None
 
 
 def _open(path: str | os.PathLike) -> h5py.File:
@@ -74,7 +93,7 @@ def _open(path: str | os.PathLike) -> h5py.File:
     if not path.exists():
         raise DataError(path, "no such file")
     if not is_rbms_archive(path):
-        raise DataError(path, "not an rbms archive (no model_type dataset and update_<k> groups)")
+        raise DataError(path, "not an rbms archive (no update_<k> groups with the model's tensors)")
     return h5py.File(path, "r")
 
 
@@ -85,9 +104,13 @@ def rbms_updates(path: str | os.PathLike) -> list[int]:
 
 
 def rbms_model_type(path: str | os.PathLike) -> str:
-    """rbms' name of the model class stored in the archive (e.g. "BBRBM", "PBRBM")."""
+    """rbms' name of the model class stored in the archive (e.g. "BBRBM", "PBRBM"); for the older
+    layout, the name of the class its shapes match."""
     with _open(path) as f:
-        return _text(f["model_type"][()])
+        if "model_type" in f:
+            return _text(f["model_type"][()])
+        weights = f[next(k for k in f if _UPDATE.match(k))]["weight_matrix"]
+        return "PBRBM" if weights.ndim == 3 else "BBRBM"
 
 
 def load_rbms(path: str | os.PathLike, checkpoint: int | None = None) -> RBM | PottsRBM:
@@ -107,8 +130,9 @@ def load_rbms(path: str | os.PathLike, checkpoint: int | None = None) -> RBM | P
         shown = ", ".join(map(str, updates[:20]))
         raise DataError(path, f"no update {update} in the rbms archive (available: {shown}"
                               f"{', ...' if len(updates) > 20 else ''})")
+    model_type = rbms_model_type(path)
     with _open(path) as f:
-        model_type = _text(f["model_type"][()])
+        older = "model_type" not in f
         if model_type not in RBMS_MODEL_TYPES:
             raise DataError(path, f"rbms model type {model_type!r} cannot be imported "
                                   f"(supported: {', '.join(RBMS_MODEL_TYPES)})")
@@ -121,6 +145,8 @@ def load_rbms(path: str | os.PathLike, checkpoint: int | None = None) -> RBM | P
                                   f"{', '.join(f'{source.name}/{name}' for name in missing)}")
         w, b, c = (torch.from_numpy(source[name][()]) for name in names)
     try:
+        if older and w.ndim == 3:  # (q, N, Nh) and (q, N) -> (N, q, Nh) and (N, q)
+            w, b = w.permute(1, 0, 2).contiguous(), b.T.contiguous()
         if model_type == "PBRBM":
             return PottsRBM(w, b, c)
         units = BERNOULLI if model_type == "BBRBM" else SPIN

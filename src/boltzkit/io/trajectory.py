@@ -17,6 +17,9 @@ Layout::
 
 Every write goes to a temporary copy that replaces the file atomically
 (:mod:`boltzkit.io.atomic`): a crash leaves the previous complete file.
+
+The readers (:func:`read_config`, :func:`checkpoint_updates`, :func:`load_model`,
+:func:`load_models`, :func:`read_data_sample`) also take the model files of other tools (:mod:`boltzkit.io.foreign`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import torch
 from boltzkit.data.specs import spec_from_config
 from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.io.atomic import atomic_hdf5
+from boltzkit.io.foreign import foreign_config, foreign_format, foreign_updates, load_foreign
 from boltzkit.models.registry import model_from_config
 
 FORMAT = "boltzkit-trajectory"
@@ -139,7 +143,7 @@ def _open(path: str | os.PathLike) -> h5py.File:
     try:
         f = h5py.File(path, "r")
     except OSError:
-        raise DataError(path, "not an HDF5 file (is it a boltzkit run file?)") from None
+        raise DataError(path, "not an HDF5 file: neither a boltzkit run file nor a model file of rbms, adabmDCA or plmc") from None
     if f.attrs.get("format") != FORMAT:
         f.close()
         raise DataError(path, "not a boltzkit run file (missing format attribute)")
@@ -147,7 +151,10 @@ def _open(path: str | os.PathLike) -> h5py.File:
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
-    """The run's config (a dict with ``model``, ``training``, ``data``, ...)."""
+    """The run's config (a dict with ``model``, ``training``, ``data``, ...); for a model file of
+    another tool, :func:`~boltzkit.io.foreign.foreign_config`."""
+    if foreign_format(path):
+        return foreign_config(path)
     with _open(path) as f:
         text = f.attrs.get("config")
     try:
@@ -182,6 +189,8 @@ def run_datasets(path: str | os.PathLike):
 
 def checkpoint_updates(path: str | os.PathLike) -> list[int]:
     """Update numbers of the saved checkpoints, in increasing order."""
+    if foreign_format(path):
+        return foreign_updates(path)
     with _open(path) as f:
         return sorted(int(k) for k in f["checkpoints"])
 
@@ -211,12 +220,16 @@ def read_params(path: str | os.PathLike, checkpoint: int | None = None) -> dict[
 
 def load_model(path: str | os.PathLike, checkpoint: int | None = None):
     """The model saved at ``checkpoint`` (default: the last one)."""
+    if foreign_format(path):
+        return load_foreign(path, checkpoint)
     config = read_config(path)
     return _model(path, config.get("model", {}), read_params(path, checkpoint))
 
 
 def load_models(path: str | os.PathLike) -> list[tuple[int, Any]]:
     """All checkpoints as (update, model) pairs, oldest first."""
+    if foreign_format(path):
+        return [(u, load_foreign(path, u)) for u in foreign_updates(path)]
     config = read_config(path).get("model", {})
     with _open(path) as f:
         out = []
@@ -251,7 +264,10 @@ def _resume_state(s) -> ResumeState:
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,
                                                         tuple[int, int] | None]:
-    """The training rows stored for reports: (samples, labels, image_shape), each possibly None."""
+    """The training rows stored for reports: (samples, labels, image_shape), each possibly None
+    (all None for a model file of another tool)."""
+    if foreign_format(path):
+        return None, None, None
     with _open(path) as f:
         if "data_sample" not in f:
             return None, None, None

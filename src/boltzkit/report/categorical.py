@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.collections import PatchCollection
@@ -30,30 +31,18 @@ from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
 from boltzkit.data.msa import STATE_SYMBOLS
-from boltzkit.evaluation.contacts import (
-    DEFAULT_TOPS,
-    contact_precision,
-    frobenius_scores,
-    model_contact_couplings,
-    read_struct,
-    require_eligible_pairs,
-    top_count,
-)
+from boltzkit.evaluation.contacts import (DEFAULT_TOPS, contact_precision, frobenius_scores,
+                                         model_contact_couplings, read_struct,
+                                         require_eligible_pairs, top_count)
 from boltzkit.evaluation.moments import categorical_moments
 from boltzkit.report.contact_figures import contact_map_figure
+from boltzkit.report.figures import diagonal_scatter
 from boltzkit.report.context import ReportContext
 from boltzkit.report.fragments import Section, figure_html, table_html
 
-__all__ = [
-    "LETTER_COLORS",
-    "contact_map_section",
-    "correlations_section",
-    "logo_figure",
-    "moments_scatter_figure",
-    "sequences_section",
-]
+__all__ = ["LETTER_COLORS", "contact_map_section", "correlations_section", "logo_glyphs",
+           "logo_figure", "moments_scatter_figure", "sequences_section"]
 
-_MAX_SCATTER_POINTS = 20000  # points drawn per scatter panel (r and slope use all of them)
 _SEQUENCES_SHOWN = 12
 
 #: Letter colours of the logos (proteins by chemistry; nucleotides one colour each; gap grey).
@@ -65,66 +54,60 @@ LETTER_COLORS = {**{c: "#222222" for c in "AVLIMFWC"}, **{c: "#c0392b" for c in 
 def _alphabet(ctx: ReportContext) -> str:
     """The run's letters, or digits / letters standing for the codes when it has none."""
     letters, q = ctx.config.get("alphabet"), ctx.model.visible.n_states
-    if letters and len(letters) == q:
-        return letters
-    return STATE_SYMBOLS[:q]
+    return letters if letters and len(letters) == q else STATE_SYMBOLS[:q]
 
 
 # ------------------------------------------------------------------------------ figures
-def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str):
-    """Sequence logos: at column i, the letters stacked by frequency with total height the
-    information content log2(q) - H_i (bits), H_i = -sum_a f_i(a) log2 f_i(a) (Schneider &
-    Stephens 1990, without small-sample correction).
+def logo_glyphs(frequencies: np.ndarray, letters: str, colors: Sequence,
+                start: int = 0) -> list[PathPatch]:
+    """The letters of one sequence logo, as patches: at column i (drawn at x = start + i) the
+    letters stacked by frequency, smallest at the bottom, with total height the information
+    content log2(q) - H_i (bits), H_i = -sum_a f_i(a) log2 f_i(a) (Schneider & Stephens 1990,
+    without small-sample correction). Letters lower than 1e-3 bits are left out.
 
     Parameters
     ----------
-    frequencies : list of arrays of shape (L, q), rows summing to 1
-    titles : one title per logo
-    alphabet : the q letters
+    frequencies : array of shape (L, q), rows summing to 1
+    letters, colors : the letter and the colour of each of the q states
     """
-    length, q = frequencies[0].shape
+    f = np.clip(np.asarray(frequencies, dtype=np.float64), 0.0, 1.0)
+    entropy = -(f * np.log2(np.where(f > 0, f, 1.0))).sum(1)
+    heights = f * np.clip(math.log2(f.shape[1]) - entropy, 0.0, None)[:, None]
     font = FontProperties(family="DejaVu Sans Mono", weight="bold")
-    glyphs = {c: TextPath((0, 0), c, size=1, prop=font) for c in alphabet}
+    glyphs = [TextPath((0, 0), c, size=1, prop=font) for c in letters]
+    patches = []
+    for i, column in enumerate(heights):
+        y = 0.0
+        for a in np.argsort(column, kind="stable"):
+            if column[a] < 1e-3:
+                continue
+            box = glyphs[a].get_extents()
+            transform = (Affine2D().translate(-box.x0, -box.y0)
+                         .scale(0.9 / max(box.width, 1e-6), column[a] / max(box.height, 1e-6))
+                         .translate(start + i - 0.45, y))
+            patches.append(PathPatch(transform.transform_path(glyphs[a]), color=colors[a], lw=0))
+            y += column[a]
+    return patches
+
+
+def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str):
+    """Sequence logos (:func:`logo_glyphs`), one row per array of ``frequencies`` (each of shape
+    (L, q), rows summing to 1), with one title each; ``alphabet``: the q letters."""
+    length, q = frequencies[0].shape
+    colors = [LETTER_COLORS.get(letter.upper(), "#7d3c98") for letter in alphabet]
     fig = Figure(figsize=(min(3.0 + 0.16 * length, 22.0), 2.3 * len(frequencies)),
                  layout="constrained")
     axes = fig.subplots(len(frequencies), 1, squeeze=False)[:, 0]
     for ax, f, title in zip(axes, frequencies, titles, strict=True):
-        f = np.clip(np.asarray(f, dtype=np.float64), 0.0, 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = -np.nansum(np.where(f > 0, f * np.log2(f), 0.0), axis=1)
-        heights = f * (math.log2(q) - entropy)[:, None]
-        patches, colors = [], []
-        for i in range(length):
-            y = 0.0
-            for a in np.argsort(heights[i], kind="stable"):
-                h = heights[i, a]
-                if h < 1e-3:
-                    continue
-                letter = alphabet[a]
-                path = glyphs[letter]
-                box = path.get_extents()
-                width, height = max(box.width, 1e-6), max(box.height, 1e-6)
-                transform = (Affine2D().translate(-box.x0, -box.y0)
-                             .scale(0.9 / width, h / height).translate(i + 1 - 0.45, y))
-                patches.append(PathPatch(transform.transform_path(path)))
-                colors.append(LETTER_COLORS.get(letter.upper(), "#7d3c98"))
-                y += h
         # one collection per logo: thousands of separate patches make layout and drawing slow
-        ax.add_collection(PatchCollection(patches, facecolors=colors, linewidths=0),
-                          autolim=False)
+        ax.add_collection(PatchCollection(logo_glyphs(f, alphabet, colors, start=1),
+                                          match_original=True), autolim=False)
         ax.set_xlim(0.4, length + 0.6)
         ax.set_ylim(0, math.log2(q))
         ax.set_ylabel("bits")
         ax.set_title(title, fontsize="medium")
     axes[-1].set_xlabel("column i")
     return fig
-
-
-def _subsample(d: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(d) <= _MAX_SCATTER_POINTS:
-        return d, m
-    keep = np.random.default_rng(0).choice(len(d), _MAX_SCATTER_POINTS, replace=False)
-    return d[keep], m[keep]
 
 
 def moments_scatter_figure(moments):
@@ -139,18 +122,7 @@ def moments_scatter_figure(moments):
                r"connected correlations $C_{ij}(a,b)$, $i<j$", moments.correlations_pearson,
                moments.correlations_slope))
     for ax, (d, m, name, r, slope) in zip(axes, panels, strict=True):
-        d_plot, m_plot = _subsample(np.asarray(d), np.asarray(m))
-        ax.scatter(d_plot, m_plot, s=5, alpha=0.4, linewidths=0, color="#1f77b4", rasterized=True)
-        if len(d):
-            lo = float(min(np.min(d), np.min(m)))
-            hi = float(max(np.max(d), np.max(m)))
-            pad = 0.03 * (hi - lo or 1.0)
-            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.3", lw=1, ls="--",
-                    label="y = x")
-            ax.set_xlim(lo - pad, hi + pad)
-            ax.set_ylim(lo - pad, hi + pad)
-            ax.legend(fontsize="small", loc="upper left")
-        ax.set_aspect("equal", adjustable="box")
+        diagonal_scatter(ax, np.asarray(d), np.asarray(m), margin=0.03, s=5, alpha=0.4)
         ax.set_xlabel("data (reweighted)")
         ax.set_ylabel("generated samples")
         ax.set_title(f"{name}\nPearson r = {r:.3f}, slope = {slope:.3f}", fontsize="medium")
@@ -158,9 +130,14 @@ def moments_scatter_figure(moments):
 
 
 # ------------------------------------------------------------------------------ sections
-def _sequence_rows(codes: np.ndarray, alphabet: str, n: int) -> str:
-    lines = ["".join(alphabet[int(c)] for c in row) for row in np.asarray(codes)[:n]]
-    return html.escape("\n".join(lines))
+def _first_sequences(what: str, codes: np.ndarray, alphabet: str) -> str:
+    """The first ``_SEQUENCES_SHOWN`` rows of ``codes`` as text, under a caption."""
+    rows = np.asarray(codes)[:_SEQUENCES_SHOWN]
+    text = html.escape("\n".join("".join(alphabet[int(c)] for c in row) for row in rows))
+    style = ('style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8em;'
+             'overflow-x:auto;background:#f7f7f7;padding:.4em;margin:.3em 0"')
+    return (f'<p class="caption">First {_SEQUENCES_SHOWN} {what} sequences</p>'
+            f"<pre {style}>{text}</pre>")
 
 
 def sequences_section(ctx: ReportContext) -> Section | None:
@@ -179,21 +156,14 @@ def sequences_section(ctx: ReportContext) -> Section | None:
     freqs.append(categorical_moments(samples, q)[0].numpy())
     titles.append(f"generated samples ({len(samples)})")
     parts = [figure_html(logo_figure(freqs, titles, alphabet), "sequence logos")]
-    style = ('style="font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8em;'
-             'overflow-x:auto;background:#f7f7f7;padding:.4em;margin:.3em 0"')
-    text = []
     if ctx.data_sample[0] is not None:
-        text.append(f"<p class=\"caption\">First {_SEQUENCES_SHOWN} training sequences</p>"
-                    f"<pre {style}>{_sequence_rows(ctx.data_sample[0], alphabet, _SEQUENCES_SHOWN)}"
-                    "</pre>")
-    text.append(f"<p class=\"caption\">First {_SEQUENCES_SHOWN} generated sequences</p>"
-                f"<pre {style}>{_sequence_rows(samples, alphabet, _SEQUENCES_SHOWN)}</pre>")
+        parts.append(_first_sequences("training", ctx.data_sample[0], alphabet))
+    parts.append(_first_sequences("generated", samples, alphabet))
     caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
                f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} "
                f"from uniformly random sequences, seed {o.seed}. Alphabet {alphabet!r} (index 0 = gap). "
                "Letter heights: f_i(a) times the information content of the column (bits).")
-    return Section("Sequences", "".join(parts) + "".join(text)
-                   + f'<p class="caption">{html.escape(caption)}</p>')
+    return Section("Sequences", "".join(parts) + f'<p class="caption">{html.escape(caption)}</p>')
 
 
 def correlations_section(ctx: ReportContext) -> Section | None:
@@ -236,11 +206,9 @@ def contact_map_section(ctx: ReportContext) -> Section | None:
     n_pairs = require_eligible_pairs(contact_map, struct, o.min_separation)
     scores = frobenius_scores(couplings)
     precision = contact_precision(scores, contact_map, o.min_separation)
-    length = contact_map.length
     # pairs the precision is over: k of the top, at most the eligible pairs
-    counts = {top: min(top_count(top, length), n_pairs) for top in DEFAULT_TOPS}
-    table = table_html([(top, counts[top], precision[top]) for top in DEFAULT_TOPS],
-                       ("top", "pairs", "precision"))
+    table = table_html([(top, min(top_count(top, contact_map.length), n_pairs), precision[top])
+                        for top in DEFAULT_TOPS], ("top", "pairs", "precision"))
     fig = contact_map_figure(scores, contact_map, "2L", o.min_separation)
     caption = (f"Scores: {how}, zero-sum gauge, Frobenius norm without the gap state, APC. Pairs "
                f"j − i ≥ {o.min_separation} with a known distance in {struct}; contact = distance "

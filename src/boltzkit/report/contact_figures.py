@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from boltzkit.evaluation.contacts import ContactMap, ranked_pairs, top_count
@@ -20,13 +19,9 @@ from boltzkit.io.atomic import atomic_path
 __all__ = ["contact_map_figure", "plot_contact_map"]
 
 
-def contact_map_figure(
-    scores: torch.Tensor | np.ndarray,
-    contact_map: ContactMap,
-    top: str | int = "L",
-    min_separation: int = 4,
-    title: str | None = None,
-) -> Figure:
+def contact_map_figure(scores: torch.Tensor | np.ndarray, contact_map: ContactMap,
+                       top: str | int = "L", min_separation: int = 4,
+                       title: str | None = None) -> Figure:
     """A matplotlib Figure of the predicted top pairs against the true contacts.
 
     True contacts (``j - i >= min_separation``) are grey squares in both triangles; the top
@@ -39,11 +34,10 @@ def contact_map_figure(
     true_i, true_j = np.nonzero(contact_map.contacts & contact_map.pair_mask(min_separation))
 
     fig = Figure(figsize=(5.5, 5.5), dpi=120)
-    FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     size = max(4.0, 1800.0 / length)
-    ax.scatter(true_j + 1, true_i + 1, s=size, marker="s", color="0.8", linewidths=0, label="contact")
-    ax.scatter(true_i + 1, true_j + 1, s=size, marker="s", color="0.8", linewidths=0)
+    ax.scatter(np.r_[true_j, true_i] + 1, np.r_[true_i, true_j] + 1, s=size, marker="s",
+               color="0.8", linewidths=0, label="contact")  # both triangles
     ax.scatter(predicted[correct, 1] + 1, predicted[correct, 0] + 1, s=size * 0.6, color="tab:blue",
                linewidths=0, label="predicted, contact")
     ax.scatter(predicted[~correct, 1] + 1, predicted[~correct, 0] + 1, s=size * 0.6, color="tab:red",
@@ -60,14 +54,9 @@ def contact_map_figure(
     return fig
 
 
-def plot_contact_map(
-    scores: torch.Tensor | np.ndarray,
-    contact_map: ContactMap,
-    path: str | PathLike,
-    top: str | int = "L",
-    min_separation: int = 4,
-    title: str | None = None,
-) -> Path:
+def plot_contact_map(scores: torch.Tensor | np.ndarray, contact_map: ContactMap,
+                     path: str | PathLike, top: str | int = "L", min_separation: int = 4,
+                     title: str | None = None) -> Path:
     """Save :func:`contact_map_figure` as a PNG (matplotlib, Agg), written atomically."""
     path = Path(path)
     fig = contact_map_figure(scores, contact_map, top, min_separation, title)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from boltzkit.checks import integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS
-from boltzkit.io.trajectory import run_datasets
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.likelihood import log_likelihood
 from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, log_partition
@@ -70,6 +70,15 @@ class ReportOptions:
     distance_cutoff: float = 8.0
     couplings: bool = True
 
+    def __post_init__(self) -> None:
+        """The one-line errors of ``boltzkit report``, naming its flags."""
+        for name, minimum in (("curve_points", 1), ("ais_chains", 1), ("ais_steps", 1), ("ais_runs", 1),
+                              ("n_samples", 1), ("gibbs_steps", 0), ("seed", 0), ("tree_points", 1),
+                              ("min_separation", 1)):
+            flag = "--samples" if name == "n_samples" else "--" + name.replace("_", "-")
+            integer(getattr(self, name), flag, minimum)
+        number(self.distance_cutoff, "--distance-cutoff", 0.0, low_open=True)
+
 
 @dataclass(frozen=True)
 class CurvePoint:
@@ -94,8 +103,7 @@ def select_checkpoints(updates: Sequence[int], n: int) -> list[int]:
     logs = np.log(np.maximum(np.asarray(updates, dtype=float), 1.0))
     chosen = {len(updates) - 1}
     for target in np.linspace(logs[0], logs[-1], n)[:-1]:
-        free = [i for i in range(len(updates)) if i not in chosen]
-        chosen.add(min(free, key=lambda i: (abs(logs[i] - target), i)))
+        chosen.add(min(set(range(len(updates))) - chosen, key=lambda i: (abs(logs[i] - target), i)))
     return [updates[i] for i in sorted(chosen)]
 
 
@@ -117,25 +125,15 @@ class ReportContext:
                  progress: Callable[[int], None] | None = None):
         self.run_path = Path(run_path)
         self.options = options or ReportOptions()
-        self.progress = progress
+        self.device = torch.device(self.options.device)
+        self.progress = progress or (lambda percent: None)
         self.config: dict[str, Any] = trajectory.read_config(run_path)
         self.updates: list[int] = trajectory.checkpoint_updates(run_path)
         if not self.updates:
             raise BoltzkitError(f"{run_path}: the run file holds no checkpoint yet")
+        self.last_update = self.updates[-1]
         self.checkpoint_info: list[dict[str, float]] = trajectory.checkpoint_info(run_path)
         self.notes: list[str] = []
-
-    def _progress(self, percent: float) -> None:
-        if self.progress is not None:
-            self.progress(int(percent))
-
-    @property
-    def device(self) -> torch.device:
-        return torch.device(self.options.device)
-
-    @property
-    def last_update(self) -> int:
-        return self.updates[-1]
 
     @cached_property
     def model(self):
@@ -185,7 +183,7 @@ class ReportContext:
         if "data" not in self.config:  # a run fitted from arrays: no file to go back to
             return None, None
         try:
-            return run_datasets(self.run_path)
+            return trajectory.run_datasets(self.run_path)
         except (BoltzkitError, OSError, ValueError, KeyError, TypeError) as e:
             self.notes.append(f"no test log-likelihood: the training data cannot be rebuilt "
                               f"({one_line(e)})")
@@ -224,9 +222,7 @@ class ReportContext:
     @cached_property
     def test(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
         """(test data as the model's values, weights or None), or None without a held-out split."""
-        if not self.config.get("data", {}).get("test_fraction"):
-            return None
-        _, test = self.datasets
+        test = self.datasets[1] if self.config.get("data", {}).get("test_fraction") else None
         if test is None:
             return None
         if test.samples.shape[1] != self.model.n_visible:
@@ -236,37 +232,30 @@ class ReportContext:
         w = None if test.weights is None else torch.as_tensor(test.weights, dtype=torch.float64)
         return self.model_values(test.samples), w
 
-    def log_z(self, model) -> LogPartition | None:
-        """log Z ("auto": exact or AIS), or None with a note when it cannot be computed."""
-        o = self.options
-        try:
-            return log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
-                                 n_runs=o.ais_runs, seed=o.seed)
-        except LogPartitionUnavailable as e:
-            self.notes.append(f"no log-likelihood: {one_line(e)}")
-            return None
-
     @cached_property
     def curve(self) -> list[CurvePoint]:
-        """Log Z and log-likelihoods at up to ``curve_points`` checkpoints (the last included)."""
-        chosen = select_checkpoints(self.updates, self.options.curve_points)
+        """Log Z ("auto": exact or AIS; None with a note when it cannot be computed) and
+        log-likelihoods at up to ``curve_points`` checkpoints (the last included)."""
+        o = self.options
+        chosen = select_checkpoints(self.updates, o.curve_points)
         points = []
         for i, update in enumerate(chosen):
             model = (self.model if update == self.last_update
                      else trajectory.load_model(self.run_path, update).to(self.device))
-            lz = self.log_z(model)
+            try:
+                lz = log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
+                                   n_runs=o.ais_runs, seed=o.seed)
+            except LogPartitionUnavailable as e:
+                self.notes.append(f"no log-likelihood: {one_line(e)}")
+                lz = None
             train = test = None
             if lz is not None and self.train_x is not None:
                 train = log_likelihood(model, self.train_x, lz.value)[0]
             if lz is not None and self.test is not None:
                 test = log_likelihood(model, self.test[0], lz.value, self.test[1])[0]
             points.append(CurvePoint(update, lz, train, test))
-            self._progress(80 * (i + 1) / len(chosen))
+            self.progress(int(80 * (i + 1) / len(chosen)))
         return points
-
-    @property
-    def final(self) -> CurvePoint:
-        return self.curve[-1]
 
     @cached_property
     def baseline_data(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
@@ -288,11 +277,9 @@ class ReportContext:
             return None
         model = independent_site_model(self.model.visible, *self.baseline_data)
         lz = model.log_partition_exact()
-        out: dict[str, float | None] = {"train": log_likelihood(model, self.train_x, lz)[0],
-                                        "test": None}
-        if self.test is not None:
-            out["test"] = log_likelihood(model, self.test[0], lz, self.test[1])[0]
-        return out
+        train = log_likelihood(model, self.train_x, lz)[0]
+        test = None if self.test is None else log_likelihood(model, self.test[0], lz, self.test[1])[0]
+        return {"train": train, "test": test}
 
     @cached_property
     def samples(self) -> np.ndarray:
@@ -300,7 +287,7 @@ class ReportContext:
         from uniformly random starts, shape (n_samples, N), as the model's values."""
         generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
         x = sample(self.model, self.options.n_samples, self.options.gibbs_steps, generator)
-        self._progress(90)
+        self.progress(90)
         return x.cpu().numpy()
 
     @cached_property

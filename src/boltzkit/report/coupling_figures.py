@@ -31,14 +31,9 @@ from matplotlib.figure import Figure
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.reconstruction import pair_entries
-from boltzkit.interpret.couplings_file import (
-    _sorted_terms,
-    compare_potts_with_truth,
-    compare_with_truth,
-    file_format,
-    potts_truth_zero_sum,
-    truth_in_gauge,
-)
+from boltzkit.interpret.couplings_file import (_sorted_terms, compare_potts_with_truth,
+                                               compare_with_truth, file_format,
+                                               potts_truth_zero_sum, truth_in_gauge)
 from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCouplings
 from boltzkit.interpret.potts_couplings import potts_model_couplings
 from boltzkit.interpret.rbm_couplings import model_couplings
@@ -67,23 +62,18 @@ def _order_name(k: int) -> str:
     return ORDER_NAMES.get(k, f"order {k}")
 
 
-def pair_heatmap_values(couplings: EffectiveCouplings | PottsCouplings) -> tuple[np.ndarray, str]:
-    """(N, N) matrix shown by the heat map and its label: J_ij, or ||J_ij||_F for Potts couplings."""
-    if isinstance(couplings, PottsCouplings):
-        return couplings.frobenius().cpu().numpy(), "||J_ij||_F (zero-sum gauge)"
-    return couplings.pair_matrix().cpu().numpy(), f"J_ij ({couplings.gauge} gauge)"
-
-
 def heatmap_figure(couplings: EffectiveCouplings | PottsCouplings, title: str | None = None):
     """Heat map of the pair couplings (Potts: Frobenius norm per pair). Returns a Figure."""
-    matrix, label = pair_heatmap_values(couplings)
     fig = Figure(figsize=(5.2, 4.4))
     ax = fig.add_subplot()
     if isinstance(couplings, PottsCouplings):
-        im = ax.imshow(matrix, cmap="viridis", vmin=0.0)
+        im = ax.imshow(couplings.frobenius().cpu().numpy(), cmap="viridis", vmin=0.0)
+        label = "||J_ij||_F (zero-sum gauge)"
     else:
+        matrix = couplings.pair_matrix().cpu().numpy()
         vmax = float(np.abs(matrix).max()) or 1.0
         im = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        label = f"J_ij ({couplings.gauge} gauge)"
     fig.colorbar(im, ax=ax, shrink=0.85, label=label)
     ax.set_title(title or f"pair couplings ({couplings.method})")
     ax.set_xlabel("site j")
@@ -98,8 +88,7 @@ def scatter_figure(true: np.ndarray, inferred: np.ndarray, name: str, epsilon: f
     ax = fig.add_subplot()
     ax.scatter(true, inferred, s=6, alpha=0.5)
     if len(true):
-        lo = float(min(true.min(), inferred.min()))
-        hi = float(max(true.max(), inferred.max()))
+        lo, hi = float(min(true.min(), inferred.min())), float(max(true.max(), inferred.max()))
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
     ax.set_xlabel(f"true ({name})")
     ax.set_ylabel(f"inferred ({name})")
@@ -128,9 +117,8 @@ def comparison_series(couplings: EffectiveCouplings | PottsCouplings,
             found = _sorted_terms(term.indices, term.values.double())
             true = _sorted_terms(ref.terms[k].indices, ref.terms[k].values) if k in ref.terms else {}
             zero = torch.zeros((couplings.n_states,) * k, dtype=torch.float64)
-            keys = list(found)
-            series[k] = (torch.stack([true.get(key, zero) for key in keys]).reshape(-1).numpy(),
-                         torch.stack([found[key] for key in keys]).reshape(-1).numpy())
+            series[k] = (torch.stack([true.get(key, zero) for key in found]).reshape(-1).numpy(),
+                         torch.stack(list(found.values())).reshape(-1).numpy())
         return series
     ref = truth_in_gauge(truth, couplings.gauge)
     series[1] = (ref.fields.double().numpy(), couplings.fields.double().numpy())
@@ -161,8 +149,7 @@ def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings
     if truth is None:
         return written
     for k, (true, inferred) in comparison_series(couplings, truth).items():
-        name = _order_name(k)
-        fig = scatter_figure(true, inferred, name, None if epsilon is None else epsilon.get(k))
+        fig = scatter_figure(true, inferred, _order_name(k), None if epsilon is None else epsilon.get(k))
         save(fig, Path(f"{stem}_scatter_{'fields' if k == 1 else f'order{k}'}.png"))
     return written
 
@@ -202,19 +189,15 @@ def section_couplings(model, truth=None, n_samples: int = 100_000, seed: int = 0
         method = "exact" if q ** n <= _REPORT_EXACT_CONFIGS else expansion
         orders = 3 if method == "exact" and n >= 3 else 2
         found = potts_model_couplings(model, orders, method, n_samples=n_samples, generator=generator)
-        errors = None
-        if truth is not None and truth.convention == "potts" and truth.n_sites == n:
-            errors = compare_potts_with_truth(found, truth)
-        return found, errors, method
+        comparable = truth is not None and truth.convention == "potts" and truth.n_sites == n
+        return found, compare_potts_with_truth(found, truth) if comparable else None, method
     gauge = truth.convention if truth is not None and truth.convention in GAUGES else "ising"
     want3 = truth is not None and 3 in truth.couplings and n >= 3
     method = "exact" if n <= _REPORT_EXACT_SITES else expansion
     orders = 3 if want3 and (method != "sampling") and math.comb(n, 3) <= 200_000 else 2
     found = model_couplings(model, orders, method, gauge, n_samples=n_samples, generator=generator)
-    errors = None
-    if truth is not None and truth.n_sites == n and truth.convention in GAUGES:
-        errors = compare_with_truth(found, truth)
-    return found, errors, method
+    comparable = truth is not None and truth.n_sites == n and truth.convention in GAUGES
+    return found, compare_with_truth(found, truth) if comparable else None, method
 
 
 def couplings_section(ctx: ReportContext) -> Section | None:

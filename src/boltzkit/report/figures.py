@@ -9,6 +9,7 @@ black, as :mod:`boltzkit.report.images` does.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from boltzkit.report.images import as_bernoulli, image_grid
 
 __all__ = ["PCAProjection", "pca_projection", "likelihood_curve", "samples_figure", "pca_figure",
-           "moments_figure", "weights_figure", "as_numpy"]
+           "moments_figure", "weights_figure", "diagonal_scatter", "as_numpy"]
 
 _DATA_COLOR = "#1f77b4"
 _MODEL_COLOR = "#d62728"
@@ -73,9 +74,8 @@ def likelihood_curve(updates: Sequence[int], train_ll: Sequence[float],
                     color=_MODEL_COLOR, capsize=2, label="test")
     if baseline is not None:
         lines = {"independent-site model": baseline} if np.isscalar(baseline) else dict(baseline)
-        styles = (":", "-.", "--", (0, (1, 3)))
-        for i, (name, value) in enumerate(lines.items()):
-            style = styles[i % len(styles)]
+        styles = itertools.cycle((":", "-.", "--", (0, (1, 3))))
+        for (name, value), style in zip(lines.items(), styles):
             ax.axhline(float(value), color="0.4", ls=style, lw=1.2, label=name)
     ax.set_xscale("log")
     ax.set_xlabel("parameter updates (log scale)")
@@ -168,10 +168,10 @@ def pca_projection(data: np.ndarray, samples: np.ndarray, n_components: int = 3)
     return PCAProjection((x - mean) @ u / norm, (s - mean) @ u / norm, u, ratio, mean)
 
 
-def _limits(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def _limits(a: np.ndarray, b: np.ndarray, margin: float = 0.05) -> tuple[float, float]:
     both = np.concatenate([a, b])
     lo, hi = float(both.min()), float(both.max())
-    pad = 0.05 * (hi - lo) if hi > lo else 0.5
+    pad = margin * (hi - lo) if hi > lo else 0.5
     return lo - pad, hi + pad
 
 
@@ -197,32 +197,25 @@ def pca_figure(data: np.ndarray, samples: np.ndarray, labels: np.ndarray | None 
     names = [f"m{a + 1} (PC{a + 1}, {100 * p.explained_variance_ratio[a]:.1f}% of var.)"
              for a in range(k)]
 
-    colors, legend = _DATA_COLOR, None
+    data_colors, handles = _DATA_COLOR, None
     if labels is not None:
-        labels = as_numpy(labels)
-        classes, index = np.unique(labels, return_inverse=True)
-        cmap = "tab10" if len(classes) <= 10 else "viridis"
-        colors = index
-        if len(classes) <= 10:
-            legend = classes
+        classes, index = np.unique(as_numpy(labels), return_inverse=True)
+        if len(classes) <= 10:  # one colour per class, with a legend
+            tab10 = matplotlib.colormaps["tab10"]
+            data_colors = tab10(index)
+            handles = [Line2D([], [], ls="", marker="o", ms=4, color=tab10(i))
+                       for i in range(len(classes))]
+        else:
+            data_colors = matplotlib.colormaps["viridis"](index / (len(classes) - 1))
     for c, (a, b) in enumerate(pairs):
         xlim, ylim = _limits(p.data[:, a], p.samples[:, a]), _limits(p.data[:, b], p.samples[:, b])
         for r, (proj, name) in enumerate(((p.data, "data"), (p.samples, "generated samples"))):
             ax = axes[r, c]
-            kw = dict(s=5, alpha=0.6, linewidths=0, rasterized=True)
-            if r == 0 and labels is not None:
-                sc = ax.scatter(proj[:, a], proj[:, b], c=colors, cmap=cmap,
-                                vmin=0, vmax=max(len(classes) - 1, 1) if cmap == "viridis" else 9,
-                                **kw)
-                if legend is not None and c == 0:
-                    handles = [Line2D([], [], ls="", marker="o", ms=4, color=sc.cmap(sc.norm(i)))
-                               for i in range(len(legend))]
-                    ax.legend(handles, [str(x) for x in legend], fontsize="x-small",
-                              title="label", title_fontsize="x-small", markerscale=0.7,
-                              loc="best", framealpha=0.7)
-            else:
-                ax.scatter(proj[:, a], proj[:, b], color=_DATA_COLOR if r == 0 else _MODEL_COLOR,
-                           **kw)
+            ax.scatter(proj[:, a], proj[:, b], c=data_colors if r == 0 else _MODEL_COLOR, s=5,
+                       alpha=0.6, linewidths=0, rasterized=True)
+            if r == 0 and c == 0 and handles is not None:
+                ax.legend(handles, [str(x) for x in classes], fontsize="x-small", title="label",
+                          title_fontsize="x-small", markerscale=0.7, loc="best", framealpha=0.7)
             ax.set_xlim(xlim)
             ax.set_ylim(ylim)
             ax.set_xlabel(names[a], fontsize="small")
@@ -275,27 +268,32 @@ def moments_figure(data_means: np.ndarray, model_means: np.ndarray, data_corr: n
     panels = ((dm, mm, r"means $\langle x_i\rangle$"),
               (dc, mc, r"connected correlations $C_{ij}$, $i<j$"))
     for ax, (d, m, name) in zip(axes, panels, strict=True):
-        r = _pearson(d, m)
-        if len(d) > _MAX_SCATTER_POINTS:
-            keep = np.random.default_rng(0).choice(len(d), _MAX_SCATTER_POINTS, replace=False)
-            d_plot, m_plot = d[keep], m[keep]
-        else:
-            d_plot, m_plot = d, m
-        ax.scatter(d_plot, m_plot, s=6, alpha=0.5, linewidths=0, color=_DATA_COLOR,
-                   rasterized=True)
-        if len(d):
-            lo, hi = _limits(d, m)
-            ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x")
-            ax.set_xlim(lo, hi)
-            ax.set_ylim(lo, hi)
-            ax.legend(fontsize="small", loc="upper left")
-        ax.set_aspect("equal", adjustable="box")
+        diagonal_scatter(ax, d, m, s=6, alpha=0.5)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel("data" + suffix)
         ax.set_ylabel("generated samples" + suffix)
-        ax.set_title(f"{name}: Pearson r = {r:.3f}", fontsize="medium")
+        ax.set_title(f"{name}: Pearson r = {_pearson(d, m):.3f}", fontsize="medium")
     return fig
+
+
+def diagonal_scatter(ax, data: np.ndarray, model: np.ndarray, margin: float = 0.05,
+                     **style) -> None:
+    """Model against data values (1-D NumPy arrays of the same length) on equal axes, with the
+    diagonal y = x; at most ``_MAX_SCATTER_POINTS`` points are drawn (a fixed random subset), the
+    limits cover them all with ``margin`` (a fraction of the range) on each side."""
+    d, m = data, model
+    if len(d) > _MAX_SCATTER_POINTS:
+        keep = np.random.default_rng(0).choice(len(d), _MAX_SCATTER_POINTS, replace=False)
+        d, m = d[keep], m[keep]
+    ax.scatter(d, m, linewidths=0, color=_DATA_COLOR, rasterized=True, **style)
+    if len(data):
+        lo, hi = _limits(data, model, margin)
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.legend(fontsize="small", loc="upper left")
+    ax.set_aspect("equal", adjustable="box")
 
 
 # ------------------------------------------------------------------------------ weights
@@ -315,8 +313,7 @@ def weights_figure(weights: np.ndarray, image_shape: tuple[int, int] | None,
         At most this many hidden units are shown, by decreasing norm.
     """
     w = as_numpy(weights).astype(np.float64)
-    order = np.argsort(-np.linalg.norm(w, axis=0), kind="stable")[:n_units]
-    w = w[:, order]
+    w = w[:, np.argsort(-np.linalg.norm(w, axis=0), kind="stable")[:n_units]]
     n_shown = w.shape[1]
     if image_shape is not None:
         scale = np.abs(w).max(0)
@@ -326,8 +323,7 @@ def weights_figure(weights: np.ndarray, image_shape: tuple[int, int] | None,
         fig = Figure(figsize=(width + 1.2, 0.9 + width * grid.shape[0] / grid.shape[1]),
                      layout="constrained")
         ax = fig.add_subplot()
-        cmap = _diverging()
-        im = ax.imshow(grid, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+        im = ax.imshow(grid, cmap=_diverging(), vmin=-1, vmax=1, interpolation="nearest")
         ax.set_axis_off()
         fig.colorbar(im, ax=ax, shrink=0.7, label=r"$W_{ia} / \max_i |W_{ia}|$")
         ax.set_title(f"Receptive fields $W_{{:a}}$ of {n_shown} hidden units\n"

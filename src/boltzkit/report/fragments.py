@@ -60,12 +60,7 @@ def table_html(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = Non
             return "—" if math.isnan(x) else f"{x:.4f}"
         return "—" if x is None else html.escape(str(x))
 
-    parts = ["<table>"]
-    if caption:
-        parts.append(f"<caption>{html.escape(caption)}</caption>")
-    if header:
-        parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
-    for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>")
-    parts.append("</table>")
-    return "".join(parts)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>" if header else ""
+    body = "".join("<tr>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>" for row in rows)
+    return f"<table>{cap}{head}{body}</table>"

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -59,14 +60,8 @@ from boltzkit.report.categorical import contact_map_section, correlations_sectio
 from boltzkit.report.context import CurvePoint, ReportContext, ReportOptions, select_checkpoints
 from boltzkit.report.coupling_figures import couplings_section
 from boltzkit.report.fragments import Section, figure_html, figure_png, img_html, table_html
-from boltzkit.report.sections import (
-    moments_section,
-    pca_section,
-    samples_section,
-    summary_section,
-    training_curve_section,
-    weights_section,
-)
+from boltzkit.report.sections import (moments_section, pca_section, samples_section,
+                                      summary_section, training_curve_section, weights_section)
 from boltzkit.report.tree_figures import landscape_section, tree_section
 
 __all__ = ["ReportOptions", "Section", "ReportContext", "CurvePoint", "SECTION_BUILDERS",
@@ -83,30 +78,19 @@ def _optional_couplings_section(ctx: ReportContext) -> Section | None:
     return couplings_section(ctx) if ctx.options.couplings else None
 
 
-def _optional_landscape_section(ctx: ReportContext) -> Section | None:
-    return landscape_section(ctx) if ctx.options.landscape else None
-
-
-def _optional_tree_section(ctx: ReportContext) -> Section | None:
-    return tree_section(ctx, n_points=ctx.options.tree_points) if ctx.options.tree else None
-
-
 #: The builders of the default page, in page order (see the module docstring to add one).
 SECTION_BUILDERS: list[SectionBuilder] = [
     summary_section, training_curve_section, samples_section, sequences_section, pca_section,
     moments_section, correlations_section, contact_map_section, weights_section,
-    _optional_couplings_section, _optional_landscape_section, _optional_tree_section,
+    _optional_couplings_section, landscape_section, tree_section,
 ]
 
 
 def register_section(builder: SectionBuilder, after: SectionBuilder | None = None) -> None:
     """Add ``builder`` to the default page, after ``after`` (default: at the end)."""
-    if builder in SECTION_BUILDERS:
-        return
-    if after in SECTION_BUILDERS:
-        SECTION_BUILDERS.insert(SECTION_BUILDERS.index(after) + 1, builder)
-    else:
-        SECTION_BUILDERS.append(builder)
+    if builder not in SECTION_BUILDERS:
+        at = SECTION_BUILDERS.index(after) + 1 if after in SECTION_BUILDERS else len(SECTION_BUILDERS)
+        SECTION_BUILDERS.insert(at, builder)
 
 
 # ------------------------------------------------------------------------------ the page
@@ -134,13 +118,11 @@ def render_html(title: str, sections: Sequence[Section], subtitle: str = "",
                 footer: str = "", notes: Sequence[str] = ()) -> str:
     """The page: a title, one-line ``notes`` (what could not be shown and why), a table of
     contents and the sections, with inline CSS only."""
-    anchors: dict[str, int] = {}
+    seen: Counter[str] = Counter()
     toc, body = [], []
     for s in sections:
-        anchor = s.anchor
-        anchors[anchor] = anchors.get(anchor, 0) + 1
-        if anchors[anchor] > 1:
-            anchor = f"{anchor}-{anchors[anchor]}"
+        seen[s.anchor] += 1  # a title used twice: the second anchor is "<anchor>-2"
+        anchor = s.anchor if seen[s.anchor] == 1 else f"{s.anchor}-{seen[s.anchor]}"
         toc.append(f'<li><a href="#{anchor}">{html.escape(s.title)}</a></li>')
         body.append(f'<section id="{anchor}"><h2>{html.escape(s.title)}</h2>\n{s.html}\n</section>')
     notes_html = ("<ul class=\"notes\">" + "".join(f"<li>{html.escape(n)}</li>"
@@ -182,6 +164,5 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
                        f"{ctx.run_path} · {len(ctx.updates)} checkpoints",
                        f"boltzkit {__version__} · report options: {opts}", ctx.notes)
     write_text_atomic(out_html, text)
-    if progress is not None:
-        progress(100)
+    ctx.progress(100)
     return Path(out_html)

@@ -50,9 +50,7 @@ def as_bernoulli(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2:
         raise BoltzkitError(f"samples must be 2-D (n_samples, n_visible); got shape {x.shape}")
-    if x.size == 0:
-        return x.astype(np.float32)
-    if np.isin(x, (0, 1)).all():
+    if np.isin(x, (0, 1)).all():  # also no sample at all
         return x.astype(np.float32)
     if np.isin(x, (-1, 1)).all():
         return ((x + 1) / 2).astype(np.float32)
@@ -93,9 +91,7 @@ def image_grid(x: np.ndarray, image_shape: tuple[int, int], n_cols: int | None =
         raise BoltzkitError(f"samples must be 2-D (n_samples, n_visible); got shape {x.shape}")
     height, width = _check_shape(x.shape[1], image_shape)
     n = len(x)
-    if n_cols is None:
-        n_cols = max(1, math.ceil(math.sqrt(n)))
-    n_cols = max(1, min(int(n_cols), max(n, 1)))
+    n_cols = max(1, min(math.ceil(math.sqrt(n)) if n_cols is None else int(n_cols), n))
     n_rows = max(1, math.ceil(n / n_cols))
     grid = np.full((n_rows * (height + pad) + pad, n_cols * (width + pad) + pad), pad_value,
                    dtype=np.float32)

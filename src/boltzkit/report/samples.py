@@ -51,12 +51,12 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
         return f"{n} samples"
     codes = space.to_data(x)
     if out.suffix.lower() in (".npy", ".txt"):
-        with atomic_path(out) as tmp:
+        # np.save would append ".npy" to the temporary name; an open file keeps it as is
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
             if out.suffix.lower() == ".txt":
-                np.savetxt(tmp, codes, fmt="%d")
+                np.savetxt(f, codes, fmt="%d")
             else:
-                with open(tmp, "wb") as f:
-                    np.save(f, codes.astype(np.int8))
+                np.save(f, codes.astype(np.int8))
         return f"{n} samples"
     alphabet = trajectory.read_config(run).get("alphabet")
     if alphabet is None:

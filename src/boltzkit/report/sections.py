@@ -82,9 +82,8 @@ def _config_rows(ctx: ReportContext) -> list[tuple[str, object]]:
 
 def summary_section(ctx: ReportContext) -> Section:
     """The run's configuration and the final numbers of the last model."""
-    config_rows = _config_rows(ctx)
     rows_x = ctx.data_sample[0]
-    final = ctx.final
+    final = ctx.curve[-1]
     numbers = [("log Z", _log_z_text(final.log_z)),
                ("log-likelihood, train (nats/sample)", final.train),
                ("log-likelihood, test (nats/sample)", final.test)]
@@ -97,7 +96,7 @@ def summary_section(ctx: ReportContext) -> Section:
     numbers += [("train rows scored", None if rows_x is None else len(rows_x)),
                 ("test rows scored", None if ctx.test is None else len(ctx.test[0]))]
     body = ('<div class="row">'
-            + table_html(config_rows, ("setting", "value"), "Configuration")
+            + table_html(_config_rows(ctx), ("setting", "value"), "Configuration")
             + table_html(numbers, ("quantity", "value"), f"Final model (update {ctx.last_update})")
             + "</div>")
     return Section("Summary", body)
@@ -114,11 +113,8 @@ def training_curve_section(ctx: ReportContext) -> Section:
         return Section("Training curve", "<p>log Z cannot be computed for this model (too many "
                                          "configurations to enumerate, no AIS path): no "
                                          "log-likelihood.</p>" + table)
-    baseline = None
-    if ctx.baseline is not None:
-        baseline = {"independent-site (train)": ctx.baseline["train"]}
-        if ctx.baseline["test"] is not None:
-            baseline["independent-site (test)"] = ctx.baseline["test"]
+    baseline = {f"independent-site ({split})": value
+                for split, value in (ctx.baseline or {}).items() if value is not None}
     has_test = all(p.test is not None for p in points)
     fig = figures.likelihood_curve([p.update for p in points], [p.train for p in points],
                                    [p.test for p in points] if has_test else None, baseline,
@@ -145,12 +141,9 @@ def samples_section(ctx: ReportContext) -> Section | None:
         return None
     o = ctx.options
     n_show = 100 if ctx.image_shape is not None else 60
-    parts = []
-    if ctx.data_sample[0] is not None:
-        parts.append(figure_html(figures.samples_figure(ctx.data_sample[0], ctx.image_shape, n_show,
-                                                        "training data"), "training data"))
-    parts.append(figure_html(figures.samples_figure(ctx.samples, ctx.image_shape, n_show,
-                                                    "generated samples"), "generated samples"))
+    shown = (("training data", ctx.data_sample[0]), ("generated samples", ctx.samples))
+    parts = [figure_html(figures.samples_figure(x, ctx.image_shape, n_show, what), what)
+             for what, x in shown if x is not None]
     caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
                f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} from uniformly random "
                f"starts, seed {o.seed}; the first {n_show} are shown. Black = 1 (or +1).")

@@ -31,23 +31,21 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D
+from matplotlib.patches import Patch
 
 from boltzkit.interpret.landscape import free_energy_landscape
 from boltzkit.interpret.tree import tree_from_checkpoints
 from boltzkit.interpret.tree_metrics import level_scores, valid_label_mask
 from boltzkit.io.trajectory import load_models
 from boltzkit.models.capabilities import LayeredEnergy
+from boltzkit.report.categorical import logo_glyphs
 from boltzkit.report.context import ReportContext
-from boltzkit.report.figures import as_numpy
+from boltzkit.report.figures import as_numpy, pca_projection
 from boltzkit.report.fragments import Section, figure_html, table_html
 
 __all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "landscape_figure",
-           "clusters_trace_figure", "landscape_section", "tree_section", "principal_axes",
-           "consensus_sequences", "sequence_logo_figure"]
+           "clusters_trace_figure", "landscape_section", "tree_section", "consensus_sequences",
+           "sequence_logo_figure"]
 
 _OTHER = "#c8c8c8"
 
@@ -60,41 +58,16 @@ def _flat(x: np.ndarray) -> np.ndarray:
 def _categorical_colors(labels: np.ndarray):
     """(classes, RGBA per point) with tab10/tab20 for few classes, a cyclic map otherwise."""
     classes, index = np.unique(np.asarray(labels).astype(str), return_inverse=True)
-    k = len(classes)
-    if k <= 10:
-        cmap = matplotlib.colormaps["tab10"]
-        colors = cmap(index % 10)
-    elif k <= 20:
-        cmap = matplotlib.colormaps["tab20"]
-        colors = cmap(index % 20)
-    else:
-        cmap = matplotlib.colormaps["hsv"]
-        colors = cmap((index * 0.618034) % 1.0)
-    return classes, colors
+    if len(classes) > 20:
+        return classes, matplotlib.colormaps["hsv"]((index * 0.618034) % 1.0)
+    return classes, matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"](index)
 
 
 # ------------------------------------------------------------------------------ PCA of basins
-def principal_axes(data: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, axes of shape (n_features, k)) of the data's first principal directions
-    (sign: largest component positive)."""
-    x = _flat(data)
-    mean = x.mean(0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    k = max(1, min(n_components, vt.shape[0]))
-    u = vt[:k].T.copy()
-    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(k)])
-    u *= np.where(signs == 0, 1.0, signs)
-    return mean, u
-
-
 def _one_hot_if_codes(data: np.ndarray, fixed_points: np.ndarray) -> np.ndarray:
     """Potts codes (n, N) as one-hot (n, N, q) when the fixed points are profiles (k, N, q)."""
-    data = as_numpy(data)
-    fp = as_numpy(fixed_points)
-    if fp.ndim == 3 and data.ndim == 2:
-        q = fp.shape[2]
-        return np.eye(q)[data.astype(np.int64)]
-    return data
+    data, fp = as_numpy(data), as_numpy(fixed_points)
+    return np.eye(fp.shape[2])[data.astype(np.int64)] if fp.ndim == 3 and data.ndim == 2 else data
 
 
 def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarray,
@@ -108,19 +81,14 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
     fixed_points : ndarray of shape (k, N) (or (k, N, q)), ranked like ``basin``
     max_basins : the largest basins get their own colour, the others are grey
     """
-    x = _flat(_one_hot_if_codes(data, fixed_points))
     fp = _flat(fixed_points)
     basin = as_numpy(basin).astype(np.int64)
-    mean, u = principal_axes(x, 2)
-    norm = np.sqrt(x.shape[1])
-    px, pf = (x - mean) @ u / norm, (fp - mean) @ u / norm if len(fp) else np.zeros((0, u.shape[1]))
+    projection = pca_projection(_flat(_one_hot_if_codes(data, fixed_points)), fp, 2)
+    px, pf = projection.data, projection.samples
     if px.shape[1] == 1:
         px, pf = np.c_[px, np.zeros(len(px))], np.c_[pf, np.zeros(len(pf))]
     if ax is None:
-        fig = Figure(figsize=(5.4, 4.6), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+        ax = Figure(figsize=(5.4, 4.6), layout="constrained").add_subplot()
     sizes = np.bincount(basin[basin >= 0], minlength=len(fp)) if len(fp) else np.zeros(0, int)
     shown = [int(b) for b in np.argsort(-sizes, kind="stable")[:max_basins] if sizes[b] > 0]
     cmap = matplotlib.colormaps["tab10"]
@@ -129,9 +97,8 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
                label="other basins" if (other & (basin >= 0)).any() else None)
     for j, b in enumerate(shown):
         sel = basin == b
-        lab = f"basin {b} ({sel.sum()})"
-        if free_energy is not None:
-            lab += f", F={float(free_energy[b]):.2f}"
+        lab = f"basin {b} ({sel.sum()})" + ("" if free_energy is None
+                                            else f", F={float(free_energy[b]):.2f}")
         ax.scatter(px[sel, 0], px[sel, 1], s=7, color=cmap(j % 10), linewidths=0, alpha=0.8,
                    rasterized=True, label=lab)
         ax.scatter(pf[b, 0], pf[b, 1], s=140, marker="*", color=cmap(j % 10), edgecolors="k",
@@ -141,7 +108,7 @@ def basin_pca_figure(data: np.ndarray, basin: np.ndarray, fixed_points: np.ndarr
     ax.set_title(f"Data by TAP basin ({len(fp)} fixed points; stars)", fontsize="medium")
     if shown:
         ax.legend(fontsize="x-small", markerscale=1.5, loc="best", framealpha=0.7)
-    return fig
+    return ax.figure
 
 
 # ------------------------------------------------------------------------------ fixed points
@@ -162,16 +129,10 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
     """
     fp = as_numpy(fixed_points).astype(np.float64)[:max_points]
     k = len(fp)
-    custom_titles, titles = titles, []
-    for j in range(k):
-        t = f"#{j}"
-        if free_energy is not None:
-            t += f" F={float(free_energy[j]):.2f}"
-        if basin_size is not None:
-            t += f" n={int(basin_size[j])}"
-        titles.append(t)
-    if custom_titles is not None:
-        titles = [str(t) for t in custom_titles[:k]] + titles[len(custom_titles):]
+    titles = [] if titles is None else [str(t) for t in titles[:k]]
+    titles += [f"#{j}" + ("" if free_energy is None else f" F={float(free_energy[j]):.2f}")
+               + ("" if basin_size is None else f" n={int(basin_size[j])}")
+               for j in range(len(titles), k)]
     if fp.ndim == 2 and fp.size and fp.min() < -1e-9:
         fp = (1 + fp) / 2
     if fp.ndim == 3:  # Potts profiles
@@ -179,10 +140,9 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
         fig = fig or Figure(figsize=(min(12.0, 2 + 0.06 * fp.shape[1]), 0.9 + 1.0 * max(k, 1)),
                             layout="constrained")
         axes = fig.subplots(max(k, 1), 1, squeeze=False)[:, 0]
-        for j, ax in enumerate(axes):
-            if j >= k:
-                ax.set_axis_off()
-                continue
+        for ax in axes[k:]:  # no fixed point: one empty panel
+            ax.set_axis_off()
+        for j, ax in enumerate(axes[:k]):
             ax.imshow(fp[j].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
             ax.set_yticks(range(q))
             ax.set_yticklabels(list(alphabet) if alphabet and len(alphabet) == q else range(q),
@@ -232,12 +192,6 @@ def landscape_figure(data: np.ndarray, landscape, image_shape: tuple[int, int] |
 
 
 # ------------------------------------------------------------------------------ the tree
-def _leaf_order(tree) -> np.ndarray:
-    """Data points sorted along the tree (by cluster at every level, root side first)."""
-    a = tree.assignments()
-    return np.lexsort(tuple(a[:, l] for l in range(a.shape[1] - 1, -1, -1)) + ())
-
-
 def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None = None,
                       title: str | None = None, show_levels: bool = True) -> Figure:
     """The recovered hierarchy as a rectangular dendrogram, root on the left, data points as the
@@ -252,7 +206,9 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     a = tree.assignments()
     n, n_levels = a.shape
     y_of_point = np.empty(n)
-    y_of_point[_leaf_order(tree)] = np.arange(n)
+    # the points sorted along the tree, by cluster at every level, root side first (lexsort's
+    # last key, the first level, is the primary one)
+    y_of_point[np.lexsort(a.T[::-1])] = np.arange(n)
     strips = _dendrogram_strips(tree, a, labels, show_levels)
     fig = Figure(figsize=(7.5 + 0.35 * len(strips), 6.5), layout="constrained")
     gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.3 * len(strips), 0.3)], wspace=0.0)
@@ -273,12 +229,9 @@ def _dendrogram_strips(tree, a: np.ndarray, labels: Mapping[str, np.ndarray] | n
     """The colour strips (name, values of shape (n_points,)) of :func:`dendrogram_figure`: the
     label families, then (``show_levels``) recovered levels, for ``a`` of shape
     (n_points, n_levels) the cluster of each point at each level."""
-    strips: list[tuple[str, np.ndarray]] = []
-    if labels is not None:
-        if isinstance(labels, Mapping):
-            strips += [(str(k), np.asarray(v)) for k, v in labels.items()]
-        else:
-            strips.append(("label", np.asarray(labels)))
+    if labels is not None and not isinstance(labels, Mapping):
+        labels = {"label": labels}
+    strips = [(str(k), np.asarray(v)) for k, v in (labels or {}).items()]
     if show_levels:
         n_levels = a.shape[1]
         # at most 10 recovered levels (evenly spread, the deepest always shown)
@@ -296,31 +249,18 @@ def _tree_lines(tree, a: np.ndarray, y_of_point: np.ndarray) -> list[tuple]:
     points.
     """
     n, n_levels = a.shape
-    top_single = tree.levels[0].n_clusters == 1
-    root_y = (n - 1) / 2
-    lines = []
-    prev_ys = np.zeros(0)
-    for l in range(n_levels):
-        labels_l = a[:, l]
-        k = tree.levels[l].n_clusters
-        ys = np.array([y_of_point[labels_l == c].mean() for c in range(k)])
-        x = l + 1
-        if l == 0:
-            if not top_single:
-                lines.append(((0, root_y), (0, ys.min()), (0, ys.max())))
-                for c in range(k):
-                    lines.append(((0, ys[c]), (x, ys[c])))
-        else:
-            parents = tree.parents(l)
-            for c in range(k):
-                p = parents[c]
-                lines.append(((x - 1, prev_ys[p]), (x - 1, ys[c])))
-                lines.append(((x - 1, ys[c]), (x, ys[c])))
-        prev_ys = ys
+    top_single = tree.levels[0].n_clusters == 1  # then the first level is the root itself
+    heights = [np.array([y_of_point[a[:, l] == c].mean() for c in range(level.n_clusters)])
+               for l, level in enumerate(tree.levels)]
+    lines = [] if top_single else [((0, (n - 1) / 2), (0, heights[0].min()), (0, heights[0].max()))]
+    for l, ys in enumerate(heights):
+        if l > 0:  # from the parent's height to the cluster's, at the parent's depth
+            lines += [((l, heights[l - 1][p]), (l, y)) for p, y in zip(tree.parents(l), ys)]
+        if l > 0 or not top_single:
+            lines += [((l, y), (l + 1, y)) for y in ys]
     # leaves: from the last level's clusters to the points
-    last = a[:, -1]
     for c in range(tree.levels[-1].n_clusters):
-        pts = y_of_point[last == c]
+        pts = y_of_point[a[:, -1] == c]
         lines.append(((n_levels, pts.min()), (n_levels, pts.max())))
     return lines
 
@@ -328,10 +268,8 @@ def _tree_lines(tree, a: np.ndarray, y_of_point: np.ndarray) -> list[tuple]:
 def _draw_tree(ax, tree, a: np.ndarray, y_of_point: np.ndarray) -> None:
     """The tree's lines and the data points as its leaves (arguments as in :func:`_tree_lines`)."""
     n, n_levels = a.shape
-    segments = []
-    for poly in _tree_lines(tree, a, y_of_point):
-        for p0, p1 in zip(poly[:-1], poly[1:]):
-            segments.append([p0, p1])
+    segments = [[p0, p1] for poly in _tree_lines(tree, a, y_of_point)
+                for p0, p1 in zip(poly[:-1], poly[1:])]
     ax.add_collection(LineCollection(segments, colors="k", linewidths=0.8))
     ax.scatter(np.full(n, n_levels + 0.15), y_of_point, s=2, color="k", linewidths=0)
     ax.set_xlim(-0.3, n_levels + 0.4)
@@ -342,19 +280,17 @@ def _draw_tree(ax, tree, a: np.ndarray, y_of_point: np.ndarray) -> None:
 def _label_levels(ax, tree) -> None:
     """Ticks of the levels on the x axis: number of clusters and the age where each appears."""
     n_levels = tree.n_levels
-    top_single = tree.levels[0].n_clusters == 1
-    ages = [tree.levels[l].age for l in range(n_levels)]
     unit = "β" if tree.variant == "annealing" else "update"
     # at most 12 labelled levels, every step-th from the deepest one (equal gaps: no overlap)
     step = int(np.ceil(n_levels / 12))
     ticks = sorted(range(n_levels - 1, -1, -step))
     ax.set_xticks([0] + [l + 1 for l in ticks])
-    ax.set_xticklabels(["" if top_single else "root"]
-                       + [f"{tree.levels[l].n_clusters}\n{unit}\n{ages[l]:.3g}" for l in ticks],
+    ax.set_xticklabels(["" if tree.levels[0].n_clusters == 1 else "root"]
+                       + [f"{tree.levels[l].n_clusters}\n{unit}\n{tree.levels[l].age:.3g}"
+                          for l in ticks],
                        fontsize=6)
     ax.set_xlabel(f"level: number of clusters and {unit} where it appears")
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    ax.spines[["top", "right", "left"]].set_visible(False)
 
 
 def _draw_strips(sax, strips: list[tuple[str, np.ndarray]], y_of_point: np.ndarray) -> None:
@@ -362,23 +298,21 @@ def _draw_strips(sax, strips: list[tuple[str, np.ndarray]], y_of_point: np.ndarr
     n = len(y_of_point)
     img = np.zeros((n, len(strips), 4))
     for j, (_, values) in enumerate(strips):
-        _, colors = _categorical_colors(values)
-        img[y_of_point.astype(int), j] = colors
+        img[y_of_point.astype(int), j] = _categorical_colors(values)[1]
     sax.imshow(img, aspect="auto", interpolation="nearest",
                extent=(-0.5, len(strips) - 0.5, n - 0.5, -0.5))
     sax.set_xticks(range(len(strips)))
     sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=6)
     sax.tick_params(left=False, labelleft=False)
-    for side in ("top", "right", "left", "bottom"):
-        sax.spines[side].set_visible(False)
+    sax.spines[:].set_visible(False)
 
 
 def _strip_legend(ax, name: str, values: np.ndarray) -> None:
     """Legend of the classes of one strip (``values``, shape (n_points,)), when 20 or fewer."""
-    classes, _ = _categorical_colors(values)
+    # the colours of the strip: the classes, sorted as np.unique sorts them, take the same ones
+    classes, colors = _categorical_colors(np.unique(np.asarray(values).astype(str)))
     if len(classes) <= 20:
-        cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
-        handles = [Patch(color=cmap(i % 20), label=str(c)) for i, c in enumerate(classes)]
+        handles = [Patch(color=color, label=c) for c, color in zip(classes, colors)]
         ax.legend(handles=handles, title=name, fontsize="x-small", title_fontsize="x-small",
                   loc="lower left", framealpha=0.8)
 
@@ -390,8 +324,8 @@ def clusters_trace_figure(tree) -> Figure:
     fig = Figure(figsize=(5.0, 3.2), layout="constrained")
     ax = fig.add_subplot()
     ax.step(ages, counts, where="post", color="k")
-    for lv in tree.levels:
-        ax.plot([lv.age], [lv.n_clusters], "o", color="#d62728", ms=4)
+    ax.plot([lv.age for lv in tree.levels], [lv.n_clusters for lv in tree.levels], "o",
+            color="#d62728", ms=4)
     ax.set_xlabel("β" if tree.variant == "annealing" else "update (checkpoint)")
     ax.set_ylabel("clusters of TAP fixed points")
     if tree.variant != "annealing" and len(ages) > 1 and min(ages) > 0 and max(ages) / min(ages) > 50:
@@ -422,38 +356,18 @@ def sequence_logo_figure(profiles: np.ndarray, alphabet: str | None, titles: lis
     p = as_numpy(profiles).astype(np.float64)[:max_points]
     k, n_sites, q = p.shape
     letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
-    h_max = np.log2(q)
-    entropy = -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)).sum(-1)
-    info = np.clip(h_max - entropy, 0.0, None)
-    cmap = matplotlib.colormaps["tab20"]
-    font = FontProperties(family="DejaVu Sans Mono", weight="bold")
-    glyphs = {}
-    for a, ch in enumerate(letters):
-        path = TextPath((0, 0), ch, size=1, prop=font)
-        box = path.get_extents()
-        glyphs[a] = (path, box)
+    # the gap (code 0): a grey block
+    colors = ["#9a9a9a"] + [matplotlib.colormaps["tab20"](a % 20) for a in range(1, q)]
     fig = Figure(figsize=(min(14.0, 1.0 + 0.13 * n_sites), 0.6 + 1.1 * max(k, 1)),
                  layout="constrained")
     axes = fig.subplots(max(k, 1), 1, squeeze=False)[:, 0]
-    for j, ax in enumerate(axes):
-        if j >= k:
-            ax.set_axis_off()
-            continue
-        for i in range(n_sites):
-            y = 0.0
-            for a in np.argsort(p[j, i]):  # smallest at the bottom
-                height = p[j, i, a] * info[j, i]
-                if height < 1e-3:
-                    continue
-                path, box = glyphs[int(a)]
-                w, h = max(box.width, 1e-6), max(box.height, 1e-6)
-                t = (Affine2D().translate(-box.x0, -box.y0).scale(0.9 / w, height / h)
-                     .translate(i - 0.45, y))
-                color = "#9a9a9a" if a == 0 else cmap(int(a) % 20)  # the gap: a grey block
-                ax.add_patch(PathPatch(t.transform_path(path), color=color, lw=0))
-                y += height
+    for ax in axes[k:]:  # no profile: one empty panel
+        ax.set_axis_off()
+    for j, ax in enumerate(axes[:k]):
+        for patch in logo_glyphs(p[j], letters, colors):
+            ax.add_patch(patch)
         ax.set_xlim(-0.6, n_sites - 0.4)
-        ax.set_ylim(0, h_max)
+        ax.set_ylim(0, np.log2(q))
         ax.set_ylabel("bits", fontsize=6)
         ax.tick_params(labelsize=6)
         if titles is not None and j < len(titles):
@@ -471,23 +385,19 @@ def _context_points(ctx: ReportContext, n_points: int):
     data file (so that file-ordered data, e.g. sorted by population, are sampled evenly, and the
     labels of the run's data come along), else of the data sample stored in the run file; None
     when the run has no data."""
-    rows = None
-    if "data" in ctx.config:
-        train = ctx.datasets[0]
-        if train is not None and np.asarray(train.samples).shape[1:] == (ctx.model.n_visible,):
-            rows, labels, image_shape = np.asarray(train.samples), train.labels, train.image_shape
-    if rows is None:
+    train = ctx.datasets[0]
+    if train is not None and np.asarray(train.samples).shape[1:] == (ctx.model.n_visible,):
+        rows, labels, image_shape = np.asarray(train.samples), train.labels, train.image_shape
+    else:
         rows, labels, image_shape = ctx.data_sample
         if rows is None:
             return None
-        rows = np.asarray(rows)
     if n_points < len(rows):
         keep = np.sort(np.random.default_rng(ctx.options.seed).choice(len(rows), n_points,
                                                                        replace=False))
         rows = rows[keep]
         labels = None if labels is None else np.asarray(labels)[keep]
-    x = ctx.model_values(rows).double().cpu()
-    return x, labels, image_shape, ctx.config.get("alphabet")
+    return ctx.model_values(rows).double().cpu(), labels, image_shape, ctx.config.get("alphabet")
 
 
 def _sequences_html(profiles: np.ndarray, alphabet: str | None, names: list[str],
@@ -502,18 +412,18 @@ def _sequences_html(profiles: np.ndarray, alphabet: str | None, names: list[str]
 def landscape_section(ctx: ReportContext, n_points: int = 1000, order: int = 2) -> Section | None:
     """Report section: TAP fixed points of the last model reached from (up to ``n_points``) data
     rows, their free energies and basins (Potts runs: sequence logos and consensus sequences of
-    the fixed points). None for models without TAP equations (with a note) or data."""
-    if not ctx.has(LayeredEnergy, "free-energy landscape", "TAP equations"):
+    the fixed points). None when the report's options turn it off, for models without TAP
+    equations (with a note) or without data."""
+    if not (ctx.options.landscape
+            and ctx.has(LayeredEnergy, "free-energy landscape", "TAP equations")):
         return None
     points = _context_points(ctx, n_points)
     if points is None:
         return None
     x, _, image_shape, alphabet = points
-    model = ctx.model.to(device="cpu", dtype=torch.float64)
-    land = free_energy_landscape(model, x, order=order, tol=1e-6, max_iter=2000)
-    potts = land.visible.ndim == 3
-    data = np.eye(land.visible.shape[-1])[x.numpy().astype(np.int64)] if potts else x.numpy()
-    fig = landscape_figure(data, land, image_shape, alphabet=alphabet)
+    land = free_energy_landscape(ctx.model.to(device="cpu", dtype=torch.float64), x, order=order,
+                                 tol=1e-6, max_iter=2000)
+    fig = landscape_figure(x.numpy(), land, image_shape, alphabet=alphabet)  # Potts: codes
     rows = [(r["rank"], r["free_energy"], r["basin_size"], r["fraction"]) for r in land.table()[:20]]
     n_bad = int((~land.converged).sum())
     n_damped = int((land.point_damping > 0).sum()) if land.point_damping is not None else 0
@@ -522,7 +432,7 @@ def landscape_section(ctx: ReportContext, n_points: int = 1000, order: int = 2) 
                + (f"; {n_damped} oscillating iterations were damped automatically" if n_damped else "")
                + (f"; {n_bad} iterations did not converge" if n_bad else "") + ".")
     parts = [figure_html(fig, "TAP fixed points and basins", caption)]
-    if potts and land.n_fixed_points:
+    if land.visible.ndim == 3 and land.n_fixed_points:  # Potts
         shown = min(land.n_fixed_points, 8)
         titles = [f"#{j} F={land.free_energy[j]:.2f} basin {int(land.basin_size[j])}"
                   for j in range(shown)]
@@ -546,16 +456,18 @@ def _display_level(tree, target: int = 10, at_most: int = 16) -> int:
     return min(fits, key=lambda l: (abs(counts[l] - target), counts[l]))
 
 
-def tree_section(ctx: ReportContext, n_points: int = 300, order: int = 2, eps: float = 1.0,
+def tree_section(ctx: ReportContext, n_points: int | None = None, order: int = 2, eps: float = 1.0,
                  max_iter: int = 2000) -> Section | None:
-    """Report section: the TreeRBM hierarchy of (up to ``n_points``, drawn at random) data rows
-    over the run's checkpoints, with the labels of the run's data as colour strips and per-level
-    ARI / purity when the data have labels, and the representative fixed points of the level with
-    about 10 clusters (images, or sequence logos for Potts runs). None when it does not apply
-    (a model without TAP equations, with a note; fewer than 3 checkpoints; no data)."""
-    if not ctx.has(LayeredEnergy, "TreeRBM hierarchy", "TAP equations") or len(ctx.updates) < 3:
+    """Report section: the TreeRBM hierarchy of (up to ``n_points``, default the report's
+    ``tree_points``, drawn at random) data rows over the run's checkpoints, with the labels of the
+    run's data as colour strips and per-level ARI / purity when the data have labels, and the
+    representative fixed points of the level with about 10 clusters (images, or sequence logos for
+    Potts runs). None when it does not apply (turned off by the report's options; a model without
+    TAP equations, with a note; fewer than 3 checkpoints; no data)."""
+    if (not ctx.options.tree or not ctx.has(LayeredEnergy, "TreeRBM hierarchy", "TAP equations")
+            or len(ctx.updates) < 3):
         return None
-    points = _context_points(ctx, n_points)
+    points = _context_points(ctx, ctx.options.tree_points if n_points is None else n_points)
     if points is None:
         return None
     x, labels, image_shape, alphabet = points
@@ -568,12 +480,10 @@ def tree_section(ctx: ReportContext, n_points: int = 300, order: int = 2, eps: f
     labels_path = ctx.config.get("data", {}).get("labels_path")
     name = Path(labels_path).name.split(".")[0] if labels_path else "labels"
     strips = None if labels is None else {name: labels}
-    fig = dendrogram_figure(tree, strips)
-    rows = []
     scores = level_scores(tree.assignments(), strips) if strips else None
-    for i, row in enumerate(tree.levels_table()):
-        extra = [scores[i]["ari"][name], scores[i]["purity"][name]] if scores else []
-        rows.append((row["level"], int(row["age"]), row["n_clusters"], *extra))
+    rows = [(row["level"], int(row["age"]), row["n_clusters"],
+             *([scores[i]["ari"][name], scores[i]["purity"][name]] if scores else []))
+            for i, row in enumerate(tree.levels_table())]
     header = ["level", "update", "clusters"] + (["ARI", "purity"] if scores else [])
     n_damped = sum(t.get("n_damped", 0) for t in tree.trace)
     caption = (f"TreeRBM (Decelle, Seoane & Rosset 2023): TAP order {order} fixed points of "
@@ -583,7 +493,7 @@ def tree_section(ctx: ReportContext, n_points: int = 300, order: int = 2, eps: f
                + (". Colour strips: the labels of the run's data"
                   + (f" ({Path(labels_path).name})" if labels_path else "")
                   + ", then the recovered levels." if strips else "."))
-    parts = [figure_html(fig, "TreeRBM dendrogram", caption),
+    parts = [figure_html(dendrogram_figure(tree, strips), "TreeRBM dendrogram", caption),
              figure_html(clusters_trace_figure(tree), "clusters along training"),
              table_html(rows, header, "levels" + (" (ARI and purity against the labels)"
                                                   if scores else ""))]

@@ -74,8 +74,7 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         log_w += increment.double()
         if progress is not None:
             progress(k)
-    groups = log_w.reshape(n_runs, -1) if n_chains % n_runs == 0 else \
-        log_w[: n_chains - n_chains % n_runs].reshape(n_runs, -1)
+    groups = log_w[: n_chains - n_chains % n_runs].reshape(n_runs, -1)  # equal groups, remainder dropped
     runs = torch.logsumexp(groups, 1) - math.log(groups.shape[1]) + log_z0
     pooled = float(torch.logsumexp(log_w, 0) - math.log(n_chains) + log_z0)
     error = float(runs.std(unbiased=True) / math.sqrt(n_runs)) if n_runs > 1 else float("nan")

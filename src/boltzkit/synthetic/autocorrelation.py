@@ -35,9 +35,7 @@ def autocorrelation_function(trace: Tensor) -> Tensor:
     decaying rho, which is the honest diagnosis. The autocovariance uses the biased estimator
     (division by T), computed by FFT with zero padding.
     """
-    x = trace.double()
-    if x.ndim == 1:
-        x = x[:, None]
+    x = trace.double().reshape(trace.shape[0], -1)  # (T, C), C = 1 for a single trace
     n = x.shape[0]
     x = x - x.mean()
     size = 1 << (2 * n - 1).bit_length()
@@ -80,6 +78,4 @@ def integrated_autocorrelation_time(trace: Tensor, window_factor: float = 5.0) -
 
 def effective_sample_size(trace: Tensor, window_factor: float = 5.0) -> float:
     """Number of records divided by tau (records times chains for a (T, C) trace)."""
-    tau = integrated_autocorrelation_time(trace, window_factor)
-    n = trace.shape[0] * (trace.shape[1] if trace.ndim == 2 else 1)
-    return n / tau if tau == tau else float("nan")
+    return math.prod(trace.shape[:2]) / integrated_autocorrelation_time(trace, window_factor)  # NaN stays NaN

@@ -35,20 +35,14 @@ from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 __all__ = ["lattice_gas_to_ising", "ising_to_lattice_gas", "potts_zero_sum_gauge"]
 
 
-def _terms(h: SpinHamiltonian) -> list[tuple[Tensor, Tensor]]:
-    """All monomials of -E as (indices (m, k), values (m,)), fields included as order 1."""
-    n = h.n_sites
-    terms = [(torch.arange(n, device=h.fields.device)[:, None], h.fields)]
-    terms += [(t.indices, t.values) for t in h.interactions.values() if len(t.indices)]
-    return terms
-
-
 def _expand(h: SpinHamiltonian, coefficient, convention: str, drop_below: float | None
             ) -> tuple[SpinHamiltonian, float]:
     """Re-expand every monomial on all subsets of its sites: a term of order k with value v adds
     ``coefficient(k, r) * v`` to the term on each r-subset of its sites."""
     by_order: dict[int, tuple[list[Tensor], list[Tensor]]] = {}
-    for indices, values in _terms(h):
+    # every monomial of -E, the fields as order 1
+    terms = [(torch.arange(h.n_sites, device=h.fields.device)[:, None], h.fields)]
+    for indices, values in terms + [(t.indices, t.values) for t in h.interactions.values() if len(t.indices)]:
         k = indices.shape[1]
         for r in range(k + 1):
             c = coefficient(k, r)
@@ -57,10 +51,8 @@ def _expand(h: SpinHamiltonian, coefficient, convention: str, drop_below: float 
                 rows.append(indices[:, list(subset)])
                 vals.append(c * values)
     offset = -float(sum(v.sum() for v in by_order.pop(0, ([], []))[1]))
-    fields = torch.zeros_like(h.fields)
-    if 1 in by_order:
-        rows, vals = by_order.pop(1)
-        fields.index_add_(0, torch.cat(rows)[:, 0], torch.cat(vals))
+    rows, vals = by_order.pop(1)  # the fields give every monomial of order >= 1 a 1-subset
+    fields = torch.zeros_like(h.fields).index_add_(0, torch.cat(rows)[:, 0], torch.cat(vals))
     inter = {r: coalesce_terms(torch.cat(rows), torch.cat(vals), drop_below)
              for r, (rows, vals) in sorted(by_order.items())}
     inter = {r: t for r, t in inter.items() if len(t.indices)}

@@ -64,10 +64,8 @@ class ExactDistribution:
         self.n_sites = self.hamiltonian.n_sites
         self.n_states = self.hamiltonian.n_states
         self.states = enumerate_states(self.n_sites, self.n_states)
-        if isinstance(self.hamiltonian, PottsHamiltonian):
-            self.values = self.states
-        else:
-            self.values = self.hamiltonian.state_values[self.states]
+        potts = isinstance(self.hamiltonian, PottsHamiltonian)
+        self.values = self.states if potts else self.hamiltonian.state_values[self.states]
         self.energies = self.hamiltonian.energy(self.values)
         log_weights = -self.beta * self.energies
         self.log_partition = float(torch.logsumexp(log_weights, 0))

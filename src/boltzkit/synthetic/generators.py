@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.checks import integer, number
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.exact import ExactDistribution
@@ -34,22 +35,10 @@ from boltzkit.synthetic.hamiltonians import PottsHamiltonian, SpinHamiltonian, e
 from boltzkit.synthetic.io import GroundTruth, write_dataset
 from boltzkit.synthetic.lattices import (chain_bonds, chain_tuples, lattice_colouring, random_hyperedges,
                                          square_bonds)
-from boltzkit.synthetic.mcmc import ALGORITHMS, MCMCRun, run_chains
+from boltzkit.synthetic.mcmc import MCMCRun, run_chains
 
-__all__ = [
-    "SyntheticDataset",
-    "GENERATORS",
-    "sample_hamiltonian",
-    "sample_exact",
-    "ising1d",
-    "ising2d",
-    "edwards_anderson2d",
-    "ising_kbody",
-    "lattice_gas",
-    "blume_capel",
-    "potts",
-    "higher_order",
-]
+__all__ = ["SyntheticDataset", "GENERATORS", "sample_hamiltonian", "sample_exact", "ising1d", "ising2d",
+           "edwards_anderson2d", "ising_kbody", "lattice_gas", "blume_capel", "potts", "higher_order"]
 
 
 @dataclass(frozen=True)
@@ -111,22 +100,22 @@ def _streams(seed: int, device: torch.device) -> tuple[torch.Generator, torch.Ge
         raise BoltzkitError(f"seed must be a non-negative integer, got {seed!r}")
     disorder_seed, mc_seed = (int(s.generate_state(1, np.uint64)[0] >> np.uint64(1))
                               for s in np.random.SeedSequence(seed).spawn(2))
-    return (torch.Generator().manual_seed(disorder_seed),
-            torch.Generator(device=device).manual_seed(mc_seed))
+    return (torch.Generator().manual_seed(disorder_seed), torch.Generator(device=device).manual_seed(mc_seed))
 
 
-def _device(device: str | torch.device) -> torch.device:
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BoltzkitError("device 'cuda' requested but CUDA is not available")
-    return device
+def _disorder(mc: dict[str, Any]) -> torch.Generator:
+    """The disorder stream of the generator's ``seed`` (see :func:`_streams`)."""
+    return _streams(mc.get("seed", 0), torch.device("cpu"))[0]
 
 
-def _check_common(n_samples: int, beta: float) -> None:
-    if n_samples < 1:
-        raise BoltzkitError(f"n_samples must be positive, got {n_samples}")
-    if not math.isfinite(beta) or beta < 0:
-        raise BoltzkitError(f"beta must be a non-negative number, got {beta}")
+def _check_common(n_samples: int, beta: float, parameters: dict[str, Any] | None) -> None:
+    """The arguments every generator shares, and its own real-valued parameters finite (named as
+    the flags of ``boltzkit generate``: ``three_body`` is ``--three-body``)."""
+    integer(n_samples, "--n-samples (n_samples)", 1)
+    number(beta, "--beta", 0.0)
+    for key, value in (parameters or {}).items():
+        if isinstance(value, float):
+            number(value, "--" + key.replace("_", "-"))
 
 
 def sample_hamiltonian(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: float, n_samples: int, *,
@@ -158,23 +147,20 @@ def sample_hamiltonian(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: fl
     dtype : float type of the chains (float32 default)
     callback : called as callback(sweeps_done, sweeps_total) after each sweep.
     """
-    _check_common(n_samples, beta)
-    if algorithm not in ALGORITHMS:
-        raise BoltzkitError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
-    device = _device(device)
-    chains = min(n_samples, 100) if chains is None else chains
-    if chains < 1:
-        raise BoltzkitError(f"chains must be positive, got {chains}")
+    _check_common(n_samples, beta, parameters)
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BoltzkitError("device 'cuda' requested but CUDA is not available")
+    chains = min(n_samples, 100) if chains is None else integer(chains, "--chains", 1)
     chains = min(chains, n_samples)
     generator = _streams(seed, device)[1]
     n_records = math.ceil(n_samples / chains)
     run = run_chains(hamiltonian, beta, n_records=n_records, n_chains=chains, generator=generator,
                      sweeps_thermalize=sweeps_thermalize, sweeps_between=sweeps_between, algorithm=algorithm,
                      colours=colours, device=device, dtype=dtype, callback=callback)
-    params = dict(parameters or {})
-    params.update(beta=beta, n_samples=n_samples, chains=chains, sweeps_thermalize=sweeps_thermalize,
-                  sweeps_between=sweeps_between, algorithm=algorithm, seed=seed, device=str(device.type),
-                  dtype=str(dtype).removeprefix("torch."))
+    params = dict(parameters or {}, beta=beta, n_samples=n_samples, chains=chains,
+                  sweeps_thermalize=sweeps_thermalize, sweeps_between=sweeps_between, algorithm=algorithm,
+                  seed=seed, device=str(device.type), dtype=str(dtype).removeprefix("torch."))
     samples = encode_states(run.flat_samples(n_samples), hamiltonian.convention)
     return SyntheticDataset(name, samples, hamiltonian.to(dtype=torch.float64, device="cpu"), float(beta),
                             params, run)
@@ -183,11 +169,10 @@ def sample_hamiltonian(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: fl
 def sample_exact(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: float, n_samples: int, *,
                  seed: int = 0, name: str = "exact", parameters: dict[str, Any] | None = None) -> SyntheticDataset:
     """I.i.d. samples by exact enumeration (small N only): the oracle the Monte Carlo is tested against."""
-    _check_common(n_samples, beta)
+    _check_common(n_samples, beta, parameters)
     exact = ExactDistribution(hamiltonian, beta)
     generator = torch.Generator().manual_seed(seed)
-    params = dict(parameters or {})
-    params.update(beta=beta, n_samples=n_samples, seed=seed, sampler="exact-enumeration")
+    params = dict(parameters or {}, beta=beta, n_samples=n_samples, seed=seed, sampler="exact-enumeration")
     return SyntheticDataset(name, exact.sample(n_samples, generator), exact.hamiltonian, float(beta), params)
 
 
@@ -210,6 +195,18 @@ def _mc(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _uniform_lattice(name: str, shape: tuple[int, ...], beta: float, n_samples: int, coupling: float,
+                     field: float, periodic: bool, params: dict[str, Any], mc: dict[str, Any],
+                     convention: str = "ising") -> SyntheticDataset:
+    """Samples of a uniform coupling on the nearest-neighbour bonds of a chain (``shape`` (L,)) or an
+    L x L square lattice and a uniform field, swept in the lattice colouring."""
+    mc = _mc(mc)
+    bonds = chain_bonds(shape[0], periodic) if len(shape) == 1 else square_bonds(shape[0], periodic)
+    h = _spin(_uniform(math.prod(shape), field), {2: (bonds, _uniform(len(bonds), coupling))}, convention)
+    return sample_hamiltonian(h, beta, n_samples, name=name, parameters=params,
+                              colours=lattice_colouring(shape, periodic), **mc)
+
+
 # ---------------------------------------------------------------------- named generators
 def ising1d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, field: float = 0.0,
             periodic: bool = True, **mc: Any) -> SyntheticDataset:
@@ -226,12 +223,8 @@ def ising1d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, fi
         Bond (L-1, 0) included.
     **mc : chains, sweeps_thermalize, sweeps_between, algorithm, seed, device, dtype, callback
     """
-    mc = _mc(mc)
-    bonds = chain_bonds(size, periodic)
-    h = _spin(_uniform(size, field), {2: (bonds, _uniform(len(bonds), coupling))})
-    colours = lattice_colouring((size,), periodic)
     params = dict(size=size, coupling=coupling, field=field, periodic=periodic)
-    return sample_hamiltonian(h, beta, n_samples, name="ising1d", parameters=params, colours=colours, **mc)
+    return _uniform_lattice("ising1d", (size,), beta, n_samples, coupling, field, periodic, params, mc)
 
 
 def ising2d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, field: float = 0.0,
@@ -241,12 +234,8 @@ def ising2d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, fi
     Checkerboard updates when L is even or boundaries are open (a 3-colouring otherwise). The reference
     files of docs/methods.md section 2.1 are L = 7, periodic, 5000 thermalisation sweeps, 500 between samples.
     """
-    mc = _mc(mc)
-    bonds = square_bonds(size, periodic)
-    h = _spin(_uniform(size * size, field), {2: (bonds, _uniform(len(bonds), coupling))})
-    colours = lattice_colouring((size, size), periodic)
     params = dict(size=size, coupling=coupling, field=field, periodic=periodic)
-    return sample_hamiltonian(h, beta, n_samples, name="ising2d", parameters=params, colours=colours, **mc)
+    return _uniform_lattice("ising2d", (size, size), beta, n_samples, coupling, field, periodic, params, mc)
 
 
 def edwards_anderson2d(size: int, beta: float, n_samples: int, *, coupling: float = 1.0,
@@ -260,9 +249,8 @@ def edwards_anderson2d(size: int, beta: float, n_samples: int, *, coupling: floa
     mc = _mc(mc)
     if not 0.0 <= ferromagnetic_fraction <= 1.0:
         raise BoltzkitError(f"ferromagnetic fraction must be in [0, 1], got {ferromagnetic_fraction}")
-    disorder, _ = _streams(mc.get("seed", 0), torch.device("cpu"))
     bonds = square_bonds(size, periodic)
-    signs = torch.where(torch.rand(len(bonds), generator=disorder, dtype=torch.float64) < ferromagnetic_fraction,
+    signs = torch.where(torch.rand(len(bonds), generator=_disorder(mc), dtype=torch.float64) < ferromagnetic_fraction,
                         1.0, -1.0)
     h = _spin(_uniform(size * size, field), {2: (bonds, coupling * signs)})
     colours = lattice_colouring((size, size), periodic)
@@ -289,19 +277,13 @@ def ising_kbody(size: int, beta: float, n_samples: int, *, order: int = 3, coupl
         edges = torch.as_tensor(hyperedges, dtype=torch.long)
         if edges.ndim != 2 or edges.shape[1] < 2:
             raise BoltzkitError(f"hyperedges must have shape (m, k) with k >= 2, got {tuple(edges.shape)}")
-        order = edges.shape[1]
-        source = "given"
+        order, source = edges.shape[1], "given"
+    elif order < 2:
+        raise BoltzkitError(f"order must be at least 2, got {order}")
     elif n_terms is not None:
-        if order < 2:
-            raise BoltzkitError(f"order must be at least 2, got {order}")
-        disorder, _ = _streams(mc.get("seed", 0), torch.device("cpu"))
-        edges = random_hyperedges(size, order, n_terms, disorder)
-        source = "random"
+        edges, source = random_hyperedges(size, order, n_terms, _disorder(mc)), "random"
     else:
-        if order < 2:
-            raise BoltzkitError(f"order must be at least 2, got {order}")
-        edges = chain_tuples(size, order, periodic)
-        source = "consecutive"
+        edges, source = chain_tuples(size, order, periodic), "consecutive"
     if kbody_values is not None:
         values = torch.as_tensor(kbody_values, dtype=torch.float64).reshape(-1)
         if len(values) != len(edges):
@@ -319,33 +301,24 @@ def ising_kbody(size: int, beta: float, n_samples: int, *, order: int = 3, coupl
     return sample_hamiltonian(h, beta, n_samples, name="ising-kbody", parameters=params, **mc)
 
 
-def lattice_gas(size: int, beta: float, n_samples: int, *, coupling: float = 1.0,
-                chemical_potential: float = 0.0, dimension: int = 1, periodic: bool = True,
-                **mc: Any) -> SyntheticDataset:
+def lattice_gas(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, chemical_potential: float = 0.0,
+                dimension: int = 1, periodic: bool = True, **mc: Any) -> SyntheticDataset:
     """Lattice gas n_i in {0, 1}: E(n) = -K sum_<ij> n_i n_j - mu sum_i n_i on a chain or square lattice.
 
     Samples are stored as 0/1 and the truth in the lattice-gas parametrisation (K, mu); the equivalent
     Ising model is :func:`boltzkit.synthetic.conversion.lattice_gas_to_ising` (J = K/4,
     h_i = mu/2 + sum_j K_ij/4).
     """
-    mc = _mc(mc)
-    if dimension == 1:
-        bonds, shape = chain_bonds(size, periodic), (size,)
-    elif dimension == 2:
-        bonds, shape = square_bonds(size, periodic), (size, size)
-    else:
+    if dimension not in (1, 2):
         raise BoltzkitError(f"lattice gas dimension must be 1 or 2, got {dimension}")
-    n = math.prod(shape)
-    h = _spin(_uniform(n, chemical_potential), {2: (bonds, _uniform(len(bonds), coupling))}, "lattice-gas")
     params = dict(size=size, coupling=coupling, chemical_potential=chemical_potential, dimension=dimension,
                   periodic=periodic)
-    return sample_hamiltonian(h, beta, n_samples, name="lattice-gas", parameters=params,
-                              colours=lattice_colouring(shape, periodic), **mc)
+    return _uniform_lattice("lattice-gas", (size,) * dimension, beta, n_samples, coupling, chemical_potential,
+                            periodic, params, mc, "lattice-gas")
 
 
 def blume_capel(size: int, beta: float, n_samples: int, *, coupling: float = 1.0, three_body: float = 0.0,
-                field: float = 0.0, crystal_field: float = 0.0, periodic: bool = True,
-                **mc: Any) -> SyntheticDataset:
+                field: float = 0.0, crystal_field: float = 0.0, periodic: bool = True, **mc: Any) -> SyntheticDataset:
     """Blume-Capel chain, spins in {-1, 0, +1}.
 
     E(s) = -J2 sum_i s_i s_{i+1} - J3 sum_i s_i s_{i+1} s_{i+2} - h sum_i s_i + D sum_i s_i^2.
@@ -409,10 +382,9 @@ def higher_order(size: int, beta: float, n_samples: int, *, gamma: float = 0.1, 
         raise BoltzkitError(f"gamma must be non-negative, got {gamma}")
     if order < 3:
         raise BoltzkitError(f"the higher-order terms need order >= 3, got {order}")
-    disorder, _ = _streams(mc.get("seed", 0), torch.device("cpu"))
+    disorder = _disorder(mc)
     if pair_topology == "random":
-        n_pairs = round(pair_degree * size / 2)
-        pairs = random_hyperedges(size, 2, n_pairs, disorder)
+        pairs = random_hyperedges(size, 2, round(pair_degree * size / 2), disorder)
     elif pair_topology == "chain":
         pairs = chain_bonds(size, True)
     elif pair_topology == "full":

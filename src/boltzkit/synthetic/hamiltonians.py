@@ -46,18 +46,8 @@ from boltzkit.errors import BoltzkitError
 from boltzkit.models.interactions import Interactions, coalesce_terms, dense_to_pairs, pairs_to_dense
 from boltzkit.models.pairwise import pairwise_model
 
-__all__ = [
-    "STATE_VALUES",
-    "SPIN_CONVENTIONS",
-    "Interactions",
-    "coalesce_terms",
-    "SpinHamiltonian",
-    "PottsHamiltonian",
-    "from_pairwise",
-    "encode_states",
-    "decode_states",
-    "state_indices",
-]
+__all__ = ["STATE_VALUES", "SPIN_CONVENTIONS", "Interactions", "coalesce_terms", "SpinHamiltonian",
+           "PottsHamiltonian", "from_pairwise", "encode_states", "decode_states", "state_indices"]
 
 #: Values of a site in each spin convention, in the order of their stored state index.
 STATE_VALUES: dict[str, tuple[float, ...]] = {
@@ -102,11 +92,10 @@ class SpinHamiltonian:
         n = self.fields.shape[0]
         clean = {}
         for k, term in sorted(self.interactions.items()):
-            indices, values = _as_long(term[0]), torch.as_tensor(term[1], dtype=self.fields.dtype)
-            indices = indices.reshape(-1, k).to(self.fields.device)
-            values = values.reshape(-1).to(self.fields.device)
             if k < 2:
                 raise BoltzkitError(f"interaction orders start at 2 (fields are separate), got {k}")
+            indices = _as_long(term[0]).reshape(-1, k).to(self.fields.device)
+            values = torch.as_tensor(term[1], dtype=self.fields.dtype).reshape(-1).to(self.fields.device)
             if len(indices) != len(values):
                 raise BoltzkitError(f"order {k}: {len(indices)} index rows but {len(values)} values")
             if len(indices) and (indices.min() < 0 or indices.max() >= n):
@@ -153,8 +142,7 @@ class SpinHamiltonian:
         x = x.to(self.fields.dtype)
         e = -(x @ self.fields)
         for term in self.interactions.values():
-            if len(term.indices):
-                e = e - x[:, term.indices].prod(-1) @ term.values
+            e = e - x[:, term.indices].prod(-1) @ term.values
         if self.crystal_field is not None:
             e = e + (x * x) @ self.crystal_field
         return e
@@ -204,13 +192,9 @@ class SpinHamiltonian:
 
     def polynomial(self) -> dict[tuple[int, ...], float]:
         """Coefficients of ``-E`` as {sorted subset: value} (fields as 1-subsets; duplicates summed)."""
-        poly: dict[tuple[int, ...], float] = {}
-        for i, h in enumerate(self.fields.tolist()):
-            if h != 0.0:
-                poly[(i,)] = poly.get((i,), 0.0) + h
+        poly = {(i,): h for i, h in enumerate(self.fields.tolist()) if h != 0.0}
         for term in self.interactions.values():
-            for row, value in zip(torch.sort(term.indices, 1).values.tolist(), term.values.tolist()):
-                key = tuple(row)
+            for key, value in zip(map(tuple, torch.sort(term.indices, 1).values.tolist()), term.values.tolist()):
                 poly[key] = poly.get(key, 0.0) + value
         return poly
 
@@ -261,10 +245,8 @@ class PottsHamiltonian:
         x = x.long()
         sites = torch.arange(self.n_sites, device=x.device)
         e = -self.fields[sites, x].sum(-1)
-        if len(self.edges):
-            i, j = self.edges[:, 0], self.edges[:, 1]
-            e = e - self.couplings[torch.arange(len(self.edges), device=x.device), x[:, i], x[:, j]].sum(-1)
-        return e
+        i, j = self.edges[:, 0], self.edges[:, 1]
+        return e - self.couplings[torch.arange(len(self.edges), device=x.device), x[:, i], x[:, j]].sum(-1)
 
     def scaled(self, beta: float) -> "PottsHamiltonian":
         return PottsHamiltonian(beta * self.fields, self.edges, beta * self.couplings)
@@ -322,8 +304,7 @@ def decode_states(codes: Tensor, convention: str, dtype: torch.dtype = torch.flo
     if convention == "potts":
         return codes.long()
     if convention == "blume-capel":
-        table = torch.tensor(STATE_VALUES["blume-capel"], dtype=dtype, device=codes.device)
-        return table[codes.long()]
+        return torch.tensor(STATE_VALUES["blume-capel"], dtype=dtype, device=codes.device)[codes.long()]
     if convention in ("ising", "lattice-gas"):
         return codes.to(dtype)
     raise BoltzkitError(f"unknown convention {convention!r}")

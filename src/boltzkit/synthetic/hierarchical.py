@@ -167,8 +167,7 @@ def hierarchical(levels: int = 3, branching: int = 2, n_features: int = 100,
     rng.shuffle(leaf_of_sample)
     samples = mutate(nodes[-1][leaf_of_sample], probs[levels])
     labels = np.stack([leaf_of_sample // branching**(levels - 1 - l) for l in range(levels)], 1)
-    return HierarchicalDataset(samples.astype(np.uint8), labels.astype(np.int64), root, nodes,
-                               branching, probs, seed)
+    return HierarchicalDataset(samples.astype(np.uint8), labels.astype(np.int64), root, nodes, branching, probs, seed)
 
 
 def read_level_labels(path: str | os.PathLike, group: str = "labels") -> dict[str, np.ndarray]:
@@ -195,8 +194,6 @@ def read_level_labels(path: str | os.PathLike, group: str = "labels") -> dict[st
         out = {}
         for name in sorted(names, key=order):
             ds = g[name]
-            if h5py.check_string_dtype(ds.dtype) is not None:
-                out[name] = np.asarray(ds.asstr()[()], dtype=str)
-            else:
-                out[name] = ds[()]
+            text = h5py.check_string_dtype(ds.dtype) is not None
+            out[name] = np.asarray(ds.asstr()[()], dtype=str) if text else ds[()]
         return out

@@ -125,9 +125,7 @@ class GroundTruth:
 
 def json_default(obj: Any) -> Any:
     """``json.dumps`` fallback for the parameter records: tensors, arrays, numpy scalars, paths."""
-    if isinstance(obj, Tensor):
-        return obj.tolist()
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, (Tensor, np.ndarray)):
         return obj.tolist()
     if isinstance(obj, (np.integer, np.floating)):
         return obj.item()
@@ -179,12 +177,10 @@ def write_dataset(path: str | os.PathLike, samples: Tensor, hamiltonian: SpinHam
                        energy=_ENERGY_TEXT[convention],
                        truth_scaling=("unscaled: samples follow exp(-beta E); multiply fields and couplings "
                                       "by beta for the effective (inferred) parameters"))
-        f.create_dataset("samples", data=samples.cpu().to(torch.int8).numpy(), compression="gzip",
-                         compression_opts=4)
+        f.create_dataset("samples", data=samples.cpu().to(torch.int8).numpy(), compression="gzip", compression_opts=4)
         truth = f.create_group("truth")
         truth.create_dataset("fields", data=h.fields.numpy())
-        truth.create_dataset("couplings", data=unscaled.pair_matrix().numpy(), compression="gzip",
-                             compression_opts=4)
+        truth.create_dataset("couplings", data=unscaled.pair_matrix().numpy(), compression="gzip", compression_opts=4)
         if unscaled.crystal_field is not None:
             truth.create_dataset("crystal_field", data=unscaled.crystal_field.numpy())
         for k, (idx, val) in sorted(unscaled.couplings.items()):
@@ -194,10 +190,9 @@ def write_dataset(path: str | os.PathLike, samples: Tensor, hamiltonian: SpinHam
         if diagnostics is not None or energy is not None:
             diag = f.create_group("diagnostics")
             diag.attrs.update(diagnostics or {})
-            if energy is not None:
-                diag.create_dataset("energy", data=energy.double().cpu().numpy())
-            if magnetisation is not None:
-                diag.create_dataset("magnetisation", data=magnetisation.double().cpu().numpy())
+            for name, trace in (("energy", energy), ("magnetisation", magnetisation)):
+                if trace is not None:
+                    diag.create_dataset(name, data=trace.double().cpu().numpy())
     return path
 
 
@@ -248,12 +243,9 @@ def ground_truth(path: str | os.PathLike, scaled: bool = True) -> GroundTruth:
         factor = beta if scaled else 1.0
         truth = f["truth"]
         fields = torch.from_numpy(truth["fields"][...]) * factor
-        couplings = {}
-        for name in truth:
-            if name.startswith("order_"):
-                k = int(name.split("_", 1)[1])
-                couplings[k] = (torch.from_numpy(truth[name]["indices"][...]).long(),
-                                torch.from_numpy(truth[name]["values"][...]) * factor)
+        couplings = {int(name.split("_", 1)[1]): (torch.from_numpy(group["indices"][...]).long(),
+                                                  torch.from_numpy(group["values"][...]) * factor)
+                     for name, group in truth.items() if name.startswith("order_")}
         crystal = torch.from_numpy(truth["crystal_field"][...]) * factor if "crystal_field" in truth else None
         return GroundTruth(fields, dict(sorted(couplings.items())), beta, convention, scaled, crystal,
                            int(f.attrs["n_states"]), json.loads(f.attrs["parameters"]))

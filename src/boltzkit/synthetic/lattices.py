@@ -11,6 +11,7 @@ sparse hypergraphs use a greedy colouring of the interaction graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import combinations, permutations
 from math import comb
 
 import numpy as np
@@ -19,16 +20,8 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 
-__all__ = [
-    "chain_bonds",
-    "square_bonds",
-    "chain_tuples",
-    "random_hyperedges",
-    "checkerboard_colouring",
-    "greedy_colouring",
-    "lattice_colouring",
-    "is_proper_colouring",
-]
+__all__ = ["chain_bonds", "square_bonds", "chain_tuples", "random_hyperedges", "checkerboard_colouring",
+           "greedy_colouring", "lattice_colouring", "is_proper_colouring"]
 
 
 def _check_size(size: int, periodic: bool, what: str) -> None:
@@ -37,7 +30,8 @@ def _check_size(size: int, periodic: bool, what: str) -> None:
     minimum = 3 if periodic else 2
     if size < minimum:
         boundary = "periodic" if periodic else "open"
-        raise BoltzkitError(f"{what} size must be at least {minimum} with {boundary} boundaries, got {size}")
+        raise BoltzkitError(f"--size (the {what} size L) must be >= {minimum} with {boundary} boundaries, "
+                            f"got {size}")
 
 
 def chain_bonds(length: int, periodic: bool = True) -> Tensor:
@@ -65,8 +59,7 @@ def chain_tuples(length: int, order: int, periodic: bool = True) -> Tensor:
         raise BoltzkitError(f"interaction order must be at least 1, got {order}")
     if periodic and length < order + 1 or not periodic and length < order:
         raise BoltzkitError(f"a chain of {length} sites is too short for consecutive {order}-tuples")
-    n_start = length if periodic else length - order + 1
-    start = torch.arange(n_start)
+    start = torch.arange(length if periodic else length - order + 1)
     return (start[:, None] + torch.arange(order)[None, :]) % length
 
 
@@ -80,16 +73,10 @@ def square_bonds(size: int, periodic: bool = True) -> Tensor:
         below), each in row-major order of the first site. E = 2 L^2 (periodic) or 2 L (L - 1) (open).
     """
     _check_size(size, periodic, "lattice")
-    r, c = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    site = r * size + c
-    if periodic:
-        right = r * size + (c + 1) % size
-        down = ((r + 1) % size) * size + c
-        horizontal = torch.stack([site.flatten(), right.flatten()], 1)
-        vertical = torch.stack([site.flatten(), down.flatten()], 1)
-    else:
-        horizontal = torch.stack([site[:, :-1].flatten(), site[:, 1:].flatten()], 1)
-        vertical = torch.stack([site[:-1, :].flatten(), site[1:, :].flatten()], 1)
+    site = torch.arange(size * size).reshape(size, size)
+    cut = size if periodic else size - 1  # open boundaries: no wrap-around bond
+    horizontal = torch.stack([site[:, :cut], site.roll(-1, 1)[:, :cut]], -1).reshape(-1, 2)
+    vertical = torch.stack([site[:cut], site.roll(-1, 0)[:cut]], -1).reshape(-1, 2)
     return torch.cat([horizontal, vertical], 0)
 
 
@@ -127,8 +114,7 @@ def random_hyperedges(n_sites: int, order: int, n_terms: int, generator: torch.G
         batch = max(2 * (n_terms - len(chosen)), 16)
         keys = torch.rand(batch, n_sites, generator=generator)
         subsets = torch.sort(torch.argsort(keys, dim=1)[:, :order], dim=1).values
-        for row in subsets.tolist():
-            key = tuple(row)
+        for key in map(tuple, subsets.tolist()):
             if key not in taken:
                 taken.add(key)
                 chosen.append(key)
@@ -157,13 +143,8 @@ def _adjacency(n_sites: int, hyperedges: Sequence[Tensor]) -> list[np.ndarray]:
     pairs = []
     for edges in hyperedges:
         edges = np.asarray(edges.cpu() if isinstance(edges, Tensor) else edges, dtype=np.int64)
-        if edges.size == 0:
-            continue
-        k = edges.shape[1]
-        for p in range(k):
-            for q in range(k):
-                if p != q:
-                    pairs.append(edges[:, [p, q]])
+        if edges.size:
+            pairs += [edges[:, [p, q]] for p, q in permutations(range(edges.shape[1]), 2)]
     if not pairs:
         return [np.empty(0, dtype=np.int64) for _ in range(n_sites)]
     allpairs = np.unique(np.concatenate(pairs, 0), axis=0)
@@ -194,10 +175,7 @@ def greedy_colouring(n_sites: int, hyperedges: Sequence[Tensor]) -> Tensor:
     colours = np.full(n_sites, -1, dtype=np.int64)
     for site in order:
         used = set(colours[neighbours[site]].tolist())
-        colour = 0
-        while colour in used:
-            colour += 1
-        colours[site] = colour
+        colours[site] = min(set(range(len(used) + 1)) - used)  # the smallest colour no neighbour has
     return torch.from_numpy(colours)
 
 
@@ -229,12 +207,7 @@ def lattice_colouring(shape: Sequence[int], periodic: bool = True) -> Tensor:
 def is_proper_colouring(colours: Tensor, hyperedges: Sequence[Tensor]) -> bool:
     """True when no interaction term contains two sites of the same colour."""
     for edges in hyperedges:
-        if len(edges) == 0:
-            continue
         c = colours[edges]
-        k = edges.shape[1]
-        for p in range(k):
-            for q in range(p + 1, k):
-                if bool((c[:, p] == c[:, q]).any()):
-                    return False
+        if any(bool((c[:, p] == c[:, q]).any()) for p, q in combinations(range(edges.shape[1]), 2)):
+            return False
     return True

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from boltzkit.checks import integer, number
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.metropolis import metropolis_accept, metropolis_categorical
 from boltzkit.synthetic.autocorrelation import integrated_autocorrelation_time
@@ -73,19 +74,13 @@ def _colour_order(colours: Tensor, n_sites: int) -> tuple[Tensor, Tensor, list[t
         raise BoltzkitError(f"colours must have shape ({n_sites},), got {tuple(colours.shape)}")
     colours = colours.long().cpu()
     perm = torch.argsort(colours, stable=True)
-    inverse = torch.empty_like(perm)
-    inverse[perm] = torch.arange(n_sites)
-    counts = torch.bincount(colours).tolist()
-    bounds, start = [], 0
-    for c in counts:
-        if c:
-            bounds.append((start, start + c))
-        start += c
-    return perm, inverse, bounds
+    counts = torch.bincount(colours)
+    ends = torch.cumsum(counts, 0).tolist()
+    bounds = [(end - c, end) for c, end in zip(counts.tolist(), ends) if c]
+    return perm, torch.argsort(perm), bounds
 
 
-def _incidence_table(indices: Tensor, values: list[Tensor], inverse: Tensor, n_sites: int
-                     ) -> tuple[Tensor, Tensor]:
+def _incidence_table(indices: Tensor, values: list[Tensor], inverse: Tensor, n_sites: int) -> tuple[Tensor, Tensor]:
     """Padded per-site lists of the other members and coupling of each term (internal site order).
 
     ``values[p]`` (m, *value_shape) is the coupling of each term as seen from its p-th site (the
@@ -140,21 +135,18 @@ class _Kernel:
     n_sites: int
     n_states: int
 
-    def __init__(self, hamiltonian, colours: Tensor | None, device, dtype: torch.dtype):
+    def __init__(self, hamiltonian, colours: Tensor | None, device):
         self.n_sites = hamiltonian.n_sites
         self.n_states = hamiltonian.n_states
         self.device = torch.device(device) if device is not None else hamiltonian.fields.device
-        self.dtype = dtype
         hyper = hamiltonian.hyperedges()
         if colours is None:
             colours = greedy_colouring(self.n_sites, hyper)
         elif not is_proper_colouring(colours.cpu(), [e.cpu() for e in hyper]):
             raise BoltzkitError("the given colouring puts two interacting sites in the same colour")
         self.colours = colours.long().cpu()
-        perm, inverse, self.blocks = _colour_order(self.colours, self.n_sites)
-        self.perm_cpu, self.inverse_cpu = perm, inverse
-        self.perm = perm.to(self.device)
-        self.inverse = inverse.to(self.device)
+        self.perm_cpu, self.inverse_cpu, self.blocks = _colour_order(self.colours, self.n_sites)
+        self.perm, self.inverse = self.perm_cpu.to(self.device), self.inverse_cpu.to(self.device)
 
     @property
     def n_colours(self) -> int:
@@ -234,7 +226,7 @@ class SpinKernel(_Kernel):
 
     def __init__(self, hamiltonian: SpinHamiltonian, colours: Tensor | None = None, device=None,
                  dtype: torch.dtype = torch.float32, dense_pairs: bool | None = None):
-        super().__init__(hamiltonian, colours, device, dtype)
+        super().__init__(hamiltonian, colours, device)
         h = hamiltonian.to(dtype=dtype, device="cpu")
         perm = self.perm_cpu
         self.values = h.state_values.to(self.device)
@@ -318,7 +310,7 @@ class PottsKernel(_Kernel):
 
     def __init__(self, hamiltonian: PottsHamiltonian, colours: Tensor | None = None, device=None,
                  dtype: torch.dtype = torch.float32):
-        super().__init__(hamiltonian, colours, device, dtype)
+        super().__init__(hamiltonian, colours, device)
         h = hamiltonian.to(dtype=dtype, device="cpu")
         q = self.n_states
         # States-first layouts (see _categorical_update): fields (q, N), coupling tables (q, rows).
@@ -351,8 +343,7 @@ class PottsKernel(_Kernel):
     def _update_block(self, internal: Tensor, block: int, beta: float, algorithm: str,
                       generator: torch.Generator) -> Tensor:
         a, b = self.blocks[block]
-        return _categorical_update(self.local_neg_energy(internal, block), internal[a:b], beta, algorithm,
-                                   generator)
+        return _categorical_update(self.local_neg_energy(internal, block), internal[a:b], beta, algorithm, generator)
 
 
 def compile_kernel(hamiltonian: SpinHamiltonian | PottsHamiltonian, colours: Tensor | None = None,
@@ -473,10 +464,9 @@ def run_chains(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: float, *, 
     _check_algorithm(algorithm)
     if n_records < 1 or n_chains < 1:
         raise BoltzkitError(f"need at least one record and one chain, got {n_records} and {n_chains}")
-    if sweeps_thermalize < 0 or sweeps_between < 1:
-        raise BoltzkitError("sweeps before the first sample must be >= 0 and sweeps between samples >= 1")
-    if beta < 0:
-        raise BoltzkitError(f"beta must be non-negative, got {beta}")
+    integer(sweeps_thermalize, "--sweeps-thermalize", 0)
+    integer(sweeps_between, "--sweeps-between", 1)
+    number(beta, "--beta", 0.0)
     kernel = compile_kernel(hamiltonian, colours, device, dtype)
     potts = isinstance(kernel, PottsKernel)
     if initial_states is None:
@@ -492,14 +482,12 @@ def run_chains(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: float, *, 
 
     def advance(n: int) -> Tensor:
         nonlocal done
-        if callback is None:
-            done += n
-            return kernel.sweep_internal(internal, beta, algorithm, generator, n)
         changed = torch.zeros((), dtype=torch.long, device=kernel.device)
         for _ in range(n):
             changed += kernel.sweep_internal(internal, beta, algorithm, generator)
             done += 1
-            callback(done, total)
+            if callback is not None:
+                callback(done, total)
         return changed
 
     changed_thermalize = advance(sweeps_thermalize)
@@ -512,13 +500,10 @@ def run_chains(hamiltonian: SpinHamiltonian | PottsHamiltonian, beta: float, *, 
         records.append((x if potts else x.round()).to(torch.int8))
         energies.append(reference.energy(x if potts else x.double()))
         mags.append(magnetisation(x, hamiltonian))
-    updates_per_sweep = n_chains * kernel.n_sites
-    if n_records > 1:
-        acceptance = changed_production.item() / ((n_records - 1) * sweeps_between * updates_per_sweep)
-    elif sweeps_thermalize:
-        acceptance = changed_thermalize.item() / (sweeps_thermalize * updates_per_sweep)
-    else:
-        acceptance = float("nan")
+    # over the production sweeps, else the thermalisation ones, else undefined
+    changed, n_sweeps = ((changed_production, (n_records - 1) * sweeps_between) if n_records > 1
+                         else (changed_thermalize, sweeps_thermalize))
+    acceptance = changed.item() / (n_sweeps * n_chains * kernel.n_sites) if n_sweeps else float("nan")
     energies_t = torch.stack(energies).cpu()
     mags_t = torch.stack(mags).cpu()
     return MCMCRun(

@@ -85,9 +85,8 @@ class TrainingConfig:
 def checkpoint_schedule(n_updates: int, n_checkpoints: int, spacing: str = "log") -> list[int]:
     """Update numbers at which models are saved: distinct, increasing, ending at ``n_updates``."""
     if spacing == "log":
-        points = np.unique(np.round(np.logspace(0, np.log10(n_updates), n_checkpoints)).astype(int))
+        grid = np.logspace(0, np.log10(n_updates), n_checkpoints)
     else:
-        points = np.unique(np.round(np.linspace(n_updates / n_checkpoints, n_updates,
-                                                n_checkpoints)).astype(int))
-    points = points[(points >= 1) & (points <= n_updates)]
-    return sorted(set(points.tolist()) | {n_updates})
+        grid = np.linspace(n_updates / n_checkpoints, n_updates, n_checkpoints)
+    points = {p for p in np.round(grid).astype(int).tolist() if 1 <= p <= n_updates}
+    return sorted(points | {n_updates})

@@ -166,29 +166,24 @@ def _minimise(loss: Callable[[], Tensor], params: list[Tensor], solver: str, max
               tolerance: float, learning_rate: float, history_size: int,
               callback: Callable[[int, float], None] | None) -> None:
     """Minimise ``loss`` over ``params`` in place with L-BFGS (strong Wolfe) or Adam."""
-    if solver == "lbfgs":
+    if solver == "lbfgs":  # one step runs up to max_iter iterations
         optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, max_eval=2 * max_iter,
                                       history_size=history_size,
                                       tolerance_grad=tolerance, tolerance_change=tolerance * 1e-3,
                                       line_search_fn="strong_wolfe")
-        evaluations = [0]
+        steps = 1
+    else:
+        optimizer, steps = torch.optim.Adam(params, lr=learning_rate), max_iter
+    evaluations = [0]
 
-        def closure() -> Tensor:
-            optimizer.zero_grad()
-            value = loss()
-            value.backward()
-            evaluations[0] += 1
-            if callback is not None:
-                callback(evaluations[0], float(value.detach()))
-            return value
-
-        optimizer.step(closure)  # runs up to max_iter iterations
-        return
-    optimizer = torch.optim.Adam(params, lr=learning_rate)
-    for it in range(max_iter):
+    def closure() -> Tensor:
         optimizer.zero_grad()
         value = loss()
         value.backward()
-        optimizer.step()
+        evaluations[0] += 1
         if callback is not None:
-            callback(it + 1, float(value.detach()))
+            callback(evaluations[0], float(value.detach()))
+        return value
+
+    for _ in range(steps):
+        optimizer.step(closure)

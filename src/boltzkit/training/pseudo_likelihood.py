@@ -120,8 +120,7 @@ class PseudoLikelihoodResult:
 def regularization(model: Any, config: PseudoLikelihoodConfig) -> Tensor:
     """l2_couplings sum_{i<j} J_ij^2 + l2_fields sum h^2 + l2_network sum W^2 over the model's tensors."""
     params = model.parameters()
-    some = next(iter(params.values()))
-    total = torch.zeros((), dtype=some.dtype, device=some.device)
+    total = torch.zeros((), dtype=model.dtype, device=model.device)
     if "couplings" in params and config.l2_couplings:
         J = params["couplings"]
         total = total + config.l2_couplings * 0.5 * (J * J).sum()  # symmetric: each pair counted twice
@@ -135,8 +134,7 @@ def regularization(model: Any, config: PseudoLikelihoodConfig) -> Tensor:
 
 
 def _checkpoint_epochs(n_epochs: int, n_checkpoints: int) -> set[int]:
-    if n_checkpoints <= 0:
-        return {n_epochs}
+    n_checkpoints = max(n_checkpoints, 1)  # at least one: the last epoch
     return {int(round(x)) for x in np.linspace(n_epochs / n_checkpoints, n_epochs, n_checkpoints)} | {n_epochs}
 
 
@@ -168,8 +166,7 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
     """
     config = config or PseudoLikelihoodConfig()
     params = model.parameters()
-    some = next(iter(params.values()))
-    device, dtype = some.device, some.dtype
+    device, dtype = model.device, model.dtype
     data = torch.as_tensor(data).to(device=device, dtype=dtype)
     if data.ndim != 2 or data.shape[1] != model.n_visible:
         raise BoltzkitError(f"data must have shape (M, {model.n_visible}), got {tuple(data.shape)}")
@@ -221,7 +218,7 @@ def fit_pseudo_likelihood(model: Any, data: Tensor, config: PseudoLikelihoodConf
                                        "parameters are not finite (the run file keeps the last "
                                        "finite checkpoint); lower --lr")
             if out is not None and epoch in checkpoints:
-                        trajectory.append(out, epoch, {k: p.detach() for k, p in params.items()}, wall,
+                trajectory.append(out, epoch, {k: p.detach() for k, p in params.items()}, wall,
                                   config.learning_rate, checkpoint=True)
     finally:
         for p in params.values():

@@ -50,9 +50,10 @@ from boltzkit.training.plm import fit_plm
 from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
 from boltzkit.training.trainer import Trainer
 
-__all__ = ["train_run", "train_model", "TrainingData", "prepare_data"]
+__all__ = ["train_run", "train_model", "TrainingData", "prepare_data", "TORCH_DTYPES"]
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: The training dtypes (:data:`boltzkit.training.config.DTYPES`) as torch dtypes.
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class TrainingData:
@@ -73,14 +74,8 @@ class TrainingData:
                  image_shape: tuple[int, int] | None = None, alphabet: str | None = None):
         self.samples, self.weights, self.space = samples, weights, space
         self.labels, self.image_shape, self.alphabet = labels, image_shape, alphabet
-        self.x = space.tensor(samples, _DTYPES[config.dtype], torch.device(config.device))
+        self.x = space.tensor(samples, TORCH_DTYPES[config.dtype], torch.device(config.device))
         self.w = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
-
-    @classmethod
-    def from_dataset(cls, dataset: Any, space: Any, config: TrainingConfig) -> "TrainingData":
-        """From a :mod:`boltzkit.data` dataset (binary or alignment)."""
-        return cls(dataset.samples, dataset.weights, space, config, dataset.labels,
-                   dataset.image_shape, getattr(dataset, "alphabet", None))
 
     def model_weights(self) -> torch.Tensor | None:
         """The weights in the model's dtype and device (for initialisations from the data)."""
@@ -94,8 +89,7 @@ class TrainingData:
     def sample(self) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
         """(rows, labels, image_shape) kept in the run file for reports: the first
         :data:`~boltzkit.data.specs.DATA_SAMPLE_ROWS` rows, int8 codes or uint8 {0,1}."""
-        rows = self.samples[:DATA_SAMPLE_ROWS]
-        rows = rows.astype(self.space.storage_dtype)
+        rows = self.samples[:DATA_SAMPLE_ROWS].astype(self.space.storage_dtype)
         labels = None if self.labels is None else self.labels[:DATA_SAMPLE_ROWS]
         return rows, labels, self.image_shape
 
@@ -105,10 +99,9 @@ def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingDa
     if (entry.data_kind == "categorical") != isinstance(spec, MSASpec):
         raise BoltzkitError(f"model {entry.kind} trains on {entry.data_kind} data "
                             f"({'an alignment' if entry.data_kind == 'categorical' else 'not an alignment'})")
-    train, _ = spec.load()
-    if len(train) < 1:
-        raise BoltzkitError(f"{spec.path}: no training rows")
-    return TrainingData.from_dataset(train, entry.space(getattr(train, "q", 2)), config)
+    train, _ = spec.load()  # never empty: the readers and the split refuse that
+    return TrainingData(train.samples, train.weights, entry.space(getattr(train, "q", 2)), config,
+                        train.labels, train.image_shape, getattr(train, "alphabet", None))
 
 
 def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
@@ -205,16 +198,22 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
         number(max_memory, "--max-memory", 0.0, low_open=True)
     check_memory(entry, data.x.shape[1], data.space.n_states, options or {}, config, max_memory)
     run_config = dict(run_config or {})
+    on_update = on_update or (lambda update: None)
     if data.alphabet is not None:
         run_config["alphabet"] = data.alphabet
-    if config.method == "plm":
-        if resume:
-            raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
-        return _pseudo_likelihood_run(entry, data, config, out, run_config, options or {}, lambda_h,
-                                      lambda_J, on_update)
+    if config.method == "plm" and resume:
+        raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
     model = entry.build(data.x, data.model_weights(), data.space, options or {}, config.seed)
-    return _likelihood_run(model, data, config, out, run_config, resume, on_update, pseudocount,
-                           target_pearson, on_pearson)
+    if config.method != "plm":
+        return _likelihood_run(model, data, config, out, run_config, resume, on_update, pseudocount,
+                               target_pearson, on_pearson)
+    if isinstance(model, PseudoLikelihood):
+        return _plm_run(model, data, config, out, run_config, lambda_h, lambda_J, on_update)
+    if model.visible.name != "spin":
+        raise BoltzkitError(f"--method plm: the {model.kind} family has neither a pairwise "
+                            "pseudo-likelihood (PseudoLikelihood) nor ±1 spins for the generic one")
+    return _epoch_pseudo_likelihood_run(model, entry, data, config, out, run_config, options or {},
+                                        on_update)
 
 
 def _stored_run(out: str | os.PathLike | None):
@@ -281,8 +280,7 @@ def _resumed_config(out, stored: dict[str, Any], config: TrainingConfig,
 
 
 def _resumed_pseudocount(out, given: float | None, stored: float | None) -> float | None:
-    if given is not None and stored is not None \
-            and not math.isclose(float(given), float(stored), rel_tol=1e-12):
+    if given is not None and stored is not None and not _same(given, float(stored), "--pseudocount"):
         raise BoltzkitError(f"{out}: --pseudocount {given} differs from the run's "
                             f"{stored} (it would change the target statistics mid-run)")
     return stored if given is None else given
@@ -314,10 +312,7 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
             trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
     if target_pearson is None:
         return trainer.run(on_update)
-    if target is None:  # the statistics the trainer computed once (full batch), else the data's
-        target = trainer.data_statistics if trainer.data_statistics is not None \
-            else model.data_statistics(trainer.data, trainer.data_weights)
-    return _run_to_target(trainer, target, target_pearson, on_update, on_pearson)
+    return _run_to_target(trainer, target_pearson, on_update, on_pearson)
 
 
 def _bmdca_target(model, data: TrainingData, pseudocount: float | None):
@@ -328,9 +323,12 @@ def _bmdca_target(model, data: TrainingData, pseudocount: float | None):
     return model.target_statistics(data.samples, data.weights, lam), lam
 
 
-def _run_to_target(trainer, target, target_pearson: float, on_update, on_pearson):
+def _run_to_target(trainer, target_pearson: float, on_update, on_pearson):
     """Update by update until the chains' C_ij Pearson reaches ``target_pearson`` (or n_updates)."""
     model, end = trainer.model, trainer.config.n_updates
+    # bmDCA's target or the statistics the trainer computed once (full batch), else the data's
+    target = trainer.data_statistics if trainer.data_statistics is not None \
+        else model.data_statistics(trainer.data, trainer.data_weights)
     seconds = trainer.wall_time
     while trainer.update < end:
         t0 = time.perf_counter()
@@ -348,18 +346,6 @@ def _run_to_target(trainer, target, target_pearson: float, on_update, on_pearson
 
 
 # ----------------------------------------------------------------------------- pseudo-likelihood
-def _pseudo_likelihood_run(entry: Family, data: TrainingData, config: TrainingConfig, out,
-                           run_config, options, lambda_h: float, lambda_J: float, on_update):
-    model = entry.build(data.x, data.model_weights(), data.space, options, config.seed)
-    if isinstance(model, PseudoLikelihood):
-        return _plm_run(model, data, config, out, run_config, lambda_h, lambda_J, on_update)
-    if model.visible.name != "spin":
-        raise BoltzkitError(f"--method plm: the {model.kind} family has neither a pairwise "
-                            "pseudo-likelihood (PseudoLikelihood) nor ±1 spins for the generic one")
-    return _epoch_pseudo_likelihood_run(model, entry, data, config, out, run_config, options,
-                                        on_update)
-
-
 def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config, lambda_h: float,
              lambda_J: float, on_update):
     """Symmetric plmDCA (:func:`~boltzkit.training.plm.fit_plm`), saved as one checkpoint."""
@@ -370,12 +356,11 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
 
     def callback(k: int, value: float) -> None:
         evaluations[0] = k
-        if on_update is not None:
-            on_update(min(k, config.n_updates))
+        on_update(min(k, config.n_updates))
 
     model = fit_plm(data.x, model, None, data.w, lambda_h=lambda_h, lambda_J=lambda_J,
                     solver=solver, max_iter=config.n_updates, learning_rate=config.learning_rate,
-                    dtype=_DTYPES[config.dtype], device=config.device, callback=callback)
+                    dtype=TORCH_DTYPES[config.dtype], device=config.device, callback=callback)
     wall_time = time.perf_counter() - t0
     if not all_finite(model.parameters().values()):
         raise TrainingDiverged("pseudo-likelihood maximisation diverged: the parameters are not "
@@ -385,8 +370,7 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
         trajectory.create(out, config_dict, *data.sample())
         trajectory.append(out, max(1, evaluations[0]), model.parameters(), wall_time,
                           config.learning_rate, checkpoint=True)
-    if on_update is not None:
-        on_update(config.n_updates)
+    on_update(config.n_updates)
     return model
 
 
@@ -411,8 +395,7 @@ def _epoch_pseudo_likelihood_run(model, entry: Family, data: TrainingData, confi
                               "cli_training": config.to_dict()}
 
     def on_epoch(entry_: dict[str, float]) -> None:
-        if on_update is not None:
-            on_update(min(config.n_updates, int(entry_["epoch"]) * steps_per_epoch))
+        on_update(min(config.n_updates, int(entry_["epoch"]) * steps_per_epoch))
 
     fit_pseudo_likelihood(model, data.x, pl_config, data.w, out=out, run_config=run_config,
                           on_epoch=on_epoch, data_sample=data.sample())

@@ -37,12 +37,6 @@ from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 
 
-def make_optimizer(params: list[Tensor], config: TrainingConfig) -> torch.optim.Optimizer:
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.learning_rate)
-    return torch.optim.SGD(params, lr=config.learning_rate)
-
-
 class Trainer:
     """Trains ``model`` in place on ``data`` (shape (n_samples, n_visible), in the model's unit values).
 
@@ -77,11 +71,11 @@ class Trainer:
         self.params = list(model.parameters().values())
         for p in self.params:
             p.requires_grad_(False)
-        self.optimizer = make_optimizer(self.params, config)
+        optimizer = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
+        self.optimizer = optimizer(self.params, lr=config.learning_rate)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
-        self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints,
-                                                config.spacing))
+        self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints, config.spacing))
         self.update = 0
         self.last_saved: int | None = None  # the update of the last state written to the run file
         self.wall_time = 0.0
@@ -178,9 +172,7 @@ class Trainer:
         # Models with a centered parametrisation: the optimizer works on the centered parameters
         # and its step is mapped back afterwards (a centered *gradient* handed to Adam, or
         # penalised after its bias corrections, does not ascend the penalised likelihood).
-        centering = None
-        if self._centering:
-            centering = self.model.centering(batch, weights)
+        centering = self.model.centering(batch, weights) if self._centering else None
         extra = {}
         if positive is batch and centering is not None and centering.data_hidden is not None:
             extra["data_hidden"] = centering.data_hidden  # <h|v> of the batch, computed once
