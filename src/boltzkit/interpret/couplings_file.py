@@ -67,8 +67,8 @@ def _write(path: str | os.PathLike, convention: str, method: str, n_states: int,
            fields: Tensor, dense: Tensor, terms: Mapping[int, tuple[Tensor, Tensor]],
            errors: Mapping[int, Tensor], parameters: Mapping[str, Any] | None, info: Mapping[str, Any],
            offset: float | None = None) -> Path:
-    """The one writer of both layouts: ``terms`` k -> (indices, values), ``errors`` 1 (fields) or
-    k -> values (module docstring)."""
+    """The one writer of both layouts: ``terms`` k -> (indices, values) (such as Interactions),
+    ``errors`` 1 (fields) or k -> values (module docstring)."""
     path = Path(path)
     with atomic_hdf5(path) as f:
         f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, boltzkit_version=__version__, beta=1.0,
@@ -84,16 +84,17 @@ def _write(path: str | os.PathLike, convention: str, method: str, n_states: int,
         truth.create_dataset("fields", data=fields.detach().cpu().double().numpy())
         truth.create_dataset("couplings", data=dense.detach().cpu().double().numpy(), compression="gzip",
                              compression_opts=4)
-        for k, (indices, values) in sorted(terms.items()):
-            g = truth.create_group(f"order_{k}")
-            g.create_dataset("indices", data=indices.cpu().numpy().astype(np.int64))
-            g.create_dataset("values", data=values.detach().cpu().double().numpy())
-        if errors:
-            group = f.create_group("errors")
-            for k, err in sorted(errors.items()):
-                target = group if k == 1 else group.create_group(f"order_{k}")
-                target.create_dataset("fields" if k == 1 else "values", data=err.cpu().double().numpy())
+        for k, (indices, values) in sorted(terms.items()):  # h5py makes the groups of a path
+            truth.create_dataset(f"order_{k}/indices", data=indices.cpu().numpy().astype(np.int64))
+            truth.create_dataset(f"order_{k}/values", data=values.detach().cpu().double().numpy())
+        for k, err in sorted(errors.items()):
+            f.create_dataset("errors/fields" if k == 1 else f"errors/order_{k}/values", data=err.cpu().double().numpy())
     return path
+
+
+def _order(name: str) -> int:
+    """k of a group ``order_k``; 1 for ``fields``."""
+    return 1 if name == "fields" else int(name.split("_", 1)[1])
 
 
 def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
@@ -109,10 +110,9 @@ def write_couplings(path: str | os.PathLike, couplings: EffectiveCouplings,
     """
     if couplings.gauge not in GAUGES:
         raise BoltzkitError(f"cannot store couplings in gauge {couplings.gauge!r}")
-    terms = {k: (t.indices, t.values) for k, t in couplings.couplings.items()}
     return _write(path, couplings.gauge, couplings.method, 2,
                   [-1.0, 1.0] if couplings.gauge == "ising" else [0.0, 1.0], couplings.fields,
-                  couplings.pair_matrix(), terms, couplings.standard_errors, parameters, couplings.info,
+                  couplings.pair_matrix(), couplings.couplings, couplings.standard_errors, parameters, couplings.info,
                   couplings.offset)
 
 
@@ -124,10 +124,9 @@ def write_potts_couplings(path: str | os.PathLike, couplings: PottsCouplings,
     ``couplings.terms``. Monte Carlo standard errors (sampling) go to ``/errors`` in the same shapes.
     """
     n, q = couplings.n_sites, couplings.n_states
-    pairs = torch.combinations(torch.arange(n), 2) if n > 1 else torch.empty(0, 2, dtype=torch.long)
+    pairs = torch.combinations(torch.arange(n), 2)  # (0, 2) for one site
     dense = couplings.couplings.detach().cpu().double()
-    terms = {2: (pairs, dense[pairs[:, 0], pairs[:, 1]]), **{k: (t.indices, t.values) for k, t in
-                                                            couplings.terms.items()}}
+    terms = {2: (pairs, dense[pairs[:, 0], pairs[:, 1]]), **couplings.terms}
     errors = {}
     if couplings.fields_error is not None:
         errors[1] = couplings.fields_error
@@ -168,8 +167,7 @@ def read_truth(path: str | os.PathLike, scaled: bool = True) -> synthetic_io.Gro
     with h5py.File(path, "r") as f:
         truth = f["truth"]
         fields = torch.from_numpy(truth["fields"][...])
-        couplings = {int(name.split("_", 1)[1]): (torch.from_numpy(g["indices"][...]).long(),
-                                                  torch.from_numpy(g["values"][...]))
+        couplings = {_order(name): (torch.from_numpy(g["indices"][...]).long(), torch.from_numpy(g["values"][...]))
                      for name, g in truth.items() if name.startswith("order_")}
         return synthetic_io.GroundTruth(fields, dict(sorted(couplings.items())), 1.0, str(f.attrs["convention"]),
                                         True, None, int(f.attrs.get("n_states", 2)),
@@ -188,12 +186,9 @@ def read_couplings(path: str | os.PathLike) -> EffectiveCouplings:
         with h5py.File(path, "r") as f:
             method = str(f.attrs.get("method", "unknown"))
             offset = float(f.attrs["offset"]) if "offset" in f.attrs else None
-            if "errors" in f:
-                for name in f["errors"]:
-                    if name == "fields":
-                        standard_errors[1] = torch.from_numpy(f["errors"]["fields"][...])
-                    elif name.startswith("order_"):
-                        standard_errors[int(name.split("_", 1)[1])] = torch.from_numpy(f["errors"][name]["values"][...])
+            for name, g in f.get("errors", {}).items():
+                if name == "fields" or name.startswith("order_"):
+                    standard_errors[_order(name)] = torch.from_numpy((g if name == "fields" else g["values"])[...])
     couplings = {k: Interactions(i, v) for k, (i, v) in truth.couplings.items()}
     return EffectiveCouplings(truth.fields, couplings, truth.convention, method, standard_errors, offset,
                               dict(truth.parameters))
@@ -239,17 +234,16 @@ def compare_with_truth(inferred: EffectiveCouplings, truth: synthetic_io.GroundT
         raise BoltzkitError(f"the reference has {truth.n_sites} sites, the model {inferred.n_sites}")
     ref = truth_in_gauge(truth, inferred.gauge)
     orders = inferred.orders
-    true_terms = {k: ref.couplings[k] for k in orders if k in ref.couplings}
-    for k in orders:  # an order absent from the truth is all zeros there
-        true_terms.setdefault(k, (torch.empty(0, k, dtype=torch.long), torch.empty(0, dtype=torch.float64)))
-    inferred_terms = {k: (t.indices, t.values) for k, t in inferred.couplings.items()}
+    # an order absent from the truth is all zeros there
+    true_terms = {k: ref.couplings.get(k, (torch.empty(0, k, dtype=torch.long), torch.empty(0, dtype=torch.float64)))
+                  for k in orders}
     reference_terms = None
     if normalization == "reference":
         if reference is None:
             raise BoltzkitError("normalization 'reference' needs the reference (e.g. unscaled) couplings")
         r = truth_in_gauge(reference, inferred.gauge)
         reference_terms = {k: r.couplings.get(k, true_terms[k]) for k in orders}
-    return errors_by_order(true_terms, inferred_terms, normalization, ref.fields, inferred.fields,
+    return errors_by_order(true_terms, inferred.couplings, normalization, ref.fields, inferred.fields,
                            reference_terms)
 
 
@@ -272,10 +266,8 @@ def potts_truth_zero_sum(truth: synthetic_io.GroundTruth) -> PottsCouplings:
     if truth.convention != "potts":
         raise BoltzkitError(f"reference couplings of convention {truth.convention!r} are not Potts couplings")
     fields, couplings = potts_zero_sum_gauge(truth.fields.double(), truth.pair_matrix().double())
-    terms = {}
-    for k, (idx, val) in truth.couplings.items():
-        if k >= 3:
-            terms[k] = Interactions(idx.long(), zero_sum_center(val.double(), k))
+    terms = {k: Interactions(idx.long(), zero_sum_center(val.double(), k))
+             for k, (idx, val) in truth.couplings.items() if k >= 3}
     return PottsCouplings(fields, couplings, "truth", terms=terms)
 
 
@@ -322,15 +314,19 @@ def compare_potts_with_truth(inferred: PottsCouplings, truth: synthetic_io.Groun
            2: entry(2, pair_entries(ref.couplings), pair_entries(inferred.couplings), None if den is None
                     else pair_entries(den.couplings), n * (n - 1) // 2)}
     for k in sorted(inferred.terms):
-        found = _sorted_terms(inferred.terms[k].indices, inferred.terms[k].values.double())
-        true = _sorted_terms(ref.terms[k].indices, ref.terms[k].values) if k in ref.terms else {}
+        found, true = _terms_of_order(inferred, k), _terms_of_order(ref, k)
         keys = sorted(set(found) | set(true))
         zero = torch.zeros((inferred.n_states,) * k, dtype=torch.float64)
-        t = torch.stack([true.get(key, zero) for key in keys])
-        h = torch.stack([found.get(key, zero) for key in keys])
-        d = None
-        if den is not None:
-            dd = _sorted_terms(den.terms[k].indices, den.terms[k].values) if k in den.terms else {}
-            d = torch.stack([dd.get(key, zero) for key in keys])
-        out[k] = entry(k, t, h, d, len(keys))
+        d = None if den is None else _stack(_terms_of_order(den, k), keys, zero)
+        out[k] = entry(k, _stack(true, keys, zero), _stack(found, keys, zero), d, len(keys))
     return out
+
+
+def _terms_of_order(couplings: PottsCouplings, k: int) -> dict[tuple[int, ...], Tensor]:
+    """The order-k terms of ``couplings`` (float64) by sorted site tuple, {} when it has none."""
+    return _sorted_terms(couplings.terms[k].indices, couplings.terms[k].values.double()) if k in couplings.terms else {}
+
+
+def _stack(terms: dict[tuple[int, ...], Tensor], keys: list[tuple[int, ...]], zero: Tensor) -> Tensor:
+    """The terms of ``keys`` (``zero`` where absent), stacked."""
+    return torch.stack([terms.get(key, zero) for key in keys])

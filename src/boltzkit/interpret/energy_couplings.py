@@ -48,8 +48,8 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings,
-                                          all_index_sets, normalise_orders, rows_per_chunk,
-                                          select_index_sets, subset_masks, zero_sum_center)
+                                          all_index_sets, chunks, normalise_orders, rows_per_chunk,
+                                          select_index_sets, site_terms, subset_masks, zero_sum_center)
 from boltzkit.models.interactions import Interactions
 
 __all__ = ["MAX_EXACT_SITES", "GAUGES", "EffectiveCouplings", "PottsCouplings", "all_index_sets",
@@ -105,6 +105,21 @@ def _evaluate(energy: Energy, x: Tensor, dtype: torch.dtype | None, device) -> T
     return e.detach().to("cpu", torch.float64).reshape(-1)
 
 
+def _energies(energy: Energy, draw: Callable[[slice], Tensor], count: int, chunk: int,
+              dtype: torch.dtype | None, device, rewind: torch.Generator | None = None) -> Tensor:
+    """E on the configurations ``draw(part)`` of the rows ``part`` of 0..count-1, evaluated ``chunk``
+    rows at a time, shape (count,), float64. ``rewind``: the generator ``draw`` samples from, put back
+    in its starting state afterwards, so that a second pass draws the same configurations (memory
+    stays O(chunk * N) whatever the number of samples)."""
+    state = None if rewind is None else rewind.get_state()
+    out = torch.empty(count, dtype=torch.float64)
+    for part in chunks(count, chunk):
+        out[part] = _evaluate(energy, draw(part), dtype, device)
+    if rewind is not None:
+        rewind.set_state(state)
+    return out
+
+
 # ---------------------------------------------------------------------------- Ising gauge
 def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] = 2, method: str = "exact",
                      index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
@@ -139,8 +154,7 @@ def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] =
     -------
     EffectiveCouplings in the Ising gauge; ``standard_errors`` filled for ``sampling``.
     """
-    orders = normalise_orders(orders)
-    sets = select_index_sets(n_sites, orders, index_sets)
+    sets = select_index_sets(n_sites, normalise_orders(orders), index_sets)
     if method == "exact":
         return _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size)
     if method == "sampling":
@@ -157,19 +171,19 @@ def energy_vector(energy: Energy, n_sites: int, units: str = "spin", dtype: torc
     if n_sites > MAX_EXACT_SITES:
         raise BoltzkitError(f"exact enumeration needs N <= {MAX_EXACT_SITES} sites (got {n_sites}); "
                             "use the sampling (or, for an RBM, gaussian) method")
-    total = 1 << n_sites
     # Blocks of 2^low consecutive configurations share their high bits: the low part is one table
     # built once, the high part one broadcast row per block (building every row from its code is
     # slower than evaluating the energy).
     low = min(n_sites, max(0, (chunk_size or rows_per_chunk(n_sites)).bit_length() - 1))
-    out = torch.empty(total, dtype=torch.float64)
     block = torch.empty(1 << low, n_sites, dtype=dtype or torch.float64, device=device)
     block[:, :low] = _as_units(spin_configurations(low), units)
-    for start in range(0, total, 1 << low):
-        high = spin_configurations(n_sites - low, start >> low, (start >> low) + 1)
+
+    def configurations(part: slice) -> Tensor:
+        high = spin_configurations(n_sites - low, part.start >> low, (part.start >> low) + 1)
         block[:, low:] = _as_units(high, units)
-        out[start:start + (1 << low)] = _evaluate(energy, block, dtype, device)
-    return out
+        return block
+
+    return _energies(energy, configurations, 1 << n_sites, 1 << low, dtype, device)
 
 
 def walsh_coefficients(energies: Tensor) -> Tensor:
@@ -178,14 +192,9 @@ def walsh_coefficients(energies: Tensor) -> Tensor:
     return -walsh_hadamard(energies) / energies.numel()
 
 
-def _masks(idx: Tensor) -> Tensor:
-    return (1 << idx).sum(-1)
-
-
 def _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size) -> EffectiveCouplings:
     coeffs = walsh_coefficients(energy_vector(energy, n_sites, units, dtype, device, chunk_size))
-    fields = coeffs[1 << torch.arange(n_sites)]
-    couplings = {k: Interactions(idx, coeffs[_masks(idx)]) for k, idx in sets.items()}
+    fields, couplings = site_terms(n_sites, list(sets), sets, lambda idx: coeffs[(1 << idx).sum(-1)])  # bit masks
     return EffectiveCouplings(fields, couplings, "ising", "exact", offset=float(coeffs[0]),
                               info={"n_configurations": 1 << n_sites})
 
@@ -194,46 +203,35 @@ def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, de
                    chunk_size) -> EffectiveCouplings:
     chunk = chunk_size or rows_per_chunk(n_sites)
 
-    def spins(count: int) -> Tensor:
-        return (1 - 2 * torch.randint(0, 2, (count, n_sites), generator=generator)).to(torch.float64)
+    def spins(part: slice) -> Tensor:
+        return (1 - 2 * torch.randint(0, 2, (part.stop - part.start, n_sites), generator=generator)).to(torch.float64)
 
-    # Pass 1: energies only. Pass 2 regenerates the same spins from the saved generator state, so
-    # memory stays O(chunk * N) whatever K is.
-    state = generator.get_state()
-    energies = torch.empty(n_samples, dtype=torch.float64)
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        energies[start:stop] = _evaluate(energy, _as_units(spins(stop - start), units), dtype, device)
+    # Pass 1: energies only. Pass 2 regenerates the same spins from the rewound generator.
+    energies = _energies(energy, lambda part: _as_units(spins(part), units), n_samples, chunk, dtype, device,
+                         rewind=generator)
     mean = energies.mean()
     e = energies - mean  # the control variate
-    generator.set_state(state)
-    sums = {1: torch.zeros(n_sites, dtype=torch.float64)}
+    sums = {k: torch.zeros(len(idx), dtype=torch.float64) for k, idx in {1: torch.arange(n_sites), **sets}.items()}
     dense_pairs = 2 in sets and len(sets[2]) == n_sites * (n_sites - 1) // 2
-    for k, idx in sets.items():
-        sums[k] = torch.zeros(n_sites, n_sites, dtype=torch.float64) if (k == 2 and dense_pairs) else \
-            torch.zeros(len(idx), dtype=torch.float64)
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        s, ec = spins(stop - start), e[start:stop]
+    if dense_pairs:  # all the pairs: one (N, N) matrix product per chunk
+        sums[2] = torch.zeros(n_sites, n_sites, dtype=torch.float64)
+    for part in chunks(n_samples, chunk):
+        s, ec = spins(part), e[part]
         sums[1] += ec @ s
         for k, idx in sets.items():
             if k == 2 and dense_pairs:
                 sums[2] += (s * ec[:, None]).T @ s
                 continue
-            rows = rows_per_chunk(len(s) * k)
-            for r0 in range(0, len(idx), rows):
-                sub = idx[r0:r0 + rows]
-                sums[k][r0:r0 + rows] += ec @ s[:, sub].prod(-1)
+            for rows in chunks(len(idx), rows_per_chunk(len(s) * k)):
+                sums[k][rows] += ec @ s[:, idx[rows]].prod(-1)
     if dense_pairs:
-        i, j = sets[2][:, 0], sets[2][:, 1]
-        sums[2] = sums[2][i, j]
+        sums[2] = sums[2][sets[2][:, 0], sets[2][:, 1]]
     second = (e * e).mean()
 
     def estimate(total: Tensor) -> tuple[Tensor, Tensor]:
-        value = -total / (n_samples - 1)
+        """The coupling and its standard error."""
         first = total / n_samples
-        error = ((second - first * first).clamp_min(0) / (n_samples - 1)).sqrt()
-        return value, error
+        return -total / (n_samples - 1), ((second - first * first).clamp_min(0) / (n_samples - 1)).sqrt()
 
     estimates = {k: estimate(total) for k, total in sums.items()}  # fields (k = 1) and every order
     couplings = {k: Interactions(idx, estimates[k][0]) for k, idx in sets.items()}
@@ -263,26 +261,24 @@ def lattice_gas_couplings(energy: Energy, n_sites: int, orders: int | Sequence[i
     -------
     EffectiveCouplings in the lattice-gas gauge (fields are K_j, offset is -E(0)).
     """
-    orders = normalise_orders(orders)
-    sets = select_index_sets(n_sites, orders, index_sets)
-    sets_all = {1: torch.arange(n_sites)[:, None], **sets}
     empty = torch.zeros(1, n_sites, dtype=torch.float64)
     e0 = _evaluate(energy, _as_units(2 * empty - 1, units), dtype, device)[0]
-    results = {}
-    for k, idx in sets_all.items():
+
+    def moebius(idx: Tensor) -> Tensor:
+        """K_B of every set of ``idx`` (m, k), from 2^k energies each."""
+        k = idx.shape[1]
         members, signs = subset_masks(k)
         values = torch.empty(len(idx), dtype=torch.float64)
-        rows = rows_per_chunk(n_sites << k)
-        for r0 in range(0, len(idx), rows):
-            sub = idx[r0:r0 + rows]
+        for rows in chunks(len(idx), rows_per_chunk(n_sites << k)):
+            sub = idx[rows]
             n = torch.zeros(len(sub), 1 << k, n_sites, dtype=torch.float64)
             # occupy, for every subset C (a row of members), the sites of C
             n.scatter_(2, sub[:, None, :].expand(-1, 1 << k, -1), members[None].expand(len(sub), -1, -1).double())
             e = _evaluate(energy, _as_units(2 * n.reshape(-1, n_sites) - 1, units), dtype, device)
-            values[r0:r0 + rows] = -(e.view(len(sub), 1 << k) - e0) @ signs
-        results[k] = values
-    fields = results.pop(1)
-    couplings = {k: Interactions(sets[k], v) for k, v in results.items()}
+            values[rows] = -(e.view(len(sub), 1 << k) - e0) @ signs
+        return values
+
+    fields, couplings = site_terms(n_sites, orders, index_sets, moebius)
     return EffectiveCouplings(fields, couplings, "lattice-gas", "moebius", offset=float(-e0))
 
 
@@ -322,44 +318,41 @@ def potts_energy_couplings(energy: Energy, n_sites: int, n_states: int, method: 
         raise BoltzkitError(f"unknown method {method!r} (exact or sampling)")
     chunk = chunk_size or rows_per_chunk(n_sites * q * 4)
 
-    def codes(start: int, stop: int) -> Tensor:
+    def codes(part: slice) -> Tensor:
         if method == "exact":
-            return _potts_codes(n_sites, q, start, stop)
-        return torch.randint(0, q, (stop - start, n_sites), generator=generator)
+            return _potts_codes(n_sites, q, part)
+        return torch.randint(0, q, (part.stop - part.start, n_sites), generator=generator)
 
-    state = generator.get_state() if method == "sampling" else None
-    energies = _potts_energies(energy, codes, count, chunk, device)
+    energies = _energies(energy, codes, count, chunk, None, device, rewind=generator)
     e = energies - energies.mean()
-    if state is not None:
-        generator.set_state(state)
     nq = n_sites * q
-    s1 = torch.zeros(nq, dtype=torch.float64)
-    s2 = torch.zeros(nq, nq, dtype=torch.float64)
-    sq1 = torch.zeros(nq, dtype=torch.float64) if method == "sampling" else None
-    sq2 = torch.zeros(nq, nq, dtype=torch.float64) if method == "sampling" else None
-    for start in range(0, count, chunk):
-        stop = min(start + chunk, count)
-        c = torch.nn.functional.one_hot(codes(start, stop), q).double().reshape(stop - start, nq) - 1.0 / q
-        ec = e[start:stop]
+    # sums of (E - Ē) c and (E - Ē) c c'; of their squares for the standard errors (sampling)
+    s1, sq1, s2, sq2 = (torch.zeros((nq,) * dims, dtype=torch.float64) for dims in (1, 1, 2, 2))
+    for part in chunks(count, chunk):
+        c = torch.nn.functional.one_hot(codes(part), q).double().reshape(-1, nq) - 1.0 / q
+        ec = e[part]
         s1 += ec @ c
         s2 += (c * ec[:, None]).T @ c
-        if sq1 is not None:
+        if method == "sampling":
             e2, c2 = ec * ec, c * c
             sq1 += e2 @ c2
             sq2 += (c2 * e2[:, None]).T @ c2
-    fields = (-q * s1 / denominator).view(n_sites, q)
-    couplings = (-q * q * s2 / denominator).view(n_sites, q, n_sites, q).permute(0, 2, 1, 3).contiguous()
-    diag = torch.arange(n_sites)
-    couplings[diag, diag] = 0.0
     fields_error = couplings_error = None
-    if sq1 is not None:
+    if method == "sampling":
         k = n_samples
         var1 = (q * q * sq1 / k - (q * s1 / k) ** 2).clamp_min(0)
         var2 = (q ** 4 * sq2 / k - (q * q * s2 / k) ** 2).clamp_min(0)
         fields_error = (var1 / (k - 1)).sqrt().view(n_sites, q)
-        couplings_error = (var2 / (k - 1)).sqrt().view(n_sites, q, n_sites, q).permute(0, 2, 1, 3).contiguous()
-        couplings_error[diag, diag] = 0.0
-    return PottsCouplings(fields, couplings, method, fields_error, couplings_error)
+        couplings_error = _pair_blocks((var2 / (k - 1)).sqrt(), n_sites, q)
+    return PottsCouplings((-q * s1 / denominator).view(n_sites, q), _pair_blocks(-q * q * s2 / denominator, n_sites, q),
+                          method, fields_error, couplings_error)
+
+
+def _pair_blocks(flat: Tensor, n_sites: int, q: int) -> Tensor:
+    """A (N q, N q) matrix as pair blocks (N, N, q, q), with zero diagonal blocks."""
+    blocks = flat.view(n_sites, q, n_sites, q).permute(0, 2, 1, 3).contiguous()
+    blocks[torch.arange(n_sites), torch.arange(n_sites)] = 0.0
+    return blocks
 
 
 def potts_energy_tensor(energy: Energy, n_sites: int, n_states: int, device: torch.device | str = "cpu",
@@ -369,9 +362,8 @@ def potts_energy_tensor(energy: Energy, n_sites: int, n_states: int, device: tor
     ``energy`` takes long codes of shape (batch, N) and returns shape (batch,)."""
     q = n_states
     _check_enumerable(n_sites, q, "use the gaussian (Potts RBM) or sampling method")
-    energies = _potts_energies(energy, lambda start, stop: _potts_codes(n_sites, q, start, stop), q ** n_sites,
-                               chunk_size or rows_per_chunk(n_sites * q * 4), device)
-    return energies.view((q,) * n_sites)
+    return _energies(energy, lambda part: _potts_codes(n_sites, q, part), q ** n_sites,
+                     chunk_size or rows_per_chunk(n_sites * q * 4), None, device).view((q,) * n_sites)
 
 
 def _check_enumerable(n_sites: int, q: int, advice: str) -> None:
@@ -379,21 +371,11 @@ def _check_enumerable(n_sites: int, q: int, advice: str) -> None:
         raise BoltzkitError(f"exact enumeration of {q}^{n_sites} configurations is too large; {advice}")
 
 
-def _potts_codes(n_sites: int, q: int, start: int, stop: int) -> Tensor:
-    """Configurations ``start..stop-1`` of the enumeration as codes, shape (stop-start, N), long;
+def _potts_codes(n_sites: int, q: int, part: slice) -> Tensor:
+    """Configurations ``part`` of the enumeration as codes, shape (part.stop - part.start, N), long;
     site 0 is the most significant digit (so the energies reshape to axes (q,)*N)."""
     place = q ** torch.arange(n_sites - 1, -1, -1)
-    return (torch.arange(start, stop)[:, None] // place) % q
-
-
-def _potts_energies(energy: Energy, codes: Callable[[int, int], Tensor], count: int, chunk: int,
-                    device) -> Tensor:
-    """E on the configurations ``codes(0, count)``, evaluated ``chunk`` rows at a time, shape (count,)."""
-    out = torch.empty(count, dtype=torch.float64)
-    for start in range(0, count, chunk):
-        stop = min(start + chunk, count)
-        out[start:stop] = _evaluate(energy, codes(start, stop), None, device)
-    return out
+    return (torch.arange(part.start, part.stop)[:, None] // place) % q
 
 
 def potts_exact_terms(energies: Tensor, index_sets: Tensor) -> Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 
 __all__ = ["MAX_EXACT_SITES", "MAX_INDEX_SETS", "GAUGES", "CHUNK_ELEMENTS", "EffectiveCouplings",
            "PottsCouplings", "all_index_sets", "normalise_orders", "select_index_sets", "subset_masks",
-           "rows_per_chunk", "hermite_nodes", "zero_sum_center"]
+           "site_terms", "rows_per_chunk", "chunks", "hermite_nodes", "zero_sum_center"]
 
 #: Largest N accepted by exact enumeration (2^24 energies = 128 MB in float64).
 MAX_EXACT_SITES = 24
@@ -173,10 +173,26 @@ def subset_masks(order: int) -> tuple[Tensor, Tensor]:
     return members, signs
 
 
+def site_terms(n_sites: int, orders: int | Sequence[int], index_sets: Mapping[int, Any] | None,
+               values: Callable[[Tensor], Tensor]) -> tuple[Tensor, dict[int, Interactions]]:
+    """The fields and couplings of an expansion from ``values``, which maps index sets of shape
+    (m, k) to their coefficients, shape (m,): the fields (N,) are its values on the single sites,
+    the couplings its values on the index sets of every order (:func:`normalise_orders`,
+    :func:`select_index_sets`; checked before ``values`` is called)."""
+    sets = select_index_sets(n_sites, normalise_orders(orders), index_sets)
+    fields = values(torch.arange(n_sites)[:, None])
+    return fields, {k: Interactions(idx, values(idx)) for k, idx in sets.items()}
+
+
 # ---------------------------------------------------------------------------- numerics
 def rows_per_chunk(per_row: int) -> int:
     """Rows of a batched loop whose rows hold ``per_row`` elements each (at least 1)."""
     return max(1, CHUNK_ELEMENTS // max(1, per_row))
+
+
+def chunks(n_rows: int, size: int) -> Iterator[slice]:
+    """The slices of rows 0..n_rows-1 taken ``size`` at a time (the last one shorter)."""
+    return (slice(start, min(start + size, n_rows)) for start in range(0, n_rows, size))
 
 
 def hermite_nodes(n_quadrature: int) -> tuple[Tensor, Tensor]:

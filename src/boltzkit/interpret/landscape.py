@@ -9,6 +9,7 @@ whose iteration did not converge within ``max_iter`` get the basin -1.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,15 +92,12 @@ def deduplicate(points: Tensor, tol: float = 1e-3) -> Tensor:
     """
     flat = points.reshape(points.shape[0], int(np.prod(points.shape[1:])))
     group = torch.full((flat.shape[0],), -1, dtype=torch.int64, device=flat.device)
-    k = 0
-    while True:
+    for k in itertools.count():
         free = (group < 0).nonzero().flatten()
         if len(free) == 0:
             return group
-        first = free[0]
-        close = (flat[free] - flat[first]).abs().amax(1) < tol
+        close = (flat[free] - flat[free[0]]).abs().amax(1) < tol
         group[free[close]] = k
-        k += 1
 
 
 def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, order: int = 2,
@@ -110,30 +108,17 @@ def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, orde
     """
     conv = result.converged
     idx = conv.nonzero().flatten()
-    n = len(conv)
-    basin = np.full(n, -1, dtype=np.int64)
+    basin = np.full(len(conv), -1, dtype=np.int64)
     point_f = result.free_energy.detach().cpu().numpy()
     damping = None if result.damping is None else result.damping.detach().cpu().numpy()
-    if len(idx) == 0:
-        shape_v = (0,) + tuple(result.visible.shape[1:])
-        return Landscape(np.zeros(shape_v), np.zeros((0, result.hidden.shape[1])), np.zeros(0), basin,
-                         np.zeros(0, dtype=np.int64), conv.cpu().numpy(), point_f, order, beta,
-                         damping)
-    # sort the converged points by free energy first: the group representative is then the lowest
+    # sort the converged points by free energy first: the groups, numbered in order of first
+    # appearance, are then numbered by rank, and the first member of each (its lowest free energy)
+    # represents it
     order_f = idx[torch.argsort(result.free_energy[idx], stable=True)]
-    group = deduplicate(result.visible[order_f], dedup_tol)
-    n_groups = int(group.max()) + 1
-    # the first member of each group in that order (its lowest free energy) represents it
-    positions = torch.arange(len(group), device=group.device)
-    seen = torch.full((n_groups,), len(group), dtype=torch.int64, device=group.device)
-    seen.scatter_reduce_(0, group, positions, "amin")
-    first = order_f[seen]
-    by_f = torch.argsort(result.free_energy[first], stable=True)
-    rank_of_group = torch.empty_like(by_f)
-    rank_of_group[by_f] = torch.arange(n_groups, device=group.device)
-    reps = first[by_f]
-    basin[order_f.cpu().numpy()] = rank_of_group[group].cpu().numpy()
-    sizes = np.bincount(basin[basin >= 0], minlength=n_groups)
+    group = deduplicate(result.visible[order_f], dedup_tol).cpu().numpy()
+    reps = order_f[torch.as_tensor(np.unique(group, return_index=True)[1], device=order_f.device)]
+    basin[order_f.cpu().numpy()] = group
+    sizes = np.bincount(group, minlength=len(reps))
     return Landscape(result.visible[reps].detach().cpu().numpy(),
                      result.hidden[reps].detach().cpu().numpy(),
                      result.free_energy[reps].detach().cpu().numpy(), basin, sizes,
@@ -214,36 +199,29 @@ def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int
     config = trajectory.read_config(run_path)
     model_config = config.get("model", {})
     space = family(model_config.get("kind"), f"{run_path}: model").space(model_config.get("n_states") or 2)
-    if space.categorical:
-        values, names, alphabet = _read_alignment(data_path, config.get("alphabet"),
-                                                  model_config.get("n_states"))
+    if space.categorical:  # an alignment, read with the run's alphabet
+        try:
+            msa = read_msa(data_path, alphabet=config.get("alphabet") or "auto")
+        except ValueError as e:
+            raise DataError(data_path, str(e)) from None
+        if model_config.get("n_states") not in (None, msa.q):
+            raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {model_config['n_states']}")
+        values, names, alphabet = msa.sequences.astype(np.float64), list(msa.headers), msa.alphabet
         labels = image_shape = None
     else:
         data = load_binary(data_path, dataset=dataset)
         values = space.from_data(data.samples)
         labels, image_shape, alphabet = data.labels, data.image_shape, None
         names = [f"s{i}" for i in range(len(values))]
-    n_visible = model_config.get("n_visible")
-    if n_visible is not None and values.shape[1] != n_visible:
-        raise DataError(data_path, f"{values.shape[1]} columns, the model has {n_visible} visible "
-                                   "units")
+    if model_config.get("n_visible") not in (None, values.shape[1]):
+        raise DataError(data_path, f"{values.shape[1]} columns, the model has {model_config['n_visible']} "
+                                   "visible units")
     index = np.arange(len(values))
     if n_points is not None and 0 < n_points < len(values):
         index = np.sort(np.random.default_rng(seed).choice(len(values), n_points, replace=False))
     return RunPoints(torch.as_tensor(values[index]), index, [names[i] for i in index],
                      None if labels is None else np.asarray(labels)[index], image_shape, alphabet,
                      len(values))
-
-
-def _read_alignment(data_path, alphabet: str | None, q: int | None) -> tuple[np.ndarray, list[str], str]:
-    """(codes as float64 (n, L), headers, alphabet) of an alignment read with the run's alphabet."""
-    try:
-        msa = read_msa(data_path, alphabet=alphabet or "auto")
-    except ValueError as e:
-        raise DataError(data_path, str(e)) from None
-    if q is not None and msa.q != q:
-        raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {q}")
-    return msa.sequences.astype(np.float64), list(msa.headers), msa.alphabet
 
 
 def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
@@ -255,22 +233,15 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
         the data file)
         attrs: order, beta, n_fixed_points, and ``attrs``
     """
+    datasets = {"fixed_points/visible": landscape.visible, "fixed_points/hidden": landscape.hidden,
+                "fixed_points/free_energy": landscape.free_energy, "fixed_points/basin_size": landscape.basin_size,
+                "points/basin": landscape.basin, "points/converged": landscape.converged,
+                "points/free_energy": landscape.point_free_energy, "points/damping": landscape.point_damping,
+                "points/index": None if points is None else points.index}
     with atomic_hdf5(path) as f:
-        g = f.create_group("fixed_points")
-        g.create_dataset("visible", data=landscape.visible)
-        g.create_dataset("hidden", data=landscape.hidden)
-        g.create_dataset("free_energy", data=landscape.free_energy)
-        g.create_dataset("basin_size", data=landscape.basin_size)
-        p = f.create_group("points")
-        p.create_dataset("basin", data=landscape.basin)
-        p.create_dataset("converged", data=landscape.converged)
-        p.create_dataset("free_energy", data=landscape.point_free_energy)
-        if landscape.point_damping is not None:
-            p.create_dataset("damping", data=landscape.point_damping)
-        if points is not None:
-            p.create_dataset("index", data=points.index)
+        for name, data in datasets.items():  # h5py makes the groups of a path
+            if data is not None:
+                f.create_dataset(name, data=data)
         f.attrs.update(format="boltzkit-landscape", order=landscape.order, beta=landscape.beta,
                        n_fixed_points=landscape.n_fixed_points)
-        for k, v in (attrs or {}).items():
-            if v is not None:
-                f.attrs[k] = v
+        f.attrs.update({k: v for k, v in (attrs or {}).items() if v is not None})

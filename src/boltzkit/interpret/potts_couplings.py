@@ -27,7 +27,7 @@ q-state energy by enumeration or sampling.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,7 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.energy_couplings import potts_energy_couplings, potts_energy_tensor, potts_exact_terms
-from boltzkit.interpret.expansion import (PottsCouplings, hermite_nodes, normalise_orders, rows_per_chunk,
+from boltzkit.interpret.expansion import (PottsCouplings, chunks, hermite_nodes, normalise_orders, rows_per_chunk,
                                           select_index_sets, zero_sum_center)
 from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters, ZeroSumGauge, require
 from boltzkit.models.interactions import Interactions
@@ -47,7 +47,7 @@ POTTS_METHODS = ("exact", "gaussian", "mixture")
 
 def _state_grid(q: int, k: int) -> Tensor:
     """(q^k, k) all state tuples, the last index fastest (so a reshape gives axes (q, ..., q))."""
-    return torch.cartesian_prod(*[torch.arange(q)] * k).reshape(-1, k)
+    return torch.cartesian_prod(*[torch.arange(q)] * k).reshape(-1, k) if k else torch.zeros(1, 0, dtype=torch.long)
 
 
 def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_var: Tensor,
@@ -63,14 +63,13 @@ def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_v
     total = unit_var.sum(0) - (0 if skip is None else skip)                # (Nh,)
     shifts = torch.zeros(1, nh, dtype=W.dtype) if extra_shift is None else extra_shift
     out = torch.empty(len(idx), len(states), nh, dtype=W.dtype)
-    rows = rows_per_chunk(len(states) * nh * len(z) * len(shifts))
-    for r0 in range(0, len(idx), rows):
-        sub = idx[r0:r0 + rows]                                            # (m, k)
+    for rows in chunks(len(idx), rows_per_chunk(len(states) * nh * len(z) * len(shifts))):
+        sub = idx[rows]                                                    # (m, k)
         field = W[sub[:, None, :], states[None]].sum(2)                    # (m, q^k, Nh)
         std = (total - unit_var[sub].sum(1)).clamp_min(0).sqrt()           # (m, Nh)
         arg = (c + field)[:, :, None, :, None] + shifts[None, None, :, :, None] \
             + std[:, None, None, :, None] * z                              # (m, q^k, C, Nh, Q)
-        out[r0:r0 + rows] = (F.softplus(arg) @ wq).mean(2)
+        out[rows] = (F.softplus(arg) @ wq).mean(2)
     return out
 
 
@@ -103,9 +102,8 @@ def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers) -> Tensor:
             for g, pattern in enumerate(patterns):
                 rows = torch.nonzero(group == g).flatten()
                 exact_sites = out_a[~pattern]
-                combos = _state_grid(q, len(exact_sites)) if len(exact_sites) else torch.zeros(1, 0, dtype=torch.long)
-                shift = Wa[exact_sites[None, :], combos, 0].sum(1)[:, None] if len(exact_sites) \
-                    else torch.zeros(1, 1, dtype=W.dtype)                  # (C, 1)
+                combos = _state_grid(q, len(exact_sites))
+                shift = Wa[exact_sites[None, :], combos, 0].sum(1)[:, None]  # (C, 1); 0 without exact sites
                 skip = va[exact_sites, 0].sum()[None]
                 mixed[rows] = _gaussian_t(Wa, ca, idx[rows], z, wq, va, skip, shift)[..., 0]
             t = t + (mixed - single)
@@ -139,9 +137,7 @@ def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: in
     """
     if method not in POTTS_METHODS:
         raise BoltzkitError(f"unknown method {method!r} (choose {', '.join(POTTS_METHODS)})")
-    orders = normalise_orders(orders)
-    if any(k not in (2, 3) for k in orders):
-        raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    orders = _potts_orders(orders)
     if method == "exact":
         return _potts_exact(rbm.to("cpu", torch.float64), orders, index_sets)
     require(rbm, ZeroSumGauge, f"{method} Potts couplings")
@@ -151,20 +147,32 @@ def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: in
     unit_var = W.pow(2).mean(1)                                            # (N, Nh)
     z, wq = hermite_nodes(n_quadrature)
     outliers = outlier_sites(gauged, outlier_threshold) if method == "mixture" else None
-    single = torch.arange(n)[:, None]
-    fields = zero_sum_center(_t_values(W, c, b, single, z, wq, unit_var, method, outliers), 1)
+    fields = zero_sum_center(_t_values(W, c, b, torch.arange(n)[:, None], z, wq, unit_var, method, outliers), 1)
     pairs = torch.combinations(torch.arange(n), 2)
-    tp = _t_values(W, c, b, pairs, z, wq, unit_var, method, outliers).view(-1, q, q)
-    jp = zero_sum_center(tp, 2)
+    jp = zero_sum_center(_t_values(W, c, b, pairs, z, wq, unit_var, method, outliers).view(-1, q, q), 2)
     couplings = torch.zeros(n, n, q, q, dtype=torch.float64)
     couplings[pairs[:, 0], pairs[:, 1]] = jp
     couplings[pairs[:, 1], pairs[:, 0]] = jp.transpose(1, 2)
-    terms = {}
-    if 3 in orders:
-        idx = select_index_sets(n, [3], index_sets)[3]
-        t3 = _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q)
-        terms[3] = Interactions(idx, zero_sum_center(t3, 3))
+    terms = _triplet_terms(n, orders, index_sets, lambda idx: zero_sum_center(
+        _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q), 3))
     return PottsCouplings(fields, couplings, method, terms=terms)
+
+
+def _potts_orders(orders: int | Sequence[int]) -> list[int]:
+    """The orders of :func:`normalise_orders`, checked: Potts couplings stop at triplets."""
+    orders = normalise_orders(orders)
+    if any(k not in (2, 3) for k in orders):
+        raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    return orders
+
+
+def _triplet_terms(n_sites: int, orders: list[int], index_sets: Mapping[int, Any] | None,
+                   values: Callable[[Tensor], Tensor]) -> dict[int, Interactions]:
+    """{3: the triplets (m, 3) with their ``values(idx)`` (m, q, q, q)} when 3 is in ``orders``, else {}."""
+    if 3 not in orders:
+        return {}
+    idx = select_index_sets(n_sites, [3], index_sets)[3]
+    return {3: Interactions(idx, values(idx))}
 
 
 def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact",
@@ -182,19 +190,14 @@ def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = 
       pairs from uniform samples, with standard errors);
     * any other q-state energy: ``exact`` (enumeration, orders 2 and 3) or ``sampling`` (order 2).
     """
-    orders = normalise_orders(orders)
-    if any(k not in (2, 3) for k in orders):
-        raise BoltzkitError(f"Potts couplings of orders {orders}: only 2 and 3 are implemented")
+    orders = _potts_orders(orders)
     if not model.visible.categorical:
         raise BoltzkitError(f"model {model.kind} has binary visible units: use "
                             "boltzkit.interpret.rbm_couplings.model_couplings")
     n, q = int(model.n_visible), model.visible.n_states
     if isinstance(model, PairwiseParameters):
         gauged = model.zero_sum_gauge().to("cpu", torch.float64)
-        terms = {}
-        if 3 in orders:
-            idx = select_index_sets(n, [3], index_sets)[3]
-            terms[3] = Interactions(idx, torch.zeros(len(idx), q, q, q, dtype=torch.float64))
+        terms = _triplet_terms(n, orders, index_sets, lambda idx: torch.zeros(len(idx), q, q, q, dtype=torch.float64))
         return PottsCouplings(gauged.fields, gauged.couplings, "parameters", terms=terms)
     model = model.to("cpu", torch.float64)  # energies of enumeration and sampling in float64
     if isinstance(model, LayeredEnergy) and method in POTTS_METHODS:
@@ -214,8 +217,6 @@ def _potts_exact(model, orders: list[int], index_sets: Mapping[int, Any] | None)
     """Fields, pairs and (order 3) triplets of a q-state model (float64, on the CPU) by enumeration."""
     n, q = int(model.n_visible), model.visible.n_states
     result = potts_energy_couplings(model.free_energy, n, q, "exact")
-    if 3 not in orders:
-        return result
-    idx = select_index_sets(n, [3], index_sets)[3]
-    terms = {3: Interactions(idx, potts_exact_terms(potts_energy_tensor(model.free_energy, n, q), idx))}
+    terms = _triplet_terms(n, orders, index_sets,
+                           lambda idx: potts_exact_terms(potts_energy_tensor(model.free_energy, n, q), idx))
     return PottsCouplings(result.fields, result.couplings, "exact", terms=terms)

@@ -46,8 +46,8 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.energy_couplings import energy_couplings, lattice_gas_couplings
-from boltzkit.interpret.expansion import (GAUGES, EffectiveCouplings, hermite_nodes, normalise_orders,
-                                          rows_per_chunk, select_index_sets, subset_masks)
+from boltzkit.interpret.expansion import (GAUGES, EffectiveCouplings, chunks, hermite_nodes, rows_per_chunk,
+                                          site_terms, subset_masks)
 from boltzkit.models.capabilities import LayeredEnergy
 from boltzkit.models.interactions import Interactions
 from boltzkit.models.units import UnitType
@@ -92,15 +92,6 @@ def spin_form(rbm: LayeredEnergy) -> SpinForm:
     raise BoltzkitError(f"unsupported visible units {rbm.visible.name!r}")
 
 
-def _occupation_form(rbm: LayeredEnergy) -> tuple[Tensor, Tensor, Tensor, UnitType]:
-    """(b, W, c) of the {0,1}-visible form: -E(n) = b.n + sum_a L(c_a + sum_j W_ja n_j) + const."""
-    w, b, c = _parameters(rbm)
-    if rbm.visible.name == "bernoulli":
-        return b, w, c, rbm.hidden_units
-    # s = 2n - 1: -E = b.(2n-1) + L(c - sum W + 2 W n)
-    return 2 * b, 2 * w, c - w.sum(0), rbm.hidden_units
-
-
 # ---------------------------------------------------------------------------- gaussian (CLT)
 def _clt_values(form: SpinForm, idx: Tensor, z: Tensor, wq: Tensor) -> Tensor:
     """J_A (hidden-unit part) for every set of ``idx`` (m, k) in the central-limit approximation."""
@@ -112,16 +103,14 @@ def _clt_values(form: SpinForm, idx: Tensor, z: Tensor, wq: Tensor) -> Tensor:
     nh = u.shape[1]
     total_sq = (u * u).sum(0)                     # (Nh,)
     out = torch.empty(len(idx), dtype=torch.float64)
-    rows = rows_per_chunk((1 << k) * nh * len(z))
-    for r0 in range(0, len(idx), rows):
-        sub = idx[r0:r0 + rows]
-        u_a = u[sub]                              # (m, k, Nh)
+    for rows in chunks(len(idx), rows_per_chunk((1 << k) * nh * len(z))):
+        u_a = u[idx[rows]]                        # (m, k, Nh)
         shift = torch.einsum("sk,mkh->msh", signs, u_a)
         # variance of the rest X_a: every site but those of A (mean 0 under the uniform measure)
         std = (total_sq - (u_a * u_a).sum(1)).clamp_min(0).sqrt()          # (m, Nh)
         arg = (theta + shift)[..., None] + std[:, None, :, None] * z         # (m, 2^k, Nh, Q)
         expect = L(arg) @ wq                                                 # (m, 2^k, Nh)
-        out[r0:r0 + rows] = torch.einsum("s,msh->m", parity, expect) / (1 << k)
+        out[rows] = torch.einsum("s,msh->m", parity, expect) / (1 << k)
     return out
 
 
@@ -142,27 +131,20 @@ def gaussian_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 2,
     """
     form = spin_form(rbm)
     n = form.u.shape[0]
-    sets = select_index_sets(n, normalise_orders(orders), index_sets)
     z, wq = hermite_nodes(n_quadrature)
-    fields = form.eta + _clt_values(form, torch.arange(n)[:, None], z, wq)
-    couplings = {k: Interactions(idx, _clt_values(form, idx, z, wq)) for k, idx in sets.items()}
-    return EffectiveCouplings(fields, couplings, "ising", "gaussian", info={"n_quadrature": n_quadrature})
+    fields, couplings = site_terms(n, orders, index_sets, lambda idx: _clt_values(form, idx, z, wq))
+    return EffectiveCouplings(form.eta + fields, couplings, "ising", "gaussian", info={"n_quadrature": n_quadrature})
 
 
 # ---------------------------------------------------------------------------- lattice gas (Möbius)
-def _moebius_values(b: Tensor, w: Tensor, c: Tensor, L, idx: Tensor) -> Tensor:
-    """K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} L(c_a + sum_{j in C} W_ja) for every set of ``idx``."""
-    k = idx.shape[1]
-    members, signs = subset_masks(k)
-    nh = w.shape[1]
+def _moebius_values(w: Tensor, c: Tensor, L, idx: Tensor) -> Tensor:
+    """K_B = sum_a sum_{C ⊆ B} (-1)^{|B|-|C|} L(c_a + sum_{j in C} W_ja) for every set of ``idx``
+    (the hidden-unit part: the fields add b_j)."""
+    members, signs = subset_masks(idx.shape[1])
     out = torch.empty(len(idx), dtype=torch.float64)
-    rows = rows_per_chunk((1 << k) * nh)
-    for r0 in range(0, len(idx), rows):
-        sub = idx[r0:r0 + rows]
-        field = c + torch.einsum("sk,mkh->msh", members.double(), w[sub])    # (m, 2^k, Nh)
-        out[r0:r0 + rows] = torch.einsum("s,msh->m", signs, L(field) - L(c))
-    if k == 1:
-        out += b[idx[:, 0]]
+    for rows in chunks(len(idx), rows_per_chunk(len(signs) * w.shape[1])):
+        field = c + torch.einsum("sk,mkh->msh", members.double(), w[idx[rows]])    # (m, 2^k, Nh)
+        out[rows] = torch.einsum("s,msh->m", signs, L(field) - L(c))
     return out
 
 
@@ -172,13 +154,14 @@ def rbm_lattice_gas_couplings(rbm: LayeredEnergy, orders: int | Sequence[int] = 
 
     For ±1 visible units the occupation is n = (1+s)/2.
     """
-    b, w, c, units = _occupation_form(rbm)
+    # (b, W, c) of the {0,1}-visible form: -E(n) = b.n + sum_a L(c_a + sum_j W_ja n_j) + const
+    w, b, c = _parameters(rbm)
+    if rbm.visible.name != "bernoulli":  # s = 2n - 1: -E = b.(2n-1) + L(c - sum W + 2 W n)
+        b, w, c = 2 * b, 2 * w, c - w.sum(0)
     n = w.shape[0]
-    sets = select_index_sets(n, normalise_orders(orders), index_sets)
-    L = units.log_normalizer
-    fields = _moebius_values(b, w, c, L, torch.arange(n)[:, None])
-    couplings = {k: Interactions(idx, _moebius_values(b, w, c, L, idx)) for k, idx in sets.items()}
-    return EffectiveCouplings(fields, couplings, "lattice-gas", "moebius",
+    L = rbm.hidden_units.log_normalizer
+    fields, couplings = site_terms(n, orders, index_sets, lambda idx: _moebius_values(w, c, L, idx))
+    return EffectiveCouplings(fields + b, couplings, "lattice-gas", "moebius",
                               offset=float(L(c).sum()))
 
 

@@ -62,10 +62,7 @@ from boltzkit.errors import BoltzkitError
 from boltzkit.models.capabilities import LayeredEnergy, require
 
 __all__ = ["TAPResult", "tap_free_energy", "tap_fixed_points", "tap_step", "tap_kernel",
-           "initial_magnetisations", "BernoulliTAP", "PottsTAP", "BERNOULLI_ORDERS", "POTTS_ORDERS"]
-
-BERNOULLI_ORDERS = (1, 2, 3)
-POTTS_ORDERS = (1, 2)
+           "initial_magnetisations", "BernoulliTAP", "PottsTAP"]
 
 
 class TAPResult(NamedTuple):
@@ -98,13 +95,23 @@ def _entropy_binary(m: Tensor) -> Tensor:
     return -(torch.xlogy(m, m) + torch.xlogy(1 - m, 1 - m)).sum(-1)
 
 
-def _check_order(order: int, allowed: tuple[int, ...], what: str) -> None:
-    if order not in allowed:
-        raise BoltzkitError(f"TAP order {order} is not available for {what} "
-                            f"(choose {', '.join(map(str, allowed))})")
+class _LayerUpdates:
+    """What the kernels share: the check of the order, and the hidden update (hidden units are
+    {0,1} in both); a kernel gives ``orders``, ``family``, the fields and the visible update."""
+
+    orders: tuple[int, ...]
+    family: str
+
+    def check_order(self, order: int) -> None:
+        if order not in self.orders:
+            raise BoltzkitError(f"TAP order {order} is not available for {self.family} "
+                                f"(choose {', '.join(map(str, self.orders))})")
+
+    def update_hidden(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
+        return torch.sigmoid(self.hidden_field(mv, mh, order))
 
 
-class BernoulliTAP:
+class BernoulliTAP(_LayerUpdates):
     """TAP kernels of a {0,1} RBM (see the module docstring).
 
     Parameters
@@ -121,11 +128,12 @@ class BernoulliTAP:
         self.weights2 = weights**2
         self.weights3 = weights**3
 
-    orders = BERNOULLI_ORDERS
+    orders = (1, 2, 3)
+    family = "Bernoulli RBMs"
 
     def free_energy(self, mv: Tensor, mh: Tensor, order: int = 2) -> Tensor:
         """F(m^v, m^h), shape (n,), for mv (n, n_visible) and mh (n, n_hidden) in [0,1]."""
-        _check_order(order, self.orders, "Bernoulli RBMs")
+        self.check_order(order)
         minus_f = (_entropy_binary(mv) + _entropy_binary(mh) + mv @ self.visible_bias
                    + mh @ self.hidden_bias + ((mv @ self.weights) * mh).sum(-1))
         if order >= 2:
@@ -143,9 +151,6 @@ class BernoulliTAP:
     def visible_field(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         """Argument of the sigmoid of the visible update, shape (n, n_visible)."""
         return _layer_field(self.visible_bias, mh, mv, self.weights.T, self.weights2.T, self.weights3.T, order)
-
-    def update_hidden(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
-        return torch.sigmoid(self.hidden_field(mv, mh, order))
 
     def update_visible(self, mv: Tensor, mh: Tensor, order: int) -> Tensor:
         return torch.sigmoid(self.visible_field(mv, mh, order))
@@ -165,7 +170,7 @@ def _layer_field(bias: Tensor, other: Tensor, own: Tensor, w: Tensor, w2: Tensor
     return field
 
 
-class PottsTAP:
+class PottsTAP(_LayerUpdates):
     """TAP kernels of a Potts-Bernoulli RBM (see the module docstring).
 
     Parameters
@@ -175,7 +180,8 @@ class PottsTAP:
     hidden_bias : Tensor of shape (n_hidden,)
     """
 
-    orders = POTTS_ORDERS
+    orders = (1, 2)
+    family = "Potts RBMs"
 
     def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
         self.weights = weights
@@ -191,7 +197,7 @@ class PottsTAP:
 
     def free_energy(self, m: Tensor, mh: Tensor, order: int = 2) -> Tensor:
         """F(m, m^h), shape (n,), for profiles m (n, n_visible, q) and mh (n, n_hidden)."""
-        _check_order(order, self.orders, "Potts RBMs")
+        self.check_order(order)
         flat = m.reshape(m.shape[0], -1)
         minus_f = (-torch.xlogy(flat, flat).sum(-1) + _entropy_binary(mh)
                    + flat @ self.visible_bias.reshape(-1) + mh @ self.hidden_bias
@@ -222,9 +228,6 @@ class PottsTAP:
             # sum_a W_iμa d^h_a (sum_ν m_iν W_iνa)
             field = field - torch.einsum("iqa,nia->niq", self.weights, self._site_means(m) * dh[:, None, :])
         return field
-
-    def update_hidden(self, m: Tensor, mh: Tensor, order: int) -> Tensor:
-        return torch.sigmoid(self.hidden_field(m, mh, order))
 
     def update_visible(self, m: Tensor, mh: Tensor, order: int) -> Tensor:
         return torch.softmax(self.visible_field(m, mh, order), -1)
@@ -263,12 +266,9 @@ def tap_kernel(model, beta: float = 1.0) -> _Kernel:
     require(model, LayeredEnergy, "TAP free energies")
     space = model.visible
     form = _at_beta(model, beta).as_bernoulli()
-    if space.categorical:
-        return _Kernel(PottsTAP(form.weights, form.visible_bias, form.hidden_bias), True, False, 0.0,
-                       space.n_states)
+    tap = (PottsTAP if space.categorical else BernoulliTAP)(form.weights, form.visible_bias, form.hidden_bias)
     # log Z_model = log Z_form - shift  =>  F_model = F_form + shift
-    return _Kernel(BernoulliTAP(form.weights, form.visible_bias, form.hidden_bias), False,
-                   space.name == "spin", form.shift, 2)
+    return _Kernel(tap, space.categorical, space.name == "spin", form.shift, space.n_states)
 
 
 def _to_kernel_units(kernel: _Kernel, m: Tensor) -> Tensor:
@@ -280,8 +280,8 @@ def _to_model_units(kernel: _Kernel, m: Tensor) -> Tensor:
 
 
 def _visible_start(model, kernel: _Kernel, x: Tensor) -> Tensor:
-    """Visible magnetisations (kernel units) from data or magnetisations in the model's units."""
-    x = x.to(device=model.device, dtype=model.dtype)
+    """Visible magnetisations (kernel units, a new tensor) from data or magnetisations in the model's units."""
+    x = x.to(device=model.device, dtype=model.dtype, copy=True)  # tap_fixed_points writes into it
     if x.ndim >= 2 and x.shape[1] != model.n_visible:
         raise BoltzkitError(f"TAP: {x.shape[1]} visible values per point, the model has "
                             f"{model.n_visible} visible units")
@@ -310,9 +310,8 @@ def initial_magnetisations(model, x: Tensor, beta: float = 1.0) -> tuple[Tensor,
     visible : Tensor of shape (n, n_visible) or (n, n_visible, q)
     hidden : Tensor of shape (n, n_hidden), sigmoid(beta (c + W^T x)) in the model's units
     """
-    kernel = tap_kernel(model, beta)
-    start = _start_results(model, kernel, x, None, 0.0)
-    return _to_model_units(kernel, start.visible), _to_model_units(kernel, start.hidden)
+    kernel, mv, mh = _kernel_state(model, x, None, beta, 1)
+    return _to_model_units(kernel, mv), _to_model_units(kernel, mh)
 
 
 def tap_free_energy(model, visible: Tensor, hidden: Tensor, order: int = 2,
@@ -331,15 +330,21 @@ def tap_free_energy(model, visible: Tensor, hidden: Tensor, order: int = 2,
     -------
     Tensor of shape (n,)
     """
-    kernel, mv, mh = _kernel_state(model, visible, hidden, beta)
+    kernel, mv, mh = _kernel_state(model, visible, hidden, beta, order)
     return kernel.tap.free_energy(mv, mh, order) + kernel.shift
 
 
-def _kernel_state(model, visible: Tensor, hidden: Tensor, beta: float) -> tuple[_Kernel, Tensor, Tensor]:
-    """The kernel at ``beta`` and the magnetisations given in the model's units, in the kernel's."""
+def _kernel_state(model, visible: Tensor, hidden: Tensor | None, beta: float, order: int
+                  ) -> tuple[_Kernel, Tensor, Tensor]:
+    """The kernel at ``beta`` (checked to have ``order``) and the magnetisations given in the
+    model's units, as new tensors in the kernel's; ``hidden`` None: <h | visible> (see
+    :func:`initial_magnetisations`)."""
     kernel = tap_kernel(model, beta)
+    kernel.tap.check_order(order)
     mv = _visible_start(model, kernel, visible)
-    return kernel, mv, _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype))
+    if hidden is None:
+        return kernel, mv, kernel.tap.update_hidden(mv, mv.new_zeros(len(mv), kernel.n_hidden), 1)
+    return kernel, mv, _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype, copy=True))
 
 
 def tap_step(model, visible: Tensor, hidden: Tensor, order: int = 2,
@@ -348,8 +353,7 @@ def tap_step(model, visible: Tensor, hidden: Tensor, order: int = 2,
 
     Shapes and units as in :func:`tap_free_energy`; returns the new (visible, hidden).
     """
-    kernel, mv, mh = _kernel_state(model, visible, hidden, beta)
-    _check_order(order, kernel.tap.orders, "this model")
+    kernel, mv, mh = _kernel_state(model, visible, hidden, beta, order)
     mv, mh = _sweep(kernel.tap, mv, mh, order)
     return _to_model_units(kernel, mv), _to_model_units(kernel, mh)
 
@@ -434,15 +438,14 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     TAPResult (with ``damping``: the damping of each point at the end)
     """
     max_damping = _checked_max_damping(damping, max_damping, auto_damping, tol, max_iter)
-    kernel = tap_kernel(model, beta)
-    _check_order(order, kernel.tap.orders, "Potts RBMs" if kernel.potts else "Bernoulli RBMs")
-    out = _start_results(model, kernel, visible, hidden, damping)
-    settings = _Settings(kernel.tap, order, tol, bool(damping) or auto_damping, auto_damping,
-                         max_damping, kernel.potts)
-    n = out.visible.shape[0]
+    kernel, mv, mh = _kernel_state(model, visible, hidden, beta, order)
+    # the per-point outputs, written in place (the free energy is computed at the end)
+    n = len(mv)
+    out = TAPResult(mv, mh, None, mv.new_zeros(n, dtype=torch.bool), mv.new_zeros(n, dtype=torch.int64),
+                    mv.new_full((n,), float(damping)))
+    settings = _Settings(kernel.tap, order, tol, auto_damping, max_damping)
     batch = batch_size or _default_batch(model, kernel, n)
-    for start in range(0, n, batch):
-        idx = torch.arange(start, min(start + batch, n), device=out.visible.device)
+    for idx in torch.arange(n, device=mv.device).split(batch):
         _iterate_batch(settings, _DampingState.start(idx, out), out, max_iter)
     free_energy = kernel.tap.free_energy(out.visible, out.hidden, order) + kernel.shift
     return out._replace(visible=_to_model_units(kernel, out.visible), hidden=_to_model_units(kernel, out.hidden),
@@ -463,32 +466,14 @@ def _checked_max_damping(damping: float, max_damping: float | None, auto_damping
     return max_damping
 
 
-def _start_results(model, kernel: _Kernel, visible: Tensor, hidden: Tensor | None,
-                   damping: float) -> TAPResult:
-    """The starting points (kernel units; hidden default <h | visible>) and empty counters: the
-    per-point outputs of :func:`tap_fixed_points`, written in place (its free energy, still None,
-    is computed at the end)."""
-    tap = kernel.tap
-    mv = _visible_start(model, kernel, visible).clone()
-    n = mv.shape[0]
-    if hidden is None:
-        mh = tap.update_hidden(mv, mv.new_zeros(n, kernel.n_hidden), 1)
-    else:
-        mh = _to_kernel_units(kernel, hidden.to(device=model.device, dtype=model.dtype)).clone()
-    return TAPResult(mv, mh, None, mv.new_zeros(n, dtype=torch.bool), mv.new_zeros(n, dtype=torch.int64),
-                     mv.new_full((n,), float(damping)))
-
-
 class _Settings(NamedTuple):
     """The settings of :func:`tap_fixed_points` that every step of the iteration uses."""
 
     tap: BernoulliTAP | PottsTAP
     order: int
     tol: float
-    damped: bool  # damp the updates at all (a nonzero starting damping, or automatic damping)
     auto_damping: bool
     max_damping: float
-    potts: bool
 
 
 class _DampingState(NamedTuple):
@@ -544,11 +529,9 @@ def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, ma
         new_v, new_h, delta = _damped_sweep(settings, state)
         out.n_iterations[state.idx] += 1
         if settings.auto_damping:
-            state, oscillating = _watch_oscillations(state, new_v, new_h, delta, settings)
-            caught = oscillating & (delta >= settings.tol) & (state.damping < settings.max_damping)
+            state, caught = _watch_oscillations(state, new_v, new_h, delta, settings)
             if caught.any():
-                state, new_v, new_h, delta = _raise_damping(state, caught, new_v, new_h, delta,
-                                                            settings.max_damping)
+                state, new_v, new_h, delta = _raise_damping(state, caught, new_v, new_h, delta, settings.max_damping)
         state = state._replace(visible=new_v, hidden=new_h)
         done = _converged(settings, state, delta)
         if done.any():
@@ -556,13 +539,13 @@ def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, ma
             out.converged[state.idx[done]] = True
             state = state.select(~done)
             if len(state.idx) == 0:
-                return
-    if len(state.idx):
-        _write_back(out, state)
+                break
+    _write_back(out, state)  # the points still iterated (none when all converged)
 
 
 def _damped_sweep(settings: _Settings, state: _DampingState) -> tuple[Tensor, Tensor, Tensor]:
-    """One damped sweep, hidden layer then visible layer.
+    """One damped sweep, hidden layer then visible layer (a damping of 0 gives the undamped
+    update exactly).
 
     Returns
     -------
@@ -570,14 +553,9 @@ def _damped_sweep(settings: _Settings, state: _DampingState) -> tuple[Tensor, Te
     delta : Tensor of shape (b,), the damped step max |m_new - m_old| over both layers
     """
     mv, mh, d = state.visible, state.hidden, state.damping
-    dh = d[:, None]
-    dv = d.reshape(-1, *([1] * (mv.ndim - 1)))
-    new_h = settings.tap.update_hidden(mv, mh, settings.order)
-    if settings.damped:
-        new_h = dh * mh + (1 - dh) * new_h
-    new_v = settings.tap.update_visible(mv, new_h, settings.order)
-    if settings.damped:
-        new_v = dv * mv + (1 - dv) * new_v
+    dh, dv = d[:, None], _per_point(d, mv)
+    new_h = dh * mh + (1 - dh) * settings.tap.update_hidden(mv, mh, settings.order)
+    new_v = dv * mv + (1 - dv) * settings.tap.update_visible(mv, new_h, settings.order)
     return new_v, new_h, _max_change(new_v, new_h, mv, mh)
 
 
@@ -587,14 +565,15 @@ def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delt
 
     Returns the state with the watch updated (``old_visible/old_hidden`` now the state before the
     sweep; ``visible/hidden`` not replaced yet) and the bool Tensor of shape (b,) of the points
-    in a 2-cycle for ``CYCLE_PATIENCE`` sweeps or stalled over a full window (``STALL_WINDOW``).
+    caught: in a 2-cycle for ``CYCLE_PATIENCE`` sweeps or stalled over a full window
+    (``STALL_WINDOW``), not converged yet (damped step >= tol) and below the damping cap.
     """
     mv, mh = state.visible, state.hidden
     back = _max_change(new_v, new_h, state.old_visible, state.old_hidden)
     cycling = (delta >= settings.tol) & (back < CYCLE_RATIO * delta)
     streak = (state.streak + 1).masked_fill(~cycling, 0)
     # Potts profiles: the metric |Δm_i|²/2 per site, so that q = 2 equals the binary RBM
-    step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if settings.potts else 1.0)
+    step_v = (new_v - mv).reshape(len(mv), -1) * (0.5**0.5 if mv.ndim == 3 else 1.0)
     step = torch.cat([step_v, new_h - mh], 1)
     last = state.last_step
     cosine = (step * last).sum(1) / (step.norm(dim=1) * last.norm(dim=1)
@@ -606,7 +585,8 @@ def _watch_oscillations(state: _DampingState, new_v: Tensor, new_h: Tensor, delt
     win_n, win_cos = win_n.masked_fill(full, 0), win_cos.masked_fill(full, 0)
     state = state._replace(old_visible=mv, old_hidden=mh, streak=streak, last_step=step,
                            win_n=win_n, win_first=win_first, win_cos=win_cos)
-    return state, (streak >= CYCLE_PATIENCE) | stalled
+    oscillating = (streak >= CYCLE_PATIENCE) | stalled
+    return state, oscillating & (delta >= settings.tol) & (state.damping < settings.max_damping)
 
 
 def _raise_damping(state: _DampingState, caught: Tensor, new_v: Tensor, new_h: Tensor,
@@ -621,8 +601,7 @@ def _raise_damping(state: _DampingState, caught: Tensor, new_v: Tensor, new_h: T
     # continue from the middle of the cycle with a stronger damping
     mv, mh = state.visible, state.hidden
     d = torch.where(caught, torch.clamp((1 + state.damping) / 2, max=max_damping), state.damping)
-    cv = caught.reshape(-1, *([1] * (mv.ndim - 1)))
-    ch = caught[:, None]
+    cv, ch = _per_point(caught, mv), caught[:, None]
     new_v = torch.where(cv, (new_v + mv) / 2, new_v)
     new_h = torch.where(ch, (new_h + mh) / 2, new_h)
     state = state._replace(
@@ -652,8 +631,12 @@ def _converged(settings: _Settings, state: _DampingState, delta: Tensor) -> Tens
 
 def _write_back(out: TAPResult, state: _DampingState) -> None:
     """Store the state and damping of the points of ``state`` in their rows of ``out``."""
-    out.visible[state.idx], out.hidden[state.idx] = state.visible, state.hidden
-    out.damping[state.idx] = state.damping
+    out.visible[state.idx], out.hidden[state.idx], out.damping[state.idx] = state.visible, state.hidden, state.damping
+
+
+def _per_point(x: Tensor, like: Tensor) -> Tensor:
+    """``x`` of shape (b,) viewed so as to broadcast against ``like`` of shape (b, ...)."""
+    return x.reshape(-1, *([1] * (like.ndim - 1)))
 
 
 def _max_change(new_v: Tensor, new_h: Tensor, old_v: Tensor, old_h: Tensor) -> Tensor:

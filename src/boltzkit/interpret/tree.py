@@ -178,16 +178,19 @@ class HierarchicalTree:
                         leaf_names: Sequence[str] | None = None) -> str:
         """CSV text: one row per data point with its name, its labels (if given) and its cluster at
         every level (columns ``level_1`` ... root side first)."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
         labels = labels or {}
-        writer.writerow(["point", "name", *[f"label:{k}" for k in labels],
-                         *[f"level_{l + 1}" for l in range(self.n_levels)]])
-        a = self.assignments()
-        for i in range(self.n_points):
-            name = leaf_names[i] if leaf_names is not None else f"s{i}"
-            writer.writerow([i, name, *[v[i] for v in labels.values()], *a[i].tolist()])
-        return buffer.getvalue()
+        names = leaf_names if leaf_names is not None else [f"s{i}" for i in range(self.n_points)]
+        header = ["point", "name", *[f"label:{k}" for k in labels], *[f"level_{l + 1}" for l in range(self.n_levels)]]
+        rows = [[i, names[i], *[v[i] for v in labels.values()], *levels]
+                for i, levels in enumerate(self.assignments().tolist())]
+        return _csv([header, *rows])
+
+
+def _csv(rows: Sequence[Sequence]) -> str:
+    """CSV text of ``rows`` (the header first), one line per row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def newick_name(name: object) -> str:
@@ -213,11 +216,11 @@ def cluster_fixed_points(points: np.ndarray, eps: float) -> np.ndarray:
     return DBSCAN(eps=eps, min_samples=1, metric="euclidean").fit(flat).labels_.astype(np.int64)
 
 
-def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: int, eps: float,
+def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, variant: str, order: int, eps: float,
           tol: float, max_iter: int, damping: float, cluster_on: str, batch_size: int | None,
-          progress: Callable[[int, int], None] | None,
-          auto_damping: bool = True) -> tuple[list[TreeLevel], list[dict]]:
-    """The descent shared by both variants; ``stages`` = (age, model, beta), most trained first."""
+          progress: Callable[[int, int], None] | None, auto_damping: bool, **extra) -> HierarchicalTree:
+    """The descent shared by both variants; ``stages`` = (age, model, beta), most trained first;
+    ``extra``: settings of the variant, recorded with the walk's."""
     if cluster_on not in ("visible", "hidden"):
         raise BoltzkitError(f"cluster_on must be 'visible' or 'hidden', got {cluster_on!r}")
     if eps <= 0:
@@ -252,7 +255,9 @@ def _walk(stages: Sequence[tuple[float, object, float]], data: Tensor, order: in
             recorded.append(TreeLevel(rep_of_point.copy(), mv.cpu().numpy(), f[rep], float(age)))
         if progress is not None:
             progress(k + 1, len(stages))
-    return _renumber(recorded[::-1]), trace
+    settings = dict(order=order, eps=eps, tol=tol, max_iter=max_iter, damping=damping, auto_damping=auto_damping,
+                    cluster_on=cluster_on, **extra)
+    return HierarchicalTree(_renumber(recorded[::-1]), variant, trace, settings)
 
 
 def _renumber(levels: list[TreeLevel]) -> list[TreeLevel]:
@@ -265,8 +270,7 @@ def _renumber(levels: list[TreeLevel]) -> list[TreeLevel]:
         parent = np.zeros(k, dtype=np.int64)
         parent[lv.labels] = parent_labels
         size = np.bincount(lv.labels, minlength=k)
-        first = np.full(k, len(lv.labels), dtype=np.int64)
-        np.minimum.at(first, lv.labels, np.arange(len(lv.labels)))
+        first = np.unique(lv.labels, return_index=True)[1]  # every cluster has a point
         new_order = np.lexsort((first, -size, parent))  # old ids in their new order
         new_id = np.empty(k, dtype=np.int64)
         new_id[new_order] = np.arange(k)
@@ -305,10 +309,8 @@ def tree_from_checkpoints(models: Sequence[tuple[int, object]], data: Tensor, or
     if not models:
         raise BoltzkitError("no checkpoint to build a tree from")
     stages = [(float(u), m, 1.0) for u, m in sorted(models, key=lambda um: um[0], reverse=True)]
-    settings = dict(order=order, eps=eps, tol=tol, max_iter=max_iter, damping=damping, auto_damping=auto_damping,
-                    cluster_on=cluster_on)
-    levels, trace = _walk(stages, data, batch_size=batch_size, progress=progress, **settings)
-    return HierarchicalTree(levels, "checkpoints", trace, dict(settings, n_checkpoints=len(stages)))
+    return _walk(stages, data, "checkpoints", order, eps, tol, max_iter, damping, cluster_on, batch_size, progress,
+                 auto_damping, n_checkpoints=len(stages))
 
 
 def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int = 100,
@@ -328,11 +330,8 @@ def tree_from_annealing(model, data: Tensor, beta_min: float = 0.9, n_steps: int
         betas = np.linspace(1.0, beta_min, n_steps).tolist()
     betas = sorted((float(b) for b in betas), reverse=True)
     tap_kernel(model)  # a clear error for a model without TAP equations
-    settings = dict(order=order, eps=eps, tol=tol, max_iter=max_iter, damping=damping, auto_damping=auto_damping,
-                    cluster_on=cluster_on)
-    levels, trace = _walk([(b, model, b) for b in betas], data, batch_size=batch_size, progress=progress,
-                          **settings)
-    return HierarchicalTree(levels, "annealing", trace, dict(settings, betas=betas))
+    return _walk([(b, model, b) for b in betas], data, "annealing", order, eps, tol, max_iter, damping, cluster_on,
+                 batch_size, progress, auto_damping, betas=betas)
 
 
 def write_tree_outputs(tree: HierarchicalTree, newick_path: str | os.PathLike,
@@ -347,19 +346,14 @@ def write_tree_outputs(tree: HierarchicalTree, newick_path: str | os.PathLike,
     """
     path = Path(newick_path)
     stem = path.with_suffix("")
-    paths = {"newick": str(path), "levels": f"{stem}_levels.csv",
-             "assignments": f"{stem}_assignments.csv"}
+    paths = {"newick": str(path), "levels": f"{stem}_levels.csv", "assignments": f"{stem}_assignments.csv"}
     write_text_atomic(path, tree.newick(leaf_names, data) + "\n")
     rows = tree.levels_table()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     flat_scores = [_flatten_scores(s) for s in scores] if scores else [{} for _ in rows]
     score_keys = list(flat_scores[0]) if flat_scores else []
-    writer.writerow(["level", "age", "n_clusters", *score_keys])
-    for row, extra in zip(rows, flat_scores):
-        writer.writerow([row["level"], row["age"], row["n_clusters"],
-                         *[f"{extra[k]:.6g}" for k in score_keys]])
-    write_text_atomic(paths["levels"], buffer.getvalue())
+    table = [[row["level"], row["age"], row["n_clusters"], *[f"{extra[k]:.6g}" for k in score_keys]]
+             for row, extra in zip(rows, flat_scores)]
+    write_text_atomic(paths["levels"], _csv([["level", "age", "n_clusters", *score_keys], *table]))
     write_text_atomic(paths["assignments"], tree.assignments_csv(labels, leaf_names))
     return paths
 
@@ -369,10 +363,7 @@ def _flatten_scores(score: dict) -> dict[str, float]:
     level, age and n_clusters are left out."""
     out: dict[str, float] = {}
     for key, value in score.items():
-        if key in ("level", "age", "n_clusters"):
-            continue
-        if isinstance(value, dict):
-            out.update({f"{key}:{name}": float(v) for name, v in value.items()})
-        else:
-            out[key] = float(value)
+        if key not in ("level", "age", "n_clusters"):
+            out.update({f"{key}:{name}": float(v) for name, v in value.items()} if isinstance(value, dict)
+                       else {key: float(value)})
     return out

@@ -87,11 +87,9 @@ def level_scores(assignments: np.ndarray, labels: Mapping[str, np.ndarray] | np.
         if len(lab) != len(assignments):
             raise BoltzkitError(f"labels {name!r}: {len(lab)} values for {len(assignments)} points")
     out = []
-    for l in range(assignments.shape[1]):
-        pred = assignments[:, l]
-        ari, pur = {}, {}
-        for name, lab in families.items():
-            ari[name], pur[name] = _scores(lab, pred)
+    for l, pred in enumerate(assignments.T):
+        scores = {name: _scores(lab, pred) for name, lab in families.items()}
+        ari, pur = {name: s[0] for name, s in scores.items()}, {name: s[1] for name, s in scores.items()}
         out.append({"level": l + 1, "n_clusters": int(len(np.unique(pred))),
                     "ari": ari["labels"] if single else ari,
                     "purity": pur["labels"] if single else pur})
@@ -142,9 +140,8 @@ def triplet_agreement(assignments: np.ndarray, true_levels: Sequence[np.ndarray]
     assignments : ndarray of shape (n_points, n_levels), root side first (nested levels)
     true_levels : per-level labels of the true tree, coarsest first
     """
-    if isinstance(true_levels, Mapping):
-        true_levels = list(true_levels.values())
-    truth = np.stack([np.asarray(t) for t in true_levels], 1)
+    levels = true_levels.values() if isinstance(true_levels, Mapping) else true_levels
+    truth = np.stack([np.asarray(t) for t in levels], 1)
     rec = np.asarray(assignments)
     n = len(rec)
     if n < 3:
@@ -189,10 +186,8 @@ def read_label_sets(spec: str | os.PathLike | None, data_path: str | os.PathLike
     if path.is_file():
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
-            if arr.ndim == 2:
-                sets = {f"{path.stem}_{j + 1}": arr[:, j] for j in range(arr.shape[1])}
-            else:
-                sets = {path.stem: arr.reshape(-1)}
+            sets = ({f"{path.stem}_{j + 1}": column for j, column in enumerate(arr.T)} if arr.ndim == 2
+                    else {path.stem: arr.reshape(-1)})
         else:
             sets = {path.stem: load_labels(path)}
     else:

@@ -14,6 +14,8 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from boltzkit.models.units import UNIT_TYPES
+
 
 class Chains(NamedTuple):
     """State of many Markov chains run in parallel.
@@ -53,37 +55,48 @@ class EnergyModel(Protocol):
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Any:
         """A copy on ``device`` in ``dtype`` (None: unchanged)."""
-        ...
 
     def clone(self) -> Any:
-        ...
+        """A copy with its own tensors."""
 
     def parameters(self) -> dict[str, Tensor]: ...
 
     def free_energy(self, x: Tensor) -> Tensor:
         """Energy of visible configurations, shape (batch,) for x of shape (batch, n_visible)."""
-        ...
 
     def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
         """Uniformly random chains."""
-        ...
 
     def chains_from(self, x: Tensor) -> Chains:
         """Chains started at the given visible configurations."""
-        ...
 
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
                     beta: float = 1.0) -> Chains:
         """One Monte Carlo step (block Gibbs for RBMs, a sweep for pairwise models)."""
-        ...
 
     def log_likelihood_gradient(self, data: Tensor, chains: Chains, data_weights: Tensor | None = None,
                                 centered: bool = True) -> dict[str, Tensor]:
         """Estimate of d<log p>_data / d theta (positive minus negative phase), keyed like parameters()."""
-        ...
 
     def config(self) -> dict[str, Any]:
         """Everything but the tensors needed to rebuild the model (``kind``, sizes, unit types...;
         the registry's loader reads it back). Run files also keep a legacy ``family`` entry, the
         builder group of release 0.1 (``rbm``, ``pairwise``, ...), unused since."""
-        ...
+
+
+class RandomChains:
+    """``init_chains`` and ``chains_from`` of the :class:`EnergyModel` interface, for a model with
+    ``visible``, ``n_visible``, ``device`` and ``dtype`` (every built-in family)."""
+
+    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
+        """``n`` uniformly random visible configurations (categorical units: uniform codes),
+        shape (n, n_visible), in the model's dtype."""
+        shape = (n, self.n_visible)
+        if self.visible.categorical:
+            codes = torch.randint(0, self.visible.n_states, shape, generator=generator, device=self.device)
+            return Chains(codes.to(self.dtype))
+        return Chains(UNIT_TYPES[self.visible.name].random(shape, generator, self.device, self.dtype))
+
+    def chains_from(self, x: Tensor) -> Chains:
+        """Chains started at the configurations ``x`` (a copy in the model's dtype and device)."""
+        return Chains(x.to(device=self.device, dtype=self.dtype).clone())

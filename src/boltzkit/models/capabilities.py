@@ -53,7 +53,6 @@ class HiddenLayer(Protocol):
 
     def transform(self, v: Tensor) -> Tensor:
         """Conditional means of the hidden units <h | v>, shape (batch, n_hidden)."""
-        ...
 
 
 class BernoulliForm(NamedTuple):
@@ -88,7 +87,6 @@ class LayeredEnergy(Protocol):
 
     def as_bernoulli(self) -> BernoulliForm:
         """The same distribution with {0,1} units (the form TAP and the couplings are written in)."""
-        ...
 
 
 @runtime_checkable
@@ -97,15 +95,12 @@ class ExactEnumeration(Protocol):
 
     def enumeration_log2_size(self) -> float:
         """log2 of the number of terms of the cheapest exact sum for log Z."""
-        ...
 
     def log_partition_exact(self) -> float:
         """log Z by enumeration (of the cheaper layer for models with hidden units)."""
-        ...
 
     def enumerate_visible(self) -> Tensor:
         """Every visible configuration, shape (n_configurations, n_visible)."""
-        ...
 
 
 @runtime_checkable
@@ -114,11 +109,9 @@ class AnnealingPath(Protocol):
 
     def annealed(self, beta: float) -> Any:
         """The model at position ``beta`` of the path."""
-        ...
 
     def annealing_base_log_partition(self) -> float:
         """Exact log Z of the model at beta = 0."""
-        ...
 
 
 @runtime_checkable
@@ -129,7 +122,6 @@ class FastAnnealing(Protocol):
                        generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """(log-weight increment F_beta(v) - F_beta_next(v) of shape (n_chains,), then v after one
         Gibbs step at ``beta_next``) for chains ``v`` of shape (n_chains, n_visible)."""
-        ...
 
 
 @runtime_checkable
@@ -144,7 +136,7 @@ class MultiStepSampler(Protocol):
 
     def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
                      beta: float = 1.0) -> Chains:
-        ...
+        """``n_steps`` Monte Carlo steps (:meth:`sample_step` ``n_steps`` times, faster)."""
 
 
 @runtime_checkable
@@ -154,7 +146,6 @@ class CenteredGradient(Protocol):
     def centering(self, data: Tensor, data_weights: Tensor | None = None) -> Any:
         """Offsets on ``data``: an object with ``to_centered(grads)``, ``restore(params, previous)``
         and ``data_hidden`` (<h|v> of the rows, reusable by the gradient)."""
-        ...
 
 
 @runtime_checkable
@@ -162,7 +153,7 @@ class Constrained(Protocol):
     """Parameters with a constraint (a gauge) re-imposed in place after every update."""
 
     def after_update(self) -> None:
-        ...
+        """Re-impose the constraint on the parameters, in place."""
 
 
 @runtime_checkable
@@ -184,7 +175,6 @@ class MomentMatching(Protocol):
         """Statistics of ``data`` (shape (n, n_visible)), passed in place of the data to
         ``log_likelihood_gradient``. ``chain_statistics`` holds those of the chains of the last
         gradient."""
-        ...
 
 
 @runtime_checkable
@@ -197,15 +187,12 @@ class ProfileStart(Protocol):
     def target_statistics(self, samples: np.ndarray, weights: np.ndarray | None,
                           pseudocount: float) -> Any:
         """Pseudocounted statistics of data values ``samples`` (shape (n, n_visible))."""
-        ...
 
     def from_profile(self, target: Any) -> Any:
         """The independent-site model that reproduces ``target``'s one-site statistics."""
-        ...
 
     def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
         """Exact samples of the model's fields alone (its independent-site part)."""
-        ...
 
 
 class PseudoLikelihoodProblem(NamedTuple):
@@ -229,7 +216,6 @@ class PseudoLikelihood(Protocol):
 
     def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
         """The objective on ``data`` (model values, duplicates merged) with normalised ``weights``."""
-        ...
 
 
 @runtime_checkable
@@ -238,7 +224,6 @@ class SingleFlipEnergies(Protocol):
 
     def flip_energy_differences(self, s: Tensor) -> Tensor:
         """E(s with s_i flipped) - E(s), shape (M, N) for s of shape (M, N)."""
-        ...
 
 
 @runtime_checkable
@@ -250,7 +235,6 @@ class PairwiseParameters(Protocol):
 
     def zero_sum_gauge(self) -> Any:
         """The same distribution with fields and couplings in the zero-sum gauge."""
-        ...
 
 
 @runtime_checkable
@@ -260,7 +244,6 @@ class ZeroSumGauge(Protocol):
     def zero_sum_gauge(self) -> Any:
         """A copy with the same p(v) whose parameters sum to zero over the states of every site
         (for a Potts RBM: over the states of every weight W_i.a and visible bias b_i.)."""
-        ...
 
 
 def require(model: Any, capability: type, purpose: str) -> None:

@@ -34,8 +34,9 @@ import torch
 from torch import Tensor, nn
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.models.base import Chains
-from boltzkit.models.units import SPIN
+from boltzkit.models.base import Chains, RandomChains
+from boltzkit.models.statistics import normalised, weighted_mean
+from boltzkit.models.units import SPIN, exact_log_sum
 from boltzkit.models.visible import SPIN_SPACE
 
 __all__ = ["ACTIVATIONS", "MLPEnergy", "HybridEBM"]
@@ -72,11 +73,9 @@ class MLPEnergy(nn.Module):
         self.network = nn.Sequential(*layers)
         with torch.no_grad():
             for layer in self.network:
-                if isinstance(layer, nn.Linear):
-                    bound = 1.0 / math.sqrt(layer.in_features)
-                    for p in layer.parameters():
-                        u = torch.rand(p.shape, generator=generator, dtype=torch.float64)
-                        p.copy_((2 * u - 1) * bound)
+                for p in layer.parameters():  # the Linear layers' (activations have none)
+                    u = torch.rand(p.shape, generator=generator, dtype=torch.float64)
+                    p.copy_((2 * u - 1) * (1.0 / math.sqrt(layer.in_features)))
         # like every model's tensors, learned only when a trainer asks for gradients
         self.network.requires_grad_(False)
 
@@ -99,7 +98,7 @@ class MLPEnergy(nn.Module):
         return self.from_preactivation(flipped) - self.from_preactivation(a)[:, None]
 
 
-class HybridEBM:
+class HybridEBM(RandomChains):
     """Pairwise + neural-network energy on ±1 spins (see the module docstring).
 
     Parameters
@@ -145,11 +144,19 @@ class HybridEBM:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "HybridEBM":
+        """The model of ``config`` holding copies of the tensors ``params`` (named as in
+        :meth:`parameters`), in their dtype and on their device."""
         some = next(iter(params.values()))
         model = cls(config["n_visible"], config.get("hidden", [128]), config.get("activation", "silu"),
                     config.get("pairwise", True), config.get("neural", True), config.get("seed", 0),
                     some.dtype, some.device)
-        model.load_parameters(params)
+        own = model.parameters()
+        missing = set(own) - set(params)
+        if missing:
+            raise ValueError(f"missing tensors for a hybrid model: {', '.join(sorted(missing))}")
+        with torch.no_grad():
+            for name, tensor in own.items():
+                tensor.copy_(params[name])
         return model
 
     def parameters(self) -> dict[str, Tensor]:
@@ -161,22 +168,9 @@ class HybridEBM:
             out.update({f"network.{k}": p for k, p in self.network.network.named_parameters()})
         return out
 
-    def load_parameters(self, params: dict[str, Tensor]) -> None:
-        """Copy tensors (named as in :meth:`parameters`) into the model."""
-        own = self.parameters()
-        missing = set(own) - set(params)
-        if missing:
-            raise ValueError(f"missing tensors for a hybrid model: {', '.join(sorted(missing))}")
-        with torch.no_grad():
-            for name, tensor in own.items():
-                tensor.copy_(params[name].to(tensor.device, tensor.dtype))
-
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "HybridEBM":
-        some = next(iter(self.parameters().values()))
-        model = HybridEBM(self.n_visible, self.hidden, self.activation, self.pairwise, self.neural, self.seed,
-                          dtype or some.dtype, device or some.device)
-        model.load_parameters({k: v.detach() for k, v in self.parameters().items()})
-        return model
+        return HybridEBM.from_config(self.config(), {k: p.detach().to(device=device, dtype=dtype)
+                                                     for k, p in self.parameters().items()})
 
     def clone(self) -> "HybridEBM":
         return self.to()
@@ -212,9 +206,7 @@ class HybridEBM:
         """E(s) for s of shape (batch, N) with values ±1; shape (batch,)."""
         s = s.to(device=self.device, dtype=self.dtype)
         e = self.pairwise_energy(s)
-        if self.neural:
-            e = e + self.network(s)
-        return e
+        return e + self.network(s) if self.neural else e
 
     energy = free_energy
 
@@ -229,12 +221,6 @@ class HybridEBM:
         return delta
 
     # ---------------------------------------------------------------- sampling
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        return Chains(SPIN.random((n, self.n_visible), generator, self.device, self.dtype))
-
-    def chains_from(self, x: Tensor) -> Chains:
-        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
-
     def enumerate_visible(self) -> Tensor:
         return SPIN.enumerate(self.n_visible, self.device, self.dtype)
 
@@ -245,10 +231,7 @@ class HybridEBM:
     def log_partition_exact(self, chunk_size: int = 1 << 14) -> float:
         """log Z = logsumexp_s -E(s) over the 2**N configurations (float64; small N only)."""
         model = self.to(dtype=torch.float64)
-        states = SPIN.enumerate(self.n_visible, self.device, torch.float64)
-        pieces = [torch.logsumexp(-model.free_energy(states[k:k + chunk_size]), 0)
-                  for k in range(0, len(states), chunk_size)]
-        return float(torch.logsumexp(torch.stack(pieces), 0))
+        return exact_log_sum(model.free_energy, model.enumerate_visible().split(chunk_size))
 
     @torch.no_grad()
     def sample_step(self, chains: Chains, generator: torch.Generator | None = None,
@@ -260,14 +243,13 @@ class HybridEBM:
         s = chains.visible.to(device=self.device, dtype=self.dtype).clone()
         a = self.network.first(s) if self.neural else None
         J = self._masked_couplings() if self.pairwise else None
-        w = self.network.first.weight if self.neural else None
         for i in range(self.n_visible):
             si = s[:, i]
             delta = torch.zeros_like(si)
             if self.pairwise:
                 delta = delta + 2 * si * (self.fields[i] + s @ J[:, i])
             if self.neural:
-                a_flip = a - 2 * si[:, None] * w[:, i]
+                a_flip = a - 2 * si[:, None] * self.network.first.weight[:, i]
                 delta = delta + self.network.from_preactivation(a_flip) - self.network.from_preactivation(a)
             # heat bath: P(flip) = 1 / (1 + exp(beta * delta))
             u = torch.rand(si.shape, generator=generator, device=self.device, dtype=self.dtype)
@@ -282,12 +264,9 @@ class HybridEBM:
                                 centered: bool = True) -> dict[str, Tensor]:
         """-<dE/dθ>_data + <dE/dθ>_model by automatic differentiation, keyed like :meth:`parameters`
         (``centered`` is ignored)."""
-        def weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
+        def mean_energy(x: Tensor, w: Tensor | None) -> Tensor:
             e = self.free_energy(x)
-            if w is None:
-                return e.mean()
-            w = w.to(e.device, e.dtype)
-            return (w / w.sum()) @ e
+            return weighted_mean(e, normalised(w, e))
 
         params = self.parameters()
         flags = {k: p.requires_grad for k, p in params.items()}
@@ -295,7 +274,7 @@ class HybridEBM:
             for p in params.values():
                 p.requires_grad_(True)
             with torch.enable_grad():
-                objective = weighted_mean(chains.visible, chains.weights) - weighted_mean(data, data_weights)
+                objective = mean_energy(chains.visible, chains.weights) - mean_energy(data, data_weights)
                 grads = torch.autograd.grad(objective, list(params.values()), allow_unused=True)
         finally:
             for k, p in params.items():

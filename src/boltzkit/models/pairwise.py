@@ -44,14 +44,14 @@ from torch import Tensor
 
 from boltzkit.data.reweighting import frequencies
 from boltzkit.errors import BoltzkitError
-from boltzkit.models.base import Chains
+from boltzkit.models.base import Chains, RandomChains
 from boltzkit.models.capabilities import PseudoLikelihoodProblem
 from boltzkit.models.gauge import zero_sum_gauge
 from boltzkit.models.interactions import Interactions, pairs_to_dense
 from boltzkit.models.potts_rbm import enumerate_codes, sample_categorical, site_frequencies
-from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson
+from boltzkit.models.statistics import PairwiseStatistics, correlation_pearson, normalised
 from boltzkit.models.pseudo_likelihood import potts_objective, pseudo_log_likelihood
-from boltzkit.models.units import SPIN
+from boltzkit.models.units import SPIN, exact_log_sum
 from boltzkit.models.visible import SPIN_SPACE, VisibleSpace, categorical_space
 from boltzkit.models.metropolis import metropolis_accept, metropolis_categorical
 
@@ -61,11 +61,11 @@ __all__ = ["PottsModel", "IsingModel", "PairwiseStatistics", "build_potts", "bui
 SAMPLERS = ("gibbs", "metropolis")
 
 
-def _normalised_weights(n: int, weights: Tensor | None, like: Tensor) -> Tensor:
-    if weights is None:
-        return torch.full((n,), 1.0 / n, dtype=like.dtype, device=like.device)
-    w = weights.to(like.device, like.dtype)
-    return w / w.sum()
+def _normalised_weights(weights: Tensor | None, like: Tensor) -> Tensor:
+    """Weights of the rows of ``like`` summing to 1, in its dtype and device (None: all 1/n)."""
+    n = like.shape[0]
+    w = normalised(weights, like)
+    return torch.full((n,), 1.0 / n, dtype=like.dtype, device=like.device) if w is None else w
 
 
 def _symmetric_gram(wx: Tensor, x: Tensor, block: int, n_blocks: int = 8) -> Tensor:
@@ -85,15 +85,11 @@ def _symmetric_gram(wx: Tensor, x: Tensor, block: int, n_blocks: int = 8) -> Ten
     return out
 
 
-class _Pairwise:
+class _Pairwise(RandomChains):
     """What the Potts and Ising models share."""
 
     family = "pairwise"
     penalized_parameters = ("couplings",)  # the trainer's l1/l2 apply to these
-
-    fields: Tensor
-    couplings: Tensor
-    sampler: str
     chain_statistics: PairwiseStatistics | None = None  # of the last log_likelihood_gradient call
 
     def parameters(self) -> dict[str, Tensor]:
@@ -114,13 +110,17 @@ class _Pairwise:
     def __init__(self, fields: Tensor, couplings: Tensor, sampler: str = "gibbs"):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
-        self.fields = fields
-        self.couplings = couplings
-        self.sampler = sampler
+        self.fields, self.couplings, self.sampler = fields, couplings, sampler
 
     @classmethod
     def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]):
         return cls(params["fields"], params["couplings"], config.get("sampler", "gibbs"))
+
+    @classmethod
+    def uncoupled(cls, fields: Tensor, sampler: str = "gibbs"):
+        """The independent-site model of ``fields``: every coupling zero."""
+        n = fields.shape[0]
+        return cls(fields, fields.new_zeros((n, n) + tuple(fields.shape[1:]) * 2), sampler)
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
         return type(self)(self.fields.to(device=device, dtype=dtype),
@@ -128,9 +128,6 @@ class _Pairwise:
 
     def clone(self):
         return type(self)(self.fields.clone(), self.couplings.clone(), self.sampler)
-
-    def chains_from(self, x: Tensor) -> Chains:
-        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
 
     def free_energy(self, s: Tensor) -> Tensor:
         """The energy (no hidden units to sum out), shape (batch,)."""
@@ -147,10 +144,7 @@ class _Pairwise:
     def log_partition_exact(self, chunk_size: int = 1 << 14, max_states: int = 1 << 24) -> float:
         """log Z = logsumexp_s -E(s) by enumeration (float64; tiny models only)."""
         model = self.to(dtype=torch.float64)
-        states = model.enumerate_visible(max_states)
-        pieces = [torch.logsumexp(-model.free_energy(states[k:k + chunk_size]), 0)
-                  for k in range(0, len(states), chunk_size)]
-        return float(torch.logsumexp(torch.stack(pieces), 0))
+        return exact_log_sum(model.free_energy, model.enumerate_visible(max_states).split(chunk_size))
 
     def log_likelihood_gradient(self, data: "Tensor | PairwiseStatistics", chains: Chains,
                                 data_weights: Tensor | None = None,
@@ -173,7 +167,8 @@ class _Pairwise:
         negative = self.data_statistics(chains.visible, chains.weights)
         self.chain_statistics = negative
         grad_j = positive.couplings - negative.couplings
-        self._zero_self_couplings(grad_j)
+        sites = torch.arange(self.n_visible, device=grad_j.device)
+        grad_j[sites, sites] = 0  # no self-couplings (diagonal entries or blocks)
         return {"fields": positive.fields - negative.fields, "couplings": grad_j}
 
 
@@ -201,8 +196,7 @@ class PottsModel(_Pairwise):
     @classmethod
     def zeros(cls, length: int, q: int, dtype: torch.dtype = torch.float32,
               device: torch.device | str = "cpu", sampler: str = "gibbs") -> "PottsModel":
-        return cls(torch.zeros(length, q, dtype=dtype, device=device),
-                   torch.zeros(length, length, q, q, dtype=dtype, device=device), sampler)
+        return cls.uncoupled(torch.zeros(length, q, dtype=dtype, device=device), sampler)
 
     @classmethod
     def init_from_data(cls, data: Tensor, q: int, data_weights: Tensor | None = None,
@@ -212,9 +206,7 @@ class PottsModel(_Pairwise):
         if dtype is None:
             dtype = data.dtype if data.is_floating_point() else torch.float32
         h = torch.log(site_frequencies(data, q, data_weights, pseudocount))
-        length = data.shape[1]
-        return cls((h - h.mean(1, keepdim=True)).to(dtype),
-                   torch.zeros(length, length, q, q, dtype=dtype, device=data.device), sampler)
+        return cls.uncoupled((h - h.mean(1, keepdim=True)).to(dtype), sampler)
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
@@ -246,11 +238,6 @@ class PottsModel(_Pairwise):
         offsets = torch.arange(0, x.shape[1], self.n_states, device=self.device)
         return x.scatter_(1, codes + offsets, 1.0)
 
-    @staticmethod
-    def _zero_self_couplings(j: Tensor) -> None:
-        idx = torch.arange(j.shape[0], device=j.device)
-        j[idx, idx] = 0
-
     # ---------------------------------------------------------------- energies
     def local_fields(self, s: Tensor) -> Tensor:
         """h_i(a) + sum_{j != i} J_ij(a, s_j) for every site and state, shape (batch, L, q)."""
@@ -263,11 +250,6 @@ class PottsModel(_Pairwise):
         return -(x @ self.fields.reshape(-1)) - 0.5 * ((x @ self.flat_couplings()) * x).sum(-1)
 
     # ---------------------------------------------------------------- sampling
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        s = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
-                          device=self.device)
-        return Chains(s.to(self.dtype))
-
     def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
         """``n`` independent draws of the profile (independent-site) model p_i(a) ∝ exp h_i(a).
 
@@ -333,7 +315,7 @@ class PottsModel(_Pairwise):
     def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> PairwiseStatistics:
         """Weighted one- and two-site frequencies f_i (L, q) and f_ij (L, L, q, q) of codes ``data``."""
         x = self.one_hot(data)
-        w = _normalised_weights(x.shape[0], data_weights, x)
+        w = _normalised_weights(data_weights, x)
         length, q = self.n_visible, self.n_states
         fij = _symmetric_gram(x * w.unsqueeze(1), x, q)
         return PairwiseStatistics((w @ x).reshape(length, q),
@@ -348,12 +330,10 @@ class PottsModel(_Pairwise):
     def from_profile(self, target: PairwiseStatistics) -> "PottsModel":
         """The independent-site start of bmDCA: h_i(a) = log f_i(a), J = 0 (adabmDCA's
         ``init_parameters``); needs a pseudocount > 0 for states absent from a column."""
-        length, q = target.fields.shape
         fields = torch.log(target.fields)
         if not bool(torch.isfinite(fields).all()):
             raise BoltzkitError("a state never occurs in a column: give --pseudocount > 0")
-        return PottsModel(fields, torch.zeros(length, length, q, q, dtype=fields.dtype,
-                                              device=fields.device), self.sampler)
+        return PottsModel.uncoupled(fields, self.sampler)
 
     def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
         """Symmetric plmDCA on codes ``data`` (M, L): couplings as one (L q, L q) matrix."""
@@ -403,25 +383,19 @@ class IsingModel(_Pairwise):
     @classmethod
     def zeros(cls, n: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
               sampler: str = "gibbs") -> "IsingModel":
-        return cls(torch.zeros(n, dtype=dtype, device=device),
-                   torch.zeros(n, n, dtype=dtype, device=device), sampler)
+        return cls.uncoupled(torch.zeros(n, dtype=dtype, device=device), sampler)
 
     @classmethod
     def init_from_data(cls, data: Tensor, data_weights: Tensor | None = None, eps: float = 1e-4,
                        sampler: str = "gibbs") -> "IsingModel":
         """Independent-site start h_i = atanh(<s_i>) (means clamped to ±(1 - 2 eps)), J = 0."""
-        w = _normalised_weights(data.shape[0], data_weights, data)
+        w = _normalised_weights(data_weights, data)
         m = (w @ data).clamp(-1 + 2 * eps, 1 - 2 * eps)
-        return cls(torch.atanh(m), torch.zeros(data.shape[1], data.shape[1], dtype=data.dtype,
-                                               device=data.device), sampler)
+        return cls.uncoupled(torch.atanh(m), sampler)
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "family": self.family, "n_visible": self.n_visible,
                 "sampler": self.sampler}
-
-    @staticmethod
-    def _zero_self_couplings(j: Tensor) -> None:
-        j.fill_diagonal_(0)
 
     def local_fields(self, s: Tensor) -> Tensor:
         """h_i + sum_j J_ij s_j, shape (batch, N)."""
@@ -437,9 +411,6 @@ class IsingModel(_Pairwise):
         s = s.to(self.device, self.dtype)
         return 2.0 * s * self.local_fields(s)
 
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        return Chains(SPIN.random((n, self.n_visible), generator, self.device, self.dtype))
-
     def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
         """Every ±1 configuration (site 0 varies slowest, -1 first), shape (2**N, N)."""
         return SPIN.from_bernoulli(super().enumerate_visible(max_states))
@@ -448,11 +419,10 @@ class IsingModel(_Pairwise):
                     beta: float = 1.0) -> Chains:
         """One sequential sweep (heat bath or Metropolis single-spin flips), all chains at once."""
         s = chains.visible.to(self.device, self.dtype).clone()
-        n = s.shape[0]
         for i in range(self.n_visible):
             field = beta * (self.fields[i] + s @ self.couplings[:, i])  # J_ii = 0
             if self.sampler == "gibbs":
-                u = torch.rand(n, generator=generator, device=self.device, dtype=self.dtype)
+                u = torch.rand(s.shape[0], generator=generator, device=self.device, dtype=self.dtype)
                 s[:, i] = torch.where(u < torch.sigmoid(2.0 * field), 1.0, -1.0).to(self.dtype)
             else:
                 # flipping s_i changes -E by -2 s_i field
@@ -463,7 +433,7 @@ class IsingModel(_Pairwise):
     def data_statistics(self, data: Tensor, data_weights: Tensor | None = None) -> PairwiseStatistics:
         """Weighted <s_i> (N,) and <s_i s_j> (N, N) of ±1 ``data``."""
         s = data.to(self.device, self.dtype)
-        w = _normalised_weights(s.shape[0], data_weights, s)
+        w = _normalised_weights(data_weights, s)
         return PairwiseStatistics(w @ s, (s * w.unsqueeze(1)).T @ s)
 
     def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:

@@ -45,14 +45,9 @@ from torch import Tensor
 from boltzkit.checks import integer
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import BernoulliForm
-from boltzkit.models.rbm_base import (
-    Centering,
-    RBMBase,
-    gradient_terms,
-    log_sum_over_binary_layer,
-    weighted_mean,
-)
-from boltzkit.models.units import BERNOULLI
+from boltzkit.models.rbm_base import RBMBase, log_sum_over_binary_layer
+from boltzkit.models.statistics import normalised
+from boltzkit.models.units import BERNOULLI, exact_log_sum
 from boltzkit.models.visible import VisibleSpace, categorical_space
 
 __all__ = ["PottsRBM", "independent_site_potts", "one_hot_flat", "sample_categorical",
@@ -93,11 +88,8 @@ def site_frequencies(codes: Tensor, q: int, weights: Tensor | None = None,
                      pseudocount: float = 0.0, dtype: torch.dtype = torch.float64) -> Tensor:
     """Weighted one-site frequencies f_i^mu, shape (n_sites, q), with f <- (1-λ) f + λ/q."""
     x = F.one_hot(codes.long(), q).to(dtype)
-    if weights is None:
-        f = x.mean(0)
-    else:
-        w = weights.to(device=x.device, dtype=dtype)
-        f = torch.einsum("m,miq->iq", w / w.sum(), x)
+    w = normalised(weights, x)
+    f = x.mean(0) if w is None else torch.einsum("m,miq->iq", w, x)
     return (1.0 - pseudocount) * f + pseudocount / q
 
 
@@ -141,14 +133,10 @@ class PottsRBM(RBMBase):
         """
         if dtype is None:
             dtype = data.dtype if data.is_floating_point() else torch.float32
-        n_visible = data.shape[1]
-        f = site_frequencies(data, q, data_weights, pseudocount)
-        bias = torch.log(f).to(dtype)
-        w = torch.randn(n_visible, q, n_hidden, generator=generator, dtype=dtype,
+        bias = torch.log(site_frequencies(data, q, data_weights, pseudocount)).to(dtype)
+        w = torch.randn(data.shape[1], q, n_hidden, generator=generator, dtype=dtype,
                         device=data.device) * weight_std
-        model = cls(w, bias, torch.zeros(n_hidden, dtype=dtype, device=data.device))
-        model.after_update()
-        return model
+        return cls(w, bias, bias.new_zeros(n_hidden)).zero_sum_gauge()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "PottsRBM":
@@ -163,12 +151,11 @@ class PottsRBM(RBMBase):
         """q, the number of states of each visible unit."""
         return self.weights.shape[1]
 
-    def _flat_weights(self) -> Tensor:
-        return self.weights.reshape(self.n_visible * self.n_states, self.n_hidden)
-
     def one_hot(self, v: Tensor) -> Tensor:
         """Flattened one-hot encoding of codes v, shape (batch, n_visible * q), model dtype."""
         return one_hot_flat(v.to(self.device), self.n_states, self.dtype)
+
+    _unit_values = one_hot  # the visible unit values of RBMBase's gradient and centering
 
     def _rows(self, v: Tensor) -> Tensor:
         """Index of (site i, state v_i) in the flattened (n_visible * q) axis, shape (batch, n_visible)."""
@@ -180,17 +167,6 @@ class PottsRBM(RBMBase):
         """c_a + sum_i W_ia^{v_i}, shape (batch, n_hidden)."""
         # a sum of selected rows of W: the same as one_hot(v) @ W_flat without the one-hot matrix
         return F.embedding_bag(self._rows(v), self._flat_weights(), mode="sum") + self.hidden_bias
-
-    def visible_field(self, h: Tensor) -> Tensor:
-        """b_i^mu + sum_a W_ia^mu h_a, shape (batch, n_visible, q)."""
-        flat = torch.addmm(self.visible_bias.reshape(-1), h, self._flat_weights().T)
-        return flat.reshape(h.shape[0], self.n_visible, self.n_states)
-
-    def energy(self, v: Tensor, h: Tensor) -> Tensor:
-        """Joint energy E(v, h), shape (batch,)."""
-        x = self.one_hot(v)
-        return -((x @ self._flat_weights()) * h).sum(-1) - x @ self.visible_bias.reshape(-1) \
-            - h @ self.hidden_bias
 
     def free_energy(self, v: Tensor) -> Tensor:
         """Marginal energy F(v) = -log sum_h exp(-E(v, h)), shape (batch,)."""
@@ -215,12 +191,6 @@ class PottsRBM(RBMBase):
         h = self.sample_hidden(chains.visible, generator, beta)
         return Chains(self.sample_visible(h, generator, beta), h)
 
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        """Uniformly random codes, shape (n, n_visible)."""
-        v = torch.randint(0, self.n_states, (n, self.n_visible), generator=generator,
-                          device=self.device)
-        return Chains(v.to(self.dtype))
-
     def enumerate_visible(self, max_states: int = 1 << 22) -> Tensor:
         """All q**n_visible configurations as float codes, shape (q**n_visible, n_visible)."""
         return enumerate_codes(self.n_visible, self.n_states, self.device, self.dtype, max_states)
@@ -229,10 +199,6 @@ class PottsRBM(RBMBase):
     @property
     def visible(self) -> VisibleSpace:
         return categorical_space(self.n_states)
-
-    def enumeration_log2_size(self) -> float:
-        """log2 of the terms of the exact sum over the cheaper layer, min(N log2 q, H)."""
-        return min(self.n_visible * math.log2(self.n_states), float(self.n_hidden))
 
     def as_bernoulli(self) -> BernoulliForm:
         """The parameters as they are: one-hot visible units, {0,1} hidden units."""
@@ -250,76 +216,19 @@ class PottsRBM(RBMBase):
         n_hidden_states = 2**self.n_hidden
         n_visible_states = self.n_states**self.n_visible
         if min(n_hidden_states, n_visible_states) > max_states:
-            raise ValueError(
-                f"exact log Z needs 2**n_hidden or q**n_visible at most {max_states} (here 2**"
-                f"{self.n_hidden} and {self.n_states}**{self.n_visible}); use AIS")
+            raise ValueError(f"exact log Z needs 2**n_hidden or q**n_visible at most {max_states} "
+                             f"(here 2**{self.n_hidden} and {self.n_states}**{self.n_visible}); use AIS")
         model = self.to(dtype=torch.float64)
         if n_hidden_states <= n_visible_states:
             return log_sum_over_binary_layer(model.hidden_free_energy, self.n_hidden, BERNOULLI,
                                              chunk_size, self.device)
-        states = model.enumerate_visible(max_states)
-        pieces = [torch.logsumexp(-model.free_energy(states[start:start + chunk_size]), 0)
-                  for start in range(0, n_visible_states, chunk_size)]
-        return float(torch.logsumexp(torch.stack(pieces), 0))
+        return exact_log_sum(model.free_energy, model.enumerate_visible(max_states).split(chunk_size))
 
     # ---------------------------------------------------------------- annealing (AIS)
     def annealing_base_log_partition(self) -> float:
         """log Z of ``annealed(0)``: independent sites with fields b plus n_hidden free hidden units."""
         return float(torch.logsumexp(self.visible_bias.double(), -1).sum()
                      + self.n_hidden * math.log(2.0))
-
-    # ---------------------------------------------------------------- learning
-    def log_likelihood_gradient(self, data: Tensor, chains: Chains,
-                                data_weights: Tensor | None = None,
-                                centered: bool = True, *,
-                                data_hidden: Tensor | None = None) -> dict[str, Tensor]:
-        """Positive minus negative phase of d<log p(v)>_data / d theta (one-hot visible units).
-
-        Same estimator as :meth:`boltzkit.models.rbm.RBM.log_likelihood_gradient` with v replaced
-        by its flattened one-hot encoding: the data term uses <h|v>, the model term the chains'
-        visible states with their <h|v>; ``centered`` centres both layers on the data means
-        (docs/methods.md section 6.1).
-
-        Parameters
-        ----------
-        data : Tensor of shape (batch, n_visible), codes
-        chains : Chains with ``visible`` of shape (n_chains, n_visible); their ``weights``, if given,
-            weight the model average
-        data_weights : Tensor of shape (batch,), optional (normalised here)
-        data_hidden : Tensor of shape (batch, n_hidden), optional
-            ``transform(data)`` when the caller already has it (from :meth:`centering`).
-
-        Returns
-        -------
-        dict with ``weights`` (n_visible, q, n_hidden), ``visible_bias`` (n_visible, q),
-        ``hidden_bias`` (n_hidden,).
-        """
-        h_d = self.transform(data) if data_hidden is None else data_hidden
-        w_m = None if chains.weights is None else chains.weights.to(self.device, self.dtype)
-        grad_w, grad_b, grad_c = gradient_terms(
-            self.one_hot(data), h_d, self._normalised(data_weights), self.one_hot(chains.visible),
-            self.transform(chains.visible), w_m, centered)
-        return {"weights": grad_w.reshape(self.weights.shape),
-                "visible_bias": grad_b.reshape(self.visible_bias.shape), "hidden_bias": grad_c}
-
-    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> Centering:
-        """Offsets of the centered parametrisation on ``data``: the one-hot means v̄ (n_visible, q)
-        and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these coordinates).
-
-        Also keeps ``data_hidden`` = <h|v> of every row, which :meth:`log_likelihood_gradient`
-        of the same data reuses.
-        """
-        w = self._normalised(data_weights)
-        h = self.transform(data)
-        x_bar = weighted_mean(self.one_hot(data), w).reshape(self.n_visible, self.n_states)
-        return Centering(x_bar, weighted_mean(h, w), h)
-
-    def _normalised(self, data_weights: Tensor | None) -> Tensor | None:
-        """Row weights in the model's dtype and device, summing to 1 (None stays None: uniform)."""
-        if data_weights is None:
-            return None
-        w = data_weights.to(self.device, self.dtype)
-        return w / w.sum()
 
     # ---------------------------------------------------------------- gauge
     @torch.no_grad()
@@ -350,11 +259,9 @@ def independent_site_potts(data: Tensor, q: int, data_weights: Tensor | None = N
     (f <- (1-λ) f + λ/q), so that states absent from ``data`` keep a finite log-probability.
     Its exact log Z is cheap (:meth:`PottsRBM.log_partition_exact`).
     """
-    n_visible = data.shape[1]
     bias = torch.log(site_frequencies(data, q, data_weights, pseudocount)).to(dtype)
-    return PottsRBM(torch.zeros(n_visible, q, 0, dtype=dtype, device=data.device),
-                    bias - bias.mean(1, keepdim=True),
-                    torch.zeros(0, dtype=dtype, device=data.device))
+    return PottsRBM(bias.new_zeros(data.shape[1], q, 0), bias - bias.mean(1, keepdim=True),
+                    bias.new_zeros(0))
 
 
 def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],
@@ -364,5 +271,4 @@ def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[s
     generator = torch.Generator(device=data.device).manual_seed(seed)
     w = None if weights is None else weights.to(data.device, data.dtype)
     n_hidden = integer(options["n_hidden"], "--hidden (n_hidden)", 1)
-    return PottsRBM.init_from_data(data, n_hidden, space.n_states, generator,
-                                   data_weights=w)
+    return PottsRBM.init_from_data(data, n_hidden, space.n_states, generator, data_weights=w)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from boltzkit.models.capabilities import SingleFlipEnergies
+from boltzkit.models.statistics import normalised, weighted_mean
 
 __all__ = ["flip_energy_differences", "pseudo_log_likelihood", "potts_objective", "merge_duplicates",
            "symmetric"]
@@ -37,8 +38,7 @@ def flip_energy_differences(model: Any, s: Tensor) -> Tensor:
     return e[:, 1:] - e[:, :1]
 
 
-def pseudo_log_likelihood(model: Any, s: Tensor, weights: Tensor | None = None,
-                          per_site: bool = False) -> Tensor:
+def pseudo_log_likelihood(model: Any, s: Tensor, weights: Tensor | None = None) -> Tensor:
     """Mean log pseudo-likelihood sum_i log p(s_i | s_{\\i}) of ±1 samples ``s`` (M, N).
 
     Parameters
@@ -47,16 +47,9 @@ def pseudo_log_likelihood(model: Any, s: Tensor, weights: Tensor | None = None,
     s : Tensor of shape (M, N)
     weights : Tensor of shape (M,), optional
         Sample weights (normalised here).
-    per_site : bool
-        Return the (N,) vector of per-site terms instead of their sum.
     """
     log_cond = -F.softplus(-flip_energy_differences(model, s))                 # (M, N)
-    if weights is None:
-        per = log_cond.mean(0)
-    else:
-        w = weights.to(log_cond.device, log_cond.dtype)
-        per = (w / w.sum()) @ log_cond
-    return per if per_site else per.sum()
+    return weighted_mean(log_cond, normalised(weights, log_cond)).sum()
 
 
 def merge_duplicates(data: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:

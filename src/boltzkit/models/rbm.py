@@ -24,13 +24,8 @@ from boltzkit.checks import integer
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import BernoulliForm
-from boltzkit.models.rbm_base import (
-    Centering,
-    RBMBase,
-    gradient_terms,
-    log_sum_over_binary_layer,
-    weighted_mean,
-)
+from boltzkit.models.rbm_base import RBMBase, log_sum_over_binary_layer
+from boltzkit.models.statistics import normalised, weighted_mean
 from boltzkit.models.units import BERNOULLI, SPIN, UNIT_TYPES, UnitType, random_uniform
 from boltzkit.models.visible import BERNOULLI_SPACE, SPIN_SPACE, VisibleSpace
 
@@ -52,7 +47,8 @@ class RBM(RBMBase):
     visible_units, hidden_units : UnitType
         :data:`~boltzkit.models.units.BERNOULLI` ({0,1}) or :data:`~boltzkit.models.units.SPIN` (±1).
 
-    Parameters, copies, ``transform``, ``sample_hidden`` and ``annealed`` come from
+    Parameters, copies, ``visible_field``, ``energy``, ``transform``, ``sample_hidden``,
+    ``annealed``, ``log_likelihood_gradient`` and ``centering`` come from
     :class:`~boltzkit.models.rbm_base.RBMBase` (shared with the Potts RBM).
     """
 
@@ -66,6 +62,9 @@ class RBM(RBMBase):
 
     def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor) -> "RBM":
         return RBM(weights, visible_bias, hidden_bias, self.visible_units, self.hidden_units)
+
+    def _unit_values(self, v: Tensor) -> Tensor:
+        return v
 
     penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
     shared_random_numbers = True  # sample_steps draws the uniforms of several steps at once
@@ -87,11 +86,10 @@ class RBM(RBMBase):
 
         ``data`` must already be in the units' values ({0,1} or ±1).
         """
-        n_visible = data.shape[1]
-        w = torch.randn(n_visible, n_hidden, generator=generator, dtype=data.dtype,
+        w = torch.randn(data.shape[1], n_hidden, generator=generator, dtype=data.dtype,
                         device=data.device) * weight_std
-        return cls(w, independent_site_bias(data, units, data_weights), torch.zeros(
-            n_hidden, dtype=data.dtype, device=data.device), units, units)
+        return cls(w, independent_site_bias(data, units, data_weights), data.new_zeros(n_hidden),
+                   units, units)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], params: dict[str, Tensor]) -> "RBM":
@@ -107,14 +105,6 @@ class RBM(RBMBase):
     def hidden_field(self, v: Tensor) -> Tensor:
         """c + v W, shape (batch, n_hidden)."""
         return torch.addmm(self.hidden_bias, v, self.weights)
-
-    def visible_field(self, h: Tensor) -> Tensor:
-        """b + h W^T, shape (batch, n_visible)."""
-        return torch.addmm(self.visible_bias, h, self.weights.T)
-
-    def energy(self, v: Tensor, h: Tensor) -> Tensor:
-        """Joint energy E(v, h), shape (batch,)."""
-        return -((v @ self.weights) * h).sum(-1) - v @ self.visible_bias - h @ self.hidden_bias
 
     def free_energy(self, v: Tensor) -> Tensor:
         """Marginal energy F(v) = -log sum_h exp(-E(v, h)), shape (batch,)."""
@@ -163,8 +153,7 @@ class RBM(RBMBase):
         hidden_units, visible_units = self.hidden_units, self.visible_units
         per_step = n * (n_h + n_v)
         per_block = max(1, _UNIFORM_BLOCK // max(per_step, 1))
-        done = 0
-        while done < n_steps:
+        for done in range(0, n_steps, per_block):
             m = min(per_block, n_steps - done)
             u = random_uniform((m * per_step,), generator, v.device, v.dtype)
             # the block: m hidden layers' draws, then m visible layers' draws (4 views in all)
@@ -173,22 +162,13 @@ class RBM(RBMBase):
             for u_h, u_v in zip(u_hidden, u_visible):
                 h = hidden_units.sample(torch.addmm(c, v, w), None, u_h, overwrite=True)
                 v = visible_units.sample(torch.addmm(b, h, w_t), None, u_v, overwrite=True)
-            done += m
         return Chains(v, h)
-
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        return Chains(self.visible_units.random((n, self.n_visible), generator, self.device,
-                                                self.dtype))
 
     def enumerate_visible(self) -> Tensor:
         """All 2**n_visible visible configurations, shape (2**n_visible, n_visible)."""
         return self.visible_units.enumerate(self.n_visible, self.device, self.dtype)
 
     # ---------------------------------------------------------------- exact partition function
-    def enumeration_log2_size(self) -> float:
-        """log2 of the terms of the exact sum over the cheaper layer, min(N, H)."""
-        return float(min(self.n_visible, self.n_hidden))
-
     def as_bernoulli(self) -> BernoulliForm:
         """The {0,1} form (:class:`~boltzkit.models.capabilities.BernoulliForm`) of this RBM;
         a ±1 RBM is converted exactly (:meth:`to_bernoulli`)."""
@@ -207,9 +187,8 @@ class RBM(RBMBase):
         """
         small = min(self.n_visible, self.n_hidden)
         if small > max_units:
-            raise ValueError(
-                f"exact log Z needs a layer of at most {max_units} units (smallest has {small}); "
-                "use AIS")
+            raise ValueError(f"exact log Z needs a layer of at most {max_units} units (smallest has "
+                             f"{small}); use AIS")
         model = self.to(dtype=torch.float64)
         over_hidden = self.n_hidden <= self.n_visible
         units = self.hidden_units if over_hidden else self.visible_units
@@ -244,46 +223,6 @@ class RBM(RBMBase):
         zero = torch.zeros((), dtype=self.dtype, device=self.device)
         return float(self.visible_units.log_normalizer(self.visible_bias).sum()
                      + self.n_hidden * self.hidden_units.log_normalizer(zero))
-
-    # ---------------------------------------------------------------- learning
-    def log_likelihood_gradient(self, data: Tensor, chains: Chains,
-                                data_weights: Tensor | None = None,
-                                centered: bool = True, *,
-                                data_hidden: Tensor | None = None) -> dict[str, Tensor]:
-        """Positive minus negative phase of d<log p(v)>_data / d theta.
-
-        The data term uses the hidden conditional means <h|v> (Rao-Blackwellised); the model term
-        uses the chains' visible states and their hidden conditional means. ``centered`` gives the
-        centered gradient (Montavon & Mueller 2012; docs/methods.md section 6.1): units are centered on the data
-        means, which leaves the fixed points unchanged but conditions the updates better.
-
-        Parameters
-        ----------
-        data : Tensor of shape (batch, n_visible)
-        chains : Chains whose ``visible`` has shape (n_chains, n_visible); their ``weights``, if
-            given, weight the model average (exact training passes every state with its probability)
-        data_weights : Tensor of shape (batch,), optional
-            Non-negative sample weights (normalised here).
-        data_hidden : Tensor of shape (batch, n_hidden), optional
-            ``transform(data)`` when the caller already has it (the trainer gets it from
-            :meth:`centering`): it is not computed again.
-        """
-        v_d, v_m = data, chains.visible
-        h_d = self.transform(v_d) if data_hidden is None else data_hidden
-        h_m = self.transform(v_m)
-        w_d = None if data_weights is None else data_weights / data_weights.sum()
-        grad_w, grad_b, grad_c = gradient_terms(v_d, h_d, w_d, v_m, h_m, chains.weights, centered)
-        return {"weights": grad_w, "visible_bias": grad_b, "hidden_bias": grad_c}
-
-    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> "Centering":
-        """Offsets of the centered parametrisation on ``data``: v̄ = <v>_D and h̄ = <<h|v>>_D.
-
-        The returned object also keeps ``data_hidden`` = <h|v> of every row of ``data``, which
-        :meth:`log_likelihood_gradient` of the same data can reuse.
-        """
-        w = None if data_weights is None else data_weights / data_weights.sum()
-        h = self.transform(data)
-        return Centering(weighted_mean(data, w), weighted_mean(h, w), h)
 
     # ---------------------------------------------------------------- parametrisations
     def to_ising(self) -> tuple["RBM", float]:
@@ -322,10 +261,7 @@ def independent_site_bias(data: Tensor, units: UnitType, data_weights: Tensor | 
 
     Frequencies are clamped to [eps, 1-eps] so that constant columns get a finite bias.
     """
-    if data_weights is None:
-        mean = data.mean(0)
-    else:
-        mean = (data_weights / data_weights.sum()) @ data
+    mean = weighted_mean(data, normalised(data_weights, data))
     p = ((mean - units.low) / (units.high - units.low)).clamp(eps, 1 - eps)
     logit = torch.log(p) - torch.log1p(-p)
     # {0,1}: p = sigmoid(b) ; ±1: p = sigmoid(2 b)
@@ -336,8 +272,7 @@ def independent_site_model(data: Tensor, units: UnitType = BERNOULLI,
                            data_weights: Tensor | None = None) -> RBM:
     """The independent-site model as an RBM with no hidden unit (a baseline for likelihoods)."""
     b = independent_site_bias(data, units, data_weights)
-    empty = torch.zeros(data.shape[1], 0, dtype=data.dtype, device=data.device)
-    return RBM(empty, b, torch.zeros(0, dtype=data.dtype, device=data.device), units, units)
+    return RBM(data.new_zeros(data.shape[1], 0), b, data.new_zeros(0), units, units)
 
 
 def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[str, Any],

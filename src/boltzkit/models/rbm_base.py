@@ -5,56 +5,45 @@ Both have ``weights`` of shape (n_visible, ..., n_hidden) (``...``: nothing for 
 units, the q states for Potts ones), ``visible_bias`` of shape ``weights.shape[:-1]``,
 ``hidden_bias`` of shape (n_hidden,), and binary hidden units (``hidden_units``). Once the visible
 layer is written as a matrix of unit values (binary units: the values; Potts units: the
-flattened one-hot encoding), their hidden layer, centered parametrisation, log-likelihood gradient
-and exact sum over the hidden configurations are the same; :class:`RBMBase` and the functions
-here are that common part. What depends on the visible units (fields, free energies, visible
-sampling, enumeration, gauge) stays in each class.
+flattened one-hot encoding), their joint energy, visible fields, hidden layer, centered
+parametrisation, log-likelihood gradient and exact sum over the hidden configurations are the
+same; :class:`RBMBase` and the functions here are that common part. What depends on the visible
+units (hidden field, free energies, visible sampling, enumeration, gauge) stays in each class.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from boltzkit.models.base import Chains
-from boltzkit.models.units import UnitType
+from boltzkit.models.base import Chains, RandomChains
+from boltzkit.models.statistics import normalised, weighted_mean
+from boltzkit.models.units import UnitType, exact_log_sum
 
-__all__ = [
-    "Centering",
-    "RBMBase",
-    "gradient_terms",
-    "log_sum_over_binary_layer",
-    "second_moment",
-    "weighted_mean",
-]
+__all__ = ["Centering", "RBMBase", "gradient_terms", "log_sum_over_binary_layer", "second_moment"]
 
 
-class RBMBase:
-    """Parameters, copies, the hidden layer's conditionals and the AIS path of an RBM.
+class RBMBase(RandomChains):
+    """Parameters, copies, the hidden layer's conditionals, the log-likelihood gradient, the
+    centering and the AIS path of an RBM.
 
-    Subclasses define ``hidden_field(v)`` (shape (batch, n_hidden)), ``hidden_units`` and
-    :meth:`_with` (a model of the same class and units with other tensors).
+    Subclasses define ``hidden_field(v)`` (shape (batch, n_hidden)), ``hidden_units``,
+    ``_with(weights, visible_bias, hidden_bias)`` (a model of the same class and units with other
+    tensors) and ``_unit_values(v)`` (the visible layer as a matrix of unit values, shape
+    (batch, n): the values themselves for binary units, the flattened one-hot encoding for Potts
+    units).
     """
 
     hidden_units: UnitType
 
     def __init__(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
         if visible_bias.shape != weights.shape[:-1] or hidden_bias.shape != weights.shape[-1:]:
-            raise ValueError(
-                f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do not match "
-                f"weights {tuple(weights.shape)}")
-        self.weights = weights
-        self.visible_bias = visible_bias
-        self.hidden_bias = hidden_bias
-
-    def _with(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor):
-        """The same kind of model (same units) with these tensors."""
-        raise NotImplementedError
-
-    def hidden_field(self, v: Tensor) -> Tensor:
-        raise NotImplementedError
+            raise ValueError(f"bias shapes {tuple(visible_bias.shape)}, {tuple(hidden_bias.shape)} do "
+                             f"not match weights {tuple(weights.shape)}")
+        self.weights, self.visible_bias, self.hidden_bias = weights, visible_bias, hidden_bias
 
     # ---------------------------------------------------------------- parameters and copies
     def parameters(self) -> dict[str, Tensor]:
@@ -62,12 +51,10 @@ class RBMBase:
                 "hidden_bias": self.hidden_bias}
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
-        p = {k: v.to(device=device, dtype=dtype) for k, v in self.parameters().items()}
-        return self._with(p["weights"], p["visible_bias"], p["hidden_bias"])
+        return self._with(*(p.to(device=device, dtype=dtype) for p in self.parameters().values()))
 
     def clone(self):
-        p = {k: v.clone() for k, v in self.parameters().items()}
-        return self._with(p["weights"], p["visible_bias"], p["hidden_bias"])
+        return self._with(*(p.clone() for p in self.parameters().values()))
 
     @property
     def n_visible(self) -> int:
@@ -85,8 +72,27 @@ class RBMBase:
     def dtype(self) -> torch.dtype:
         return self.weights.dtype
 
-    def chains_from(self, x: Tensor) -> Chains:
-        return Chains(x.to(device=self.device, dtype=self.dtype).clone())
+    def enumeration_log2_size(self) -> float:
+        """log2 of the terms of the exact sum over the cheaper layer, min(N log2 q, H) (q = 2
+        for binary visible units)."""
+        return min(self.n_visible * math.log2(self.visible.n_states), float(self.n_hidden))
+
+    # ---------------------------------------------------------------- energies
+    def _flat_weights(self) -> Tensor:
+        """The weights as a matrix, shape (n_visible * q, n_hidden) (binary units: q = 1)."""
+        return self.weights.reshape(self.visible_bias.numel(), self.n_hidden)
+
+    def visible_field(self, h: Tensor) -> Tensor:
+        """b + W h for every visible unit (Potts: every state b_i^mu + sum_a W_ia^mu h_a), shape
+        (batch, n_visible) or (batch, n_visible, q)."""
+        flat = torch.addmm(self.visible_bias.reshape(-1), h, self._flat_weights().T)
+        return flat.reshape(h.shape[0], *self.visible_bias.shape)
+
+    def energy(self, v: Tensor, h: Tensor) -> Tensor:
+        """Joint energy E(v, h) = -x(v)ᵀ W h - b . x(v) - c . h, shape (batch,)."""
+        x = self._unit_values(v)
+        return -((x @ self._flat_weights()) * h).sum(-1) - x @ self.visible_bias.reshape(-1) \
+            - h @ self.hidden_bias
 
     # ---------------------------------------------------------------- hidden layer
     def transform(self, v: Tensor) -> Tensor:
@@ -109,6 +115,56 @@ class RBMBase:
         """The model on the AIS path (docs/methods.md section 6.2): same visible bias, weights beta W,
         hidden bias beta c."""
         return self._with(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
+
+    # ---------------------------------------------------------------- learning
+    def log_likelihood_gradient(self, data: Tensor, chains: Chains,
+                                data_weights: Tensor | None = None,
+                                centered: bool = True, *,
+                                data_hidden: Tensor | None = None) -> dict[str, Tensor]:
+        """Positive minus negative phase of d<log p(v)>_data / d theta (:func:`gradient_terms`
+        on the unit values x(v): for Potts units, their flattened one-hot encoding).
+
+        The data term uses the hidden conditional means <h|v> (Rao-Blackwellised); the model term
+        uses the chains' visible states and their hidden conditional means. ``centered`` gives the
+        centered gradient (Montavon & Mueller 2012; docs/methods.md section 6.1): units are
+        centered on the data means, which leaves the fixed points unchanged but conditions the
+        updates better.
+
+        Parameters
+        ----------
+        data : Tensor of shape (batch, n_visible) (Potts: codes)
+        chains : Chains whose ``visible`` has shape (n_chains, n_visible); their ``weights``, if
+            given, weight the model average (exact training passes every state with its probability)
+        data_weights : Tensor of shape (batch,), optional
+            Non-negative sample weights (normalised here).
+        data_hidden : Tensor of shape (batch, n_hidden), optional
+            ``transform(data)`` when the caller already has it (the trainer gets it from
+            :meth:`centering`): it is not computed again.
+
+        Returns
+        -------
+        dict with ``weights``, ``visible_bias`` and ``hidden_bias``, shaped like the parameters.
+        """
+        h_d = self.transform(data) if data_hidden is None else data_hidden
+        w_m = None if chains.weights is None else chains.weights.to(self.device, self.dtype)
+        grad_w, grad_b, grad_c = gradient_terms(
+            self._unit_values(data), h_d, normalised(data_weights, self.weights),
+            self._unit_values(chains.visible), self.transform(chains.visible), w_m, centered)
+        return {"weights": grad_w.reshape(self.weights.shape),
+                "visible_bias": grad_b.reshape(self.visible_bias.shape), "hidden_bias": grad_c}
+
+    def centering(self, data: Tensor, data_weights: Tensor | None = None) -> "Centering":
+        """Offsets of the centered parametrisation on ``data``: x̄ = <x(v)>_D, shaped like the
+        visible bias, and h̄ = <<h|v>>_D (n_hidden,) (the trainer runs its optimizer in these
+        coordinates).
+
+        The returned object also keeps ``data_hidden`` = <h|v> of every row of ``data``, which
+        :meth:`log_likelihood_gradient` of the same data can reuse.
+        """
+        w = normalised(data_weights, self.weights)
+        h = self.transform(data)
+        x_bar = weighted_mean(self._unit_values(data), w).reshape(self.visible_bias.shape)
+        return Centering(x_bar, weighted_mean(h, w), h)
 
 
 class Centering:
@@ -141,11 +197,6 @@ class Centering:
         dw = params["weights"] - previous["weights"]
         params["visible_bias"].sub_(dw @ self.hidden)
         params["hidden_bias"].sub_(self.visible.reshape(-1) @ dw.reshape(-1, dw.shape[-1]))
-
-
-def weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
-    """Mean of the rows of x, shape (n,), with normalised weights w (None: uniform)."""
-    return x.mean(0) if w is None else w @ x
 
 
 def second_moment(x_d: Tensor, y_d: Tensor, w_d: Tensor | None, x_m: Tensor, y_m: Tensor,
@@ -191,11 +242,6 @@ def log_sum_over_binary_layer(marginal: Callable[[Tensor], Tensor], n_units: int
     """log sum_x exp(-marginal(x)) over the 2**n_units configurations x of a binary layer, in
     float64, ``chunk_size`` configurations at a time (first unit varies slowest)."""
     total = 2**n_units
-    pieces = []
-    codes = torch.arange(n_units, device=device)
-    for start in range(0, total, chunk_size):
-        idx = torch.arange(start, min(start + chunk_size, total), device=device)
-        bits = ((idx.unsqueeze(1) >> (n_units - 1 - codes)) & 1).bool()
-        configs = torch.where(bits, units.high, units.low).to(torch.float64)
-        pieces.append(torch.logsumexp(-marginal(configs), 0))
-    return float(torch.logsumexp(torch.stack(pieces), 0))
+    return exact_log_sum(marginal, (units.enumerate(n_units, device, torch.float64, start,
+                                                    min(start + chunk_size, total))
+                                    for start in range(0, total, chunk_size)))

@@ -15,7 +15,7 @@ calls for a family of their own (docs/architecture.md, "Adding a model family").
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -31,13 +31,7 @@ TRAINING_METHODS = ("pcd", "cd", "rdm", "exact", "plm")
 
 def _resolve(target: str | Callable) -> Callable:
     """A callable, or the one named by ``"package.module:attribute[.attribute]"``."""
-    if callable(target):
-        return target
-    module, _, path = target.partition(":")
-    obj: Any = importlib.import_module(module)
-    for name in path.split("."):
-        obj = getattr(obj, name)
-    return obj
+    return target if callable(target) else pkgutil.resolve_name(target)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Sufficient statistics of pairwise models and the convergence measure of Boltzmann learning
-(bmDCA): neutral types shared by the models, the trainer and evaluation."""
+"""Weighted means, the sufficient statistics of pairwise models and the convergence measure of
+Boltzmann learning (bmDCA): neutral types and kernels shared by the models, the trainer and
+evaluation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,21 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["PairwiseStatistics", "correlation_pearson"]
+__all__ = ["PairwiseStatistics", "correlation_pearson", "normalised", "weighted_mean"]
+
+
+def normalised(weights: Tensor | None, like: Tensor) -> Tensor | None:
+    """Row weights in the dtype and on the device of ``like``, summing to 1 (None stays None:
+    uniform)."""
+    if weights is None:
+        return None
+    w = weights.to(like.device, like.dtype)
+    return w / w.sum()
+
+
+def weighted_mean(x: Tensor, w: Tensor | None) -> Tensor:
+    """Mean of the rows of x, shape x.shape[1:], with normalised weights w (None: uniform)."""
+    return x.mean(0) if w is None else w @ x
 
 
 class PairwiseStatistics(NamedTuple):

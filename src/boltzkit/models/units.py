@@ -3,7 +3,7 @@
 A unit with local field ``f`` has conditional probability p(x) ∝ exp(x * f) over its values.
 Each unit type gives the log-normaliser log Σ_x exp(x f) (the hidden part of a marginal free
 energy), the conditional mean, a sampler, and the enumeration of all configurations of a
-layer (for exact sums on small models).
+layer (for exact sums on small models, :func:`exact_log_sum`).
 
 * :data:`BERNOULLI` — x ∈ {0, 1}: log-normaliser softplus(f), mean sigmoid(f).
 * :data:`SPIN` — x ∈ {−1, +1} (σ, τ in docs/methods.md section 1.1): log-normaliser log 2cosh(f),
@@ -16,6 +16,7 @@ those numbers (the law of ``torch.rand``, less than half its cost on CPU in larg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +76,13 @@ class UnitType:
     def mean(self, field: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def prob_high(self, field: Tensor) -> Tensor:
-        """P(x = high | field), elementwise."""
-        raise NotImplementedError
-
     def prob_high_(self, field: Tensor) -> Tensor:
         """In place on ``field``: P(x = high | field)."""
         raise NotImplementedError
+
+    def prob_high(self, field: Tensor) -> Tensor:
+        """P(x = high | field), elementwise."""
+        return self.prob_high_(field.clone())
 
     def sample(self, field: Tensor, generator: torch.Generator | None = None,
                uniform: Tensor | None = None, *, overwrite: bool = False) -> Tensor:
@@ -110,12 +111,13 @@ class UnitType:
         u = torch.rand(shape, generator=generator, device=device, dtype=dtype)
         return torch.where(u < 0.5, self.high, self.low).to(dtype)
 
-    def enumerate(self, n: int, device: torch.device | str = "cpu",
-                  dtype: torch.dtype = torch.float64) -> Tensor:
-        """All 2**n configurations of n units, shape (2**n, n)."""
+    def enumerate(self, n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
+                  start: int = 0, stop: int | None = None) -> Tensor:
+        """The configurations of n units numbered ``start`` to ``stop - 1`` (default: all 2**n),
+        shape (stop - start, n); the first unit varies slowest, low before high."""
         if n > 30:
             raise ValueError(f"cannot enumerate 2**{n} configurations")
-        codes = torch.arange(2**n, device=device)
+        codes = torch.arange(start, 2**n if stop is None else stop, device=device)
         bits = (codes.unsqueeze(1) >> torch.arange(n - 1, -1, -1, device=device)) & 1
         return torch.where(bits.bool(), self.high, self.low).to(dtype)
 
@@ -131,9 +133,6 @@ class _Bernoulli(UnitType):
     def mean(self, field: Tensor) -> Tensor:
         return torch.sigmoid(field)
 
-    def prob_high(self, field: Tensor) -> Tensor:
-        return torch.sigmoid(field)
-
     def prob_high_(self, field: Tensor) -> Tensor:
         return field.sigmoid_()
 
@@ -147,9 +146,6 @@ class _Spin(UnitType):
     def mean(self, field: Tensor) -> Tensor:
         return torch.tanh(field)
 
-    def prob_high(self, field: Tensor) -> Tensor:
-        return torch.sigmoid(2.0 * field)
-
     def prob_high_(self, field: Tensor) -> Tensor:
         return field.mul_(2.0).sigmoid_()
 
@@ -159,4 +155,11 @@ SPIN = _Spin("spin", -1.0, 1.0)
 
 UNIT_TYPES = {u.name: u for u in (BERNOULLI, SPIN)}
 
-__all__ = ["UnitType", "BERNOULLI", "SPIN", "UNIT_TYPES", "random_uniform"]
+
+def exact_log_sum(energy: Callable[[Tensor], Tensor], chunks: Iterable[Tensor]) -> float:
+    """log sum_x exp(-energy(x)) over the configurations x of ``chunks`` (tensors of shape
+    (m, n)), one chunk at a time: an exact log Z (or log of a marginal) on a small model."""
+    return float(torch.logsumexp(torch.stack([torch.logsumexp(-energy(x), 0) for x in chunks]), 0))
+
+
+__all__ = ["UnitType", "BERNOULLI", "SPIN", "UNIT_TYPES", "random_uniform", "exact_log_sum"]

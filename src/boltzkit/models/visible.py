@@ -84,10 +84,8 @@ class VisibleSpace:
         if not isinstance(x, np.ndarray):  # a tensor
             x = x.detach().cpu().numpy()
         if self.categorical:
-            return np.asarray(x).astype(np.int64)
-        if self.name == "spin":
-            return ((np.asarray(x) + 1.0) / 2.0).astype(np.uint8)
-        return np.asarray(x).astype(np.uint8)
+            return x.astype(np.int64)
+        return ((x + 1.0) / 2.0 if self.name == "spin" else x).astype(np.uint8)
 
     def tensor(self, samples: np.ndarray, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
         """Data values as a tensor of model values."""
