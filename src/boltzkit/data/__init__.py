@@ -1,6 +1,7 @@
 """boltzkit.data: read and check data files; binary samples always in the {0,1} convention.
 
-Readers return NumPy arrays (binary matrices, images, alignment codes); the sequence weights and
+Readers return NumPy arrays (binary matrices, images, haplotypes with their IDs, alignment codes,
+tables of categorical columns coded per column, :mod:`boltzkit.data.table`); the sequence weights and
 frequencies of alignments are computed with torch in blocks (:mod:`boltzkit.data.reweighting`).
 :mod:`boltzkit.data.specs` records how a run's data were read and split.
 """

@@ -10,13 +10,22 @@ Supported files, recognised by suffix (and by content when the suffix says nothi
 =========================================  ==================================================
 ``.npy``                                   one 2-D array (or 3-D images)
 ``.npz``                                   key ``samples`` (else the only array); optional
-                                           ``labels`` and ``weights``
+                                           ``labels``, ``weights`` and ``ids``
 ``.txt`` ``.dat`` ``.csv`` ``.tsv``        numbers separated by whitespace or commas, ``#``
 (optionally ``.gz``)                       comments
 ``.h5`` ``.hdf5``                          dataset ``samples`` (or the one named); optional
-                                           ``labels`` and ``weights`` datasets
+                                           ``labels``, ``weights`` and ``ids`` datasets
 ``*-ubyte``, ``*.idx*`` (optionally .gz)   IDX (MNIST), see :mod:`boltzkit.data.idx`
+``.hapt`` (optionally ``.gz``)             haplotypes: ``TYPE ID v1 v2 ...`` per row, values
+                                           in {0,1}; the IDs are kept (``Dataset.ids``)
 =========================================  ==================================================
+
+The haplotype layout (``.hapt``, the 1000 Genomes tables of Yelmen et al. 2021, *Creating
+artificial human genomes using generative neural networks*, PLoS Genet. 17:e1009303) is also
+recognised by content in a text file (``.txt``, ``.dat``, ...) or a file without a known suffix:
+whitespace-separated rows whose first two fields are not numbers and whose other fields are. The type field (``Real``, or ``AG`` for
+artificial genomes) is read and dropped; a row without values, a row of another length, a value
+other than 0 or 1 is a one-line error naming the file and the line.
 
 A 3-D array (n_samples, height, width) is read as images: it is flattened to
 (n_samples, height * width) and ``image_shape`` is set.
@@ -24,13 +33,15 @@ A 3-D array (n_samples, height, width) is read as images: it is flattened to
 
 from __future__ import annotations
 
+import gzip
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -46,12 +57,17 @@ BINARIZE_MODES = ("threshold", "stochastic", "none")
 _TEXT_SUFFIXES = (".txt", ".dat", ".csv", ".tsv")
 _SUFFIX_FORMATS = {".npy": "npy", ".npz": "npz", ".h5": "hdf5", ".hdf5": "hdf5"}
 _MAGIC_FORMATS = {b"\x93NUMPY": "npy", b"PK\x03\x04": "npz", b"\x89HDF\r\n\x1a\n": "hdf5"}
-_SUPPORTED = ".npy, .npz, .txt/.dat/.csv/.tsv, .h5/.hdf5 or IDX (*-ubyte, *.idx)"
+_SUPPORTED = ".npy, .npz, .txt/.dat/.csv/.tsv, .hapt, .h5/.hdf5 or IDX (*-ubyte, *.idx)"
 # Rows binarised at a time: bounds the float64 temporaries for large image sets (MNIST train is
 # 47M pixels) without changing the random stream (Generator.random draws one double per value,
 # so drawing chunk after chunk gives the same numbers as one big draw).
 _CHUNK_ROWS = 8192
 _PICKLE_PROBLEM = "holds Python objects (a pickle); only numeric arrays are supported"
+# Words in a comma/tab table are categories, which the binary families cannot model.
+_CATEGORICAL_HINT = (" (a table of categories is categorical data: train a Potts family on it, "
+                     "boltzkit.data.table)")
+#: Arrays stored beside the samples in .npz and HDF5 files, one entry per sample.
+_PER_SAMPLE_KEYS = ("labels", "weights", "ids")
 
 
 @dataclass(eq=False)
@@ -72,6 +88,9 @@ class Dataset:
         The path the samples came from.
     convention : {"bernoulli", "ising"}
         The convention found in the file: {0,1} or ±1 (then mapped to {0,1} by v = (s + 1) / 2).
+    ids : ndarray of shape (n_samples,), str, or None
+        The name of each row (haplotype IDs such as ``HG00096_A``; an ``ids`` array of an
+        ``.npz`` or HDF5 file), the counterpart of an alignment's headers.
     """
 
     samples: np.ndarray
@@ -80,13 +99,14 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     source: str = ""
     convention: str = "bernoulli"
+    ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Programming errors (not user input): the loaders below always build consistent objects.
         if self.samples.ndim != 2:
             raise ValueError(f"samples must be 2-D, got shape {self.samples.shape}")
         n = self.samples.shape[0]
-        for name in ("labels", "weights"):
+        for name in ("labels", "weights", "ids"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"{name} has {len(value)} entries for {n} samples")
@@ -126,7 +146,8 @@ class Dataset:
             index = [index]
         return replace(self, samples=self.samples[index],
                        labels=None if self.labels is None else self.labels[index],
-                       weights=None if self.weights is None else self.weights[index])
+                       weights=None if self.weights is None else self.weights[index],
+                       ids=None if self.ids is None else self.ids[index])
 
 
 # --------------------------------------------------------------------------- format detection
@@ -147,14 +168,32 @@ def _head(path: Path) -> bytes:
         raise DataError(path, f"cannot read file ({e.strerror or e})") from None
 
 
+def _first_text_line(path: Path, size: int = 65536) -> str:
+    """The first non-blank line among the first ``size`` bytes (decompressed if gzip); "" when
+    they are not text."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(size)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(size)
+    except (OSError, EOFError, zlib.error):
+        return ""
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    complete = lines if len(head) < size else lines[:-1]  # the last line may be cut
+    return next((line for line in complete if line.strip()), "")
+
+
 def _format_of(path: Path) -> str:
-    """One of "npy", "npz", "text", "hdf5", "idx"; by suffix, else by the first bytes."""
+    """One of "npy", "npz", "text", "hapt", "hdf5", "idx"; by suffix, else by the first bytes."""
     name = path.name.lower()
     compressed = name.endswith(".gz")
     base = name[:-3] if compressed else name
     if base.endswith("-ubyte") or re.search(r"\.idx\d*$", base):
         return "idx"
     suffix = Path(base).suffix
+    if suffix == ".hapt":
+        return "hapt"
     if suffix in _TEXT_SUFFIXES:
         return "text"
     if not compressed and suffix in _SUFFIX_FORMATS:
@@ -165,6 +204,8 @@ def _format_of(path: Path) -> str:
             return fmt
     if looks_like_idx(path):
         return "idx"
+    if _looks_like_hapt(_first_text_line(path)):
+        return "hapt"
     if compressed and suffix in _SUFFIX_FORMATS:
         raise DataError(path, f"gzip-compressed {suffix} files are not supported; decompress it first")
     shown = suffix or "none"
@@ -172,7 +213,14 @@ def _format_of(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- readers
-# Each returns (array, labels or None, weights or None), arrays as found in the file.
+# Each returns a _Raw: arrays as found in the file.
+
+class _Raw(NamedTuple):
+    samples: np.ndarray
+    labels: Any = None
+    weights: Any = None
+    ids: Any = None
+
 
 def _numpy_error(path: Path, error: Exception, suffix: str) -> DataError:
     """The DataError of an array that NumPy could not read from a ``suffix`` file."""
@@ -181,7 +229,7 @@ def _numpy_error(path: Path, error: Exception, suffix: str) -> DataError:
     return DataError(path, f"not a readable {suffix} file ({_first_line(error)})")
 
 
-def _read_npy(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
+def _read_npy(path: Path, dataset: str) -> _Raw:
     if not _head(path).startswith((b"\x93NUMPY", b"PK\x03\x04")):
         # np.load would try it as a pickle and complain about allow_pickle instead.
         raise DataError(path, "not a readable .npy file (no NumPy header)")
@@ -192,10 +240,10 @@ def _read_npy(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
     if not isinstance(array, np.ndarray):  # np.load gives an NpzFile for a zip archive
         array.close()
         raise DataError(path, "is an .npz archive, not an .npy array; rename it to .npz")
-    return array, None, None
+    return _Raw(array)
 
 
-def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
+def _read_npz(path: Path, dataset: str) -> _Raw:
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
@@ -204,7 +252,7 @@ def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
         raise DataError(path, "is a single .npy array, not an .npz archive; rename it to .npy")
     with archive:
         keys = list(archive.files)
-        candidates = [k for k in keys if k not in ("labels", "weights")]
+        candidates = [k for k in keys if k not in _PER_SAMPLE_KEYS]
         if dataset in keys:
             key = dataset
         elif dataset == "samples" and len(candidates) == 1:
@@ -212,17 +260,16 @@ def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
         else:
             raise DataError(path, f"no array {dataset!r}; available keys: {', '.join(keys) or 'none'}")
         try:
-            samples = archive[key]
-            labels = archive["labels"] if "labels" in keys and key != "labels" else None
-            weights = archive["weights"] if "weights" in keys and key != "weights" else None
+            extra = {name: archive[name] for name in _PER_SAMPLE_KEYS if name in keys and name != key}
+            return _Raw(archive[key], **extra)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise _numpy_error(path, e, ".npz") from None
-    return samples, labels, weights
 
 
 def _diagnose_text(path: Path, lines: list[str], delimiter: str | None) -> None:
     """Find the first bad line of a text matrix and raise a DataError naming it."""
     expected = first = None
+    hint = _CATEGORICAL_HINT if delimiter == "," or path.name.lower().endswith((".tsv", ".tsv.gz")) else ""
     for number, content in _data_lines(lines):
         fields = content.split(delimiter)
         if expected is None:
@@ -235,8 +282,8 @@ def _diagnose_text(path: Path, lines: list[str], delimiter: str | None) -> None:
                 float(field)
             except ValueError:
                 shown = field.strip()
-                raise DataError(path, f"not a number: {shown!r}" if shown else "empty value",
-                                line=number) from None
+                raise DataError(path, f"not a number: {shown!r}{hint}" if shown
+                                else "empty value", line=number) from None
 
 
 def _data_lines(lines: list[str]):
@@ -247,9 +294,11 @@ def _data_lines(lines: list[str]):
             yield number, content
 
 
-def _read_text(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
+def _read_text(path: Path, dataset: str) -> _Raw:
     lines = read_text(path).splitlines()
     first = next(_data_lines(lines), (0, ""))[1]
+    if _looks_like_hapt(first):
+        return _parse_hapt(path, lines)
     delimiter = "," if "," in first else None
     try:
         with warnings.catch_warnings():
@@ -259,7 +308,67 @@ def _read_text(path: Path, dataset: str) -> tuple[np.ndarray, None, None]:
     except ValueError as e:
         _diagnose_text(path, lines, delimiter)
         raise DataError(path, f"cannot parse as a matrix of numbers ({_first_line(e)})") from None
-    return array, None, None
+    return _Raw(array)
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_hapt(line: str) -> bool:
+    """A haplotype row: ``TYPE ID v1 v2 ...``, two fields that are not numbers, then numbers."""
+    fields = line.split()
+    return (len(fields) >= 3 and "," not in line and not _is_number(fields[0])
+            and not _is_number(fields[1]) and all(_is_number(f) for f in fields[2:]))
+
+
+def _read_hapt(path: Path, dataset: str) -> _Raw:
+    return _parse_hapt(path, read_text(path).splitlines())
+
+
+def _parse_hapt(path: Path, lines: list[str]) -> _Raw:
+    """Samples (n, n_snps) of {0,1} and the row IDs of a haplotype table (see the module
+    docstring); every malformed row is a DataError naming its line."""
+    ids, values, numbers = [], [], []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split(None, 2)
+        if not fields:
+            continue
+        if len(fields) < 3:
+            raise DataError(path, "haplotype row without values (expected: TYPE ID v1 v2 ...)", number)
+        ids.append(fields[1])
+        values.append(fields[2])
+        numbers.append(number)
+    if not values:
+        raise DataError(path, "empty: 0 samples")
+    try:
+        array = np.loadtxt(values, dtype=np.int8, ndmin=2)
+    except ValueError:
+        _diagnose_hapt(path, values, numbers)
+        raise DataError(path, "cannot parse the haplotype values") from None  # pragma: no cover
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(path, f"haplotype values must be 0 or 1; found {array[row, col]} (SNP "
+                              f"{col + 1} of {ids[row]})", numbers[row])
+    return _Raw(array, ids=np.array(ids, dtype=str))
+
+
+def _diagnose_hapt(path: Path, values: list[str], numbers: list[int]) -> None:
+    """Raise a DataError naming the first haplotype row of another length or with a non-number."""
+    expected = len(values[0].split())
+    for text, number in zip(values, numbers):
+        fields = text.split()
+        if len(fields) != expected:
+            raise DataError(path, f"ragged rows: {len(fields)} values on this line, {expected} on "
+                                  f"line {numbers[0]}", number)
+        for field in fields:
+            if field not in ("0", "1"):
+                raise DataError(path, f"haplotype values must be 0 or 1; found {field!r}", number)
 
 
 def _h5_dataset_names(group: Any) -> list[str]:
@@ -283,7 +392,7 @@ def _h5_optional(file: Any, name: str) -> np.ndarray | None:
     return obj[()]
 
 
-def _read_hdf5(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
+def _read_hdf5(path: Path, dataset: str) -> _Raw:
     import h5py  # loaded only for HDF5 files: `import boltzkit.data` stays light
 
     try:
@@ -296,14 +405,12 @@ def _read_hdf5(path: Path, dataset: str) -> tuple[np.ndarray, Any, Any]:
             what = "is a group, not a dataset" if isinstance(obj, h5py.Group) else "not found"
             available = ", ".join(_h5_dataset_names(file)) or "none"
             raise DataError(path, f"dataset {dataset!r} {what}; available datasets: {available}")
-        samples = obj[()]
-        labels = _h5_optional(file, "labels") if dataset != "labels" else None
-        weights = _h5_optional(file, "weights") if dataset != "weights" else None
-    return samples, labels, weights
+        extra = {name: _h5_optional(file, name) for name in _PER_SAMPLE_KEYS if name != dataset}
+        return _Raw(obj[()], **extra)
 
 
-_READERS = {"npy": _read_npy, "npz": _read_npz, "text": _read_text, "hdf5": _read_hdf5,
-            "idx": lambda path, dataset: (read_idx(path), None, None)}
+_READERS = {"npy": _read_npy, "npz": _read_npz, "text": _read_text, "hapt": _read_hapt,
+            "hdf5": _read_hdf5, "idx": lambda path, dataset: _Raw(read_idx(path))}
 
 
 # --------------------------------------------------------------------------- checks
@@ -459,7 +566,7 @@ def load_labels(path: str | PathLike) -> np.ndarray:
     _check_file(path)
     fmt = _format_of(path)
     if fmt in ("idx", "npy"):
-        labels = _READERS[fmt](path, "")[0]
+        labels = _READERS[fmt](path, "").samples
     elif fmt == "text":
         lines = (line.strip() for line in read_text(path).splitlines())
         labels = _parse_label_tokens([s for s in lines if s and not s.startswith("#")])
@@ -496,8 +603,9 @@ def load_binary(
     ----------
     path : str or PathLike
         ``.npy``, ``.npz``, text (``.txt``, ``.dat``, ``.csv``, ``.tsv``, optionally ``.gz``),
-        HDF5 (``.h5``, ``.hdf5``) or IDX (``*-ubyte``, ``*.idx*``, optionally ``.gz``). The array
-        is of shape (n_samples, n_features), or (n_samples, height, width) for images.
+        haplotypes (``.hapt``, optionally ``.gz``; see the module docstring), HDF5 (``.h5``,
+        ``.hdf5``) or IDX (``*-ubyte``, ``*.idx*``, optionally ``.gz``). The array is of shape
+        (n_samples, n_features), or (n_samples, height, width) for images.
     dataset : str, default "samples"
         Name of the HDF5 dataset (a path such as ``"group/samples"`` works) or ``.npz`` key that
         holds the samples. Ignored by the other formats.
@@ -519,7 +627,8 @@ def load_binary(
         ``samples`` float32 of shape (n_samples, n_features) with values in {0,1};
         ``labels`` of shape (n_samples,) or None; ``weights`` float64 of shape (n_samples,) or
         None; ``image_shape`` (height, width) for 3-D input; ``convention`` "ising" when the file
-        held ±1 values, else "bernoulli".
+        held ±1 values, else "bernoulli"; ``ids`` of shape (n_samples,), str, the row names of a
+        haplotype file (or the ``ids`` array of an .npz / HDF5 file), else None.
 
     Raises
     ------
@@ -540,7 +649,7 @@ def load_binary(
     _check_options(binarize, threshold)
     path = Path(path)
     _check_file(path)
-    raw, labels, weights = _READERS[_format_of(path)](path, dataset)
+    raw, labels, weights, ids = _READERS[_format_of(path)](path, dataset)
     matrix, image_shape = _as_matrix(raw, path)
     samples, convention = _to_binary(matrix, path, binarize, threshold, seed)
     n = samples.shape[0]
@@ -551,5 +660,7 @@ def load_binary(
         labels = _per_sample(labels, n, labels_source, "labels")
     if weights is not None:
         weights = _check_weights(weights, n, path)
+    if ids is not None:
+        ids = _per_sample(ids, n, path, "ids").astype(str)
     return Dataset(samples=np.ascontiguousarray(samples), labels=labels, weights=weights,
-                   image_shape=image_shape, source=str(path), convention=convention)
+                   image_shape=image_shape, source=str(path), convention=convention, ids=ids)

@@ -7,9 +7,12 @@ Two kinds of data feed the model families (a family's ``data_kind``,
 * ``binary``: matrices, images and HDF5 samples read by :func:`~boltzkit.data.binary.load_binary`
   in the {0,1} convention (:class:`DataSpec`);
 * ``categorical``: alignments (FASTA / A2M / Stockholm) or HDF5 integer states
-  (:class:`MSASpec`), with sequence reweighting at an identity threshold.
+  (:class:`MSASpec`), with sequence reweighting at an identity threshold; tables of categorical
+  columns (CSV / TSV, :class:`TableSpec`, an :class:`MSASpec` that also stores each column's value
+  names, :mod:`boltzkit.data.table`).
 
-A run file's config holds the spec under ``data`` (``format: "msa"`` marks a categorical one).
+A run file's config holds the spec under ``data`` (``format: "msa"`` or ``"table"`` marks a
+categorical one).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from boltzkit.data.binary import load_binary
 from boltzkit.data.msa import read_categorical_h5, read_msa
 from boltzkit.data.reweighting import sequence_weights
 from boltzkit.data.split import split_rows, train_test_split
+from boltzkit.data.table import looks_like_table, read_table
 from boltzkit.errors import BoltzkitError, DataError
 
-__all__ = ["DataSpec", "MSASpec", "MSADataset", "DATA_SAMPLE_ROWS", "make_spec",
+__all__ = ["DataSpec", "MSASpec", "MSADataset", "TableSpec", "DATA_SAMPLE_ROWS", "make_spec",
            "spec_from_config", "datasets_like"]
 
 #: Rows of the training data stored in the run file for reports.
@@ -70,26 +74,36 @@ class DataSpec:
 
 @dataclass
 class MSADataset:
-    """Codes of an alignment (or of one split of it) with their sequence weights.
+    """Codes of an alignment or a categorical table (or of one split of it) with their sequence
+    weights.
 
     Attributes
     ----------
-    samples : ndarray of shape (M, L), int8 codes 0..q-1 (index 0 = gap)
+    samples : ndarray of shape (M, L), int8 codes 0..q-1 (index 0 = gap for alignments)
     weights : ndarray of shape (M,), float64, or None (uniform)
     alphabet : str, the q letters of the codes
-    headers : list of str
+    headers : list of str, the row names
+    labels : ndarray of shape (M,), str, or None (a table's labels column)
+    categories : list of L lists of str, or None: a table's value names per column
+        (:func:`boltzkit.data.table.decode_table` turns codes into them); None for alignments
     """
 
     samples: np.ndarray
     weights: np.ndarray | None
     alphabet: str
     headers: list[str]
-    labels: None = None
+    labels: np.ndarray | None = None
     image_shape: None = None
+    categories: list[list[str]] | None = None
 
     @property
     def q(self) -> int:
         return len(self.alphabet)
+
+    @property
+    def ids(self) -> list[str]:
+        """The row names (the headers), as :attr:`boltzkit.data.binary.Dataset.ids`."""
+        return self.headers
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -145,6 +159,56 @@ class MSASpec:
                        alphabet=self.alphabet if alphabet is None else alphabet)
 
 
+@dataclass
+class TableSpec(MSASpec):
+    """A table of categorical columns (:mod:`boltzkit.data.table`): how it was read, reweighted
+    and split, and the value names of each column, stored in the run file.
+
+    ``header``: True, False or "auto" (:func:`~boltzkit.data.table.read_table`); ``labels_column``:
+    the column kept as the rows' labels (name or 0-based position). ``columns`` and
+    ``categories`` are None until the first :meth:`load`, which fixes them from the file (and
+    ``header`` to what was found): the stored spec then codes its own file, and any file read
+    :meth:`like` it, with the same codes, and decodes samples back to value names. ``alphabet`` is
+    not used (each column has its own categories).
+    """
+
+    format: str = "table"
+    header: bool | str = "auto"
+    labels_column: str | int | None = None
+    columns: list[str] | None = None
+    categories: list[list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.header not in (True, False, "auto"):
+            raise BoltzkitError(f"header must be True, False or 'auto'; got {self.header!r}")
+
+    def load(self) -> tuple[MSADataset, MSADataset | None]:
+        """(train, test) datasets (test is None without a split), split as alignments are."""
+        table = read_table(self.path, header=self.header, labels_column=self.labels_column,
+                           categories=self.categories)
+        if self.columns is not None and table.header and table.columns != self.columns:
+            raise DataError(self.path, f"columns {_shown(table.columns)} differ from the run's "
+                                       f"{_shown(self.columns)}")
+        if self.categories is None:
+            self.header, self.columns, self.categories = table.header, table.columns, table.categories
+        msa = table.to_msa()
+        if self.test_fraction == 0:
+            return self._table_dataset(msa, table.labels), None
+        train, test = split_rows(msa.n_sequences, self.test_fraction, self.split_seed, "rows")
+        return tuple(self._table_dataset(msa.select(rows), None if table.labels is None
+                                         else table.labels[rows]) for rows in (train, test))
+
+    def _table_dataset(self, msa, labels: np.ndarray | None) -> MSADataset:
+        dataset = self._dataset(msa)
+        dataset.labels, dataset.categories = labels, self.categories
+        return dataset
+
+
+def _shown(names: list[str]) -> str:
+    return ",".join(names[:8]) + (",..." if len(names) > 8 else "")
+
+
 def _check_split(test_fraction: float, split_seed: int) -> None:
     number(test_fraction, "--test-fraction", 0.0, 1.0, high_open=True)
     integer(split_seed, "--seed", 0)
@@ -153,13 +217,26 @@ def _check_split(test_fraction: float, split_seed: int) -> None:
 def make_spec(data_kind: str, path: str | os.PathLike, test_fraction: float = 0.0,
               split_seed: int = 0, *, dataset: str = "samples", binarize: str = "threshold",
               labels_path: str | os.PathLike | None = None, alphabet: str = "auto",
-              reweight: bool = True, threshold: float = 0.8) -> DataSpec | MSASpec:
+              reweight: bool = True, threshold: float = 0.8,
+              labels_column: str | int | None = None) -> DataSpec | MSASpec:
     """The spec of ``path`` for a family that reads ``data_kind`` data; the options that belong to
-    the other kind are ignored, except ``labels_path``, refused for alignments."""
+    the other kind are ignored, except ``labels_path``, refused for categorical data, ``alphabet``
+    (other than "auto"), refused for a table (:func:`boltzkit.data.table.looks_like_table`),
+    whose columns have their own categories, and ``labels_column`` (the column of a table kept
+    as labels), refused for anything but a table."""
+    if data_kind == "categorical" and labels_path is not None:
+        raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
+                            "`boltzkit tree --labels`; tables: --labels-column)")
+    if data_kind == "categorical" and looks_like_table(path):
+        if alphabet != "auto":
+            raise BoltzkitError(f"--alphabet: {path} is a table of categorical columns, each "
+                                "with its own categories read from the file")
+        return TableSpec(str(path), "auto", reweight, threshold, test_fraction, split_seed,
+                         labels_column=labels_column)
+    if labels_column is not None:
+        raise BoltzkitError("--labels-column: only for a table of categorical columns (CSV / TSV) "
+                            f"read by a categorical family, not {path}")
     if data_kind == "categorical":
-        if labels_path is not None:
-            raise BoltzkitError("--labels: only for binary data (alignments: give labels to "
-                                "`boltzkit tree --labels`)")
         return MSASpec(str(path), alphabet, reweight, threshold, test_fraction, split_seed)
     if data_kind != "binary":
         raise BoltzkitError(f"unknown kind of data {data_kind!r} (choose binary, categorical)")
@@ -175,7 +252,8 @@ def spec_from_config(stored: dict[str, Any], source: str | os.PathLike = "run fi
         raise BoltzkitError(f"{source}: the run file does not say which data it was trained on")
     data = stored["data"]
     try:
-        return MSASpec(**data) if data.get("format") == "msa" else DataSpec(**data)
+        spec_class = {"msa": MSASpec, "table": TableSpec}.get(data.get("format"), DataSpec)
+        return spec_class(**data)
     except TypeError as e:
         raise BoltzkitError(f"{source}: the stored data spec is not readable ({e})") from None
 
