@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -283,3 +284,21 @@ def test_load_gives_back_the_settings_the_run_was_trained_with(run, expected):
     est = boltzkit.load(Path(__file__).parent / "fixtures" / "runs_v0_1" / f"{run}.h5")
     params = est.get_params()
     assert {k: params[k] for k in expected} == expected
+
+
+def test_learning_rate_schedule_hyper_parameters(tmp_path, x01):
+    """lr_schedule / lr_final reach the Trainer (docs/methods.md section 6.6), are stored in the run
+    and come back with load; a bad value is refused at fit in one line naming the flag."""
+    path = tmp_path / "run.h5"
+    assert BernoulliRBM().get_params()["lr_schedule"] == "constant"
+    assert BernoulliRBM().get_params()["lr_final"] is None
+    est = BernoulliRBM(**SMALL, lr_schedule="cosine", lr_final=0.001, out=path).fit(x01)
+    with h5py.File(path, "r") as f:
+        last = f["checkpoints"][sorted(f["checkpoints"])[-1]]
+        assert float(last.attrs["learning_rate"]) == pytest.approx(0.001, rel=1e-12)
+    loaded = boltzkit.load(path)
+    assert loaded.get_params()["lr_schedule"] == "cosine" and loaded.get_params()["lr_final"] == 0.001
+    constant = BernoulliRBM(**SMALL).fit(x01)
+    assert not np.array_equal(est.weights_, constant.weights_)
+    with pytest.raises(ValueError, match=r"^--lr-final must be > 0, got -1"):
+        BernoulliRBM(**SMALL, lr_schedule="geometric", lr_final=-1.0).fit(x01)

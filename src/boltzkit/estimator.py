@@ -42,9 +42,9 @@ __all__ = ["EnergyModelEstimator", "estimator_class", "load"]
 #: Hyper-parameters shared by every estimator, with their defaults (``method``: the family's first).
 COMMON_PARAMS: dict[str, Any] = {
     "method": None, "n_updates": 10000, "batch_size": 500, "n_chains": 500, "gibbs_steps": 10,
-    "learning_rate": 0.01, "optimizer": "sgd", "centered": True, "l1": 0.0, "l2": 0.0,
-    "n_checkpoints": 20, "spacing": "log", "random_state": None, "device": "cpu",
-    "dtype": "float32", "out": None, "verbose": False}
+    "learning_rate": 0.01, "lr_schedule": "constant", "lr_final": None, "optimizer": "sgd",
+    "centered": True, "l1": 0.0, "l2": 0.0, "n_checkpoints": 20, "spacing": "log", "random_state": None,
+    "device": "cpu", "dtype": "float32", "out": None, "verbose": False}
 #: Pseudo-likelihood strengths, for families trained by plm (:mod:`boltzkit.training.plm`).
 PLM_PARAMS: dict[str, Any] = {"lambda_h": 0.01, "lambda_J": 0.01}
 #: The hyper-parameters that are TrainingConfig fields (``random_state`` is its ``seed``).

@@ -37,6 +37,16 @@ CASES = [
     (TRAIN + ["--chains", "0"], "--chains (n_chains) must be >= 1"),
     (TRAIN + ["--checkpoints", "0"], "--checkpoints (n_checkpoints) must be >= 1"),
     (TRAIN + ["--method", "bogus"], "--method must be one of"),
+    (TRAIN + ["--lr-schedule", "linear"], "--lr-schedule must be one of constant | geometric | cosine"),
+    (TRAIN + ["--lr-schedule", "geometric", "--lr-final", "nan"], "--lr-final must be finite"),
+    (TRAIN + ["--lr-schedule", "cosine", "--lr-final", "inf"], "--lr-final must be finite"),
+    (TRAIN + ["--lr-schedule", "geometric", "--lr-final", "0"], "--lr-final must be > 0"),
+    (TRAIN + ["--lr-schedule", "cosine", "--lr-final", "-0.001"], "--lr-final must be > 0"),
+    (TRAIN + ["--lr-final", "0.001"], "--lr-final is where a decaying schedule ends"),
+    (TRAIN + ["--lr-schedule", "constant", "--lr-final", "0.001"], "--lr-final is where a decaying"),
+    (TRAIN + ["--lr-schedule", "geometric"], "--lr-schedule geometric needs --lr-final"),
+    (TRAIN + ["--model", "ising-bm", "--method", "plm", "--lr-schedule", "cosine", "--lr-final", "0.001"],
+     "--lr-schedule cosine: a schedule of the gradient steps"),
     (TRAIN + ["--model", "ising-bm", "--method", "plm", "--lambda-j", "nan"], "--lambda-j must be finite"),
     (TRAIN + ["--model", "ising-bm", "--method", "plm", "--lambda-h", "-1"], "--lambda-h must be >= 0"),
     (TRAIN + ["--model", "ising-bm", "--target-pearson", "nan"], "--target-pearson must be finite"),
@@ -105,3 +115,35 @@ def test_the_memory_estimate_scales_with_the_settings():
     # a Potts model of L = 2000, q = 21 (the issue's crash): couplings alone are 1.76e9 scalars
     potts = estimate_bytes(family("potts-bm"), 2000, 21, {}, TrainingConfig(n_chains=1000, batch_size=1000))
     assert potts > 30 * (1 << 30)
+
+
+@pytest.mark.parametrize("args", [["sample", "r.h5", "-o", "s.npy"], ["evaluate", "r.h5"],
+                                  ["couplings", "r.h5", "-o", "c.h5", "--method", "gaussian", "--order", "3"],
+                                  ["landscape", "r.h5", "x.npy", "-o", "l.h5"],
+                                  ["tree", "r.h5", "x.npy", "-o", "t.nwk"]])
+def test_work_beyond_max_memory_is_refused_before_computing(folder, monkeypatch, args):
+    """sample and evaluate (their chains), couplings, landscape and tree (interpret/run_interpretation.py)
+    estimate what they allocate and refuse in one line, naming --max-memory, before any work."""
+    monkeypatch.chdir(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    result = runner.invoke(app, args + ["--max-memory", "0.000001"])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "allowed by --max-memory" in line, line
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_the_interpretation_estimates_scale_with_the_model():
+    import torch
+
+    from boltzkit.interpret.run_interpretation import couplings_bytes, tap_bytes
+    from boltzkit.models.potts_rbm import PottsRBM
+
+    # a Potts RBM of L = 2000, q = 21: the dense pair couplings are (L q)^2 = 1.76e9 doubles, and
+    # their C(L, 2) pair blocks of 2 indices and 3 x q^2 values: 59 GiB, refused on most machines
+    big = PottsRBM(torch.zeros(2000, 21, 1), torch.zeros(2000, 21), torch.zeros(1))
+    assert couplings_bytes(big, 2, "gaussian", 0) == 8 * (3 * (2000 * 21) ** 2 + 1999000 * (2 + 3 * 441))
+    small = PottsRBM(torch.zeros(10, 3, 4), torch.zeros(10, 3), torch.zeros(4))
+    # order 3 adds C(10, 3) = 120 index sets of 3 indices and 3 x 27 values each
+    assert couplings_bytes(small, 3, "gaussian", 0) - couplings_bytes(small, 2, "gaussian", 0) == 8 * 120 * (3 + 81)
+    assert tap_bytes(small, 100) == 8 * 12 * 100 * (30 + 4)

@@ -138,6 +138,7 @@ OUTPUTS = [
     ("report", "r.h5", "the run"), ("report", "sub", "a directory"),
     ("couplings", "r.h5", "the run"), ("couplings", "sub/", "a directory"), ("couplings", "c.txt", "not .h5"),
     ("landscape", "r.h5", "the run"), ("landscape", "x.npy", "the data"), ("landscape", "sub", "a directory"),
+    ("landscape", "l.png", "its own figure"), ("tree", "t.png", "its own figure"),
     ("tree", "r.h5", "the run"), ("tree", "x.npy", "the data"), ("tree", "t.h5", "not .nwk"),
     ("generate", "r.h5", "an existing run"), ("generate", "sub", "a directory"),
     ("demo", "x.npy", "an existing file"),

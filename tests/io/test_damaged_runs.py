@@ -82,3 +82,28 @@ def test_a_pickle_in_the_resume_state_is_refused_without_running_it(run, tmp_pat
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {bad}: the resume state is damaged (UnpicklingError); " \
                                     "start a new run (--overwrite)"
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (lambda: pickle.dumps({"x": io.BytesIO()}), "UnpicklingError"),
+    (lambda: _torch_bytes({"last_epoch": 3}), "KeyError"),  # not a scheduler's state
+])
+def test_a_damaged_scheduler_state_is_refused_in_one_line(run, tmp_path, content, reason):
+    bad = tmp_path / "bad.h5"
+    shutil.copy(run, bad)
+    with h5py.File(bad, "r+") as f:
+        assert "scheduler" in f["state"]  # the learning-rate schedule's state (docs/methods.md 6.6)
+        del f["state"]["scheduler"]
+        f["state"].create_dataset("scheduler", data=np.frombuffer(content(), np.uint8))
+    result = runner.invoke(app, ["train", str(run.parent / "x.npy"), "-o", str(bad), "--resume", "--quiet"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {bad}: the resume state is damaged ({reason}); " \
+                                    "start a new run (--overwrite)"
+
+
+def _torch_bytes(obj) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

@@ -158,3 +158,41 @@ def test_a_full_disk_is_one_line_and_keeps_the_run_readable(small_disk, data):
     saved = trajectory.checkpoint_updates(run)  # the run file is whole, with what fitted
     assert 1 <= len(saved) < 300 and trajectory.load_model(run).n_hidden == 3
     assert sorted(p.name for p in small_disk.iterdir()) == ["run.h5", "x.npy"]  # no temporary file
+
+
+@pytest.fixture
+def full_disk(tmp_path, tiny_run):
+    """A 4 MiB tmpfs holding the tiny run and its data, filled up but for 2 KiB (needs root and the
+    right to mount; skipped elsewhere)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    for name in ("r.h5", "x.npy"):
+        (folder / name).write_bytes((tiny_run.parent / name).read_bytes())
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    (folder / "filler").write_bytes(b"\0" * max(0, free - 2048))
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "ising1d", "--beta", "0.5", "--size", "20", "--n-samples", "2000", "-o", "g.h5", "--quiet"],
+    ["sample", "r.h5", "-o", "s.npy", "--n", "2000", "--gibbs-steps", "1"],
+    ["report", "r.h5", "-o", "r.html", "--no-landscape", "--no-tree", "--no-couplings", "--curve-points", "2",
+     "--samples", "20", "--gibbs-steps", "1", "--ais-chains", "10", "--ais-steps", "10"],
+    ["couplings", "r.h5", "-o", "c.h5", "--no-plots"],
+    ["train", "x.npy", "-o", "t.h5", "--hidden", "3", "--updates", "5", "--quiet"],
+], ids=lambda args: args[0])
+def test_every_writer_on_a_full_disk_is_one_line_and_leaves_nothing(full_disk, monkeypatch, args):
+    """The issue's disk-full cases (generate and train crashed in the HDF5 library, sample and
+    report gave tracebacks): one line naming the file, no temporary file left, the inputs intact."""
+    monkeypatch.chdir(full_disk)
+    before = {p.name: p.read_bytes() for p in full_disk.iterdir() if p.name != "filler"}
+    line = refused([str(a) for a in args], "No space left on device")
+    out = args[args.index("-o") + 1]
+    assert line.startswith("error: ") and out in line, line  # names the file it could not write
+    after = {p.name: p.read_bytes() for p in full_disk.iterdir() if p.name != "filler"}
+    assert after == before, line

@@ -58,6 +58,10 @@ def user_errors(func: Callable) -> Callable:
     return wrapper
 
 
+MaxMemoryOption = typer.Option(None, "--max-memory",
+                               help="GiB this command may use (default: the memory available)")
+
+
 def setup_torch(threads: int | None, device: str) -> None:
     """Set the intra-op thread count (default: leave torch's) and check the device."""
     import torch  # heavy (about 1 s): imported by the commands that run, not by --help

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from boltzkit.cli.common import ThreadsOption, console, print_json, print_table, setup_torch, user_errors
+from boltzkit.cli.common import MaxMemoryOption, ThreadsOption, console, print_json, print_table, setup_torch, user_errors
 
 
 def couplings(
-    run: Path = typer.Argument(..., help="Run file of a trained model (RBM, Potts RBM, hybrid, Ising/Potts BM) "
-                                         "or an archive of the rbms package"),
+    run: Path = typer.Argument(..., help="Run file of a trained model (RBM, Potts RBM, hybrid, Ising/Potts BM), "
+                                         "an archive of the rbms package, an adabmDCA params.dat or a plmc "
+                                         "parameter file"),
     out: Path = typer.Option(..., "--out", "-o", help="COUPLINGS.h5 to write (the ground-truth layout)"),
     order: int = typer.Option(2, "--order", help="Highest interaction order: 2 (fields + pairs) or 3 (+ triplets)"),
     method: str = typer.Option("exact", "--method",
@@ -45,6 +46,7 @@ def couplings(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not write the PNG figures"),
     threads: Optional[int] = ThreadsOption,
+    max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
     """Effective fields and couplings of a trained model (the generalized Ising model of its energy),
     with reconstruction errors per order when the true couplings are known."""
@@ -52,7 +54,7 @@ def couplings(
 
     setup_torch(threads, "cpu")
     found = run_couplings(run, out, order, method, gauge, truth, unscaled_truth, normalization, checkpoint,
-                          samples, quadrature, seed)
+                          samples, quadrature, seed, max_memory)
     report = found.summary
     if not no_plots:
         from boltzkit.report.coupling_figures import write_coupling_figures  # heavy (matplotlib)

@@ -18,7 +18,7 @@ from typing import Optional
 
 import typer
 
-from boltzkit.cli.common import ThreadsOption, console, lazy_progress_bar, print_json, print_table, \
+from boltzkit.cli.common import MaxMemoryOption, ThreadsOption, console, lazy_progress_bar, print_json, print_table, \
     setup_torch, stdout, user_errors
 from boltzkit.errors import BoltzkitError
 from boltzkit.io.atomic import atomic_path
@@ -39,7 +39,8 @@ def _parse_floats(text: Optional[str], what: str) -> Optional[list[float]]:
 # ---------------------------------------------------------------------------------- landscape
 @user_errors
 def landscape(
-    run: Path = typer.Argument(..., help="Run file of an RBM ({0,1}, ±1 or Potts visible units)"),
+    run: Path = typer.Argument(..., help="Run file of an RBM ({0,1}, ±1 or Potts visible units), or "
+                                         "an archive of the rbms package"),
     data: Path = typer.Argument(..., help="Data file: binary samples, or an alignment for Potts runs"),
     out: Path = typer.Option(..., "--out", "-o", help="HDF5 file to write (basins.h5); a PNG is "
                                                       "written next to it"),
@@ -60,6 +61,7 @@ def landscape(
     seed: int = typer.Option(0, "--seed", help="Seed of the random subset of points"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
     threads: Optional[int] = ThreadsOption,
+    max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
     """TAP fixed points of a trained RBM reached from the data: free energies and basins."""
     from boltzkit.interpret.run_interpretation import run_landscape  # heavy (torch): not for --help
@@ -67,7 +69,7 @@ def landscape(
 
     setup_torch(threads, "cpu")
     found = run_landscape(run, data, out, order, checkpoint, n_points, dataset, beta, damping, auto_damping,
-                          tol, max_iter, dedup_tol, seed)
+                          tol, max_iter, dedup_tol, seed, max_memory)
     png, points = out.with_suffix(".png"), found.points
     _save_png(png, landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), found.landscape,
                                     points.image_shape, alphabet=points.alphabet))
@@ -132,6 +134,7 @@ def tree(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
     threads: Optional[int] = ThreadsOption,
+    max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
     """Hierarchical clustering from the learning dynamics (TreeRBM, Decelle-Seoane-Rosset 2023)."""
     from boltzkit.interpret.run_interpretation import run_tree  # heavy (torch): not for --help
@@ -140,7 +143,8 @@ def tree(
     setup_torch(threads, "cpu")
     with lazy_progress_bar(f"tree ({variant})", not (quiet or as_json)) as progress:
         found = run_tree(run, data, out, labels, n_points, eps, order, variant, beta_min, beta_steps,
-                         cluster_on, tol, max_iter, damping, auto_damping, dataset, seed, progress)
+                         cluster_on, tol, max_iter, damping, auto_damping, dataset, seed, progress,
+                         max_memory)
     summary = found.summary
     png = out.with_suffix(".png")
     _save_png(png, dendrogram_figure(found.tree, found.label_sets or None))

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from boltzkit.cli.common import DeviceOption, OneLineUsageErrors, ThreadsOption, console, print_json, print_table, progress_bar, \
+from boltzkit.cli.common import DeviceOption, MaxMemoryOption, OneLineUsageErrors, ThreadsOption, console, print_json, print_table, progress_bar, \
     setup_torch, stdout, user_errors
 from boltzkit.models.families import DEFAULT_FAMILY
 from boltzkit.models.registry import families
@@ -37,7 +37,13 @@ def train(
     method: str = typer.Option("pcd", "--method",
                                help="pcd | cd | rdm | exact | plm (pseudo-likelihood: " + ", ".join(
                                    f.kind for f in families() if "plm" in f.methods) + ")"),
-    lr: float = typer.Option(0.01, "--lr", help="Learning rate"),
+    lr: float = typer.Option(0.01, "--lr", help="Learning rate (of the first update with a schedule)"),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule",
+                                    help="constant | geometric | cosine: decay from --lr to --lr-final "
+                                         "over the --updates (pcd/cd/rdm/exact)"),
+    lr_final: Optional[float] = typer.Option(None, "--lr-final",
+                                             help="Learning rate of the last update (with --lr-schedule "
+                                                  "geometric or cosine)"),
     optimizer: str = typer.Option("sgd", "--optimizer", help="sgd | adam"),
     centered: bool = typer.Option(True, "--centered/--no-centered", help="Centered gradient"),
     l1: float = typer.Option(0.0, "--l1"),
@@ -88,9 +94,10 @@ def train(
 
     setup_torch(threads, device)
     config = TrainingConfig(method=method, n_updates=updates, batch_size=batch_size, n_chains=chains,
-                            gibbs_steps=gibbs_steps, learning_rate=lr, optimizer=optimizer,
-                            centered=centered, l1=l1, l2=l2, n_checkpoints=checkpoints,
-                            spacing=spacing, save_every=save_every, seed=seed, device=device)
+                            gibbs_steps=gibbs_steps, learning_rate=lr, lr_schedule=lr_schedule,
+                            lr_final=lr_final, optimizer=optimizer, centered=centered, l1=l1, l2=l2,
+                            n_checkpoints=checkpoints, spacing=spacing, save_every=save_every, seed=seed,
+                            device=device)
     entry = family(model)
     spec = make_spec(entry.data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
@@ -122,7 +129,7 @@ def _typed_flags(ctx: typer.Context) -> dict[str, object]:
 @app.command()
 @user_errors
 def sample(
-    run: Path = typer.Argument(..., help="Run file"),
+    run: Path = typer.Argument(..., help="Run file (or the model file of rbms, adabmDCA or plmc)"),
     out: Path = typer.Option(..., "--out", "-o",
                              help="Output: .npy, .txt or .png (image grid); .fasta/.fa(.gz) for alignments"),
     n: int = typer.Option(100, "--n", help="Number of samples"),
@@ -131,19 +138,20 @@ def sample(
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
+    max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
     """Generate new samples from a trained model."""
     from boltzkit.report.samples import write_run_samples
 
     setup_torch(threads, device)
-    written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device)
+    written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device, max_memory)
     console.print(f"wrote {written} to {out}")
 
 
 @app.command()
 @user_errors
 def evaluate(
-    run: Path = typer.Argument(..., help="Run file"),
+    run: Path = typer.Argument(..., help="Run file (or the model file of rbms, adabmDCA or plmc: then give DATA)"),
     data: Optional[Path] = typer.Argument(None, help="Data to score (default: the run's training "
                                                      "data); an alignment for Potts runs"),
     test: Optional[Path] = typer.Option(None, "--test", help="Held-out data"),
@@ -158,6 +166,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
+    max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
     """log Z (exact or AIS with an error bar), train/test log-likelihood, and data-vs-model moments
     (for Potts runs: one-site frequencies and C_ij(a,b) of the reweighted alignment vs samples)."""
@@ -166,7 +175,7 @@ def evaluate(
     setup_torch(threads, device)
     with progress_bar("evaluating", 100, not as_json) as advance:
         result = evaluate_run(run, data, test, checkpoint, log_z_method, ais_chains, ais_steps,
-                              ais_runs, moment_samples, moment_steps, seed, device, advance)
+                              ais_runs, moment_samples, moment_steps, seed, device, advance, max_memory)
     if as_json:
         print_json(result)
         return

@@ -41,8 +41,10 @@ def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | 
 def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, test: str | os.PathLike | None = None,
                  checkpoint: int | None = None, log_z_method: str = "auto", ais_chains: int = 1000,
                  ais_steps: int = 5000, ais_runs: int = 10, moment_samples: int = 2000, moment_steps: int = 1000,
-                 seed: int = 0, device: str = "cpu", progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Evaluate the model of ``run`` at ``checkpoint`` (default: last).
+                 seed: int = 0, device: str = "cpu", progress: Callable[[int], None] | None = None,
+                 max_memory: float | None = None) -> dict[str, Any]:
+    """Evaluate the model of ``run`` at ``checkpoint`` (default: last); ``max_memory``: GiB the
+    chains may use, in place of the memory available.
 
     ``data`` / ``test`` default to the run's own training data and held-out split; other files are
     read like the run's data (:func:`boltzkit.data.specs.datasets_like`).
@@ -63,8 +65,8 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     integer(seed, "--seed", 0)
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
-    check_chains_memory(model, moment_samples, "--moment-samples", device)
-    check_chains_memory(model, ais_chains, "--ais-chains", device)
+    check_chains_memory(model, moment_samples, "--moment-samples", device, max_memory)
+    check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
     train_set, test_set = datasets_like(config, data, test, model.visible.data_kind, run)

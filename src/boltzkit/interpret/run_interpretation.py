@@ -35,13 +35,15 @@ from boltzkit.interpret.rbm_couplings import model_couplings
 from boltzkit.interpret.tree import HierarchicalTree, tree_from_annealing, tree_from_checkpoints, \
     write_tree_outputs
 from boltzkit.interpret.tree_metrics import level_scores, read_label_sets, tree_agreement, triplet_agreement
+from boltzkit.interpret.expansion import MAX_INDEX_SETS
+from boltzkit.io.foreign import foreign_format
 from boltzkit.io.outputs import check_outputs
-from boltzkit.io.rbms_archive import is_rbms_archive, load_rbms
 from boltzkit.io.trajectory import load_model, load_models
-from boltzkit.models.capabilities import LayeredEnergy, require
+from boltzkit.models.capabilities import HiddenLayer, LayeredEnergy, require
+from boltzkit.training.memory import refuse_beyond
 
 __all__ = ["COUPLING_METHODS", "NORMALIZATIONS", "TREE_VARIANTS", "RunCouplings", "RunLandscape", "RunTree",
-           "load_run_or_archive", "run_couplings", "run_landscape", "run_tree"]
+           "load_run_or_archive", "run_couplings", "run_landscape", "run_tree", "couplings_bytes", "tap_bytes"]
 
 #: ``--method`` of ``boltzkit couplings`` (which of them apply depends on the model).
 COUPLING_METHODS = ("exact", "gaussian", "sampling", "cossu", "mixture")
@@ -77,10 +79,37 @@ class RunCouplings:
 
 
 def load_run_or_archive(run: str | os.PathLike, checkpoint: int | None = None):
-    """(model, source): a boltzkit run file, or an archive of the rbms package (detected by its layout)."""
-    if is_rbms_archive(run):
-        return load_rbms(run, checkpoint), "rbms archive"
-    return load_model(run, checkpoint), "run file"
+    """(model, source): a boltzkit run file (source "run file") or the model file of another tool
+    (:mod:`boltzkit.io.foreign`, source its format)."""
+    return load_model(run, checkpoint), foreign_format(run) or "run file"
+
+
+def _width(model) -> tuple[int, int]:
+    """(sites, states per site): q for categorical visible units, 1 for binary ones."""
+    return model.n_visible, model.visible.n_states if model.visible.categorical else 1
+
+
+def couplings_bytes(model, order: int, method: str, samples: int) -> int:
+    """Bytes the couplings of ``model`` allocate (float64): the dense pair couplings (N q)^2 and two
+    temporaries of that size; per order k, its index sets C(N, k) (at most the cap of
+    :data:`~boltzkit.interpret.expansion.MAX_INDEX_SETS`) with k indices and three q^k-value
+    copies; for ``sampling``, three copies of the samples. The chunked loops over hidden units
+    are bounded apart (:data:`~boltzkit.interpret.expansion.CHUNK_ELEMENTS`)."""
+    n, q = _width(model)
+    need = 3 * (n * q) ** 2
+    for k in range(2, order + 1):
+        need += min(math.comb(n, k), MAX_INDEX_SETS) * (k + 3 * q ** k)
+    if method == "sampling":
+        need += 3 * samples * n
+    return 8 * need
+
+
+def tap_bytes(model, n_points: int) -> int:
+    """Bytes of the TAP iterations from ``n_points`` starts (float64): twelve copies of the
+    magnetisations of both layers (current, previous, fields, damping state, temporaries)."""
+    n, q = _width(model)
+    hidden = model.n_hidden if isinstance(model, HiddenLayer) else 0
+    return 8 * 12 * n_points * (n * q + hidden)
 
 
 def _check_couplings_arguments(out: Path, order: int, method: str, gauge: str, normalization: str) -> None:
@@ -154,7 +183,7 @@ def _comparison(found: RunCouplings, truth: Path, normalization: str) -> dict[st
 def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2, method: str = "exact",
                   gauge: str = "ising", truth: str | os.PathLike | None = None, unscaled_truth: bool = False,
                   normalization: str = "relative", checkpoint: int | None = None, samples: int = 200_000,
-                  quadrature: int = 80, seed: int = 0) -> RunCouplings:
+                  quadrature: int = 80, seed: int = 0, max_memory: float | None = None) -> RunCouplings:
     """Effective fields and couplings of a run's model, written to ``out`` (COUPLINGS.h5).
 
     Binary visible units: :func:`~boltzkit.interpret.rbm_couplings.model_couplings` in the ``ising``
@@ -162,7 +191,8 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     :func:`~boltzkit.interpret.potts_couplings.potts_model_couplings` in the zero-sum gauge. With
     ``truth`` (a synthetic data file, beta-scaled unless ``unscaled_truth``, or another couplings
     file), the reconstruction error of every order (:mod:`~boltzkit.interpret.couplings_file`).
-    ``samples`` and ``seed``: the sampling method; ``quadrature``: the Gauss-Hermite nodes.
+    ``samples`` and ``seed``: the sampling method; ``quadrature``: the Gauss-Hermite nodes;
+    ``max_memory``: GiB allowed in place of the memory available (:func:`couplings_bytes`).
 
     Returns
     -------
@@ -177,6 +207,9 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     check_outputs({"--out": out}, {"RUN": run, "--truth": truth})
     reference = read_truth(truth, scaled=not unscaled_truth) if truth is not None else None
     model, source = load_run_or_archive(run, checkpoint)
+    refuse_beyond(couplings_bytes(model, order, method, samples),
+                  f"the order-{order} couplings of {model.n_visible} sites", "lower --order or --samples",
+                  max_memory=max_memory)
     gauge = _compared_gauge(model, run, gauge, method, reference, truth)
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
@@ -203,6 +236,11 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
 
 
 # ---------------------------------------------------------------------------------- landscape
+def _refuse_tap_beyond(model, points: RunPoints, max_memory: float | None) -> None:
+    refuse_beyond(tap_bytes(model, len(points.x)), f"the TAP iterations from {len(points.x)} data rows",
+                  "lower --n-points", max_memory=max_memory)
+
+
 def _check_tap_arguments(beta: float, damping: float, tol: float, max_iter: int, n_points: int | None,
                          seed: int) -> None:
     number(beta, "--beta", 0.0, low_open=True)
@@ -230,11 +268,13 @@ class RunLandscape:
 def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike, order: int = 2,
                   checkpoint: int | None = None, n_points: int | None = 2000, dataset: str = "samples",
                   beta: float = 1.0, damping: float = 0.0, auto_damping: bool = True, tol: float = 1e-6,
-                  max_iter: int = 2000, dedup_tol: float = 1e-3, seed: int = 0) -> RunLandscape:
+                  max_iter: int = 2000, dedup_tol: float = 1e-3, seed: int = 0,
+                  max_memory: float | None = None) -> RunLandscape:
     """TAP fixed points of a run's model (a :class:`~boltzkit.models.capabilities.LayeredEnergy`)
     reached from ``n_points`` rows of ``data`` (all with None or 0, else a random subset drawn with
     ``seed``), written to ``out`` (:func:`~boltzkit.interpret.landscape.save_landscape`). The other
-    arguments are those of :func:`~boltzkit.interpret.landscape.free_energy_landscape`."""
+    arguments are those of :func:`~boltzkit.interpret.landscape.free_energy_landscape`;
+    ``max_memory``: GiB allowed in place of the memory available (:func:`tap_bytes`)."""
     out = Path(out)
     _check_tap_arguments(beta, damping, tol, max_iter, n_points, seed)
     # the command draws its figure beside the HDF5 file, as <out>.png
@@ -242,6 +282,7 @@ def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os
     model = load_model(run, checkpoint).to(dtype=torch.float64)
     require(model, LayeredEnergy, "TAP landscapes")
     points = load_run_points(run, data, dataset, n_points or None, seed)
+    _refuse_tap_beyond(model, points, max_memory)
     t0 = time.perf_counter()
     land = free_energy_landscape(model, points.x, order=order, beta=beta, damping=damping, tol=tol,
                                  max_iter=max_iter, dedup_tol=dedup_tol, auto_damping=auto_damping)
@@ -345,13 +386,15 @@ def run_tree(run: str | os.PathLike, data: str | os.PathLike, out: str | os.Path
              n_points: int | None = 500, eps: float = 1.0, order: int = 2, variant: str = "checkpoints",
              beta_min: float = 0.9, beta_steps: int = 100, cluster_on: str = "visible", tol: float = 1e-4,
              max_iter: int = 10000, damping: float = 0.0, auto_damping: bool = True, dataset: str = "samples",
-             seed: int = 0, progress: Callable[[int, int], None] | None = None) -> RunTree:
+             seed: int = 0, progress: Callable[[int, int], None] | None = None,
+             max_memory: float | None = None) -> RunTree:
     """TreeRBM of a run (docs/methods.md 4): ``n_points`` rows of ``data`` (all with None or 0)
     placed in the tree of the run's checkpoints (``variant="checkpoints"``) or of its last model at
     inverse temperatures 1 -> ``beta_min`` in ``beta_steps`` steps (``"annealing"``), scored
     against ``labels`` (see :func:`tree_labels`). Writes ``out`` (Newick) and the CSV files of
     :func:`~boltzkit.interpret.tree.write_tree_outputs` next to it. ``progress(done, total)`` is
-    called after every stage of the walk; the other arguments are those of
+    called after every stage of the walk; ``max_memory``: GiB allowed in place of the memory
+    available (:func:`tap_bytes`); the other arguments are those of
     :func:`~boltzkit.interpret.tree.tree_from_checkpoints`.
     """
     run, out = Path(run), Path(out)
@@ -366,6 +409,7 @@ def run_tree(run: str | os.PathLike, data: str | os.PathLike, out: str | os.Path
     number(beta_min, "--beta-min", 0.0, 1.0, low_open=True)
     integer(beta_steps, "--beta-steps", 1)
     points = load_run_points(run, data, dataset, n_points or None, seed)
+    _refuse_tap_beyond(load_model(run), points, max_memory)
     label_sets, label_source = tree_labels(labels, data, points)
     t0 = time.perf_counter()
     result = _walk(run, points, variant, beta_min, beta_steps, progress, order=order, eps=eps, tol=tol,

@@ -105,8 +105,9 @@ class RunLock:
             os.close(fd)
             raise BoltzkitError(f"{self.run}: process {holder} is writing this run; wait for it to "
                                 "end or write to another path") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # the pid only names the holder (a full disk may refuse it)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
 

@@ -10,7 +10,9 @@ Layout::
     /state                 everything needed to resume exactly: ``params/*`` (current tensors),
                            ``chains`` (persistent chains), ``rng`` / ``data_rng`` (generator states),
                            ``optimizer`` (torch-serialised state dict, loaded with
-                           weights_only=True), ``permutation`` + attr ``cursor`` (minibatch order);
+                           weights_only=True), ``scheduler`` (the learning-rate scheduler's
+                           state dict, the same way; absent from files written before it
+                           existed), ``permutation`` + attr ``cursor`` (minibatch order);
                            attrs: update, wall_time
     /data_sample           up to 2000 training rows (uint8/int8) for reports; optional
                            ``data_labels``; attrs: image_shape
@@ -73,6 +75,7 @@ class ResumeState:
     optimizer: dict[str, Any]
     permutation: np.ndarray
     cursor: int
+    scheduler: dict[str, Any] | None = None  # None: a file written before learning-rate schedules
 
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
@@ -101,7 +104,7 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
     """Add a checkpoint and/or replace the resume state, atomically.
 
     ``state`` keys: chains (Tensor or None), rng, data_rng (ByteTensor), optimizer (state dict),
-    permutation (ndarray), cursor (int).
+    scheduler (state dict, optional), permutation (ndarray), cursor (int).
     """
     with atomic_hdf5(path, keep_existing=True) as f:
         if checkpoint:
@@ -125,6 +128,8 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             s.create_dataset("rng", data=state["rng"].numpy())
             s.create_dataset("data_rng", data=state["data_rng"].numpy())
             s.create_dataset("optimizer", data=_tensor_bytes(state["optimizer"]))
+            if state.get("scheduler") is not None:
+                s.create_dataset("scheduler", data=_tensor_bytes(state["scheduler"]))
             s.create_dataset("permutation", data=state["permutation"])
 
 
@@ -253,13 +258,17 @@ def read_state(path: str | os.PathLike) -> ResumeState:
 
 
 def _resume_state(s) -> ResumeState:
+    scheduler = _from_bytes(s["scheduler"][()]) if "scheduler" in s else None
+    if scheduler is not None and not {"last_epoch", "base_lrs", "lr_lambdas"} <= set(scheduler):
+        raise KeyError("scheduler")
     return ResumeState(
         update=int(s.attrs["update"]), wall_time=float(s.attrs["wall_time"]),
         params={name: torch.from_numpy(s["params"][name][()]) for name in s["params"]},
         chains=torch.from_numpy(s["chains"][()]) if "chains" in s else None,
         rng=torch.from_numpy(s["rng"][()]), data_rng=torch.from_numpy(s["data_rng"][()]),
         optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
-        cursor=int(s.attrs["cursor"]))
+        cursor=int(s.attrs["cursor"]),
+        scheduler=scheduler)
 
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,

@@ -29,9 +29,10 @@ __all__ = ["write_run_samples"]
 
 def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 100,
                       gibbs_steps: int = 1000, checkpoint: int | None = None, seed: int = 0,
-                      device: str = "cpu") -> str:
+                      device: str = "cpu", max_memory: float | None = None) -> str:
     """Draw ``n`` samples after ``gibbs_steps`` Monte Carlo steps from uniformly random starts of
-    the model of ``run`` (at ``checkpoint``, default the last) and write them to ``out``.
+    the model of ``run`` (at ``checkpoint``, default the last) and write them to ``out``
+    (``max_memory``: GiB the chains may use, in place of the memory available).
 
     Returns what was written, in words ("100 sequences", "100 samples").
     """
@@ -41,7 +42,7 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     seed = integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run})
     model = trajectory.load_model(run, checkpoint).to(device)
-    check_chains_memory(model, n, "--n", device)
+    check_chains_memory(model, n, "--n", device, max_memory)
     generator = torch.Generator(device=device).manual_seed(seed)
     x = sample(model, n, gibbs_steps, generator).cpu().numpy()
     space = model.visible

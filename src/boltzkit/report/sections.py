@@ -51,13 +51,16 @@ def _config_rows(ctx: ReportContext) -> list[tuple[str, object]]:
     model_cfg, training, data = (ctx.config.get("model", {}), ctx.config.get("training", {}),
                                  ctx.config.get("data", {}))
     wall = ctx.checkpoint_info[-1].get("wall_time") if ctx.checkpoint_info else None
+    rate = training.get("learning_rate")
+    if training.get("lr_schedule", "constant") != "constant":  # first → last update's
+        rate = f"{rate} → {training.get('lr_final')} ({training['lr_schedule']})"
     rows = [
         ("model", model_cfg.get("kind")),
         ("visible units N", model_cfg.get("n_visible")),
         ("hidden units", model_cfg.get("n_hidden")),
         ("method", training.get("method")),
         ("Gibbs steps per update k", training.get("gibbs_steps")),
-        ("learning rate", training.get("learning_rate")),
+        ("learning rate", rate),
         ("optimizer", training.get("optimizer")),
         ("centred gradient", training.get("centered")),
         ("batch size / chains", f"{training.get('batch_size')} / {training.get('n_chains')}"),

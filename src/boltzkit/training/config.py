@@ -8,16 +8,20 @@ from typing import Any
 import numpy as np
 
 from boltzkit.checks import choice, integer, number
+from boltzkit.errors import InvalidValue
 
 METHODS = ("pcd", "cd", "rdm", "exact", "plm")
 DTYPES = ("float32", "float64")
 #: Each setting as the user types it: the CLI flag, then the Python name where it differs.
 FLAGS = {"method": "--method", "n_updates": "--updates (n_updates)", "batch_size": "--batch-size",
          "n_chains": "--chains (n_chains)", "gibbs_steps": "--gibbs-steps",
-         "learning_rate": "--lr (learning_rate)", "optimizer": "--optimizer", "l1": "--l1", "l2": "--l2",
+         "learning_rate": "--lr (learning_rate)", "lr_schedule": "--lr-schedule",
+         "lr_final": "--lr-final", "optimizer": "--optimizer", "l1": "--l1", "l2": "--l2",
          "n_checkpoints": "--checkpoints (n_checkpoints)", "spacing": "--spacing",
          "save_every": "--save-every", "seed": "--seed", "dtype": "--dtype"}
 OPTIMIZERS = ("sgd", "adam")
+#: Learning-rate schedules of the Trainer (:mod:`boltzkit.training.schedule`).
+LR_SCHEDULES = ("constant", "geometric", "cosine")
 SPACINGS = ("log", "linear")
 
 
@@ -31,6 +35,11 @@ class TrainingConfig:
         reference for the others). "plm" is pseudo-likelihood maximisation of pairwise models
         (run by :func:`boltzkit.training.plm.fit_plm`, not by the Trainer; ``n_updates`` is then
         the maximum number of solver iterations).
+    learning_rate, lr_schedule, lr_final : the step size η of the first update and its schedule over
+        the ``n_updates`` updates: "constant" (η throughout), "geometric" or "cosine" (from η at
+        the first update to ``lr_final`` at the last; docs/methods.md section 6.6, and
+        :mod:`boltzkit.training.schedule`). ``lr_final`` is required by a decaying schedule and
+        refused without one. Methods trained by the Trainer only (not "plm").
     centered : use the centered gradient (docs/methods.md section 6.1).
     l1, l2 : penalties on the weights (added to the loss as l1 |W| + l2/2 W^2); on the parameters
         a model lists in ``penalized_parameters`` (pairwise models: the couplings).
@@ -44,6 +53,8 @@ class TrainingConfig:
     n_chains: int = 500
     gibbs_steps: int = 10
     learning_rate: float = 0.01
+    lr_schedule: str = "constant"
+    lr_final: float | None = None
     optimizer: str = "sgd"
     centered: bool = True
     l1: float = 0.0
@@ -70,6 +81,15 @@ class TrainingConfig:
         self.save_every = integer(self.save_every, name("save_every"), 0)
         self.seed = integer(self.seed, name("seed"), 0)
         self.learning_rate = number(self.learning_rate, name("learning_rate"), 0.0, low_open=True)
+        self.lr_schedule = choice(self.lr_schedule, name("lr_schedule"), LR_SCHEDULES)
+        if self.lr_final is not None:
+            self.lr_final = number(self.lr_final, name("lr_final"), 0.0, low_open=True)
+        if self.lr_schedule == "constant" and self.lr_final is not None:
+            raise InvalidValue(f"{name('lr_final')} is where a decaying schedule ends: give it with "
+                               "--lr-schedule geometric or cosine (the default is constant)")
+        if self.lr_schedule != "constant" and self.lr_final is None:
+            raise InvalidValue(f"{name('lr_schedule')} {self.lr_schedule} needs --lr-final, the "
+                               "learning rate of the last update")
         self.l1 = number(self.l1, name("l1"), 0.0)
         self.l2 = number(self.l2, name("l2"), 0.0)
 

@@ -12,6 +12,10 @@ scale with the settings, in the training dtype:
 
 where the visible width is N q for categorical units (one-hot) and N otherwise. It is an order
 of magnitude, meant to catch settings that are off by factors, not to budget the last megabyte.
+
+The commands that use a trained model (sample, evaluate, couplings, landscape, tree) estimate
+what they allocate the same way and refuse through :func:`refuse_beyond`; ``--max-memory`` (GiB)
+replaces the memory available now in every one of them.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from boltzkit.checks import number
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.capabilities import HiddenLayer
 from boltzkit.models.registry import Family
 
-__all__ = ["estimate_bytes", "available_bytes", "check_memory", "check_chains_memory"]
+__all__ = ["estimate_bytes", "available_bytes", "refuse_beyond", "check_memory", "check_chains_memory",
+           "chains_bytes"]
 
 _ITEM = {"float32": 4, "float64": 8}
 GIB = 1 << 30
@@ -56,30 +62,41 @@ def available_bytes(device: str = "cpu") -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
+def refuse_beyond(need: int, what: str, remedy: str, device: str = "cpu",
+                  max_memory: float | None = None) -> None:
+    """Refuse in one line ``what`` when its ``need`` bytes exceed the memory available on ``device``
+    (or ``max_memory`` GiB, when given: the user's override)."""
+    if max_memory is not None:
+        number(max_memory, "--max-memory", 0.0, low_open=True)
+    have = available_bytes(device) if max_memory is None else int(max_memory * GIB)
+    if need > have:
+        where = "allowed by --max-memory" if max_memory is not None else f"available ({device})"
+        raise BoltzkitError(f"{what} needs about {_size(need)}, {_size(have)} {where}: {remedy}, "
+                            "or set --max-memory")
+
+
 def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
                  max_memory: float | None = None) -> None:
     """Refuse in one line a run whose tensors would not fit (``max_memory``: GiB allowed, in
     place of what is available now)."""
-    need = estimate_bytes(entry, n_visible, n_states, options, config)
-    have = available_bytes(config.device) if max_memory is None else int(max_memory * GIB)
-    if need > have:
-        where = "allowed by --max-memory" if max_memory is not None else f"available ({config.device})"
-        raise BoltzkitError(f"this run needs about {_size(need)} ({n_visible} visible units, "
-                            f"{config.n_chains} chains, batch {config.batch_size}), {_size(have)} "
-                            f"{where}: lower --chains, --batch-size or --hidden, or set --max-memory")
+    refuse_beyond(estimate_bytes(entry, n_visible, n_states, options, config),
+                  f"this run ({n_visible} visible units, {config.n_chains} chains, batch {config.batch_size})",
+                  "lower --chains, --batch-size or --hidden", config.device, max_memory)
 
 
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB / 10 else f"{n_bytes / (1 << 20):.1f} MiB"
 
 
-def check_chains_memory(model, n_chains: int, flag: str, device: str = "cpu") -> None:
-    """Refuse in one line ``n_chains`` chains of ``model`` that cannot fit (sample, evaluate): 6
-    copies of n_chains x (visible width + hidden units) in the model's dtype, as in training."""
+def chains_bytes(model, n_chains: int) -> int:
+    """6 copies of n_chains x (visible width + hidden units) in the model's dtype, as in training."""
     width = model.n_visible * (model.visible.n_states if model.visible.categorical else 1)
     hidden = model.n_hidden if isinstance(model, HiddenLayer) else 0
-    need = model.dtype.itemsize * 6 * int(n_chains) * (width + hidden)
-    have = available_bytes(device)
-    if need > have:
-        raise BoltzkitError(f"{flag} {n_chains}: the chains need about {_size(need)}, "
-                            f"{_size(have)} available ({device}); ask for fewer")
+    return model.dtype.itemsize * 6 * int(n_chains) * (width + hidden)
+
+
+def check_chains_memory(model, n_chains: int, flag: str, device: str = "cpu",
+                        max_memory: float | None = None) -> None:
+    """Refuse in one line ``n_chains`` chains of ``model`` that cannot fit (sample, evaluate)."""
+    refuse_beyond(chains_bytes(model, n_chains), f"{flag} {n_chains}: the chains", "ask for fewer",
+                  device, max_memory)

@@ -6,9 +6,10 @@ both end in the same code. It reads the data the family needs (:mod:`boltzkit.da
 model through the family registry, and runs the method:
 
 * ``pcd``, ``cd``, ``rdm``, ``exact``: maximum likelihood by the
-  :class:`~boltzkit.training.trainer.Trainer`. Boltzmann learning as bmDCA runs it is ``pcd`` on
-  the full batch for a family with the :class:`~boltzkit.models.capabilities.ProfileStart`
-  capability (the Potts model): the target is the frequencies with a pseudocount (default
+  :class:`~boltzkit.training.trainer.Trainer`, with the config's learning-rate schedule
+  (:mod:`boltzkit.training.schedule`; ``plm`` refuses a non-constant one). Boltzmann learning as
+  bmDCA runs it is ``pcd`` on the full batch for a family with the
+  :class:`~boltzkit.models.capabilities.ProfileStart` capability (the Potts model): the target is the frequencies with a pseudocount (default
   1 / M_eff), computed once; the model starts at the profile model with persistent chains drawn
   from it; ``target_pearson`` stops training when the chains' C_ij Pearson reaches it
   (adabmDCA's rule, any :class:`~boltzkit.models.capabilities.MomentMatching` family).
@@ -38,7 +39,7 @@ import torch
 
 from boltzkit.checks import all_finite, integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
-from boltzkit.errors import BoltzkitError, TrainingDiverged
+from boltzkit.errors import BoltzkitError, InvalidValue, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
 from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
@@ -140,8 +141,11 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     given : on resume, what the user asked for explicitly, keyed by flag (``"DATA"``, ``"--lr"``,
         ...; :data:`RESUME_FLAGS`): anything that differs from the stored run is refused in one
         line listing the differences, except ``--updates``, which extends (or shortens, down to
-        the updates already done) the run; the extended run ends where a run trained to that many
-        updates at once would.
+        the updates already done) the run. With a constant learning rate the extended run ends
+        where a run trained to that many updates at once would; a decaying schedule
+        (``lr_schedule`` geometric or cosine) is recomputed over the new total: the remaining
+        updates use the rates of a run of that many updates from the update reached on (the rate
+        jumps there; docs/methods.md section 6.6).
 
     The run file never replaces one of the run's inputs, and one process at a time writes it
     (:mod:`boltzkit.io.outputs`).
@@ -161,7 +165,7 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     if config is None:
         raise BoltzkitError("a TrainingConfig is needed to start a run")
     entry = family(kind)
-    entry.check_method(config.method)  # before reading the data
+    _check_method(entry, config)  # before reading the data
     if target_pearson is not None:
         number(target_pearson, "--target-pearson", -1.0, 1.0, low_open=True)
     if pseudocount is not None:
@@ -193,7 +197,7 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
     """Train a model of family ``entry`` on in-memory ``data`` (what :func:`train_run` and the
     estimators' ``fit`` call); ``run_config`` holds extra entries of the run file's config. The
     other parameters are :func:`train_run`'s."""
-    entry.check_method(config.method)
+    _check_method(entry, config)
     if max_memory is not None:
         number(max_memory, "--max-memory", 0.0, low_open=True)
     check_memory(entry, data.x.shape[1], data.space.n_states, options or {}, config, max_memory)
@@ -216,6 +220,14 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
                                         on_update)
 
 
+def _check_method(entry: Family, config: TrainingConfig) -> None:
+    """The method applies to the family; a learning-rate schedule only to the Trainer's methods."""
+    entry.check_method(config.method)
+    if config.method == "plm" and config.lr_schedule != "constant":
+        raise InvalidValue(f"--lr-schedule {config.lr_schedule}: a schedule of the gradient steps of "
+                           "--method pcd | cd | rdm | exact, not of plm (leave it constant)")
+
+
 def _stored_run(out: str | os.PathLike | None):
     """(stored config, data spec, kind, TrainingConfig, family options) of the run to resume."""
     if out is None or not Path(out).exists():
@@ -235,7 +247,8 @@ RESUME_FLAGS = {
     "DATA": ("data", "path"), "--model": ("model", "kind"), "--hidden": ("model", "n_hidden"),
     "--batch-size": ("training", "batch_size"), "--chains": ("training", "n_chains"),
     "--gibbs-steps": ("training", "gibbs_steps"), "--method": ("training", "method"),
-    "--lr": ("training", "learning_rate"), "--optimizer": ("training", "optimizer"),
+    "--lr": ("training", "learning_rate"), "--lr-schedule": ("training", "lr_schedule"),
+    "--lr-final": ("training", "lr_final"), "--optimizer": ("training", "optimizer"),
     "--centered": ("training", "centered"), "--l1": ("training", "l1"), "--l2": ("training", "l2"),
     "--checkpoints": ("training", "n_checkpoints"), "--spacing": ("training", "spacing"),
     "--seed": ("training", "seed"), "--device": ("training", "device"),

@@ -13,8 +13,9 @@ statistics (e.g. bmDCA's pseudocounted frequencies) passes them as ``data_statis
 nothing is computed from the data.
 
 Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatch order) and
-``rng`` (on the model's device, MCMC). Both are saved with the chains and the optimizer state,
-so a resumed run continues exactly where the saved one stopped.
+``rng`` (on the model's device, MCMC). Both are saved with the chains, the optimizer state and the
+learning-rate scheduler's state (:mod:`boltzkit.training.schedule`), so a resumed run continues
+exactly where the saved one stopped.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEn
                                           Penalised, require)
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
+from boltzkit.training.schedule import make_scheduler
 
 
 class Trainer:
@@ -73,12 +75,15 @@ class Trainer:
             p.requires_grad_(False)
         optimizer = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
         self.optimizer = optimizer(self.params, lr=config.learning_rate)
+        # the learning rate of every update (docs/methods.md section 6.6); steps after the optimizer's
+        self.scheduler = make_scheduler(self.optimizer, config)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
         self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints, config.spacing))
         self.update = 0
         self.last_saved: int | None = None  # the update of the last state written to the run file
         self.wall_time = 0.0
+        self.last_learning_rate = config.learning_rate  # the step size of the last update
         self.permutation = torch.randperm(len(data), generator=self.data_rng).numpy()
         self.cursor = 0
         self.chains: Chains | None = None
@@ -103,8 +108,8 @@ class Trainer:
     def _state(self) -> dict[str, Any]:
         return {"chains": None if self.chains is None else self.chains.visible,
                 "rng": self.rng.get_state(), "data_rng": self.data_rng.get_state(),
-                "optimizer": self.optimizer.state_dict(), "permutation": self.permutation,
-                "cursor": self.cursor}
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "permutation": self.permutation, "cursor": self.cursor}
 
     def start(self, data_sample: np.ndarray | None = None, labels: np.ndarray | None = None,
               image_shape: tuple[int, int] | None = None) -> None:
@@ -114,11 +119,28 @@ class Trainer:
             trajectory.create(self.out, config, data_sample, labels, image_shape)
 
     def resume(self) -> None:
-        """Load the state saved in the run file and continue from it."""
+        """Load the state saved in the run file and continue from it.
+
+        The learning-rate scheduler is restored exactly. When the run's total number of updates
+        has changed since the save (``--resume --updates N``), a decaying schedule is recomputed
+        over the new total: the next update uses the rate that a run of N updates uses at that
+        update (docs/methods.md section 6.6).
+        """
         state = trajectory.read_state(self.out)
         for name, tensor in self.model.parameters().items():
             tensor.copy_(state.params[name].to(tensor.device, tensor.dtype))
         self.optimizer.load_state_dict(state.optimizer)
+        if state.scheduler is None:
+            # a run file written before schedules existed: its runs had a constant learning rate
+            self.scheduler.load_state_dict(dict(self.scheduler.state_dict(), last_epoch=state.update))
+        else:
+            self.scheduler.load_state_dict(state.scheduler)
+        factor = self.scheduler.lr_lambdas[0]
+        if factor.n_updates != self.config.n_updates:
+            if self.config.lr_schedule == "constant":
+                factor.n_updates = self.config.n_updates  # η does not depend on it
+            else:
+                self.scheduler = make_scheduler(self.optimizer, self.config, done=state.update)
         self.rng.set_state(state.rng)
         self.data_rng.set_state(state.data_rng)
         self.permutation = state.permutation
@@ -133,7 +155,7 @@ class Trainer:
             return
         self.last_saved = self.update
         trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
-                          self.optimizer.param_groups[0]["lr"], checkpoint, self._state())
+                          self.last_learning_rate, checkpoint, self._state())
 
     # ------------------------------------------------------------------ loop
     def _next_batch(self) -> tuple[Tensor, Tensor | None]:
@@ -190,7 +212,9 @@ class Trainer:
             previous = {name: p.clone() for name, p in self.model.parameters().items()}
         for name, p in self.model.parameters().items():
             p.grad = -grads[name]  # the optimizers minimise; we ascend the log-likelihood
+        self.last_learning_rate = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
+        self.scheduler.step()
         if centering is not None:
             centering.restore(self.model.parameters(), previous)
         if self._constrained:
