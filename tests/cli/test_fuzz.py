@@ -182,6 +182,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
         cases.append((f"{base} run=missing", _with(base, index, "none.h5"), "none.h5"))
     for base, out, why in OUTPUTS:
         cases.append((f"{base} --out {out} ({why})", _with_option(base, "--out", out), out.rstrip("/")))
+    cases.append(("boltzkit --bogus", ["--bogus"], "--bogus"))
+    cases.append(("generate --bogus", ["generate", "--bogus"], "--bogus"))
     cases.append(("contacts --struct missing", _with_option("contacts", "--struct", "none.dat"), "none.dat"))
     cases.append(("contacts --struct random", ["contacts", "p.dat", "--struct", "ragged-text.txt"], "ragged-text.txt"))
     cases.append(("couplings --truth random", BASES["couplings"] + ["--truth", "random-bytes.npy"], "random-bytes.npy"))
@@ -238,7 +240,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_the_suite_is_large_enough():
-    assert len(CASES) >= 200
+    assert len(CASES) >= 300  # the issue asked for 200; docs/architecture.md promises over 300
 
 
 @pytest.mark.parametrize(("args", "needle"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -191,3 +191,14 @@ def test_not_a_model_file_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: notes.txt: not an HDF5 file: neither a boltzkit run file nor a model file of rbms, adabmDCA or plmc"]
+
+
+def test_an_older_archive_whose_shapes_disagree_is_one_line(tmp_path, monkeypatch):
+    """Fields stored (N,) beside (q, N, Nh) weights: refused naming the file's own shapes."""
+    _older_archive(tmp_path / "bad.h5", {10: (np.zeros((3, 5, 4), np.float32), np.zeros(5, np.float32),
+                                              np.zeros(4, np.float32))})
+    result = _invoke(tmp_path, monkeypatch, "couplings", "bad.h5", "-o", "c.h5")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: bad.h5: update_10: vbias (5,) does not match weight_matrix (3, 5, 4) (the older layout "
+        "stores (q, N) and (q, N, Nh))"]

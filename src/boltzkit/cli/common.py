@@ -23,18 +23,30 @@ stdout = Console()
 class OneLineUsageErrors(typer.core.TyperGroup):
     """The command group of ``boltzkit``: a flag or argument that cannot be parsed (not a number,
     unknown option, missing argument) is one line on stderr naming it, exit 2, like every other
-    user error (click would draw a box of usage text)."""
+    user error (click would draw a box of usage text). The group's own options are parsed in
+    :meth:`make_context`, the commands' in :meth:`invoke`: both are covered."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: typer.Context) -> Any:
-        try:
+        with _one_line_usage_errors():
             return super().invoke(ctx)
-        except Exception as e:
-            # click's UsageError, told by its exit code 2 (typer vendors click: no public name for it)
-            if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
-                raise
-            where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
-            print(f"error: {e.format_message()}{where}", file=sys.stderr)
-            raise typer.Exit(2) from None
+
+
+@contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as e:
+        # click's UsageError, told by its exit code 2 (typer vendors click: no public name for it)
+        # (no message: the bare command, whose help click has already printed)
+        if getattr(e, "exit_code", None) != 2 or not getattr(e, "format_message", lambda: "")():
+            raise
+        where = f" (see {e.ctx.command_path} --help)" if getattr(e, "ctx", None) is not None else ""
+        print(f"error: {e.format_message()}{where}", file=sys.stderr)
+        raise typer.Exit(2) from None
 
 
 def user_errors(func: Callable) -> Callable:

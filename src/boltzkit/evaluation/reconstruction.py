@@ -189,7 +189,7 @@ def errors_by_order(true: Mapping[int, tuple[Any, Any]], inferred: Mapping[int, 
         keys = sorted(set(tdict) | set(hdict))
         if not keys:
             continue
-        zero = torch.zeros_like(next(iter({**hdict, **tdict}.values())))
+        zero = torch.zeros_like(next(iter((tdict or hdict).values())))
         t = torch.stack([tdict.get(key, zero) for key in keys])
         h = torch.stack([hdict.get(key, zero) for key in keys])
         ref = None

@@ -144,9 +144,12 @@ def load_rbms(path: str | os.PathLike, checkpoint: int | None = None) -> RBM | P
             raise DataError(path, f"update_{update}: missing parameter dataset "
                                   f"{', '.join(f'{source.name}/{name}' for name in missing)}")
         w, b, c = (torch.from_numpy(source[name][()]) for name in names)
+    if older and w.ndim == 3:  # (q, N, Nh) and (q, N) -> (N, q, Nh) and (N, q)
+        if b.shape != w.shape[:2]:
+            raise DataError(path, f"update_{update}: vbias {tuple(b.shape)} does not match weight_matrix "
+                                  f"{tuple(w.shape)} (the older layout stores (q, N) and (q, N, Nh))")
+        w, b = w.permute(1, 0, 2).contiguous(), b.T.contiguous()
     try:
-        if older and w.ndim == 3:  # (q, N, Nh) and (q, N) -> (N, q, Nh) and (N, q)
-            w, b = w.permute(1, 0, 2).contiguous(), b.T.contiguous()
         if model_type == "PBRBM":
             return PottsRBM(w, b, c)
         units = BERNOULLI if model_type == "BBRBM" else SPIN

@@ -72,8 +72,8 @@ class MLPEnergy(nn.Module):
         layers.append(nn.Linear(widths[-1], 1, bias=False, dtype=dtype, device=device))
         self.network = nn.Sequential(*layers)
         with torch.no_grad():
-            for layer in self.network:
-                for p in layer.parameters():  # the Linear layers' (activations have none)
+            for layer in (m for m in self.network if isinstance(m, nn.Linear)):
+                for p in layer.parameters():
                     u = torch.rand(p.shape, generator=generator, dtype=torch.float64)
                     p.copy_((2 * u - 1) * (1.0 / math.sqrt(layer.in_features)))
         # like every model's tensors, learned only when a trainer asks for gradients

@@ -51,10 +51,10 @@ class RBMBase(RandomChains):
                 "hidden_bias": self.hidden_bias}
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
-        return self._with(*(p.to(device=device, dtype=dtype) for p in self.parameters().values()))
+        return self._with(**{k: p.to(device=device, dtype=dtype) for k, p in self.parameters().items()})
 
     def clone(self):
-        return self._with(*(p.clone() for p in self.parameters().values()))
+        return self._with(**{k: p.clone() for k, p in self.parameters().items()})
 
     @property
     def n_visible(self) -> int:

@@ -71,7 +71,7 @@ def refuse_beyond(need: int, what: str, remedy: str, device: str = "cpu",
     have = available_bytes(device) if max_memory is None else int(max_memory * GIB)
     if need > have:
         where = "allowed by --max-memory" if max_memory is not None else f"available ({device})"
-        raise BoltzkitError(f"{what} needs about {_size(need)}, {_size(have)} {where}: {remedy}, "
+        raise BoltzkitError(f"{what} would need about {_size(need)}, {_size(have)} {where}: {remedy}, "
                             "or set --max-memory")
 
 
@@ -85,7 +85,10 @@ def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[
 
 
 def _size(n_bytes: int) -> str:
-    return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB / 10 else f"{n_bytes / (1 << 20):.1f} MiB"
+    for unit, size in (("GiB", GIB), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size / 10:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} bytes"
 
 
 def chains_bytes(model, n_chains: int) -> int:
