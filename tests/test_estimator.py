@@ -61,9 +61,9 @@ def test_output_shapes(fitted, x01):
     (np.zeros((2, 3, 7)), "2-D"),
     (np.array([[0, 1, np.nan, 0, 1, 0, 0]]), "NaN"),
     (np.array([[0, 1, np.inf, 0, 1, 0, 0]]), "NaN or infinite"),
-    (np.array([[0, 1, 0.5, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
-    (np.array([[0, 1, -1, 0, 1, 0, 0]]), r"values in \{0, 1\}"),
-    (np.zeros((2, 6)), "6 columns; the model has 7"),
+    (np.array([[0, 1, 1.5, 0, 1, 0, 0]]), r"values in \[0, 1\] \(values in \{0, 1\}, or grey levels"),
+    (np.array([[0, 1, -1, 0, 1, 0, 0]]), r"values in \[0, 1\].*got values from -1 to 1"),
+    (np.zeros((2, 6)), "X has 6 features, but BernoulliRBM is expecting 7 features"),
 ])
 def test_clear_errors_on_bad_input(fitted, bad, message):
     for method in (fitted.transform, fitted.free_energy, fitted.score_samples):
@@ -98,7 +98,7 @@ def test_ising_rbm_accepts_spins_and_rejects_bits(x01):
         IsingRBM(**SMALL).fit(x01)
     with pytest.raises(BoltzkitError, match=r"values in \{-1, 1\}"):
         est.transform(x01[:3])
-    with pytest.raises(BoltzkitError, match=r"values in \{0, 1\} for BernoulliRBM"):
+    with pytest.raises(BoltzkitError, match=r"values in \[0, 1\] \(values in \{0, 1\}.* for BernoulliRBM"):
         BernoulliRBM(**SMALL).fit(spins)
 
 
@@ -144,7 +144,7 @@ def test_load_gives_each_checkpoint(tmp_path, x01):
     first = boltzkit.load(path, checkpoint=updates[0])
     assert not np.array_equal(first.weights_, last.weights_)
     with pytest.raises(DataError, match="no checkpoint at update 9999"):
-        boltzkit.load(path, checkpoint=9999)
+        boltzkit.load(path, checkpoint=9999, exact=True)
     # a loaded estimator works like a fitted one
     assert last.score_samples(x01[:3]).shape == (3,)
 
@@ -242,7 +242,7 @@ def test_load_categorical_run_scores_a_normalised_distribution(tmp_path, kind, n
 
 def test_load_categorical_run_validates_input(tmp_path):
     est, _ = _potts_run(tmp_path, "potts-bm")
-    for bad, message in [([[0, 1, 2, 5]], "integer codes 0..4"), ([[0, 1, 2]], "3 columns"),
+    for bad, message in [([[0, 1, 2, 5]], "integer codes 0..4"), ([[0, 1, 2]], "X has 3 features"),
                          ([[0.5, 1, 2, 3]], "integer codes"), ([0, 1, 2, 3], "2-D"),
                          (["ACG", "ACGU"], "different lengths")]:
         with pytest.raises(BoltzkitError, match=message):
@@ -302,3 +302,145 @@ def test_learning_rate_schedule_hyper_parameters(tmp_path, x01):
     assert not np.array_equal(est.weights_, constant.weights_)
     with pytest.raises(ValueError, match=r"^--lr-final must be > 0, got -1"):
         BernoulliRBM(**SMALL, lr_schedule="geometric", lr_final=-1.0).fit(x01)
+
+
+# ------------------------------------------------------------------------------ scikit-learn habits
+def test_grid_search_over_n_hidden(x01):
+    """GridSearchCV clones, fits and scores (mean log-likelihood, exact log Z here) each setting."""
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(BernoulliRBM(**dict(SMALL, dtype="float64")), {"n_hidden": [2, 4]}, cv=2)
+    search.fit(x01)
+    assert search.best_params_["n_hidden"] in (2, 4)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and (scores < 0).all()  # log-likelihoods of 7 binary units
+    assert search.best_estimator_.components_.shape == (search.best_params_["n_hidden"], 7)
+
+
+def test_sklearn_rbm_attributes(fitted):
+    """scikit-learn's BernoulliRBM names: components_ (n_hidden, n_features), the intercepts."""
+    np.testing.assert_array_equal(fitted.components_, fitted.weights_.T)
+    assert fitted.components_.shape == (3, 7)
+    np.testing.assert_array_equal(fitted.intercept_hidden_, fitted.hidden_bias_)
+    np.testing.assert_array_equal(fitted.intercept_visible_, fitted.visible_bias_)
+    from boltzkit.estimator import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        BernoulliRBM().components_
+    assert not hasattr(BernoulliRBM(), "intercept_hidden_")  # unfitted: an AttributeError too
+
+
+def test_sklearn_rbm_attributes_are_refused_without_hidden_units(tmp_path):
+    est, _ = _potts_run(tmp_path, "potts-bm")
+    with pytest.raises(AttributeError, match="components_: a potts-bm model has no layer of hidden "
+                                             "units.*its tensors: fields_, couplings_"):
+        est.components_
+    assert not hasattr(est, "intercept_visible_") and not hasattr(est, "transform")
+    (tmp_path / "rbm").mkdir()
+    rbm, _ = _potts_run(tmp_path / "rbm", "potts-rbm", 3)
+    assert rbm.components_.shape == (3, 4, 5)  # (n_hidden, n_features, q) for Potts units
+    assert rbm.intercept_visible_.shape == (4, 5) and rbm.intercept_hidden_.shape == (3,)
+
+
+def test_fit_transform_is_fit_then_transform(x01):
+    h = BernoulliRBM(**SMALL).fit_transform(x01)
+    np.testing.assert_array_equal(h, BernoulliRBM(**SMALL).fit(x01).transform(x01))
+    assert h.shape == (120, 3)
+
+
+def test_partial_fit_continues_from_the_current_state(x01):
+    """n_updates more gradient steps from the current parameters; chains and Adam's moments carried."""
+    est = BernoulliRBM(**dict(SMALL, optimizer="adam"))
+    assert est.partial_fit(x01, n_updates=5) is est  # unfitted: initialised from X as fit does
+    assert est.n_features_in_ == 7
+    before = est.weights_.copy()
+    est.partial_fit(x01, n_updates=1)
+    assert not np.array_equal(est.weights_, before)
+    # full batch (so that each call's minibatch order cannot matter): two calls of 10 updates and
+    # one of 20 give the same model, as the chains, the random generator and Adam's moments are
+    # carried from call to call
+    full = dict(SMALL, optimizer="adam", batch_size=120, dtype="float64")
+    a = BernoulliRBM(**full).partial_fit(x01, n_updates=10).partial_fit(x01, n_updates=10)
+    b = BernoulliRBM(**full).partial_fit(x01, n_updates=20)
+    # float64; the rows are summed in another order by each call: round-off only
+    np.testing.assert_allclose(a.weights_, b.weights_, rtol=0, atol=1e-10)
+    # default: one pass over X, ceil(120 / 50) = 3 updates, each moving the weights
+    fitted = BernoulliRBM(**SMALL).fit(x01)
+    start = fitted.weights_.copy()
+    fitted.partial_fit(x01)
+    assert not np.array_equal(fitted.weights_, start)
+    with pytest.raises(BoltzkitError, match="X has 6 features"):
+        fitted.partial_fit(x01[:, :6])
+    with pytest.raises(ValueError, match="lr_schedule 'cosine' spans the n_updates of fit"):
+        BernoulliRBM(**SMALL, lr_schedule="cosine", lr_final=0.001).partial_fit(x01)
+
+
+def test_partial_fit_is_absent_for_pseudo_likelihood():
+    est = boltzkit.IsingBM(method="plm")
+    assert not hasattr(est, "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit: method 'plm' runs its solver to convergence"):
+        est.partial_fit(np.ones((3, 2)))
+    assert hasattr(boltzkit.IsingBM(), "partial_fit")  # pcd, the family's first method
+
+
+def test_grey_levels_are_accepted_and_not_binarised(x01):
+    """Grey levels in [0, 1] are taken by fit, transform, free_energy and score_samples as real
+    values (scikit-learn's convention; the gradient is checked in the next test)."""
+    rng = np.random.default_rng(3)
+    grey = np.clip(x01 + rng.normal(0, 0.2, x01.shape), 0, 1)
+    est = BernoulliRBM(**SMALL).fit(grey)
+    assert est.free_energy(grey).shape == (120,) and est.transform(grey).shape == (120, 3)
+    assert np.isfinite(est.score_samples(grey)).all()
+    # a grey level is not rounded: its hidden means differ from those of both neighbouring bits
+    h_grey = est.transform(np.full((1, 7), 0.4))
+    assert not np.allclose(h_grey, est.transform(np.zeros((1, 7))))
+    assert not np.allclose(h_grey, est.transform(np.ones((1, 7))))
+    with pytest.raises(ValueError, match=r"values in \[0, 1\].*got values from -0.5 to 1 for BernoulliRBM"):
+        BernoulliRBM(**SMALL).fit(np.where(x01 > 0, 1.0, -0.5))
+    # spins stay ±1 (a {0,1} row would pass as grey spins); sample starts stay binary
+    with pytest.raises(ValueError, match=r"values in \{-1, 1\} for IsingRBM"):
+        IsingRBM(**SMALL).fit(np.full((4, 7), 0.5))
+    with pytest.raises(ValueError, match=r"values in \{0, 1\}"):
+        est.sample(1, gibbs_steps=1, start=np.full((1, 7), 0.5))
+
+
+def test_grey_level_gradient_is_the_real_valued_one(x01):
+    """One exact-gradient SGD step on grey data, checked by hand: the visible bias moves by
+    lr * (mean of the grey levels - model mean), with the grey levels themselves (not rounded)."""
+    rng = np.random.default_rng(4)
+    grey = rng.random((50, 4))
+    params = dict(n_hidden=2, method="exact", dtype="float64", n_updates=1, batch_size=50,
+                  centered=False, learning_rate=0.1, random_state=0)
+    one = BernoulliRBM(**params).partial_fit(grey, n_updates=1)
+    start = BernoulliRBM(**params).partial_fit(grey, n_updates=1)  # same init, same step
+    np.testing.assert_array_equal(one.visible_bias_, start.visible_bias_)
+    init = BernoulliRBM(**params)
+    init._set_model(init.family.build(torch.as_tensor(grey), None, init.family.space(2),
+                                      {"n_hidden": 2}, 0))
+    model = init.model_
+    states = model.enumerate_visible()
+    p = torch.softmax(-model.free_energy(states), 0)
+    expected = model.visible_bias + 0.1 * (torch.as_tensor(grey).mean(0) - p @ states)
+    # float64, one step: round-off only
+    np.testing.assert_allclose(one.visible_bias_, expected.numpy(), rtol=0, atol=1e-12)
+
+
+def test_load_takes_the_nearest_checkpoint_below(tmp_path, x01):
+    path = tmp_path / "run.h5"
+    BernoulliRBM(**dict(SMALL, n_checkpoints=4), out=path).fit(x01)
+    updates = trajectory.checkpoint_updates(path)
+    assert len(updates) == 4  # --checkpoints N saves N distinct updates
+    target = updates[1] + 1
+    assert target not in updates
+    with pytest.warns(UserWarning, match=rf"no checkpoint at update {target}; loaded update "
+                                         rf"{updates[1]}, the nearest saved below"):
+        est = boltzkit.load(path, checkpoint=target)
+    assert est.checkpoint_ == updates[1]
+    np.testing.assert_array_equal(est.weights_, trajectory.read_params(path, updates[1])["weights"].numpy())
+    with pytest.raises(DataError, match=rf"no checkpoint at or below update 0 \(saved: {updates[0]}, "):
+        boltzkit.load(path, checkpoint=0)
+    with pytest.raises(DataError, match=rf"no checkpoint at update {target} \(available: "):
+        boltzkit.load(path, checkpoint=target, exact=True)
+    assert boltzkit.load(path).checkpoint_ == updates[-1]
+    with pytest.warns(UserWarning, match=f"loaded update {updates[-1]}"):
+        assert boltzkit.load(path, checkpoint=10**6).checkpoint_ == updates[-1]

@@ -38,7 +38,7 @@ def test_section_with_a_lattice_gas_truth(tmp_path):
     run = make_run(tmp_path / "run.h5", rbm, data)
     section = couplings_section(ReportContext(run, ReportOptions()))
     assert section.title == "Couplings"
-    assert section.html.count("<img") == 3                    # heat map, fields and pairs scatter
+    assert section.html.count("<img") == 4                    # heat map, network, fields and pairs scatter
     assert "lattice-gas gauge" in section.html and "method exact" in section.html
     # the table's epsilon for pairs is 0 (4 decimals)
     assert "<td>pairs</td><td>0.0000</td>" in section.html
@@ -57,7 +57,7 @@ def test_section_without_truth_and_for_a_potts_rbm(tmp_path):
     data = write_dataset(tmp_path / "potts.h5", torch.zeros(4, 6, dtype=torch.int8), h, 1.0, "potts-test", {})
     run = make_run(tmp_path / "run2.h5", rbm, data)
     section = couplings_section(ReportContext(run, ReportOptions()))
-    assert section.html.count("<img") == 4 and "zero-sum gauge" in section.html and "Frobenius" in section.html
+    assert section.html.count("<img") == 5 and "zero-sum gauge" in section.html and "Frobenius" in section.html
     series = comparison_series(*_exact(rbm, data))
     assert [len(series[k][0]) for k in (1, 2, 3)] == [6 * 3, 15 * 9, 20 * 27]
 

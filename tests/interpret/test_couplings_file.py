@@ -89,7 +89,7 @@ def test_couplings_command_end_to_end(lattice_gas_run, tmp_path):
     report = json.loads(result.stdout)
     assert report["epsilon"]["2"] < 1e-12 and report["rmse"]["3"] < 1e-12
     assert "beta-scaled" in report["truth"]["scaling"]
-    assert all(Path(p).exists() for p in report["figures"]) and len(report["figures"]) == 4
+    assert all(Path(p).exists() for p in report["figures"]) and len(report["figures"]) == 5  # + the network figure
     # the couplings file serves as the reference of another run (here the same one, lattice-gas gauge)
     out2 = tmp_path / "LG.h5"
     result = CliRunner().invoke(cli(), ["couplings", str(run), "--gauge", "lattice-gas", "--truth", str(out),

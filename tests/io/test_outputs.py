@@ -182,7 +182,7 @@ def full_disk(tmp_path, tiny_run):
     ["generate", "ising1d", "--beta", "0.5", "--size", "20", "--n-samples", "2000", "-o", "g.h5", "--quiet"],
     ["sample", "r.h5", "-o", "s.npy", "--n", "2000", "--gibbs-steps", "1"],
     ["report", "r.h5", "-o", "r.html", "--no-landscape", "--no-tree", "--no-couplings", "--curve-points", "2",
-     "--samples", "20", "--gibbs-steps", "1", "--ais-chains", "10", "--ais-steps", "10"],
+     "--samples", "20", "--gibbs-steps", "1", "--ais-chains", "10", "--ais-steps", "10", "--quiet"],
     ["couplings", "r.h5", "-o", "c.h5", "--no-plots"],
     ["train", "x.npy", "-o", "t.h5", "--hidden", "3", "--updates", "5", "--quiet"],
 ], ids=lambda args: args[0])

@@ -97,3 +97,15 @@ def test_given_uniforms_decide_the_sample():
     u = torch.tensor([0.5 - 2.0**-24, 0.5, 0.0, 1 - 2.0**-24, 0.0, 1 - 2.0**-24])
     assert BERNOULLI.sample(field, uniform=u).tolist() == [0.0, 1.0, 0.0, 0.0, 1.0, 1.0]
     assert SPIN.sample(field / 2, uniform=u).tolist() == [-1.0, 1.0, -1.0, -1.0, 1.0, 1.0]
+
+
+def test_unit_types_survive_pickling_as_the_module_instances():
+    """Models compare units by identity (``units is SPIN``): an unpickled ±1 RBM must stay ±1."""
+    import pickle
+
+    from boltzkit.models.rbm import RBM
+    from boltzkit.models.units import BERNOULLI, SPIN
+
+    assert pickle.loads(pickle.dumps(SPIN)) is SPIN and pickle.loads(pickle.dumps(BERNOULLI)) is BERNOULLI
+    spin_rbm = RBM(torch.zeros(3, 2), torch.zeros(3), torch.zeros(2), SPIN, SPIN)
+    assert pickle.loads(pickle.dumps(spin_rbm)).visible.name == "spin"

@@ -293,9 +293,10 @@ def test_cli_report_and_sample_call_the_report_layer(image_run, tmp_path, monkey
     real = report_html.write_report
     seen = {}
 
-    def summary_only(run_path, out_html, options=None):
+    def summary_only(run_path, out_html, options=None, progress=None):
         seen["options"] = options
-        return real(run_path, out_html, options, builders=[report_html.summary_section])
+        return real(run_path, out_html, options, builders=[report_html.summary_section],
+                    progress=progress)
 
     monkeypatch.setattr(report_html, "write_report", summary_only)
     runner = CliRunner()

@@ -107,6 +107,9 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
 
     try:
         yield advance_to
+    except BaseException:
+        progress.live.transient = True  # an error leaves its one line, not a half-done bar
+        raise
     finally:
         if state["task"] is not None:
             progress.stop()

@@ -60,6 +60,7 @@ def landscape(
                                                                "norm) are the same"),
     seed: int = typer.Option(0, "--seed", help="Seed of the random subset of points"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
     threads: Optional[int] = ThreadsOption,
     max_memory: Optional[float] = MaxMemoryOption,
 ) -> None:
@@ -68,8 +69,9 @@ def landscape(
     from boltzkit.report.tree_figures import landscape_figure  # heavy (matplotlib)
 
     setup_torch(threads, "cpu")
-    found = run_landscape(run, data, out, order, checkpoint, n_points, dataset, beta, damping, auto_damping,
-                          tol, max_iter, dedup_tol, seed, max_memory)
+    with lazy_progress_bar("TAP fixed points (points)", not (quiet or as_json)) as progress:
+        found = run_landscape(run, data, out, order, checkpoint, n_points, dataset, beta, damping, auto_damping,
+                              tol, max_iter, dedup_tol, seed, max_memory, progress=progress)
     png, points = out.with_suffix(".png"), found.points
     _save_png(png, landscape_figure(points.one_hot() if points.alphabet else points.x.numpy(), found.landscape,
                                     points.image_shape, alphabet=points.alphabet))

@@ -24,8 +24,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=OneLineUsageEr
 @user_errors
 def train(
     ctx: typer.Context,
-    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images; "
-                                          "an alignment FASTA/A2M/A3M/Stockholm for Potts models)"),
+    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images/.hapt; "
+                                          "an alignment FASTA/A2M/A3M/Stockholm or a table of "
+                                          "categorical columns CSV/TSV for Potts models)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
     model: str = typer.Option(DEFAULT_FAMILY.kind, "--model",
                               help=" | ".join(f"{f.kind} ({f.summary})" for f in families())),
@@ -55,6 +56,9 @@ def train(
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset name"),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Binary data: a labels file (one "
                                           "per line, .npy or IDX), stored with the run for reports"),
+    labels_column: Optional[str] = typer.Option(
+        None, "--labels-column", help="Tables (CSV/TSV) for Potts models: the column kept as the "
+        "rows' labels (its name, or its 0-based position), left out of the model"),
     binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
     alphabet: str = typer.Option("auto", "--alphabet",
                                  help="Alignments: auto | protein | rna | dna | a custom string of "
@@ -101,7 +105,8 @@ def train(
     entry = family(model)
     spec = make_spec(entry.data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
-                     alphabet=alphabet, reweight=reweight, threshold=identity)
+                     alphabet=alphabet, reweight=reweight, threshold=identity,
+                     labels_column=_column(labels_column))
     given = _typed_flags(ctx) if resume else None
     typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
     options = {name: value for name, value in typed.items() if name in entry.options}
@@ -110,6 +115,11 @@ def train(
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson, overwrite=overwrite,
                   max_memory=max_memory)
     console.print(f"saved {len(checkpoint_updates(out))} checkpoints to {out}")
+
+
+def _column(value: Optional[str]) -> str | int | None:
+    """``--labels-column``: a whole number is a 0-based position, anything else a column name."""
+    return int(value) if value is not None and value.strip().isdigit() else value
 
 
 def _typed_flags(ctx: typer.Context) -> dict[str, object]:
@@ -218,6 +228,7 @@ def report(
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
 ) -> None:
     """Write one self-contained HTML report (figures embedded) for a run. Potts runs get sequence
     logos, the C_ij(a,b) scatter of samples vs data and, with --struct, the contact map."""
@@ -229,7 +240,8 @@ def report(
                             landscape=landscape, tree=tree, tree_points=tree_points, couplings=couplings,
                             struct=None if struct is None else str(struct),
                             min_separation=min_separation, distance_cutoff=distance_cutoff)
-    write_report(run, out, options)
+    with progress_bar("report", 100, not quiet) as advance:
+        write_report(run, out, options, progress=advance)
     console.print(f"wrote {out}")
 
 

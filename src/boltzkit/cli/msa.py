@@ -9,11 +9,24 @@ it loads torch, which ``boltzkit --help`` does not need.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
-from boltzkit.cli.common import ThreadsOption, console, print_json, print_table, setup_torch, stdout, user_errors
+from boltzkit.cli.common import ThreadsOption, console, print_json, print_table, progress_bar, setup_torch, stdout, \
+    user_errors
+
+Quiet = typer.Option(False, "--quiet", help="No progress bar")
+
+
+@contextmanager
+def _percent_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawn as a bar in percent (the API counts in its own
+    units: identity-matrix entries, pairs of sites), shown from its first call."""
+    with progress_bar(description, 100, enabled) as advance:
+        yield lambda done, total: advance(100 * done // total if total else 100)
+
 
 def msa_info(
     msa: Path = typer.Argument(..., help="Alignment: aligned FASTA, A2M/A3M or Stockholm (.gz ok)"),
@@ -25,6 +38,7 @@ def msa_info(
                                    help="plmc: identity >= threshold; morcos: > threshold"),
     unknown: str = typer.Option("gap", "--unknown", help="gap | error: letters outside the alphabet"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    quiet: bool = Quiet,
     threads: Optional[int] = ThreadsOption,
 ) -> None:
     """Sequences, length, alphabet, effective number of sequences M_eff (with the convention
@@ -32,7 +46,8 @@ def msa_info(
     setup_torch(threads, "cpu")
     from boltzkit.data.msa_summary import msa_summary  # the API loads numpy and torch
 
-    info = msa_summary(msa, alphabet, threshold, convention, unknown)
+    with _percent_bar("sequence weights", not (quiet or as_json)) as progress:
+        info = msa_summary(msa, alphabet, threshold, convention, unknown, progress)
     if as_json:
         print_json(info)
         return
@@ -66,6 +81,7 @@ def contacts(
     rbm_method: str = typer.Option("gaussian", "--rbm-couplings",
                                    help="Potts RBM pair couplings: gaussian | mixture | exact"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    quiet: bool = Quiet,
     threads: Optional[int] = ThreadsOption,
 ) -> None:
     """DCA contact prediction: precision at the top L/5, L/2, L, 2L pairs (Frobenius norm of the
@@ -79,7 +95,8 @@ def contacts(
     if out is None:
         out = run.with_name(run.stem + "_contacts.png")
     check_outputs({"--out": out}, {"RUN": run, "--struct": struct})
-    found = run_contact_scores(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method)
+    with _percent_bar("couplings", not (quiet or as_json)) as progress:
+        found = run_contact_scores(run, struct, checkpoint, min_separation, distance_cutoff, rbm_method, progress)
     result = found.summary
     result["figure"] = str(plot_contact_map(found.scores, found.contact_map, out, top="2L",
                                             min_separation=min_separation))

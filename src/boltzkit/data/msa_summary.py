@@ -4,7 +4,7 @@ convention in words (docs/methods.md section 9.1), unknown letters and gaps."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,8 +30,13 @@ def weights_convention(threshold: float, convention: str) -> str:
 
 
 def msa_summary(path: str | os.PathLike, alphabet: str = "auto", threshold: float = 0.8,
-                convention: str = "plmc", unknown: str = "gap") -> dict[str, Any]:
-    """What ``msa-info`` reports, as a dict (the ``--json`` keys)."""
+                convention: str = "plmc", unknown: str = "gap",
+                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """What ``msa-info`` reports, as a dict (the ``--json`` keys).
+
+    ``progress(done, total)`` follows the sequence weights, the bulk of the work
+    (:func:`~boltzkit.data.reweighting.sequence_weights`); it is first called once the arguments
+    and the file are checked."""
     if unknown not in UNKNOWN_RULE:
         raise BoltzkitError(f"--unknown must be gap or error, got {unknown!r}")
     try:
@@ -42,7 +47,7 @@ def msa_summary(path: str | os.PathLike, alphabet: str = "auto", threshold: floa
         raise BoltzkitError(f"--threshold must lie in [0, 1], got {threshold}")
     if convention not in ("plmc", "morcos"):
         raise BoltzkitError(f"--convention must be plmc (>=) or morcos (>), got {convention!r}")
-    weights = sequence_weights(msa, threshold, convention=convention)
+    weights = sequence_weights(msa, threshold, convention=convention, progress=progress)
     name = next((k for k, v in ALPHABETS.items() if v == msa.alphabet), "custom")
     gaps = msa.sequences == 0
     return {

@@ -25,6 +25,8 @@ cost is that of the distinct sequences.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -56,6 +58,7 @@ def sequence_weights(
     q: int | None = None,
     chunk_size: int = 2048,
     device: str | torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Inverse neighbourhood-size weights ``w_m = 1 / (1 + #{t != m : identity(m, t) reaches threshold})``.
 
@@ -76,6 +79,11 @@ def sequence_weights(
         matrix M_unique * L * q float32.
     device : str or torch.device, optional
         Where to compute (default: CPU).
+    progress : callable, optional
+        Called as ``progress(done, total)`` with the entries of the (upper triangle of the)
+        identity matrix of the distinct sequences computed so far: ``(0, total)`` once the
+        arguments are checked, then after blocks of rows, at most every 0.5 % of the work, the
+        last call ``(total, total)``.
 
     Returns
     -------
@@ -110,6 +118,11 @@ def sequence_weights(
     # Self always counts, even when count_gaps=False leaves a gappy sequence below the threshold
     # with itself; its duplicates count when close[u, u] holds (plmc: count from 1 over t != s).
     neighbours = torch.ones(n_unique, dtype=torch.float64, device=onehot.device)
+    # progress: the entries of the blocks (a, b >= a) computed, reported every 0.5 % at most
+    total = sum(min(chunk_size, n_unique - a) * (n_unique - a) for a in range(0, n_unique, chunk_size))
+    done = reported = 0
+    if progress is not None:
+        progress(0, total)
     # The identity matrix is symmetric: visit only blocks (a, b) with b >= a.
     for start_a in range(0, n_unique, chunk_size):
         block_a = onehot[start_a:start_a + chunk_size]
@@ -123,6 +136,10 @@ def sequence_weights(
                 neighbours[rows_a] -= close.diagonal()
             else:
                 neighbours[rows_b] += close.T @ mult[rows_a]
+            done += close.numel()
+            if progress is not None and (done - reported >= total / 200 or done == total):
+                progress(done, total)
+                reported = done
     neighbours = neighbours[torch.from_numpy(inverse).to(neighbours.device)]
     return (1.0 / neighbours).cpu().numpy()
 

@@ -21,7 +21,7 @@ The contact map of the top pairs is drawn by :mod:`boltzkit.report.contact_figur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -304,7 +304,8 @@ RBM_COUPLING_METHODS = ("gaussian", "mixture", "exact")
 MAX_EXACT_CONFIGURATIONS = 1 << 22
 
 
-def model_contact_couplings(model, rbm_method: str = "gaussian") -> tuple[torch.Tensor, str]:
+def model_contact_couplings(model, rbm_method: str = "gaussian",
+                            progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, str]:
     """Pair couplings J_ij(a, b) of shape (L, L, q, q) of a model with categorical visible units, and
     how they were obtained:
 
@@ -315,18 +316,29 @@ def model_contact_couplings(model, rbm_method: str = "gaussian") -> tuple[torch.
       (:func:`boltzkit.interpret.potts_couplings.potts_rbm_couplings`, ``rbm_method`` "gaussian",
       "mixture" or "exact" (tiny models only)).
 
-    :func:`frobenius_scores` puts them in the zero-sum gauge.
+    :func:`frobenius_scores` puts them in the zero-sum gauge. ``progress(done, total)`` follows the
+    effective couplings of a Potts RBM (the index sets computed); pairwise parameters are read at
+    once, with no call.
     """
+    if _has_pair_parameters(model, rbm_method):
+        return model.couplings.detach().to("cpu", torch.float64), "couplings of the Potts model"
+    pc = potts_rbm_couplings(model, method=rbm_method, progress=progress)
+    return pc.couplings, f"effective pair couplings of the Potts RBM ({rbm_method})"
+
+
+def _has_pair_parameters(model, rbm_method: str) -> bool:
+    """Whether :func:`model_contact_couplings` reads the ``model``'s own pair parameters (True) or
+    computes the effective couplings of a Potts RBM (False); a one-line error when it can do
+    neither, or when ``rbm_method`` does not apply."""
     _check_rbm_method(rbm_method)
     space = model.visible
     if space.categorical and isinstance(model, PairwiseParameters):
-        return model.couplings.detach().to("cpu", torch.float64), "couplings of the Potts model"
+        return True
     if space.categorical and isinstance(model, LayeredEnergy):
         if rbm_method == "exact" and space.n_states ** model.n_visible > MAX_EXACT_CONFIGURATIONS:
             raise BoltzkitError(f"exact couplings enumerate {space.n_states}**{model.n_visible} "
                                 f"configurations: too many; use gaussian or mixture")
-        pc = potts_rbm_couplings(model, method=rbm_method)
-        return pc.couplings, f"effective pair couplings of the Potts RBM ({rbm_method})"
+        return False
     raise BoltzkitError(f"contact prediction needs Potts couplings (categorical visible units with pairwise "
                         f"parameters or a layered energy), not a {model.kind} model")
 
@@ -351,9 +363,12 @@ class RunContacts:
 
 def run_contact_scores(run: str | PathLike, struct: str | PathLike, checkpoint: int | None = None,
                        min_separation: int = 5, distance_cutoff: float = 8.0,
-                       rbm_method: str = "gaussian") -> RunContacts:
+                       rbm_method: str = "gaussian",
+                       progress: Callable[[int, int], None] | None = None) -> RunContacts:
     """:func:`run_contacts` with the scores and the contact map (what a figure of the top pairs needs,
-    :func:`boltzkit.report.contact_figures.plot_contact_map`)."""
+    :func:`boltzkit.report.contact_figures.plot_contact_map`). ``progress(done, total)`` follows
+    the couplings (:func:`model_contact_couplings`), after every argument and the structure file
+    are checked."""
     # the one-line errors of ``boltzkit contacts`` (naming its flags)
     checks.integer(min_separation, "--min-separation", 1)
     checks.number(distance_cutoff, "--distance-cutoff", 0.0, low_open=True)
@@ -361,10 +376,12 @@ def run_contact_scores(run: str | PathLike, struct: str | PathLike, checkpoint: 
     model = trajectory.load_model(run, checkpoint)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
-    couplings, how = model_contact_couplings(model, rbm_method)
-    length = couplings.shape[0]
+    # the model and the structure file are checked before the couplings, the long part for a Potts RBM
+    _has_pair_parameters(model, rbm_method)
+    length = int(model.n_visible)
     contact_map = read_struct(struct, distance_cutoff, length=length)
     n_pairs = require_eligible_pairs(contact_map, struct, min_separation)
+    couplings, how = model_contact_couplings(model, rbm_method, progress)
     scores = frobenius_scores(couplings)
     precision = contact_precision(scores, contact_map, min_separation)
     summary = {"run": str(run), "checkpoint": checkpoint, "kind": model.kind, "length": length,

@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
-from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings,
+from boltzkit.interpret.expansion import (GAUGES, MAX_EXACT_SITES, EffectiveCouplings, PottsCouplings, Progress,
                                           all_index_sets, chunks, normalise_orders, rows_per_chunk,
                                           select_index_sets, site_terms, subset_masks, zero_sum_center)
 from boltzkit.models.interactions import Interactions
@@ -106,15 +106,18 @@ def _evaluate(energy: Energy, x: Tensor, dtype: torch.dtype | None, device) -> T
 
 
 def _energies(energy: Energy, draw: Callable[[slice], Tensor], count: int, chunk: int,
-              dtype: torch.dtype | None, device, rewind: torch.Generator | None = None) -> Tensor:
+              dtype: torch.dtype | None, device, rewind: torch.Generator | None = None,
+              progress: Progress | None = None) -> Tensor:
     """E on the configurations ``draw(part)`` of the rows ``part`` of 0..count-1, evaluated ``chunk``
     rows at a time, shape (count,), float64. ``rewind``: the generator ``draw`` samples from, put back
     in its starting state afterwards, so that a second pass draws the same configurations (memory
-    stays O(chunk * N) whatever the number of samples)."""
+    stays O(chunk * N) whatever the number of samples). ``progress(done, count)`` after every chunk."""
     state = None if rewind is None else rewind.get_state()
     out = torch.empty(count, dtype=torch.float64)
     for part in chunks(count, chunk):
         out[part] = _evaluate(energy, draw(part), dtype, device)
+        if progress is not None:
+            progress(part.stop, count)
     if rewind is not None:
         rewind.set_state(state)
     return out
@@ -125,7 +128,7 @@ def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] =
                      index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
                      generator: torch.Generator | None = None, units: str = "spin",
                      dtype: torch.dtype | None = None, device: torch.device | str = "cpu",
-                     chunk_size: int | None = None) -> EffectiveCouplings:
+                     chunk_size: int | None = None, progress: Progress | None = None) -> EffectiveCouplings:
     """Ising-gauge (Walsh) couplings of any energy function.
 
     Parameters
@@ -149,6 +152,8 @@ def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] =
         those of the ±1 variables s).
     dtype, device
         Passed to ``energy``'s input (default: float64 on CPU).
+    progress : callable (done, total), optional
+        Called after every chunk of configurations whose energies are evaluated.
 
     Returns
     -------
@@ -156,17 +161,18 @@ def energy_couplings(energy: Energy, n_sites: int, orders: int | Sequence[int] =
     """
     sets = select_index_sets(n_sites, normalise_orders(orders), index_sets)
     if method == "exact":
-        return _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size)
+        return _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size, progress)
     if method == "sampling":
         if n_samples < 2:
             raise BoltzkitError("sampling needs at least 2 samples")
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        return _sampled_walsh(energy, n_sites, sets, n_samples, gen, units, dtype, device, chunk_size)
+        return _sampled_walsh(energy, n_sites, sets, n_samples, gen, units, dtype, device, chunk_size, progress)
     raise BoltzkitError(f"unknown method {method!r} for an energy function (exact or sampling)")
 
 
 def energy_vector(energy: Energy, n_sites: int, units: str = "spin", dtype: torch.dtype | None = None,
-                  device: torch.device | str = "cpu", chunk_size: int | None = None) -> Tensor:
+                  device: torch.device | str = "cpu", chunk_size: int | None = None,
+                  progress: Progress | None = None) -> Tensor:
     """E on every configuration of the Walsh ordering (:func:`spin_configurations`), shape (2^N,), float64."""
     if n_sites > MAX_EXACT_SITES:
         raise BoltzkitError(f"exact enumeration needs N <= {MAX_EXACT_SITES} sites (got {n_sites}); "
@@ -183,7 +189,7 @@ def energy_vector(energy: Energy, n_sites: int, units: str = "spin", dtype: torc
         block[:, low:] = _as_units(high, units)
         return block
 
-    return _energies(energy, configurations, 1 << n_sites, 1 << low, dtype, device)
+    return _energies(energy, configurations, 1 << n_sites, 1 << low, dtype, device, progress=progress)
 
 
 def walsh_coefficients(energies: Tensor) -> Tensor:
@@ -192,23 +198,25 @@ def walsh_coefficients(energies: Tensor) -> Tensor:
     return -walsh_hadamard(energies) / energies.numel()
 
 
-def _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size) -> EffectiveCouplings:
-    coeffs = walsh_coefficients(energy_vector(energy, n_sites, units, dtype, device, chunk_size))
+def _exact_walsh(energy, n_sites, sets, units, dtype, device, chunk_size, progress=None) -> EffectiveCouplings:
+    coeffs = walsh_coefficients(energy_vector(energy, n_sites, units, dtype, device, chunk_size, progress))
     fields, couplings = site_terms(n_sites, list(sets), sets, lambda idx: coeffs[(1 << idx).sum(-1)])  # bit masks
     return EffectiveCouplings(fields, couplings, "ising", "exact", offset=float(coeffs[0]),
                               info={"n_configurations": 1 << n_sites})
 
 
 def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, device,
-                   chunk_size) -> EffectiveCouplings:
+                   chunk_size, progress=None) -> EffectiveCouplings:
     chunk = chunk_size or rows_per_chunk(n_sites)
 
     def spins(part: slice) -> Tensor:
         return (1 - 2 * torch.randint(0, 2, (part.stop - part.start, n_sites), generator=generator)).to(torch.float64)
 
     # Pass 1: energies only. Pass 2 regenerates the same spins from the rewound generator.
+    # progress over both passes: 2 K configurations
     energies = _energies(energy, lambda part: _as_units(spins(part), units), n_samples, chunk, dtype, device,
-                         rewind=generator)
+                         rewind=generator, progress=None if progress is None else
+                         (lambda done, total: progress(done, 2 * total)))
     mean = energies.mean()
     e = energies - mean  # the control variate
     sums = {k: torch.zeros(len(idx), dtype=torch.float64) for k, idx in {1: torch.arange(n_sites), **sets}.items()}
@@ -224,6 +232,8 @@ def _sampled_walsh(energy, n_sites, sets, n_samples, generator, units, dtype, de
                 continue
             for rows in chunks(len(idx), rows_per_chunk(len(s) * k)):
                 sums[k][rows] += ec @ s[:, idx[rows]].prod(-1)
+        if progress is not None:
+            progress(n_samples + part.stop, 2 * n_samples)
     if dense_pairs:
         sums[2] = sums[2][sets[2][:, 0], sets[2][:, 1]]
     second = (e * e).mean()

@@ -22,7 +22,7 @@ from boltzkit.models.interactions import Interactions
 from boltzkit.synthetic.hamiltonians import SpinHamiltonian
 
 __all__ = ["MAX_EXACT_SITES", "MAX_INDEX_SETS", "GAUGES", "CHUNK_ELEMENTS", "EffectiveCouplings",
-           "PottsCouplings", "all_index_sets", "normalise_orders", "select_index_sets", "subset_masks",
+           "PottsCouplings", "Progress", "relative_gaps", "all_index_sets", "normalise_orders", "select_index_sets", "subset_masks",
            "site_terms", "rows_per_chunk", "chunks", "hermite_nodes", "zero_sum_center"]
 
 #: Largest N accepted by exact enumeration (2^24 energies = 128 MB in float64).
@@ -30,6 +30,8 @@ MAX_EXACT_SITES = 24
 #: Default cap on the number of index sets of one order (all C(N, k) of them by default).
 MAX_INDEX_SETS = 5_000_000
 GAUGES = ("ising", "lattice-gas")
+#: A progress callback ``progress(done, total)`` of the couplings routines (the CLI draws it as a bar).
+Progress = Callable[[int, int], None]
 #: Elements of the largest temporary tensor built at once (bounds memory of every chunked loop).
 CHUNK_ELEMENTS = 1 << 22
 
@@ -124,6 +126,19 @@ class PottsCouplings:
         keep = [a for a in range(self.n_states) if a not in set(skip_states)]
         j = self.couplings[:, :, keep][:, :, :, keep]
         return j.pow(2).sum((2, 3)).sqrt()
+
+
+def relative_gaps(approx: EffectiveCouplings, reference: EffectiveCouplings) -> dict[int, float]:
+    """Relative L2 gaps ||a - r|| / ||r|| of two expansions in the same gauge on the same index sets,
+    per order (key 1: the fields; NaN where the reference terms are all zero)."""
+    pairs = {1: (approx.fields, reference.fields)}
+    pairs.update({k: (approx.couplings[k].values, reference.couplings[k].values)
+                  for k in reference.couplings if k in approx.couplings})
+    out = {}
+    for k, (a, r) in pairs.items():
+        norm = float(r.double().norm())
+        out[k] = float((a.double() - r.double()).norm()) / norm if norm > 0 else math.nan
+    return out
 
 
 # ---------------------------------------------------------------------------- index sets

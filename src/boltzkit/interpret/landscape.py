@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from boltzkit.data.binary import load_binary
-from boltzkit.data.msa import read_msa
+from boltzkit.data.specs import datasets_like
 from boltzkit.errors import DataError
 from boltzkit.interpret.tap import TAPResult, tap_fixed_points
 from boltzkit.io import trajectory
@@ -128,7 +129,8 @@ def landscape_from_fixed_points(result: TAPResult, dedup_tol: float = 1e-3, orde
 def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0,
                           damping: float = 0.0, tol: float = 1e-6, max_iter: int = 2000,
                           dedup_tol: float = 1e-3, batch_size: int | None = None,
-                          auto_damping: bool = True) -> Landscape:
+                          auto_damping: bool = True,
+                          progress: Callable[[int, int], None] | None = None) -> Landscape:
     """TAP fixed points reached from every data point, deduplicated and ranked by free energy.
 
     Parameters
@@ -136,7 +138,7 @@ def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0
     model : a LayeredEnergy: RBM with {0,1}, ±1 or categorical visible units
     data : Tensor of shape (n_points, n_visible)
         Starting configurations in the model's units (Potts: codes).
-    order, beta, damping, tol, max_iter, batch_size, auto_damping : see
+    order, beta, damping, tol, max_iter, batch_size, auto_damping, progress : see
         :func:`~boltzkit.interpret.tap.tap_fixed_points`
     dedup_tol : fixed points within this max-norm distance are the same
 
@@ -145,7 +147,8 @@ def free_energy_landscape(model, data: Tensor, order: int = 2, beta: float = 1.0
     Landscape
     """
     result = tap_fixed_points(model, data, order=order, beta=beta, damping=damping, tol=tol,
-                              max_iter=max_iter, batch_size=batch_size, auto_damping=auto_damping)
+                              max_iter=max_iter, batch_size=batch_size, auto_damping=auto_damping,
+                              progress=progress)
     return landscape_from_fixed_points(result, dedup_tol, order, beta)
 
 
@@ -158,11 +161,15 @@ class RunPoints:
     ----------
     x : Tensor of shape (n, n_visible), float64, in the model's units (Potts: codes)
     index : ndarray of shape (n,), the rows of the data file that were kept
-    names : list of str, one per point (alignment headers, else ``s<row>``)
-    labels : ndarray of shape (n,) or None, labels stored with the data
+    names : list of str, one per point: the rows' names where the data have them (alignment
+        headers, haplotype IDs, an ``ids`` array), else ``s<row>``
+    labels : ndarray of shape (n,) or None, labels stored with the data (a table's labels column)
     image_shape : (height, width) or None
     alphabet : str or None (Potts runs)
     n_total : number of rows in the data file
+    labels_name : str or None, the name of ``labels`` (a table's labels column)
+    table : dict or None, how a table of categorical columns was read (its ``header`` and
+        ``labels_column``, :class:`boltzkit.data.specs.TableSpec`); None for other data
     """
 
     x: Tensor
@@ -172,6 +179,8 @@ class RunPoints:
     image_shape: tuple[int, int] | None = None
     alphabet: str | None = None
     n_total: int = 0
+    labels_name: str | None = None
+    table: dict | None = None
 
     def one_hot(self) -> np.ndarray:
         """The points as in the fixed points' units: one-hot (n, N, q) for Potts codes, else x."""
@@ -181,15 +190,41 @@ class RunPoints:
         return np.eye(len(self.alphabet))[x.astype(np.int64)]
 
 
+def _categorical_points(config: dict, data_path, n_states: int | None):
+    """(codes as float64, names, labels, alphabet, table) of a categorical run's data file, read
+    like the run's own data (:func:`boltzkit.data.specs.datasets_like`): an alignment with the
+    run's alphabet, a table coded with the run's categories."""
+    stored = config.get("data")
+    if not stored:  # no spec (an imported model, an empty entry): DATA read as categorical data
+        config = {key: value for key, value in config.items() if key != "data"}
+    elif isinstance(stored, dict):  # the sequence weights are not used: skip their O(M^2) cost
+        config = dict(config, data=dict(stored, reweight=False))
+    try:
+        dataset = datasets_like(config, data_path, data_kind="categorical")[0]
+    except ValueError as e:  # e.g. alphabet detection: a user error
+        raise DataError(data_path, str(e)) from None
+    if n_states not in (None, dataset.q):
+        raise DataError(data_path, f"the data have {dataset.q} states per column, the model {n_states}")
+    table = None
+    if dataset.categories is not None:
+        stored = config.get("data", {})
+        table = {"header": stored.get("header", "auto"), "labels_column": stored.get("labels_column")}
+    return dataset.samples.astype(np.float64), list(dataset.ids), dataset.labels, dataset.alphabet, table
+
+
 def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int | None = None,
                     seed: int = 0) -> RunPoints:
     """Read the data to place in a run's landscape or tree, in the values of the run's model.
 
     The visible units of the run's family (:meth:`~boltzkit.models.registry.Family.space`) say how:
-    categorical runs read an alignment with :func:`boltzkit.data.msa.read_msa`, with the run's
-    alphabet; binary runs read ``data_path`` with :func:`boltzkit.data.binary.load_binary`
-    (``dataset``: the HDF5 / npz array), {0,1} data mapped to the model's values. ``n_points`` (if
-    smaller than the data) keeps a random subset of rows drawn with ``seed``, in file order.
+    categorical runs read ``data_path`` as the run's own data were read
+    (:func:`boltzkit.data.specs.datasets_like`): an alignment with the run's alphabet, a table of
+    categorical columns (:mod:`boltzkit.data.table`) with the run's categories and labels column;
+    binary runs read ``data_path`` with :func:`boltzkit.data.binary.load_binary` (``dataset``: the
+    HDF5 / npz array), {0,1} data mapped to the model's values. The points are named by the rows'
+    names where the data have them (alignment headers, haplotype IDs), else ``s<row>``.
+    ``n_points`` (if smaller than the data) keeps a random subset of rows drawn with ``seed``, in
+    file order.
 
     Raises
     ------
@@ -199,20 +234,17 @@ def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int
     config = trajectory.read_config(run_path)
     model_config = config.get("model", {})
     space = family(model_config.get("kind"), f"{run_path}: model").space(model_config.get("n_states") or 2)
-    if space.categorical:  # an alignment, read with the run's alphabet
-        try:
-            msa = read_msa(data_path, alphabet=config.get("alphabet") or "auto")
-        except ValueError as e:
-            raise DataError(data_path, str(e)) from None
-        if model_config.get("n_states") not in (None, msa.q):
-            raise DataError(data_path, f"alignment alphabet has {msa.q} states, the model {model_config['n_states']}")
-        values, names, alphabet = msa.sequences.astype(np.float64), list(msa.headers), msa.alphabet
-        labels = image_shape = None
+    labels_name = image_shape = None
+    if space.categorical:
+        values, names, labels, alphabet, table = _categorical_points(config, data_path,
+                                                                     model_config.get("n_states"))
+        if table is not None and table["labels_column"] is not None and labels is not None:
+            labels_name = str(table["labels_column"])
     else:
         data = load_binary(data_path, dataset=dataset)
         values = space.from_data(data.samples)
-        labels, image_shape, alphabet = data.labels, data.image_shape, None
-        names = [f"s{i}" for i in range(len(values))]
+        labels, image_shape, alphabet, table = data.labels, data.image_shape, None, None
+        names = [f"s{i}" for i in range(len(values))] if data.ids is None else [str(i) for i in data.ids]
     if model_config.get("n_visible") not in (None, values.shape[1]):
         raise DataError(data_path, f"{values.shape[1]} columns, the model has {model_config['n_visible']} "
                                    "visible units")
@@ -221,7 +253,7 @@ def load_run_points(run_path, data_path, dataset: str = "samples", n_points: int
         index = np.sort(np.random.default_rng(seed).choice(len(values), n_points, replace=False))
     return RunPoints(torch.as_tensor(values[index]), index, [names[i] for i in index],
                      None if labels is None else np.asarray(labels)[index], image_shape, alphabet,
-                     len(values))
+                     len(values), labels_name, table)
 
 
 def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
@@ -230,14 +262,17 @@ def save_landscape(path, landscape: Landscape, points: RunPoints | None = None,
 
         fixed_points/visible, fixed_points/hidden, fixed_points/free_energy, fixed_points/basin_size
         points/basin, points/converged, points/free_energy, points/damping, points/index (rows of
-        the data file)
+        the data file), points/names (their names, UTF-8: haplotype IDs, alignment headers,
+        ``s<row>``)
         attrs: order, beta, n_fixed_points, and ``attrs``
     """
     datasets = {"fixed_points/visible": landscape.visible, "fixed_points/hidden": landscape.hidden,
                 "fixed_points/free_energy": landscape.free_energy, "fixed_points/basin_size": landscape.basin_size,
                 "points/basin": landscape.basin, "points/converged": landscape.converged,
                 "points/free_energy": landscape.point_free_energy, "points/damping": landscape.point_damping,
-                "points/index": None if points is None else points.index}
+                "points/index": None if points is None else points.index,
+                "points/names": None if points is None else
+                np.array([name.encode("utf-8") for name in points.names], dtype=bytes)}
     with atomic_hdf5(path) as f:
         for name, data in datasets.items():  # h5py makes the groups of a path
             if data is not None:

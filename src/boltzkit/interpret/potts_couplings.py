@@ -35,7 +35,7 @@ from torch import Tensor
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.energy_couplings import potts_energy_couplings, potts_energy_tensor, potts_exact_terms
-from boltzkit.interpret.expansion import (PottsCouplings, chunks, hermite_nodes, normalise_orders, rows_per_chunk,
+from boltzkit.interpret.expansion import (PottsCouplings, Progress, chunks, hermite_nodes, normalise_orders, rows_per_chunk,
                                           select_index_sets, zero_sum_center)
 from boltzkit.models.capabilities import LayeredEnergy, PairwiseParameters, ZeroSumGauge, require
 from boltzkit.models.interactions import Interactions
@@ -51,11 +51,13 @@ def _state_grid(q: int, k: int) -> Tensor:
 
 
 def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_var: Tensor,
-                skip: Tensor | None = None, extra_shift: Tensor | None = None) -> Tensor:
+                skip: Tensor | None = None, extra_shift: Tensor | None = None,
+                advance: Callable[[int], None] | None = None) -> Tensor:
     """T_A (without the bias) for every set of ``idx`` (m, k): shape (m, q^k, Nh) per hidden unit.
 
     ``unit_var`` (N, Nh): q^-1 sum_mu W^2 of each site; ``skip`` (Nh,) variance removed from every
-    unit's Gaussian (sites handled exactly); ``extra_shift`` (C, Nh) states of those sites, averaged over.
+    unit's Gaussian (sites handled exactly); ``extra_shift`` (C, Nh) states of those sites, averaged over;
+    ``advance(rows)`` is called after every chunk of rows.
     """
     n, q, nh = W.shape
     k = idx.shape[1]
@@ -70,6 +72,8 @@ def _gaussian_t(W: Tensor, c: Tensor, idx: Tensor, z: Tensor, wq: Tensor, unit_v
         arg = (c + field)[:, :, None, :, None] + shifts[None, None, :, :, None] \
             + std[:, None, None, :, None] * z                              # (m, q^k, C, Nh, Q)
         out[rows] = (F.softplus(arg) @ wq).mean(2)
+        if advance is not None:
+            advance(rows.stop - rows.start)
     return out
 
 
@@ -85,9 +89,10 @@ def outlier_sites(rbm: LayeredEnergy, threshold: float = 2.5) -> list[Tensor]:
     return [torch.nonzero(z[:, a] > threshold).flatten() for a in range(W.shape[2])]
 
 
-def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers) -> Tensor:
-    """sum_a T_A (shape (m, q^k)) including the mixture correction; + b for single sites."""
-    t = _gaussian_t(W, c, idx, z, wq, unit_var).sum(-1)
+def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers, advance=None) -> Tensor:
+    """sum_a T_A (shape (m, q^k)) including the mixture correction; + b for single sites;
+    ``advance(rows)`` after every chunk of the Gaussian pass."""
+    t = _gaussian_t(W, c, idx, z, wq, unit_var, advance=advance).sum(-1)
     if method == "mixture":
         q = W.shape[1]
         for a, out_a in enumerate(outliers):
@@ -114,7 +119,7 @@ def _t_values(W, c, b, idx, z, wq, unit_var, method, outliers) -> Tensor:
 
 def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: int | Sequence[int] = 2,
                         index_sets: Mapping[int, Any] | None = None, n_quadrature: int = 40,
-                        outlier_threshold: float = 2.5) -> PottsCouplings:
+                        outlier_threshold: float = 2.5, progress: Progress | None = None) -> PottsCouplings:
     """Zero-sum fields and couplings of a Potts RBM's marginal energy.
 
     Parameters
@@ -130,6 +135,8 @@ def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: in
         Gauss-Hermite nodes.
     outlier_threshold : float
         z-score above which a site is treated exactly (``mixture``).
+    progress : callable (done, total), optional
+        Called after the fields, the pairs and the triplets (``gaussian``, ``mixture``).
 
     Returns
     -------
@@ -147,14 +154,26 @@ def potts_rbm_couplings(rbm: LayeredEnergy, method: str = "gaussian", orders: in
     unit_var = W.pow(2).mean(1)                                            # (N, Nh)
     z, wq = hermite_nodes(n_quadrature)
     outliers = outlier_sites(gauged, outlier_threshold) if method == "mixture" else None
-    fields = zero_sum_center(_t_values(W, c, b, torch.arange(n)[:, None], z, wq, unit_var, method, outliers), 1)
     pairs = torch.combinations(torch.arange(n), 2)
-    jp = zero_sum_center(_t_values(W, c, b, pairs, z, wq, unit_var, method, outliers).view(-1, q, q), 2)
+    total = n + len(pairs) + (len(select_index_sets(n, [3], index_sets)[3]) if 3 in orders else 0)
+    done = [0, 0]  # index sets through the Gaussian pass; the last number reported
+
+    def advance(rows: int) -> None:
+        """Count ``rows`` more index sets; call ``progress`` at most every 0.5 % of them."""
+        done[0] += rows
+        if progress is not None and (done[0] - done[1] >= total / 200 or done[0] == total):
+            progress(done[0], total)
+            done[1] = done[0]
+
+    def t_values(idx: Tensor) -> Tensor:
+        return _t_values(W, c, b, idx, z, wq, unit_var, method, outliers, advance)
+
+    fields = zero_sum_center(t_values(torch.arange(n)[:, None]), 1)
+    jp = zero_sum_center(t_values(pairs).view(-1, q, q), 2)
     couplings = torch.zeros(n, n, q, q, dtype=torch.float64)
     couplings[pairs[:, 0], pairs[:, 1]] = jp
     couplings[pairs[:, 1], pairs[:, 0]] = jp.transpose(1, 2)
-    terms = _triplet_terms(n, orders, index_sets, lambda idx: zero_sum_center(
-        _t_values(W, c, b, idx, z, wq, unit_var, method, outliers).view(-1, q, q, q), 3))
+    terms = _triplet_terms(n, orders, index_sets, lambda idx: zero_sum_center(t_values(idx).view(-1, q, q, q), 3))
     return PottsCouplings(fields, couplings, method, terms=terms)
 
 
@@ -178,7 +197,7 @@ def _triplet_terms(n_sites: int, orders: list[int], index_sets: Mapping[int, Any
 def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact",
                           index_sets: Mapping[int, Any] | None = None, n_samples: int = 100_000,
                           generator: torch.Generator | None = None, n_quadrature: int = 40,
-                          outlier_threshold: float = 2.5) -> PottsCouplings:
+                          outlier_threshold: float = 2.5, progress: Progress | None = None) -> PottsCouplings:
     """Zero-sum couplings of any model with categorical visible units (the Potts counterpart of
     :func:`~boltzkit.interpret.rbm_couplings.model_couplings`), by what the model can do:
 
@@ -201,7 +220,7 @@ def potts_model_couplings(model, orders: int | Sequence[int] = 2, method: str = 
         return PottsCouplings(gauged.fields, gauged.couplings, "parameters", terms=terms)
     model = model.to("cpu", torch.float64)  # energies of enumeration and sampling in float64
     if isinstance(model, LayeredEnergy) and method in POTTS_METHODS:
-        return potts_rbm_couplings(model, method, orders, index_sets, n_quadrature, outlier_threshold)
+        return potts_rbm_couplings(model, method, orders, index_sets, n_quadrature, outlier_threshold, progress)
     if method == "sampling":
         if 3 in orders:
             raise BoltzkitError("the sampling estimator gives Potts fields and pairs only (order 2); "

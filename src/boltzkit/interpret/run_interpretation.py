@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from boltzkit.checks import integer, number
+from boltzkit.data.table import read_table
 from boltzkit.errors import BoltzkitError
 from boltzkit.interpret.couplings_file import (FORMAT, compare_potts_with_truth, compare_with_truth, file_format,
                                                read_truth, write_couplings, write_potts_couplings)
@@ -31,7 +32,7 @@ from boltzkit.interpret.expansion import GAUGES, EffectiveCouplings, PottsCoupli
 from boltzkit.interpret.landscape import Landscape, RunPoints, free_energy_landscape, load_run_points, \
     save_landscape
 from boltzkit.interpret.potts_couplings import potts_model_couplings
-from boltzkit.interpret.rbm_couplings import model_couplings
+from boltzkit.interpret.rbm_couplings import COSSU_CAVEAT, gaussian_exact_gap, model_couplings
 from boltzkit.interpret.tree import HierarchicalTree, tree_from_annealing, tree_from_checkpoints, \
     write_tree_outputs
 from boltzkit.interpret.tree_metrics import level_scores, read_label_sets, tree_agreement, triplet_agreement
@@ -139,8 +140,8 @@ def _compared_gauge(model, run, gauge: str, method: str, reference, truth) -> st
         return "zero-sum"
     if reference is not None and reference.convention == "potts":
         raise BoltzkitError(f"--truth {truth}: Potts couplings cannot be compared with the binary model of {run}")
-    if method == "mixture":
-        raise BoltzkitError("--method mixture applies to Potts RBMs")
+    if method == "mixture" and not isinstance(model, LayeredEnergy):
+        raise BoltzkitError(f"--method mixture applies to RBMs (binary or Potts), not to {run}")
     return gauge
 
 
@@ -180,10 +181,29 @@ def _comparison(found: RunCouplings, truth: Path, normalization: str) -> dict[st
             "n_terms": {str(k): e.n_terms for k, e in errors.items()}}
 
 
+def _exact_gaps(model, result, order: int, quadrature: int,
+                progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """The JSON entries of :func:`~boltzkit.interpret.rbm_couplings.gaussian_exact_gap` for a binary
+    RBM in the Ising gauge ({} otherwise, or when exact is out of reach): ``gaussian_exact_gap``
+    ({order: relative L2 gap of the central-limit couplings to the exact ones}, "1" the fields) and,
+    for mixture, cossu or sampling, ``method_exact_gap`` (the same for the method used)."""
+    if not isinstance(model, LayeredEnergy) or not isinstance(result, EffectiveCouplings) \
+            or result.gauge != "ising":
+        return {}
+    gaps = gaussian_exact_gap(model, order, quadrature, computed=result, progress=progress)
+    if gaps is None:
+        return {}
+    entries = {"gaussian_exact_gap": {str(k): _finite(v) for k, v in gaps["gaussian"].items()}}
+    if result.method in gaps and result.method != "gaussian":
+        entries["method_exact_gap"] = {str(k): _finite(v) for k, v in gaps[result.method].items()}
+    return entries
+
+
 def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2, method: str = "exact",
                   gauge: str = "ising", truth: str | os.PathLike | None = None, unscaled_truth: bool = False,
                   normalization: str = "relative", checkpoint: int | None = None, samples: int = 200_000,
-                  quadrature: int = 80, seed: int = 0, max_memory: float | None = None) -> RunCouplings:
+                  quadrature: int = 80, seed: int = 0, max_memory: float | None = None,
+                  progress: Callable[[int, int], None] | None = None, exact_gap: bool = True) -> RunCouplings:
     """Effective fields and couplings of a run's model, written to ``out`` (COUPLINGS.h5).
 
     Binary visible units: :func:`~boltzkit.interpret.rbm_couplings.model_couplings` in the ``ising``
@@ -192,12 +212,18 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     ``truth`` (a synthetic data file, beta-scaled unless ``unscaled_truth``, or another couplings
     file), the reconstruction error of every order (:mod:`~boltzkit.interpret.couplings_file`).
     ``samples`` and ``seed``: the sampling method; ``quadrature``: the Gauss-Hermite nodes;
-    ``max_memory``: GiB allowed in place of the memory available (:func:`couplings_bytes`).
+    ``max_memory``: GiB allowed in place of the memory available (:func:`couplings_bytes`);
+    ``progress(done, total)``: called as the expansion advances; ``exact_gap``: for a binary RBM in
+    the Ising gauge whose exact expansion is affordable (N <= 24,
+    :func:`~boltzkit.interpret.rbm_couplings.gaussian_exact_gap`), measure how far the central limit
+    (and the method used, when approximate) is from the exact couplings.
 
     Returns
     -------
     RunCouplings; its ``summary`` holds the keys run, source, out, method, gauge, orders, n_sites,
-    n_states, time_s, standard_error (sampling), truth, epsilon, rmse, n_terms (with a reference).
+    n_states, time_s, standard_error (sampling), truth, epsilon, rmse, n_terms (with a reference),
+    gaussian_exact_gap and method_exact_gap ({order: relative L2 gap to exact}, "1" the fields; see
+    :func:`_exact_gaps`), approximation (cossu: what it neglects).
     """
     run, out = Path(run), Path(out)
     _check_couplings_arguments(out, order, method, gauge, normalization)
@@ -215,10 +241,10 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
     start = time.perf_counter()
     if model.visible.categorical:
         result = potts_model_couplings(model, orders=order, method=method, n_samples=samples, generator=generator,
-                                       n_quadrature=quadrature)
+                                       n_quadrature=quadrature, progress=progress)
     else:
         result = model_couplings(model, orders=order, method=method, gauge=gauge, n_samples=samples,
-                                 generator=generator, n_quadrature=quadrature)
+                                 generator=generator, n_quadrature=quadrature, progress=progress)
     elapsed = time.perf_counter() - start
     parameters = {"run": str(run), "source": source, "checkpoint": checkpoint, "method": method, "gauge": gauge,
                   "order": order, "samples": samples if method == "sampling" else None,
@@ -230,6 +256,10 @@ def run_couplings(run: str | os.PathLike, out: str | os.PathLike, order: int = 2
                      "n_states": result.n_states if found.categorical else 2, "time_s": round(elapsed, 3)}
     if standard_errors:
         found.summary["standard_error"] = standard_errors
+    if exact_gap:
+        found.summary.update(_exact_gaps(model, result, order, quadrature, progress))
+    if result.method == "cossu":
+        found.summary["approximation"] = COSSU_CAVEAT
     if reference is not None:
         found.summary.update(_comparison(found, Path(truth), normalization))
     return found
@@ -269,12 +299,15 @@ def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os
                   checkpoint: int | None = None, n_points: int | None = 2000, dataset: str = "samples",
                   beta: float = 1.0, damping: float = 0.0, auto_damping: bool = True, tol: float = 1e-6,
                   max_iter: int = 2000, dedup_tol: float = 1e-3, seed: int = 0,
-                  max_memory: float | None = None) -> RunLandscape:
+                  max_memory: float | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> RunLandscape:
     """TAP fixed points of a run's model (a :class:`~boltzkit.models.capabilities.LayeredEnergy`)
     reached from ``n_points`` rows of ``data`` (all with None or 0, else a random subset drawn with
     ``seed``), written to ``out`` (:func:`~boltzkit.interpret.landscape.save_landscape`). The other
     arguments are those of :func:`~boltzkit.interpret.landscape.free_energy_landscape`;
-    ``max_memory``: GiB allowed in place of the memory available (:func:`tap_bytes`)."""
+    ``max_memory``: GiB allowed in place of the memory available (:func:`tap_bytes`);
+    ``progress(done, n_points)`` follows the TAP iterations
+    (:func:`~boltzkit.interpret.tap.tap_fixed_points`), after every check."""
     out = Path(out)
     _check_tap_arguments(beta, damping, tol, max_iter, n_points, seed)
     # the command draws its figure beside the HDF5 file, as <out>.png
@@ -285,7 +318,8 @@ def run_landscape(run: str | os.PathLike, data: str | os.PathLike, out: str | os
     _refuse_tap_beyond(model, points, max_memory)
     t0 = time.perf_counter()
     land = free_energy_landscape(model, points.x, order=order, beta=beta, damping=damping, tol=tol,
-                                 max_iter=max_iter, dedup_tol=dedup_tol, auto_damping=auto_damping)
+                                 max_iter=max_iter, dedup_tol=dedup_tol, auto_damping=auto_damping,
+                                 progress=progress)
     seconds = time.perf_counter() - t0
     save_landscape(out, land, points, {"run": str(run), "data": str(data),
                                        "checkpoint": -1 if checkpoint is None else checkpoint})
@@ -328,16 +362,22 @@ def _has_group(path: Path, name: str) -> bool:
 
 def tree_labels(spec: str | None, data: str | os.PathLike,
                 points: RunPoints) -> tuple[dict[str, np.ndarray], str | None]:
-    """({family: labels of the chosen points}, where they came from): ``spec`` (a file, or a dataset
-    or group of the data file), else the ``labels`` group of an HDF5 data file, else the labels
-    stored with the data; ({}, None) without any."""
+    """({family: labels of the chosen points}, where they came from): ``spec`` (a file, a dataset
+    or group of the data file, or a column of a table of categorical columns: its name or 0-based
+    position), else the ``labels`` group of an HDF5 data file, else the labels stored with the data
+    (a table's labels column, named after it); ({}, None) without any."""
     data = Path(data)
-    if spec is not None:
+    if spec is not None and points.table is not None and not Path(spec).is_file():
+        sets = _table_column_labels(spec, data, points)
+        source = f"{data}:{next(iter(sets))}"
+    elif spec is not None:
         sets = read_label_sets(spec, data)
         source = spec
     elif data.suffix.lower() in (".h5", ".hdf5") and _has_group(data, "labels"):
         sets = read_label_sets("labels", data)  # e.g. the synthetic hierarchical data
         source = f"{data}:labels/"
+    elif points.labels is not None and points.labels_name is not None:
+        return {points.labels_name: points.labels}, f"{data}:{points.labels_name} (the run's labels column)"
     elif points.labels is not None:
         return {"labels": points.labels}, f"{data} (stored labels)"
     else:
@@ -348,6 +388,14 @@ def tree_labels(spec: str | None, data: str | os.PathLike,
             raise BoltzkitError(f"labels {name!r}: {len(values)} values for {points.n_total} data rows")
         out[name] = values[points.index]
     return out, source
+
+
+def _table_column_labels(spec: str, data: Path, points: RunPoints) -> dict[str, np.ndarray]:
+    """{column name: its values in every row} of the table ``data`` (``--labels`` naming a column:
+    its name, or a whole number for its 0-based position, as ``train --labels-column``)."""
+    column: str | int = int(spec) if spec.strip().isdigit() else spec
+    table = read_table(data, header=points.table.get("header", "auto"), labels_column=column)
+    return {str(table.labels_column): table.labels}
 
 
 def _walk(run: Path, points: RunPoints, variant: str, beta_min: float, beta_steps: int,

@@ -52,7 +52,7 @@ Conventions: F is returned with the sign of a free energy, F ≈ -log Z at the m
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F_
@@ -392,7 +392,8 @@ DEFAULT_MAX_DAMPING = 0.97
 def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order: int = 2,
                      beta: float = 1.0, damping: float = 0.0, tol: float = 1e-6,
                      max_iter: int = 2000, batch_size: int | None = None,
-                     auto_damping: bool = True, max_damping: float | None = None) -> TAPResult:
+                     auto_damping: bool = True, max_damping: float | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> TAPResult:
     """Iterate the TAP equations from many starting points at once until each converges.
 
     Every sweep updates the hidden layer, then the visible layer, each damped as
@@ -432,6 +433,11 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
     auto_damping : raise the damping of the points caught in a 2-cycle (see above)
     max_damping : float in [damping, 1), the largest damping the automatic rule uses (default
         max(0.97, damping))
+    progress : callable, optional
+        Called as ``progress(done, n_points)``: the points finished (converged or at
+        ``max_iter``), each point still iterated counted by the fraction of ``max_iter`` sweeps it
+        made (rounded down); ``(0, n_points)`` once the arguments are checked, then at most every
+        0.5 % of the points, the last call ``(n_points, n_points)``.
 
     Returns
     -------
@@ -445,8 +451,9 @@ def tap_fixed_points(model, visible: Tensor, hidden: Tensor | None = None, order
                     mv.new_full((n,), float(damping)))
     settings = _Settings(kernel.tap, order, tol, auto_damping, max_damping)
     batch = batch_size or _default_batch(model, kernel, n)
+    report = _Progress(progress, n, max_iter)
     for idx in torch.arange(n, device=mv.device).split(batch):
-        _iterate_batch(settings, _DampingState.start(idx, out), out, max_iter)
+        _iterate_batch(settings, _DampingState.start(idx, out), out, max_iter, report)
     free_energy = kernel.tap.free_energy(out.visible, out.hidden, order) + kernel.shift
     return out._replace(visible=_to_model_units(kernel, out.visible), hidden=_to_model_units(kernel, out.hidden),
                         free_energy=free_energy)
@@ -523,9 +530,34 @@ class _DampingState(NamedTuple):
         return _DampingState(*(field[mask] for field in self))
 
 
-def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, max_iter: int) -> None:
+class _Progress:
+    """The ``progress(done, n_points)`` of :func:`tap_fixed_points`, told after every sweep how many
+    points of the current batch are still iterated; calls it at most every 0.5 % of the points."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, n_points: int, max_iter: int):
+        self.progress, self.n_points, self.max_iter = progress, n_points, max_iter
+        self.before = self.reported = 0  # points of the batches done; the last value reported
+        if progress is not None:
+            progress(0, n_points)
+
+    def sweep(self, batch: int, sweeps: int, active: int) -> None:
+        """After ``sweeps`` sweeps of a batch of ``batch`` points, ``active`` of them still iterated
+        (0 when the batch is over: its points then count as done)."""
+        if self.progress is None:
+            return
+        done = self.before + batch - active + active * sweeps // self.max_iter
+        if done > self.reported and (done - self.reported >= self.n_points / 200 or done == self.n_points):
+            self.progress(done, self.n_points)
+            self.reported = done
+        if active == 0:
+            self.before += batch
+
+
+def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, max_iter: int,
+                   report: _Progress) -> None:
     """Sweep the points of ``state`` until each converges or ``max_iter``; results into ``out``."""
-    for _ in range(max_iter):
+    batch = len(state.idx)
+    for sweep in range(1, max_iter + 1):
         new_v, new_h, delta = _damped_sweep(settings, state)
         out.n_iterations[state.idx] += 1
         if settings.auto_damping:
@@ -540,7 +572,9 @@ def _iterate_batch(settings: _Settings, state: _DampingState, out: TAPResult, ma
             state = state.select(~done)
             if len(state.idx) == 0:
                 break
+        report.sweep(batch, sweep, len(state.idx))
     _write_back(out, state)  # the points still iterated (none when all converged)
+    report.sweep(batch, max_iter, 0)
 
 
 def _damped_sweep(settings: _Settings, state: _DampingState) -> tuple[Tensor, Tensor, Tensor]:

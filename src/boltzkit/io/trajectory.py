@@ -15,13 +15,15 @@ Layout::
                            existed), ``permutation`` + attr ``cursor`` (minibatch order);
                            attrs: update, wall_time
     /data_sample           up to 2000 training rows (uint8/int8) for reports; optional
-                           ``data_labels``; attrs: image_shape
+                           ``data_labels`` and ``data_ids`` (the rows' names, UTF-8 bytes: a
+                           haplotype's ID, an alignment's header; absent from files written
+                           before it existed); attrs: image_shape
 
 Every write goes to a temporary copy that replaces the file atomically
 (:mod:`boltzkit.io.atomic`): a crash leaves the previous complete file.
 
 The readers (:func:`read_config`, :func:`checkpoint_updates`, :func:`load_model`,
-:func:`load_models`, :func:`read_data_sample`) also take the model files of other tools (:mod:`boltzkit.io.foreign`).
+:func:`load_models`, :func:`read_data_sample`, :func:`read_data_ids`) also take the model files of other tools (:mod:`boltzkit.io.foreign`).
 """
 
 from __future__ import annotations
@@ -79,8 +81,10 @@ class ResumeState:
 
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
-           labels: np.ndarray | None = None, image_shape: tuple[int, int] | None = None) -> None:
-    """Start a new run file (replacing any file at ``path``)."""
+           labels: np.ndarray | None = None, image_shape: tuple[int, int] | None = None,
+           ids: Any = None) -> None:
+    """Start a new run file (replacing any file at ``path``); ``ids``: the names of the rows of
+    ``data_sample`` (sequence of str, one per row), stored as ``data_ids``."""
     with atomic_hdf5(path) as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
@@ -96,6 +100,22 @@ def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndar
                 if lab.dtype.kind in "OUS":
                     lab = lab.astype("S")
                 f.create_dataset("data_labels", data=lab)
+            if ids is not None:
+                _write_ids(f, ids)
+
+
+def _write_ids(f: h5py.File, ids: Any) -> None:
+    # UTF-8 bytes, as data_labels: an alignment header may hold any character, which astype("S")
+    # (ASCII) would refuse
+    f.create_dataset("data_ids", data=np.array([str(name).encode("utf-8") for name in ids], dtype=bytes))
+
+
+def write_data_ids(path: str | os.PathLike, ids: Any) -> None:
+    """Store (or replace) the names of the stored training rows of a run file, atomically."""
+    with atomic_hdf5(path, keep_existing=True) as f:
+        if "data_ids" in f:
+            del f["data_ids"]
+        _write_ids(f, ids)
 
 
 def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor],
@@ -286,3 +306,15 @@ def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.nda
         if labels is not None and labels.dtype.kind == "S":
             labels = labels.astype(str)
         return ds[()], labels, shape
+
+
+def read_data_ids(path: str | os.PathLike) -> list[str] | None:
+    """The names of the training rows stored for reports (one per row of :func:`read_data_sample`:
+    haplotype IDs, alignment headers), or None: a run file written before they were stored, data
+    without row names, or a model file of another tool."""
+    if foreign_format(path):
+        return None
+    with _open(path) as f:
+        if "data_ids" not in f:
+            return None
+        return [name.decode("utf-8", errors="replace") for name in f["data_ids"][()]]

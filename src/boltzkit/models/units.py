@@ -70,6 +70,10 @@ class UnitType:
     low: float
     high: float
 
+    def __reduce__(self):
+        """Unpickled as the module's own instance (``units is SPIN`` holds after pickling)."""
+        return (_unit_type, (self.name,))
+
     def log_normalizer(self, field: Tensor) -> Tensor:
         raise NotImplementedError
 
@@ -154,6 +158,10 @@ BERNOULLI = _Bernoulli("bernoulli", 0.0, 1.0)
 SPIN = _Spin("spin", -1.0, 1.0)
 
 UNIT_TYPES = {u.name: u for u in (BERNOULLI, SPIN)}
+
+
+def _unit_type(name: str) -> UnitType:
+    return UNIT_TYPES[name]
 
 
 def exact_log_sum(energy: Callable[[Tensor], Tensor], chunks: Iterable[Tensor]) -> float:

@@ -4,6 +4,8 @@
 * :mod:`boltzkit.report.samples` — a run's samples written to a file (``boltzkit sample``);
 * :mod:`boltzkit.report.figures` — matplotlib figures (training curve, samples, PCA, moments,
   receptive fields), each a function returning a Figure;
+* :mod:`boltzkit.report.network_figures` — :func:`network_figure`, the interaction network of a
+  model's couplings (the strongest pairs as edges, on a layout or on a protein's structure);
 * :mod:`boltzkit.report.html` — :func:`write_report`, one HTML page per run built from sections
   (:mod:`~boltzkit.report.sections`, :mod:`~boltzkit.report.categorical`,
   :mod:`~boltzkit.report.coupling_figures`, :mod:`~boltzkit.report.tree_figures`) that share a
@@ -20,11 +22,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["ReportOptions", "Section", "write_report", "save_samples", "image_grid"]
+__all__ = ["ReportOptions", "Section", "write_report", "save_samples", "image_grid", "network_figure"]
 
 _WHERE = {"ReportOptions": "boltzkit.report.context", "Section": "boltzkit.report.fragments",
           "write_report": "boltzkit.report.html", "save_samples": "boltzkit.report.images",
-          "image_grid": "boltzkit.report.images"}
+          "image_grid": "boltzkit.report.images", "network_figure": "boltzkit.report.network_figures"}
 
 
 def __getattr__(name: str) -> Any:

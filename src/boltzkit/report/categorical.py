@@ -13,7 +13,13 @@ aside for categorical runs in turn.
   the Pearson r and slope;
 * :func:`contact_map_section`: precision at L/5, L/2, L, 2L and the contact map of the top 2L
   pairs, when a ``*_struct.dat`` table is given (``ReportOptions.struct``) or named in the run's
-  config (``struct``).
+  config (``struct``), with the same pairs drawn as a network on the structure
+  (:func:`~boltzkit.report.network_figures.network_figure`).
+
+One convention for every figure of alignment columns (here, the TreeRBM logos of
+:mod:`~boltzkit.report.tree_figures`, the contact map and the coupling figures): columns are
+numbered from 1, as in alignments (:func:`column_axis`), and letters take the colours of
+:func:`letter_colors`.
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import html
 import math
 from collections.abc import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import PathPatch
 from matplotlib.textpath import TextPath
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D
 
 from boltzkit.data.msa import STATE_SYMBOLS
@@ -39,9 +47,11 @@ from boltzkit.report.contact_figures import contact_map_figure
 from boltzkit.report.figures import diagonal_scatter
 from boltzkit.report.context import ReportContext
 from boltzkit.report.fragments import Section, figure_html, table_html
+from boltzkit.report.network_figures import NetworkScores, network_figure
 
-__all__ = ["LETTER_COLORS", "contact_map_section", "correlations_section", "logo_glyphs",
-           "logo_figure", "moments_scatter_figure", "sequences_section"]
+__all__ = ["LETTER_COLORS", "column_axis", "contact_map_section", "correlations_section",
+           "letter_colors", "logo_glyphs", "logo_figure", "moments_scatter_figure",
+           "sequences_section"]
 
 _SEQUENCES_SHOWN = 12
 
@@ -49,6 +59,32 @@ _SEQUENCES_SHOWN = 12
 LETTER_COLORS = {**{c: "#222222" for c in "AVLIMFWC"}, **{c: "#c0392b" for c in "DE"},
                  **{c: "#2c5fa8" for c in "KRH"}, **{c: "#2e8b57" for c in "STNQGYP"},
                  "U": "#c0392b", "T": "#c0392b", "-": "#aaaaaa"}
+
+
+def letter_colors(alphabet: str) -> list:
+    """The colour of each of the q letters of ``alphabet`` in every logo of the report.
+
+    Amino acids and nucleotides by :data:`LETTER_COLORS` (chemistry); any other alphabet (codes
+    shown as digits, categorical tables) one colour per state (tab10 up to 10 states, tab20 up to
+    20, then evenly spaced hues). The gap ``-`` is grey in both.
+    """
+    if all(c.upper() in LETTER_COLORS for c in alphabet):
+        return [LETTER_COLORS[c.upper()] for c in alphabet]
+    q = len(alphabet)
+    if q <= 20:
+        cmap = matplotlib.colormaps["tab10" if q <= 10 else "tab20"]
+        colors = [cmap(a) for a in range(q)]
+    else:
+        colors = [matplotlib.colormaps["hsv"](a / q) for a in range(q)]
+    return [LETTER_COLORS["-"] if c == "-" else color for c, color in zip(alphabet, colors)]
+
+
+def column_axis(ax, length: int, label: str = "column i") -> None:
+    """The x axis of a figure of ``length`` alignment columns drawn at x = 1..length: integer
+    ticks numbered from 1, as in alignments and the contact map."""
+    ax.set_xlim(0.4, length + 0.6)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True, min_n_ticks=1))
+    ax.set_xlabel(f"{label} (from 1)")
 
 
 def _alphabet(ctx: ReportContext) -> str:
@@ -92,9 +128,10 @@ def logo_glyphs(frequencies: np.ndarray, letters: str, colors: Sequence,
 
 def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str):
     """Sequence logos (:func:`logo_glyphs`), one row per array of ``frequencies`` (each of shape
-    (L, q), rows summing to 1), with one title each; ``alphabet``: the q letters."""
+    (L, q), rows summing to 1), with one title each; ``alphabet``: the q letters (coloured by
+    :func:`letter_colors`). Columns are numbered from 1 (:func:`column_axis`)."""
     length, q = frequencies[0].shape
-    colors = [LETTER_COLORS.get(letter.upper(), "#7d3c98") for letter in alphabet]
+    colors = letter_colors(alphabet)
     fig = Figure(figsize=(min(3.0 + 0.16 * length, 22.0), 2.3 * len(frequencies)),
                  layout="constrained")
     axes = fig.subplots(len(frequencies), 1, squeeze=False)[:, 0]
@@ -102,11 +139,12 @@ def logo_figure(frequencies: list[np.ndarray], titles: list[str], alphabet: str)
         # one collection per logo: thousands of separate patches make layout and drawing slow
         ax.add_collection(PatchCollection(logo_glyphs(f, alphabet, colors, start=1),
                                           match_original=True), autolim=False)
-        ax.set_xlim(0.4, length + 0.6)
+        column_axis(ax, length)
         ax.set_ylim(0, math.log2(q))
         ax.set_ylabel("bits")
         ax.set_title(title, fontsize="medium")
-    axes[-1].set_xlabel("column i")
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
     return fig
 
 
@@ -210,9 +248,23 @@ def contact_map_section(ctx: ReportContext) -> Section | None:
     table = table_html([(top, min(top_count(top, contact_map.length), n_pairs), precision[top])
                         for top in DEFAULT_TOPS], ("top", "pairs", "precision"))
     fig = contact_map_figure(scores, contact_map, "2L", o.min_separation)
+    # the same scores and pairs as the contact map: the network is the prediction, drawn
+    # (pairs without a known distance are left out of both)
+    known = np.where(contact_map.known, np.asarray(scores, dtype=np.float64), np.nan)
+    network = network_figure(NetworkScores(known, False, "APC-corrected Frobenius norms", 1,
+                                           "column"),
+                             top_count("2L", contact_map.length),
+                             contact_map=contact_map, min_separation=o.min_separation,
+                             title=f"The top 2L pairs as a network ({how})")
     caption = (f"Scores: {how}, zero-sum gauge, Frobenius norm without the gap state, APC. Pairs "
                f"j − i ≥ {o.min_separation} with a known distance in {struct}; contact = distance "
                f"< {o.distance_cutoff:g} Å ({contact_map.n_contacts(o.min_separation)} contacts). "
                "Grey: true contacts (both triangles); upper triangle: the top 2L predictions, "
                "blue when a contact, red otherwise.")
-    return Section("Contact map", figure_html(fig, "contact map", html.escape(caption)) + table)
+    network_caption = ("The same top 2L pairs as edges between the columns (numbered from 1), "
+                       "width proportional to the score, blue when a contact and red otherwise; "
+                       "left: residues placed by their structure (multidimensional scaling of "
+                       "the distance table; grey: the chain), right: in order on a circle.")
+    return Section("Contact map", figure_html(fig, "contact map", html.escape(caption)) + table
+                   + figure_html(network, "interaction network on the structure",
+                                 html.escape(network_caption)))

@@ -1,16 +1,21 @@
 """Figures of the interaction network a model learned, and the report's "Couplings" section.
 
 * :func:`heatmap_figure`: the pair-coupling matrix J_ij (binary models, a diverging map centred on 0),
-  or the Frobenius norm ||J_ij||_F of each (q, q) block (Potts models, zero-sum gauge);
+  or the Frobenius norm ||J_ij||_F of each (q, q) block (Potts models, zero-sum gauge; columns
+  numbered from 1 as in alignments, binary sites from 0 as in the couplings files);
+* the interaction network (nodes and the 2N strongest pairs as edges) is
+  :func:`~boltzkit.report.network_figures.network_figure`;
 * :func:`scatter_figure`: inferred vs true couplings of one order, with the diagonal;
 * :func:`comparison_series`: the matched (true, inferred) values per order (1 = fields) that the
   scatter plots show, for binary couplings (the reference converted to their gauge) and Potts ones
   (both in the zero-sum gauge);
-* :func:`write_coupling_figures`: the PNG files ``boltzkit couplings`` writes next to its output;
+* :func:`write_coupling_figures`: the PNG files ``boltzkit couplings`` writes next to its output
+  (heat map, network, scatter plots);
 * :func:`couplings_section`: the report section (on the page after the weights); it appears when
   :attr:`~boltzkit.report.context.ReportOptions.couplings` is on, the model has binary or
   categorical visible units and the run's data file is a generated data set (``boltzkit
-  generate``): heat map, scatter plots against the beta-scaled ground truth, epsilon per order.
+  generate``): heat map, network, scatter plots against the beta-scaled ground truth, epsilon per
+  order.
 
 Figures are built without ``pyplot`` (no global figure registry; Agg when saved), as in
 :mod:`boltzkit.report.figures`.
@@ -28,6 +33,7 @@ import h5py
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.reconstruction import pair_entries
@@ -41,6 +47,7 @@ from boltzkit.io.atomic import atomic_path
 from boltzkit.models.capabilities import LayeredEnergy
 from boltzkit.report.context import ReportContext
 from boltzkit.report.fragments import Section, figure_html, figure_png, table_html
+from boltzkit.report.network_figures import network_figure, network_scores
 from boltzkit.synthetic import io as synthetic_io
 
 __all__ = ["heatmap_figure", "scatter_figure", "comparison_series", "write_coupling_figures",
@@ -63,21 +70,31 @@ def _order_name(k: int) -> str:
 
 
 def heatmap_figure(couplings: EffectiveCouplings | PottsCouplings, title: str | None = None):
-    """Heat map of the pair couplings (Potts: Frobenius norm per pair). Returns a Figure."""
+    """Heat map of the pair couplings (Potts: Frobenius norm per pair). Returns a Figure.
+
+    Potts couplings are indexed by alignment column, numbered from 1 (as in alignments, the logos
+    and the contact map); binary sites from 0, as in the couplings files."""
     fig = Figure(figsize=(5.2, 4.4))
     ax = fig.add_subplot()
+    n = couplings.n_sites
     if isinstance(couplings, PottsCouplings):
-        im = ax.imshow(couplings.frobenius().cpu().numpy(), cmap="viridis", vmin=0.0)
+        matrix, first, name = couplings.frobenius().cpu().numpy(), 1, "column"
+        style = dict(cmap="viridis", vmin=0.0)
         label = "||J_ij||_F (zero-sum gauge)"
     else:
-        matrix = couplings.pair_matrix().cpu().numpy()
+        matrix, first, name = couplings.pair_matrix().cpu().numpy(), 0, "site"
         vmax = float(np.abs(matrix).max()) or 1.0
-        im = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        style = dict(cmap="RdBu_r", vmin=-vmax, vmax=vmax)
         label = f"J_ij ({couplings.gauge} gauge)"
+    # extent: cell (i, j) centred on (first + j, first + i), so ticks read as the indices
+    im = ax.imshow(matrix, extent=(first - 0.5, first + n - 0.5, first + n - 0.5, first - 0.5),
+                   **style)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=8, integer=True, min_n_ticks=1))
     fig.colorbar(im, ax=ax, shrink=0.85, label=label)
     ax.set_title(title or f"pair couplings ({couplings.method})")
-    ax.set_xlabel("site j")
-    ax.set_ylabel("site i")
+    ax.set_xlabel(f"{name} j")
+    ax.set_ylabel(f"{name} i")
     fig.tight_layout()
     return fig
 
@@ -134,9 +151,16 @@ def comparison_series(couplings: EffectiveCouplings | PottsCouplings,
 
 
 def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings | PottsCouplings,
-                           truth=None, epsilon: dict[int, float] | None = None) -> list[str]:
-    """Write ``<stem>_heatmap.png`` and, with a reference, ``<stem>_scatter_fields.png`` and
-    ``<stem>_scatter_order<k>.png`` next to ``out`` (its suffix dropped). Returns the paths written."""
+                           truth=None, epsilon: dict[int, float] | None = None, *,
+                           gap_state: int | None = 0) -> list[str]:
+    """Write ``<stem>_heatmap.png``, ``<stem>_network.png`` (the interaction network: the 2N
+    strongest pairs as edges, :func:`~boltzkit.report.network_figures.network_figure`) and, with a
+    reference, ``<stem>_scatter_fields.png`` and ``<stem>_scatter_order<k>.png`` next to ``out``
+    (its suffix dropped). Returns the paths written.
+
+    ``gap_state``: the Potts state left out of the network's scores (the gap of alignments, code 0,
+    as in contact prediction); None keeps every state (e.g. generated Potts data, which have no gap).
+    """
     stem = Path(out).with_suffix("")
     written = []
 
@@ -146,6 +170,7 @@ def write_coupling_figures(out: str | os.PathLike, couplings: EffectiveCouplings
         written.append(str(path))
 
     save(heatmap_figure(couplings), Path(f"{stem}_heatmap.png"))
+    save(network_figure(network_scores(couplings, gap_state)), Path(f"{stem}_network.png"))
     if truth is None:
         return written
     for k, (true, inferred) in comparison_series(couplings, truth).items():
@@ -200,8 +225,19 @@ def section_couplings(model, truth=None, n_samples: int = 100_000, seed: int = 0
     return found, compare_with_truth(found, truth) if comparable else None, method
 
 
+def _network_caption(potts: bool, gap: int | None) -> str:
+    """What the network figure of the couplings section shows."""
+    scores = ("Frobenius norm of the zero-sum q × q blocks"
+              + (" without the gap state" if gap is not None else "")
+              + ", with the average product correction, as in contact prediction" if potts
+              else "|J_ij|; red J > 0, blue J < 0")
+    return (f"The interaction network: the 2N strongest pairs as edges ({scores}), width "
+            "proportional to the strength; left: the sites in order on a circle, right: a "
+            "force-directed layout of the edges.")
+
+
 def couplings_section(ctx: ReportContext) -> Section | None:
-    """The report section: heat map of the pair couplings, scatter plots per order against the ground
+    """The report section: heat map and network of the pair couplings, scatter plots per order against the ground
     truth of the run's (generated) data file, and the reconstruction errors; None without a truth
     or for visible units that are neither binary nor categorical."""
     if not ctx.options.couplings:
@@ -219,11 +255,15 @@ def couplings_section(ctx: ReportContext) -> Section | None:
         return None
     potts = isinstance(found, PottsCouplings)
     gauge = "zero-sum" if potts else found.gauge
+    # the gap state (code 0) only where the run's alphabet has one: generated Potts data have none
+    gap = 0 if str(ctx.config.get("alphabet") or "").startswith("-") else None
     parts = [figure_html(heatmap_figure(found), "pair couplings",
                          "Pair couplings of the last model"
                          + (" (Frobenius norm of each q × q block, zero-sum gauge)" if potts
                             else f" ({html.escape(gauge)} gauge)")
-                         + f", method {html.escape(method)}.")]
+                         + f", method {html.escape(method)}."),
+             figure_html(network_figure(network_scores(found, gap)), "interaction network",
+                         _network_caption(potts, gap))]
     if errors is not None:
         eps = {k: e.epsilon for k, e in errors.items()}
         figs = [figure_html(scatter_figure(t, h, _order_name(k), eps.get(k)), f"{_order_name(k)} scatter")

@@ -54,6 +54,7 @@ from pathlib import Path
 
 from boltzkit import __version__
 from boltzkit.errors import DataError
+from boltzkit.evaluation.contacts import read_struct, require_eligible_pairs
 from boltzkit.io.atomic import write_text_atomic
 from boltzkit.io.outputs import check_outputs
 from boltzkit.report.categorical import contact_map_section, correlations_section, sequences_section
@@ -156,6 +157,9 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
         raise DataError(options.struct, "file not found")
     check_outputs({"--out": out_html}, {"RUN": run_path, "--struct": options.struct})
     ctx = ReportContext(run_path, options, progress)
+    if options.struct is not None and ctx.model.visible.categorical:  # one line before any work
+        require_eligible_pairs(read_struct(options.struct, options.distance_cutoff, length=ctx.model.n_visible),
+                               options.struct, options.min_separation)
     built = (build(ctx) for build in (builders or SECTION_BUILDERS))
     sections = [s for s in built if s is not None]
     opts = ", ".join(f"{k}={v}" for k, v in asdict(options).items())

@@ -1,30 +1,39 @@
 """Samples of a saved run written to a file: what ``boltzkit sample`` calls, for every family.
 
 The format follows the suffix and the model's visible space: categorical models write FASTA with
-the run's alphabet (``.fasta``, ``.fa``, ``.gz``...) or integer codes (``.npy``, ``.txt``); binary
-models write ``.npy`` (values as sampled, {0,1} or ±1), ``.txt`` (0/1) or a ``.png`` image grid
+the run's alphabet (``.fasta``, ``.fa``, ``.gz``...) or integer codes (``.npy``, ``.txt``); runs
+trained on a table of categorical columns (:mod:`boltzkit.data.table`) write ``.csv`` / ``.tsv``,
+each code decoded to its column's value name (:func:`boltzkit.data.table.decode_table`, with the
+categories stored in the run), or codes (``.npy``, ``.txt``); binary models write ``.npy`` (values
+as sampled, {0,1} or ±1), ``.txt`` (0/1) or a ``.png`` image grid
 (:func:`boltzkit.report.images.save_samples`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from boltzkit.checks import integer
 from boltzkit.data.msa import write_fasta
+from boltzkit.data.table import decode_table
 from boltzkit.errors import BoltzkitError
 from boltzkit.io import trajectory
-from boltzkit.io.atomic import atomic_path
+from boltzkit.io.atomic import atomic_path, write_text_atomic
 from boltzkit.io.outputs import check_outputs
 from boltzkit.report.images import save_samples
 from boltzkit.sampling.gibbs import sample
 from boltzkit.training.memory import check_chains_memory
 
 __all__ = ["write_run_samples"]
+
+_TABLE_OUTPUTS = {".csv": ",", ".tsv": "\t"}
 
 
 def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 100,
@@ -41,6 +50,7 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     gibbs_steps = integer(gibbs_steps, "--gibbs-steps", 0)
     seed = integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run})
+    table = _table_of(run, out)  # before sampling: a wrong suffix costs nothing
     model = trajectory.load_model(run, checkpoint).to(device)
     check_chains_memory(model, n, "--n", device, max_memory)
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -59,8 +69,42 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
             else:
                 np.save(f, codes.astype(np.int8))
         return f"{n} samples"
+    if table is not None:
+        return _write_table(out, codes, table)
     alphabet = trajectory.read_config(run).get("alphabet")
     if alphabet is None:
         raise BoltzkitError(f"{out}: the run has no alphabet to write sequences with (use .npy or .txt)")
     write_fasta(out, codes.astype(np.int8), alphabet, [f"sample_{i}" for i in range(n)])
     return f"{n} sequences"
+
+
+def _table_of(run: str | os.PathLike, out: Path) -> dict[str, Any] | None:
+    """The stored spec of a run trained on a table (None for other runs) after checking that
+    ``out`` suits the run: ``.csv`` / ``.tsv`` only for a table, FASTA never for one."""
+    stored = trajectory.read_config(run).get("data")
+    table = stored if isinstance(stored, dict) and stored.get("format") == "table" \
+        and stored.get("categories") else None
+    suffix = out.suffix.lower()
+    if table is None and suffix in _TABLE_OUTPUTS:
+        raise BoltzkitError(f"--out {out}: {suffix} (value names per column) is for a run trained on "
+                            "a table of categorical columns; write .npy, .txt, .png (binary) or "
+                            ".fasta (alignments)")
+    if table is not None and suffix not in (*_TABLE_OUTPUTS, ".npy", ".txt"):
+        raise BoltzkitError(f"--out {out}: the run was trained on a table of categorical columns; "
+                            "write .csv / .tsv (value names) or .npy / .txt (codes)")
+    return table
+
+
+def _write_table(out: Path, codes: np.ndarray, table: dict[str, Any]) -> str:
+    """Write ``codes`` as value names, with the table's header row when its file had one."""
+    names = decode_table(codes, table["categories"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=_TABLE_OUTPUTS[out.suffix.lower()], lineterminator="\n")
+    if table.get("header") is True and table.get("columns"):
+        writer.writerow(table["columns"])
+    writer.writerows(names.tolist())
+    write_text_atomic(out, buffer.getvalue())
+    unused = int((names == "").sum())
+    # a state that its column never had (the table's columns share one q): left empty, and said
+    note = f" ({unused} cells in states their column never had, written empty)" if unused else ""
+    return f"{len(codes)} rows{note}"

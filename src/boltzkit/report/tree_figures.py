@@ -1,7 +1,9 @@
 """Figures and report sections of the free-energy landscape and of the TreeRBM hierarchy.
 
 * :func:`dendrogram_figure` — the tree of :class:`~boltzkit.interpret.tree.HierarchicalTree`, data
-  points as leaves, with one colour strip per label family (and the recovered clusters);
+  points as leaves, with one colour strip per label family (hues, :func:`label_colors`) and per
+  recovered level (grey shades, :func:`cluster_colors`: the two palettes share no colour, so that
+  a cluster is never mistaken for a label);
 * :func:`basin_pca_figure` — the data on their principal directions, coloured by TAP basin, with the
   fixed points projected;
 * :func:`fixed_points_figure` — fixed points as images (``image_shape``), as magnetisation profiles
@@ -9,6 +11,8 @@
 * :func:`landscape_figure` — the last two side by side (the PNG of ``boltzkit landscape``);
 * :func:`clusters_trace_figure` — number of fixed-point clusters along the walk;
 * :func:`sequence_logo_figure`, :func:`consensus_sequences` — Potts fixed points as sequence logos
+  (columns numbered from 1 and letters coloured as in every logo of the report:
+  :func:`~boltzkit.report.categorical.column_axis`, :func:`~boltzkit.report.categorical.letter_colors`)
   and as sequences;
 * :func:`landscape_section`, :func:`tree_section` — builders of the HTML report (see
   :mod:`boltzkit.report.html`): they take the report context and return a ``Section`` (a title and
@@ -32,22 +36,27 @@ import torch
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from boltzkit.interpret.landscape import free_energy_landscape
 from boltzkit.interpret.tree import tree_from_checkpoints
 from boltzkit.interpret.tree_metrics import level_scores, valid_label_mask
 from boltzkit.io.trajectory import load_models
 from boltzkit.models.capabilities import LayeredEnergy
-from boltzkit.report.categorical import logo_glyphs
+from boltzkit.report.categorical import column_axis, letter_colors, logo_glyphs
 from boltzkit.report.context import ReportContext
 from boltzkit.report.figures import as_numpy, pca_projection
 from boltzkit.report.fragments import Section, figure_html, table_html
 
 __all__ = ["dendrogram_figure", "basin_pca_figure", "fixed_points_figure", "landscape_figure",
            "clusters_trace_figure", "landscape_section", "tree_section", "consensus_sequences",
-           "sequence_logo_figure"]
+           "sequence_logo_figure", "label_colors", "cluster_colors", "label_set_name"]
 
 _OTHER = "#c8c8c8"
+#: Font size (points) of the dendrogram's ticks, strip names and legend: readable at 100 dpi.
+_TREE_FONT = 9
+#: Grey shades of the cluster strips, light and dark alternating so that neighbouring blocks differ.
+_CLUSTER_SHADES = (0.82, 0.35, 0.62, 0.18, 0.72, 0.48)
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -55,12 +64,35 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), int(np.prod(x.shape[1:])))  # also for no points at all
 
 
-def _categorical_colors(labels: np.ndarray):
-    """(classes, RGBA per point) with tab10/tab20 for few classes, a cyclic map otherwise."""
+def _label_palette(n_classes: int) -> np.ndarray:
+    """RGBA of shape (n_classes, 4): tab10 then tab20's light tones, their greys left out (greys
+    are the clusters'), then hues spaced by the golden ratio for more than 18 classes."""
+    tab20 = matplotlib.colormaps["tab20"](np.arange(20))
+    hues = np.r_[tab20[0:14:2], tab20[16:20:2], tab20[1:14:2], tab20[17:20:2]]  # no 14, 15: greys
+    if n_classes <= len(hues):
+        return hues[:n_classes]
+    return matplotlib.colormaps["hsv"]((np.arange(n_classes) * 0.618034) % 1.0)
+
+
+def label_colors(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, RGBA per point) of a label strip: one hue per class (:func:`_label_palette`),
+    classes sorted as ``np.unique`` sorts them. No label colour is grey, the clusters' palette
+    (:func:`cluster_colors`)."""
     classes, index = np.unique(np.asarray(labels).astype(str), return_inverse=True)
-    if len(classes) > 20:
-        return classes, matplotlib.colormaps["hsv"]((index * 0.618034) % 1.0)
-    return classes, matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"](index)
+    return classes, _label_palette(len(classes))[index]
+
+
+def cluster_colors(clusters: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """RGBA per point (shape (n_points, 4)) of a cluster strip: grey shades (:data:`_CLUSTER_SHADES`),
+    given to the clusters in the order they appear along ``order`` (the leaves, top to bottom;
+    default the points' order), so that neighbouring blocks of the strip alternate light and dark.
+    Greys only: no cluster shares a colour with a label (:func:`label_colors`)."""
+    clusters = np.asarray(clusters)
+    along = clusters if order is None else clusters[np.asarray(order)]
+    _, first = np.unique(along, return_index=True)
+    rank = {c: r for r, c in enumerate(along[np.sort(first)])}
+    shades = np.array([_CLUSTER_SHADES[rank[c] % len(_CLUSTER_SHADES)] for c in clusters])
+    return np.c_[np.repeat(shades[:, None], 3, axis=1), np.ones(len(clusters))]
 
 
 # ------------------------------------------------------------------------------ PCA of basins
@@ -143,14 +175,17 @@ def fixed_points_figure(fixed_points: np.ndarray, free_energy: np.ndarray | None
         for ax in axes[k:]:  # no fixed point: one empty panel
             ax.set_axis_off()
         for j, ax in enumerate(axes[:k]):
-            ax.imshow(fp[j].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            # extent: column i drawn at x = i + 1, numbered from 1 as in alignments
+            ax.imshow(fp[j].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                      extent=(0.5, fp.shape[1] + 0.5, q - 0.5, -0.5))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True, min_n_ticks=1))
             ax.set_yticks(range(q))
             ax.set_yticklabels(list(alphabet) if alphabet and len(alphabet) == q else range(q),
                                fontsize=5)
             ax.set_title(titles[j], fontsize="x-small", loc="left")
             if j < k - 1:
                 ax.set_xticks([])
-        axes[-1].set_xlabel("site")
+        axes[-1].set_xlabel("column (from 1)")
         fig.suptitle("Fixed-point profiles $m_{i\\mu}$", fontsize="medium")
         return fig
     if image_shape is not None:
@@ -193,15 +228,19 @@ def landscape_figure(data: np.ndarray, landscape, image_shape: tuple[int, int] |
 
 # ------------------------------------------------------------------------------ the tree
 def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None = None,
-                      title: str | None = None, show_levels: bool = True) -> Figure:
+                      title: str | None = None, show_levels: bool = True,
+                      legend_title: str | None = None) -> Figure:
     """The recovered hierarchy as a rectangular dendrogram, root on the left, data points as the
-    leaves on the right, followed by colour strips: one per label family (``labels``) and, with
-    ``show_levels``, one per recovered level.
+    leaves on the right, followed by colour strips: one per label family (``labels``; hues,
+    :func:`label_colors`) and, with ``show_levels``, one per recovered level (grey shades,
+    :func:`cluster_colors`).
 
     Parameters
     ----------
     tree : HierarchicalTree
-    labels : labels of the data points (one array, or {family: array})
+    labels : labels of the data points (one array, or {family name: array})
+    legend_title : the title of the legend of the first label family (default: its name, or
+        "label" for one array); the legend sits outside the tree, right of the strips.
     """
     a = tree.assignments()
     n, n_levels = a.shape
@@ -210,33 +249,32 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     # last key, the first level, is the primary one)
     y_of_point[np.lexsort(a.T[::-1])] = np.arange(n)
     strips = _dendrogram_strips(tree, a, labels, show_levels)
-    fig = Figure(figsize=(7.5 + 0.35 * len(strips), 6.5), layout="constrained")
-    gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.3 * len(strips), 0.3)], wspace=0.0)
+    fig = Figure(figsize=(8.0 + 0.4 * len(strips), 7.0), layout="constrained")
+    gs = fig.add_gridspec(1, 2, width_ratios=[6.0, max(0.35 * len(strips), 0.3)], wspace=0.0)
     ax = fig.add_subplot(gs[0, 0])
     _draw_tree(ax, tree, a, y_of_point)
     _label_levels(ax, tree)
     ax.set_title(title or f"TreeRBM hierarchy ({n} points, {n_levels} levels)", fontsize="medium")
     if strips:
         _draw_strips(fig.add_subplot(gs[0, 1], sharey=ax), strips, y_of_point)
-        # legend of the first label family when it has few classes
-        if labels is not None:
-            _strip_legend(ax, *strips[0])
+        if strips[0][2] == "label":  # legend of the first label family when it has few classes
+            _strip_legend(fig, legend_title or strips[0][0], strips[0][1])
     return fig
 
 
 def _dendrogram_strips(tree, a: np.ndarray, labels: Mapping[str, np.ndarray] | np.ndarray | None,
-                       show_levels: bool) -> list[tuple[str, np.ndarray]]:
-    """The colour strips (name, values of shape (n_points,)) of :func:`dendrogram_figure`: the
-    label families, then (``show_levels``) recovered levels, for ``a`` of shape
-    (n_points, n_levels) the cluster of each point at each level."""
+                       show_levels: bool) -> list[tuple[str, np.ndarray, str]]:
+    """The colour strips (name, values of shape (n_points,), "label" or "cluster") of
+    :func:`dendrogram_figure`: the label families, then (``show_levels``) recovered levels, for
+    ``a`` of shape (n_points, n_levels) the cluster of each point at each level."""
     if labels is not None and not isinstance(labels, Mapping):
         labels = {"label": labels}
-    strips = [(str(k), np.asarray(v)) for k, v in (labels or {}).items()]
+    strips = [(str(k), np.asarray(v), "label") for k, v in (labels or {}).items()]
     if show_levels:
         n_levels = a.shape[1]
         # at most 10 recovered levels (evenly spread, the deepest always shown)
         shown = sorted(set(np.linspace(n_levels - 1, 0, min(n_levels, 10)).round().astype(int)))
-        strips += [(f"L{l + 1} ({tree.levels[l].n_clusters})", a[:, l]) for l in shown]
+        strips += [(f"L{l + 1} ({tree.levels[l].n_clusters})", a[:, l], "cluster") for l in shown]
     return strips
 
 
@@ -281,40 +319,44 @@ def _label_levels(ax, tree) -> None:
     """Ticks of the levels on the x axis: number of clusters and the age where each appears."""
     n_levels = tree.n_levels
     unit = "β" if tree.variant == "annealing" else "update"
-    # at most 12 labelled levels, every step-th from the deepest one (equal gaps: no overlap)
-    step = int(np.ceil(n_levels / 12))
+    # at most 8 labelled levels, every step-th from the deepest one (equal gaps: no overlap at
+    # _TREE_FONT points on the figure's 6 inches)
+    step = int(np.ceil(n_levels / 8))
     ticks = sorted(range(n_levels - 1, -1, -step))
     ax.set_xticks([0] + [l + 1 for l in ticks])
     ax.set_xticklabels(["" if tree.levels[0].n_clusters == 1 else "root"]
-                       + [f"{tree.levels[l].n_clusters}\n{unit}\n{tree.levels[l].age:.3g}"
-                          for l in ticks],
-                       fontsize=6)
-    ax.set_xlabel(f"level: number of clusters and {unit} where it appears")
+                       + [f"{tree.levels[l].n_clusters}\n{tree.levels[l].age:.3g}" for l in ticks],
+                       fontsize=_TREE_FONT)
+    ax.set_xlabel(f"level: number of clusters (top) and {unit} where it appears (bottom)",
+                  fontsize=_TREE_FONT)
     ax.spines[["top", "right", "left"]].set_visible(False)
 
 
-def _draw_strips(sax, strips: list[tuple[str, np.ndarray]], y_of_point: np.ndarray) -> None:
-    """The colour strips as an image, one column per strip, rows aligned with the leaves."""
+def _draw_strips(sax, strips: list[tuple[str, np.ndarray, str]], y_of_point: np.ndarray) -> None:
+    """The colour strips as an image, one column per strip, rows aligned with the leaves: label
+    strips in hues (:func:`label_colors`), cluster strips in greys (:func:`cluster_colors`)."""
     n = len(y_of_point)
     img = np.zeros((n, len(strips), 4))
-    for j, (_, values) in enumerate(strips):
-        img[y_of_point.astype(int), j] = _categorical_colors(values)[1]
+    leaves = np.argsort(y_of_point, kind="stable")  # the points from top to bottom
+    rows = y_of_point.astype(int)
+    for j, (_, values, kind) in enumerate(strips):
+        img[rows, j] = label_colors(values)[1] if kind == "label" else cluster_colors(values, leaves)
     sax.imshow(img, aspect="auto", interpolation="nearest",
                extent=(-0.5, len(strips) - 0.5, n - 0.5, -0.5))
     sax.set_xticks(range(len(strips)))
-    sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=6)
+    sax.set_xticklabels([s[0] for s in strips], rotation=90, fontsize=_TREE_FONT)
     sax.tick_params(left=False, labelleft=False)
     sax.spines[:].set_visible(False)
 
 
-def _strip_legend(ax, name: str, values: np.ndarray) -> None:
-    """Legend of the classes of one strip (``values``, shape (n_points,)), when 20 or fewer."""
-    # the colours of the strip: the classes, sorted as np.unique sorts them, take the same ones
-    classes, colors = _categorical_colors(np.unique(np.asarray(values).astype(str)))
+def _strip_legend(fig, name: str, values: np.ndarray) -> None:
+    """Legend of the classes of one label strip (``values``, shape (n_points,)), when 20 or fewer,
+    outside the axes on the right, titled ``name``."""
+    classes, colors = label_colors(np.unique(np.asarray(values).astype(str)))
     if len(classes) <= 20:
         handles = [Patch(color=color, label=c) for c, color in zip(classes, colors)]
-        ax.legend(handles=handles, title=name, fontsize="x-small", title_fontsize="x-small",
-                  loc="lower left", framealpha=0.8)
+        fig.legend(handles=handles, title=name, fontsize=_TREE_FONT, title_fontsize=_TREE_FONT,
+                   loc="outside right upper", frameon=False)
 
 
 def clusters_trace_figure(tree) -> Figure:
@@ -350,31 +392,32 @@ def consensus_sequences(profiles: np.ndarray, alphabet: str | None) -> list[str]
 
 def sequence_logo_figure(profiles: np.ndarray, alphabet: str | None, titles: list[str] | None = None,
                          max_points: int = 8) -> Figure:
-    """Sequence logos of Potts profiles (k, N, q), one row per profile: at every site the letters
-    stacked by probability, the stack as high as the site's information content
-    log2 q - H_i (bits; Schneider & Stephens 1990). The gap (code 0) is a grey ``-`` block."""
+    """Sequence logos of Potts profiles (k, N, q), one row per profile: at every column the letters
+    stacked by probability, the stack as high as the column's information content
+    log2 q - H_i (bits; Schneider & Stephens 1990). Columns are numbered from 1 and letters
+    coloured as in the report's other logos (:func:`~boltzkit.report.categorical.letter_colors`:
+    the gap ``-`` grey)."""
     p = as_numpy(profiles).astype(np.float64)[:max_points]
     k, n_sites, q = p.shape
     letters = alphabet if alphabet and len(alphabet) == q else "0123456789abcdefghijklmnopqrstuvwxyz"[:q]
-    # the gap (code 0): a grey block
-    colors = ["#9a9a9a"] + [matplotlib.colormaps["tab20"](a % 20) for a in range(1, q)]
+    colors = letter_colors(letters)  # the colours of the report's other logos
     fig = Figure(figsize=(min(14.0, 1.0 + 0.13 * n_sites), 0.6 + 1.1 * max(k, 1)),
                  layout="constrained")
     axes = fig.subplots(max(k, 1), 1, squeeze=False)[:, 0]
     for ax in axes[k:]:  # no profile: one empty panel
         ax.set_axis_off()
     for j, ax in enumerate(axes[:k]):
-        for patch in logo_glyphs(p[j], letters, colors):
+        for patch in logo_glyphs(p[j], letters, colors, start=1):  # columns from 1
             ax.add_patch(patch)
-        ax.set_xlim(-0.6, n_sites - 0.4)
+        column_axis(ax, n_sites, "column")
         ax.set_ylim(0, np.log2(q))
-        ax.set_ylabel("bits", fontsize=6)
-        ax.tick_params(labelsize=6)
+        ax.set_ylabel("bits", fontsize=7)
+        ax.tick_params(labelsize=7)
         if titles is not None and j < len(titles):
             ax.set_title(titles[j], fontsize="x-small", loc="left")
         if j < k - 1:
             ax.set_xticklabels([])
-    axes[-1].set_xlabel("site")
+            ax.set_xlabel("")
     return fig
 
 
@@ -448,6 +491,24 @@ def landscape_section(ctx: ReportContext, n_points: int = 1000, order: int = 2) 
     return Section("Free-energy landscape", "".join(parts))
 
 
+#: Attributes of a data set (or keys of the run's data spec) that name its labels, e.g. the label
+#: column of a categorical table; the first one set is the legend title.
+_LABEL_NAME_KEYS = ("labels_name", "label_name", "labels_column")
+
+
+def label_set_name(ctx: ReportContext) -> str:
+    """The name of the run's label set, the title of its legend: what the data name it (a table's
+    label column, ``labels_name`` in the run's data spec), else ``"label"``. Never the label file's
+    name: a path says where the labels are, not what they are (the caption names the file)."""
+    train = ctx.datasets[0]
+    spec = ctx.config.get("data", {})
+    for key in _LABEL_NAME_KEYS:
+        value = getattr(train, key, None) or spec.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return "label"
+
+
 def _display_level(tree, target: int = 10, at_most: int = 16) -> int:
     """Index of the level whose number of clusters is closest to ``target`` (ties: the coarser),
     among those with at most ``at_most`` clusters (the first level otherwise)."""
@@ -478,7 +539,7 @@ def tree_section(ctx: ReportContext, n_points: int | None = None, order: int = 2
     tree = tree_from_checkpoints(models, x, order=order, eps=eps, max_iter=max_iter)
     seconds = time.perf_counter() - t0
     labels_path = ctx.config.get("data", {}).get("labels_path")
-    name = Path(labels_path).name.split(".")[0] if labels_path else "labels"
+    name = label_set_name(ctx)
     strips = None if labels is None else {name: labels}
     scores = level_scores(tree.assignments(), strips) if strips else None
     rows = [(row["level"], int(row["age"]), row["n_clusters"],

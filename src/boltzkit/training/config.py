@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -103,10 +104,31 @@ class TrainingConfig:
 
 
 def checkpoint_schedule(n_updates: int, n_checkpoints: int, spacing: str = "log") -> list[int]:
-    """Update numbers at which models are saved: distinct, increasing, ending at ``n_updates``."""
+    """Update numbers at which models are saved: ``n_checkpoints`` distinct updates in increasing
+    order, the last one ``n_updates``.
+
+    "log": the updates nearest to ``n_checkpoints`` log-spaced points from 1 to ``n_updates``;
+    where rounding makes two points collide (the early ones, when ``n_checkpoints`` is large next
+    to the decades spanned) the later one moves to the next free update, so that the first
+    checkpoints become consecutive updates 1, 2, 3, ... and exactly ``n_checkpoints`` are saved.
+    "linear": every ``n_updates / n_checkpoints`` updates, rounded.
+    When ``n_checkpoints > n_updates`` every update is saved (``n_updates`` checkpoints), with a
+    one-line warning naming both flags.
+    """
+    if n_checkpoints > n_updates:
+        warnings.warn(f"{FLAGS['n_checkpoints']} {n_checkpoints} > {FLAGS['n_updates']} {n_updates}: "
+                      f"saving {n_updates} checkpoints, one at every update", UserWarning, stacklevel=2)
+        return list(range(1, n_updates + 1))
     if spacing == "log":
         grid = np.logspace(0, np.log10(n_updates), n_checkpoints)
     else:
         grid = np.linspace(n_updates / n_checkpoints, n_updates, n_checkpoints)
-    points = {p for p in np.round(grid).astype(int).tolist() if 1 <= p <= n_updates}
-    return sorted(points | {n_updates})
+    points: list[int] = []
+    for i, p in enumerate(np.round(grid).astype(int).tolist()):
+        # after a collision, the next free update; never so late that the rest cannot fit (the
+        # bound is not reached for log or linear grids, whose points lie below the straight line
+        # from 1 to n_updates: kept as a guarantee)
+        p = max(p, points[-1] + 1 if points else 1)
+        points.append(min(p, n_updates - (n_checkpoints - 1 - i)))
+    points[-1] = n_updates
+    return points

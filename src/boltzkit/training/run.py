@@ -68,13 +68,19 @@ class TrainingData:
     x : Tensor of shape (n, n_visible), model values, in the training dtype and device
     w : Tensor of shape (n,), float64, or None
     labels, image_shape, alphabet : kept with the run for reports (None when absent)
+    ids : sequence of str, one per row, or None: the rows' names (haplotype IDs, alignment
+        headers, :attr:`boltzkit.data.binary.Dataset.ids`), kept with the run for reports
     """
 
     def __init__(self, samples: np.ndarray, weights: np.ndarray | None, space: Any,
                  config: TrainingConfig, labels: np.ndarray | None = None,
-                 image_shape: tuple[int, int] | None = None, alphabet: str | None = None):
+                 image_shape: tuple[int, int] | None = None, alphabet: str | None = None,
+                 ids: Any = None):
         self.samples, self.weights, self.space = samples, weights, space
         self.labels, self.image_shape, self.alphabet = labels, image_shape, alphabet
+        if ids is not None and len(ids) != len(samples):
+            raise ValueError(f"{len(ids)} ids for {len(samples)} rows")
+        self.ids = ids
         self.x = space.tensor(samples, TORCH_DTYPES[config.dtype], torch.device(config.device))
         self.w = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
 
@@ -94,6 +100,15 @@ class TrainingData:
         labels = None if self.labels is None else self.labels[:DATA_SAMPLE_ROWS]
         return rows, labels, self.image_shape
 
+    def sample_ids(self) -> list[str] | None:
+        """The names of the rows of :meth:`sample` (None when the data have none)."""
+        return None if self.ids is None else [str(name) for name in self.ids[:DATA_SAMPLE_ROWS]]
+
+    def store_ids(self, out: str | os.PathLike | None) -> None:
+        """Add :meth:`sample_ids` to the run file ``out`` just created (``data_ids``)."""
+        if out is not None and self.ids is not None:
+            trajectory.write_data_ids(out, self.sample_ids())
+
 
 def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingData:
     """Read the training split of ``spec`` for family ``entry``."""
@@ -102,7 +117,8 @@ def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingDa
                             f"({'an alignment' if entry.data_kind == 'categorical' else 'not an alignment'})")
     train, _ = spec.load()  # never empty: the readers and the split refuse that
     return TrainingData(train.samples, train.weights, entry.space(getattr(train, "q", 2)), config,
-                        train.labels, train.image_shape, getattr(train, "alphabet", None))
+                        train.labels, train.image_shape, getattr(train, "alphabet", None),
+                        getattr(train, "ids", None))
 
 
 def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
@@ -255,11 +271,13 @@ RESUME_FLAGS = {
     "--test-fraction": ("data", "test_fraction"), "--dataset": ("data", "dataset"),
     "--labels": ("data", "labels_path"), "--binarize": ("data", "binarize"),
     "--alphabet": ("data", "alphabet"), "--reweight": ("data", "reweight"),
-    "--threshold": ("data", "threshold"),
+    "--threshold": ("data", "threshold"), "--labels-column": ("data", "labels_column"),
 }
 
 
 def _same(given: Any, stored: Any, flag: str) -> bool:
+    if flag == "--labels-column":  # typed as text, stored as the name or the position given
+        return given is not None and stored is not None and str(given).strip() == str(stored)
     if flag in ("DATA", "--labels"):
         return stored is not None and given is not None and Path(given).resolve() == Path(stored).resolve()
     if isinstance(stored, float) or isinstance(given, float):
@@ -321,6 +339,7 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
         trainer.resume()
     else:
         trainer.start(*data.sample())
+        data.store_ids(out)
         if target is not None and config.method == "pcd":
             trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
     if target_pearson is None:
@@ -380,7 +399,7 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
                                "finite (nothing was saved); raise --lambda-h / --lambda-j")
     if out is not None:
         config_dict = dict(run_config, model=model.config(), training=config.to_dict())
-        trajectory.create(out, config_dict, *data.sample())
+        trajectory.create(out, config_dict, *data.sample(), ids=data.sample_ids())
         trajectory.append(out, max(1, evaluations[0]), model.parameters(), wall_time,
                           config.learning_rate, checkpoint=True)
     on_update(config.n_updates)
@@ -412,5 +431,6 @@ def _epoch_pseudo_likelihood_run(model, entry: Family, data: TrainingData, confi
 
     fit_pseudo_likelihood(model, data.x, pl_config, data.w, out=out, run_config=run_config,
                           on_epoch=on_epoch, data_sample=data.sample())
+    data.store_ids(out)
     return model
 
