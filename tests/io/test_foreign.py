@@ -202,3 +202,20 @@ def test_an_older_archive_whose_shapes_disagree_is_one_line(tmp_path, monkeypatc
     assert result.output.strip().splitlines() == [
         "error: bad.h5: update_10: vbias (5,) does not match weight_matrix (3, 5, 4) (the older layout "
         "stores (q, N) and (q, N, Nh))"]
+
+
+def test_commands_that_need_a_run_say_what_the_file_is(params_dat, monkeypatch):
+    """report and train --resume need a boltzkit run: a foreign model file is named for what it is."""
+    folder = params_dat.parent
+    result = _invoke(folder, monkeypatch, "report", "params.dat", "-o", "r.html")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: params.dat: the model file of another tool (adabmDCA parameter file), not a boltzkit run: "
+        "this needs the run that trained it"]
+    np.save(folder / "x.npy", np.zeros((4, 10), np.uint8))
+    result = _invoke(folder, monkeypatch, "train", "x.npy", "-o", "params.dat", "--resume")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: params.dat: the model file of another tool (adabmDCA parameter file), not a boltzkit run: "
+        "nothing to resume"]
+    assert not (folder / "r.html").exists()

@@ -54,3 +54,23 @@ def test_resume_refuses_what_differs_from_the_run(folder):
     result = train(folder, "-o", run, "--resume", "--updates", "5", "--quiet")
     assert result.exit_code == 2 and "has already done 20 updates" in result.output
     assert run.read_bytes() == stamp
+
+
+def test_resume_of_a_run_older_than_a_setting_takes_its_default(folder):
+    """A run written before --lr-schedule existed stores no lr_schedule: typing the default on
+    --resume agrees with it, another value is refused."""
+    import json
+
+    import h5py
+
+    run = folder / "old.h5"
+    assert train(folder, "-o", run, "--updates", "20", *SETTINGS).exit_code == 0
+    with h5py.File(run, "r+") as f:  # as a run of release 0.1 wrote it
+        config = json.loads(f.attrs["config"])
+        for key in ("lr_schedule", "lr_final"):
+            config["training"].pop(key, None)
+        f.attrs["config"] = json.dumps(config)
+    result = train(folder, "-o", run, "--resume", "--lr-schedule", "constant", "--quiet")
+    assert result.exit_code == 0, result.output
+    result = train(folder, "-o", run, "--resume", "--lr-schedule", "cosine", "--lr-final", "0.001", "--quiet")
+    assert result.exit_code == 2 and "--lr-schedule cosine (the run has constant)" in result.output, result.output

@@ -165,10 +165,14 @@ def _open(path: str | os.PathLike) -> h5py.File:
     path = Path(path)
     if not path.exists():
         raise DataError(path, "no such run file")
+    fmt = foreign_format(path)
+    if fmt:  # the readers that take such files dispatch before this point; the others need a run
+        raise DataError(path, f"the model file of another tool ({fmt}), not a boltzkit run: this needs the run that trained it")
     try:
         f = h5py.File(path, "r")
     except OSError:
-        raise DataError(path, "not an HDF5 file: neither a boltzkit run file nor a model file of rbms, adabmDCA or plmc") from None
+        raise DataError(path, "not an HDF5 file: neither a boltzkit run file nor a model file of rbms, "
+                              "adabmDCA or plmc") from None
     if f.attrs.get("format") != FORMAT:
         f.close()
         raise DataError(path, "not a boltzkit run file (missing format attribute)")

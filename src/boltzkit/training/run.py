@@ -249,6 +249,8 @@ def _stored_run(out: str | os.PathLike | None):
     if out is None or not Path(out).exists():
         raise BoltzkitError(f"{out}: cannot resume, no such run file")
     stored = trajectory.read_config(out)
+    if "source" in stored:  # the model file of another tool (io/foreign.py)
+        raise BoltzkitError(f"{out}: the model file of another tool ({stored['source']}), not a boltzkit run: nothing to resume")
     model_config = stored.get("model", {})
     training = stored.get("training", {})
     if training.get("method") not in ("pcd", "cd", "rdm", "exact"):
@@ -294,7 +296,9 @@ def _resumed_config(out, stored: dict[str, Any], config: TrainingConfig,
     for flag, value in given.items():
         if flag in RESUME_FLAGS:
             section, key = RESUME_FLAGS[flag]
-            kept = stored.get(section, {}).get(key)
+            # a run written before a setting existed has its default (the loaded TrainingConfig's)
+            default = getattr(config, key, None) if section == "training" else None
+            kept = stored.get(section, {}).get(key, default)
             if not _same(value, kept, flag):
                 differ.append(f"{flag} {value} (the run has {kept})")
     if differ:
