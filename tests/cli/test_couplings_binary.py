@@ -6,28 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from boltzkit.cli.couplings import register
 from boltzkit.cli.main import app as main_app
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        pass
-
-    register(app)
-    return app
-
-
 def couplings(*args):
-    return CliRunner().invoke(cli(), ["couplings", *map(str, args)])
+    return CliRunner().invoke(main_app, ["couplings", *map(str, args)])
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -132,17 +133,26 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     assert target.read_bytes() == b"new" and not stale.exists() and mine.exists()
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 300 KiB tmpfs (needs root and the right to mount; skipped elsewhere)."""
-    folder = tmp_path / "small"
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str):
+    """A tmpfs of ``size`` mounted on ``folder`` for the block (needs root and the right to mount:
+    the test is skipped elsewhere)."""
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
                              capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 300 KiB tmpfs."""
+    with tmpfs(tmp_path / "small", "300k") as folder:
+        yield folder
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_run_readable(small_disk, data):
@@ -162,20 +172,13 @@ def test_a_full_disk_is_one_line_and_keeps_the_run_readable(small_disk, data):
 
 @pytest.fixture
 def full_disk(tmp_path, tiny_run):
-    """A 4 MiB tmpfs holding the tiny run and its data, filled up but for 2 KiB (needs root and the
-    right to mount; skipped elsewhere)."""
-    folder = tmp_path / "full"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
-                             capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
-    for name in ("r.h5", "x.npy"):
-        (folder / name).write_bytes((tiny_run.parent / name).read_bytes())
-    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
-    (folder / "filler").write_bytes(b"\0" * max(0, free - 2048))
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    """A 4 MiB tmpfs holding the tiny run and its data, filled up but for 2 KiB."""
+    with tmpfs(tmp_path / "full", "4m") as folder:
+        for name in ("r.h5", "x.npy"):
+            (folder / name).write_bytes((tiny_run.parent / name).read_bytes())
+        free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+        (folder / "filler").write_bytes(b"\0" * max(0, free - 2048))
+        yield folder
 
 
 @pytest.mark.parametrize("args", [

@@ -33,11 +33,9 @@ A 3-D array (n_samples, height, width) is read as images: it is flattened to
 
 from __future__ import annotations
 
-import gzip
 import re
 import warnings
 import zipfile
-import zlib
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
@@ -45,7 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from boltzkit.data.files import read_text
+from boltzkit.data.files import peek_bytes, read_text
 from boltzkit.data.idx import looks_like_idx, read_idx
 from boltzkit.errors import BoltzkitError, DataError
 
@@ -171,14 +169,7 @@ def _head(path: Path) -> bytes:
 def _first_text_line(path: Path, size: int = 65536) -> str:
     """The first non-blank line among the first ``size`` bytes (decompressed if gzip); "" when
     they are not text."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(size)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                head = f.read(size)
-    except (OSError, EOFError, zlib.error):
-        return ""
+    head = peek_bytes(path, size)
     lines = head.decode("utf-8", errors="replace").splitlines()
     complete = lines if len(head) < size else lines[:-1]  # the last line may be cut
     return next((line for line in complete if line.strip()), "")

@@ -34,6 +34,20 @@ def read_bytes(path: str | Path) -> bytes:
     return raw
 
 
+def peek_bytes(path: str | Path, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of the file, decompressed when it is gzip; b"" when they cannot be
+    read (for telling a format: the reader proper then says what is wrong)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(size)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(size)
+    except (OSError, EOFError, zlib.error):
+        return b""
+    return head
+
+
 def read_text(path: str | Path) -> str:
     """The file as UTF-8 text (see :func:`read_bytes`); a non-text byte is a DataError naming
     the line."""

@@ -49,16 +49,14 @@ Reading rules
 from __future__ import annotations
 
 import csv
-import gzip
 import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from boltzkit.data.files import read_text
+from boltzkit.data.files import peek_bytes, read_text
 from boltzkit.data.msa import MSA, STATE_SYMBOLS
 from boltzkit.errors import DataError
 
@@ -158,26 +156,12 @@ def looks_like_table(path: str | os.PathLike) -> bool:
     path = Path(path)
     if _suffix_delimiter(path) is not None:
         return True
-    head = _peek(path)
+    head = peek_bytes(path)
     if head.startswith(b"\x89HDF"):  # integer states in HDF5 (read as an alignment)
         return False
     text = head.decode("utf-8", errors="replace")
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return not first.startswith((">", "#")) and ("," in first or "\t" in first)
-
-
-def _peek(path: Path, size: int = 65536) -> bytes:
-    """The first ``size`` bytes of the file, decompressed if gzip; b"" when it cannot be read
-    (the reader then says why)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(size)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                head = f.read(size)
-    except (OSError, EOFError, zlib.error):
-        return b""
-    return head
 
 
 def _suffix_delimiter(path: Path) -> str | None:

@@ -25,13 +25,12 @@ see :func:`adabmdca_alphabet`).
 
 from __future__ import annotations
 
-import gzip
 import os
 import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
+from boltzkit.data.files import peek_bytes
 from boltzkit.data.msa import get_alphabet
 from boltzkit.errors import DataError
 from boltzkit.io.adabmdca import adabmdca_alphabet, read_adabmdca_params, read_plmc_params
@@ -42,19 +41,6 @@ __all__ = ["FOREIGN_FORMATS", "foreign_format", "foreign_updates", "foreign_conf
 
 FOREIGN_FORMATS = ("rbms archive", "adabmDCA parameter file", "plmc parameter file")
 _HEAD = 4096  # bytes read to recognise a parameter file
-
-
-def _head(path: Path) -> bytes:
-    """The first bytes of the file, decompressed when it is gzip (b"" when unreadable)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_HEAD)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                head = f.read(_HEAD)
-    except (OSError, EOFError, zlib.error):
-        return b""
-    return head
 
 
 def _is_adabmdca(head: bytes) -> bool:
@@ -82,7 +68,7 @@ def foreign_format(path: str | os.PathLike) -> str | None:
         return None
     if is_rbms_archive(path):
         return "rbms archive"
-    head = _head(path)
+    head = peek_bytes(path, _HEAD)
     if head.startswith(b"\x89HDF"):
         return None
     if _is_adabmdca(head):
