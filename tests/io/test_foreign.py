@@ -219,3 +219,15 @@ def test_commands_that_need_a_run_say_what_the_file_is(params_dat, monkeypatch):
         "error: params.dat: the model file of another tool (adabmDCA parameter file), not a boltzkit run: "
         "nothing to resume"]
     assert not (folder / "r.html").exists()
+
+
+def test_a_parameter_file_is_read_again_when_it_changes(tmp_path):
+    """The parse is kept between the config and the model of one command, never across a change
+    of the file; each caller gets its own copy of the tensors."""
+    path = tmp_path / "p.dat"
+    path.write_text("h 0 A 0.5\nh 1 C -0.5\n")
+    first = trajectory.load_model(path)
+    first.fields.zero_()  # a caller changing its copy changes nothing for the next one
+    assert float(trajectory.load_model(path).fields[0, 1]) == pytest.approx(0.5)
+    path.write_text("h 0 A 0.25\nh 1 C -0.5\n")
+    assert float(trajectory.load_model(path).fields[0, 1]) == pytest.approx(0.25)
