@@ -60,6 +60,7 @@ from boltzkit.errors import BoltzkitError, DataError, InvalidValue
 from boltzkit.evaluation.likelihood import log_likelihood
 from boltzkit.evaluation.log_partition import LogPartition, log_partition
 from boltzkit.io import trajectory
+from boltzkit.models.baseline import independent_site_model
 from boltzkit.models.capabilities import HiddenLayer, LayeredEnergy
 from boltzkit.models.registry import Family, families, family, model_from_config
 from boltzkit.sampling.gibbs import sample as run_sampler
@@ -347,6 +348,8 @@ class EnergyModelEstimator(BaseEstimator):
         model = train_model(self.family, data, config, self.out, getattr(self, "run_info_", None),
                             resume, on_update, options=options, **plm)
         self._set_model(model)
+        # where AIS starts (docs/methods.md 6.2): the independent-site model of the training rows
+        self._ais_base = independent_site_model(model.visible, data.x, data.w)
         return self
 
     def _training_data(self, x: np.ndarray, sample_weight: Any, config: TrainingConfig,
@@ -454,7 +457,7 @@ class EnergyModelEstimator(BaseEstimator):
 
     def log_partition(self, method: str = "auto", **ais: Any) -> float:
         """log Z ("exact", "ais" or "auto"); the AIS error bar is kept in ``log_partition_error_``."""
-        result: LogPartition = log_partition(self.model_, method, **ais)
+        result: LogPartition = log_partition(self.model_, method, base=self.__dict__.get("_ais_base"), **ais)
         self.log_partition_ = result.value
         self.log_partition_error_ = result.error
         self.log_partition_method_ = result.method

@@ -2,6 +2,7 @@
 defaults and help (users and scripts rely on them)."""
 
 import h5py
+import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -59,3 +60,67 @@ def test_shared_and_own_options_reach_the_generator(tmp_path):
         d = dict(f["diagnostics"].attrs)
     assert (d["algorithm"], int(d["n_chains"]), int(d["sweeps_thermalize"]), int(d["sweeps_between"])) == \
         ("heat-bath", 3, 2, 1)
+
+
+# ------------------------------------------------------------------ flags a generator does not take
+# The Hamiltonians share --size, --beta and the Monte Carlo flags; `hierarchical` (a mutation
+# process along a tree: no energy, no temperature) has --n-features, --levels, --branching and
+# --flip-probs instead. The group's --help says so, and a flag the chosen generator lacks is one line
+# naming the flags it takes.
+EVERY = ["--out", "--n-samples", "--seed"]
+HAMILTONIAN = ["--size", "--beta", "--chains", "--sweeps-thermalize", "--sweeps-between", "--algorithm",
+               "--device", "--threads", "--quiet"]
+HIERARCHICAL = ["--n-features", "--levels", "--branching", "--flip-probs"]
+
+
+def _main_group():
+    from boltzkit.cli.main import app as main_app  # registers `generate hierarchical`
+
+    return main_app, get_command(main_app).commands["generate"]
+
+
+def test_the_group_help_states_which_flags_each_generator_takes():
+    from boltzkit.cli.generate import flags_of
+
+    _, group = _main_group()
+    for name, command in group.commands.items():
+        flags = flags_of(command)
+        own = HIERARCHICAL if name == "hierarchical" else HAMILTONIAN
+        assert set(EVERY + own) <= set(flags), (name, flags)
+        if name == "hierarchical":
+            assert not set(HAMILTONIAN) & set(flags), flags
+    text = " ".join(group.help.split())
+    for flag in EVERY + HAMILTONIAN + HIERARCHICAL:
+        assert flag in text, flag
+    assert "'hierarchical'" in text
+
+
+@pytest.mark.parametrize("args, refused", [
+    (["hierarchical", "--size", "7", "--beta", "0.2"], "--size"),
+    (["hierarchical", "--beta", "0.2"], "--beta"),
+    (["hierarchical", "-L", "7"], "-L"),
+    (["ea2d", "--beta", "0.2", "--levels", "3"], "--levels"),
+])
+def test_a_flag_the_generator_does_not_take_is_one_line_naming_its_flags(tmp_path, args, refused):
+    main_app, group = _main_group()
+    from boltzkit.cli.generate import flags_of
+
+    out = tmp_path / "x.h5"
+    result = CliRunner().invoke(main_app, ["generate", *args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    takes = ", ".join(flags_of(group.commands[args[0]]))
+    assert lines == [f"error: generate {args[0]} takes no {refused}; its flags: {takes} "
+                     f"(see root generate {args[0]} --help)"], result.output
+    assert not out.exists()
+
+
+def test_hierarchical_runs_with_the_flags_it_takes(tmp_path):
+    main_app, _ = _main_group()
+    out = tmp_path / "tree.h5"
+    result = CliRunner().invoke(main_app, ["generate", "hierarchical", "--n-features", "12", "--levels", "2",
+                                           "--branching", "3", "--n-samples", "18", "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with h5py.File(out) as f:
+        assert f["samples"].shape == (18, 12)
+        assert sorted(f["labels"]) == ["level_1", "level_2"]

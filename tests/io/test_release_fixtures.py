@@ -72,8 +72,8 @@ def test_release_run_loads_samples_and_evaluates(fixtures, monkeypatch, run):
     got = json.loads(result.stdout)
     if checkpoint is not None:
         assert got["checkpoint"] == checkpoint
-    if log_z is None and checkpoint is not None:
-        assert got["log_z"] is None and "too many to enumerate" in got["log_z_unavailable"]
+    if log_z is None and checkpoint is not None:  # too many to enumerate: AIS (pairwise path)
+        assert got["log_z_method"] == "ais" and np.isfinite(got["log_likelihood"]["test"])
     elif log_z is not None:
         # the same tensors through the same float64 enumeration: equal to round-off
         assert got["log_z"] == pytest.approx(log_z, rel=1e-12)

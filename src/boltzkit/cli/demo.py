@@ -56,7 +56,8 @@ def run_demo(out: str | os.PathLike = "runs/demo", hidden: int = 128, updates: i
     write_run_samples(run, out / "samples.png", 100, gibbs_steps=1000, seed=0, device=device)
     with progress_bar("report", 100, progress) as advance:
         write_report(run, out / "report.html",
-                     ReportOptions(curve_points=6, ais_chains=100, ais_steps=1000, ais_runs=5,
-                                   device=device), progress=advance)
+                     ReportOptions(curve_points=6, ais_chains=300, ais_steps=2000, ais_runs=10,
+                                   curve_ais_chains=100, curve_ais_steps=1000, device=device),
+                     progress=advance)
     console.print(f"report: {out / 'report.html'}")
     return result

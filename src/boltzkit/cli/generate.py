@@ -16,9 +16,40 @@ from boltzkit.cli.common import DeviceOption, ThreadsOption, lazy_progress_bar, 
 from boltzkit.errors import BoltzkitError
 from boltzkit.io.outputs import new_output_file
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class GeneratorGroup(typer.core.TyperGroup):
+    """The ``boltzkit generate`` group: the generators do not all take the same flags (``hierarchical``
+    has no Hamiltonian, hence no --size, --beta or Monte Carlo flags), so a flag the chosen generator
+    does not take names the flags it does take, instead of click's guess at a spelling (the main
+    application's group prints it as one line, :class:`~boltzkit.cli.common.OneLineUsageErrors`)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            sub = getattr(e, "ctx", None)
+            flag = getattr(e, "option_name", None)  # click's NoSuchOption (typer vendors click)
+            if flag is None or sub is None or sub.command is self or getattr(e, "exit_code", None) != 2:
+                raise
+            e.message = f"generate {sub.info_name} takes no {flag}; its flags: {', '.join(flags_of(sub.command))}"
+            e.possibilities = None
+            raise
+
+
+def flags_of(command: Any) -> list[str]:
+    """The long flags of a click command, in --help order (--help left out)."""
+    opts = [p.opts for p in command.params if getattr(p, "param_type_name", "") == "option"]
+    return [max(o, key=len) for o in opts if "--help" not in o]
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=GeneratorGroup,
                   help="Equilibrium samples of known Hamiltonians, written to HDF5 with their ground truth "
-                       "(dataset 'samples', group 'truth/', unscaled couplings with a 'beta' attribute).")
+                       "(dataset 'samples', group 'truth/', unscaled couplings with a 'beta' attribute). "
+                       "Every generator takes --out, --n-samples and --seed; those of a Hamiltonian also "
+                       "--size, --beta and the Monte Carlo flags (--chains, --sweeps-thermalize, "
+                       "--sweeps-between, --algorithm, --device, --threads, --quiet). 'hierarchical' (a "
+                       "mutation process along a tree: no energy, no temperature) takes --n-features, "
+                       "--levels, --branching and --flip-probs instead.")
 
 # ---------------------------------------------------------------------- shared options
 Out = Annotated[Path, typer.Option("--out", "-o", help="HDF5 file to write (samples + truth)")]

@@ -87,10 +87,14 @@ def train(
     max_memory: Optional[float] = typer.Option(None, "--max-memory",
                                                help="GiB the run may use (default: the memory available)"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+    check: bool = typer.Option(True, "--check/--no-check",
+                               help="Warn when the final model is no better than the independent-site "
+                                    "model on the held-out rows (a quick log Z, stored in the run)"),
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
     from boltzkit.data.specs import make_spec
+    from boltzkit.evaluation.run_evaluation import learning_check
     from boltzkit.io.trajectory import checkpoint_updates
     from boltzkit.models.registry import family
     from boltzkit.training.config import TrainingConfig
@@ -115,6 +119,9 @@ def train(
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson, overwrite=overwrite,
                   max_memory=max_memory)
     console.print(f"saved {len(checkpoint_updates(out))} checkpoints to {out}")
+    warning = learning_check(out) if check else None
+    if warning:
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def _column(value: Optional[str]) -> str | int | None:
@@ -211,8 +218,12 @@ def report(
     run: Path = typer.Argument(..., help="Run file"),
     out: Path = typer.Option(..., "--out", "-o", help="HTML file to write"),
     curve_points: int = typer.Option(10, "--curve-points", help="Checkpoints on the likelihood curve"),
-    ais_chains: int = typer.Option(200, "--ais-chains"),
-    ais_steps: int = typer.Option(1000, "--ais-steps"),
+    ais_chains: int = typer.Option(1000, "--ais-chains",
+                                   help="AIS of the last model, as boltzkit evaluate (the same numbers)"),
+    ais_steps: int = typer.Option(5000, "--ais-steps", help="AIS of the last model, as boltzkit evaluate"),
+    ais_runs: int = typer.Option(10, "--ais-runs", help="AIS groups for the error bar, as boltzkit evaluate"),
+    curve_ais_chains: int = typer.Option(200, "--curve-ais-chains", help="AIS of the earlier checkpoints"),
+    curve_ais_steps: int = typer.Option(1000, "--curve-ais-steps", help="AIS of the earlier checkpoints"),
     n_samples: int = typer.Option(500, "--samples", help="Generated samples shown / projected"),
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps"),
     landscape: bool = typer.Option(True, "--landscape/--no-landscape", help="TAP landscape section"),
@@ -236,7 +247,8 @@ def report(
 
     setup_torch(threads, device)
     options = ReportOptions(curve_points=curve_points, ais_chains=ais_chains, ais_steps=ais_steps,
-                            n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device,
+                            ais_runs=ais_runs, curve_ais_chains=curve_ais_chains,
+                            curve_ais_steps=curve_ais_steps, n_samples=n_samples, gibbs_steps=gibbs_steps, seed=seed, device=device,
                             landscape=landscape, tree=tree, tree_points=tree_points, couplings=couplings,
                             struct=None if struct is None else str(struct),
                             min_separation=min_separation, distance_cutoff=distance_cutoff)

@@ -9,24 +9,28 @@ path for log Z).
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 
 from boltzkit.checks import choice, integer
 from boltzkit.data.specs import datasets_like
-from boltzkit.errors import DataError
+from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.evaluation.likelihood import log_likelihood
-from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_partition
+from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_partition, resolve_method
 from boltzkit.evaluation.moments import compare_categorical_moments, compare_moments
 from boltzkit.io import trajectory
+from boltzkit.io.outputs import RunLock
 from boltzkit.models.baseline import independent_site_model
-from boltzkit.models.capabilities import MultiStepSampler
+from boltzkit.models.capabilities import FastAnnealing, MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.memory import check_chains_memory
 
-__all__ = ["evaluate_run"]
+__all__ = ["CHECK_SETTINGS", "LikelihoodSettings", "evaluate_run", "fingerprint", "learning_check",
+           "run_likelihoods"]
 
 def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | None]:
     """A dataset's rows as the model's values (its dtype and device) and their weights."""
@@ -38,6 +42,104 @@ def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | 
     return x, w
 
 
+@dataclass(frozen=True)
+class LikelihoodSettings:
+    """How the log Z of a run's evaluation is estimated (the defaults are ``boltzkit
+    evaluate``'s, which the report's summary shares): ``log_z`` "auto" | "exact" | "ais", and
+    AIS's chains, temperatures, groups and seed."""
+
+    log_z: str = "auto"
+    ais_chains: int = 1000
+    ais_steps: int = 5000
+    ais_runs: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        choice(self.log_z, "--log-z", ("auto", "exact", "ais"))
+        for value, name in ((self.ais_chains, "--ais-chains"), (self.ais_steps, "--ais-steps"),
+                            (self.ais_runs, "--ais-runs")):
+            integer(value, name, 1)
+        integer(self.seed, "--seed", 0)
+
+    def key(self, method: str) -> str:
+        """What a stored evaluation must have been computed with to be reused: the method, and for
+        AIS its settings (an exact log Z is the same whatever they are)."""
+        if method != "ais":
+            return method
+        return f"ais chains={self.ais_chains} steps={self.ais_steps} runs={self.ais_runs} seed={self.seed}"
+
+
+def fingerprint(model) -> str:
+    """A digest of the model's tensors: a stored evaluation is reused only for the same model."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.parameters().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: LikelihoodSettings,
+                    store: bool = True, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """log Z and the mean log-likelihoods of the model and of the independent-site baseline on
+    ``train_xw`` / ``test_xw`` ((rows as model values, weights or None), either possibly None;
+    without training rows, log Z only, AIS from the model's own fields):
+    the one computation behind ``boltzkit evaluate``, the report's numbers and the check at the
+    end of ``train``.
+
+    With ``store`` (the rows are the run's own training and held-out rows), the result is read
+    from the run file when it holds one computed with the same settings for the same tensors, and
+    written there otherwise (:func:`boltzkit.io.trajectory.write_evaluation`; skipped without a
+    word when the run is being written by another process or cannot be written). AIS starts from
+    the independent-site model fitted to the training rows.
+
+    Returns the keys ``log_z``, ``log_z_error``, ``log_z_method`` (None, with
+    ``log_z_unavailable``, when log Z cannot be computed), ``log_likelihood`` and
+    ``independent_site_log_likelihood`` (``train``, ``test``: nats per row, weighted) and
+    ``evaluation_settings`` (what produced them, with ``stored``: read from the run file).
+    """
+    try:
+        method = resolve_method(model, settings.log_z)
+    except LogPartitionUnavailable as e:
+        method, unavailable = None, str(e)
+    key = f"{checkpoint} {settings.key(method or 'none')}"
+    print_ = fingerprint(model) if store else None
+    if store:
+        record = trajectory.read_evaluations(run).get(key)
+        if isinstance(record, dict) and record.get("fingerprint") == print_:
+            return _without_fingerprint(record, stored=True)
+    baseline = None if train_xw is None else independent_site_model(model.visible, *train_xw)
+    result: dict[str, Any] = {"log_z": None, "log_z_error": None, "log_z_method": None}
+    if method is None:
+        result["log_z_unavailable"] = unavailable
+    else:
+        lz = log_partition(model, method, settings.ais_chains, settings.ais_steps, settings.ais_runs,
+                           settings.seed, progress, base=baseline)
+        result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
+    result.update(_likelihoods(model, baseline, result["log_z"], train_xw, test_xw))
+    result["evaluation_settings"] = {"key": settings.key(method or "none"),
+                                     "rows": {"train": None if train_xw is None else len(train_xw[0]),
+                                              "test": None if test_xw is None else len(test_xw[0])}}
+    if store:
+        _store(run, key, dict(result, fingerprint=print_))
+    return dict(result, evaluation_settings=dict(result["evaluation_settings"], stored=False))
+
+
+def _without_fingerprint(record: dict[str, Any], stored: bool) -> dict[str, Any]:
+    out = {k: v for k, v in record.items() if k != "fingerprint"}
+    out["evaluation_settings"] = dict(out.get("evaluation_settings", {}), stored=stored)
+    return out
+
+
+def _store(run, key: str, record: dict[str, Any]) -> None:
+    """Keep an evaluation in the run file, unless another process writes the run (its lock is
+    taken) or the file or folder cannot be written: the numbers are then only printed."""
+    try:
+        with RunLock(run):
+            trajectory.write_evaluation(run, key, record)
+    except (BoltzkitError, OSError):
+        pass
+
+
 def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, test: str | os.PathLike | None = None,
                  checkpoint: int | None = None, log_z_method: str = "auto", ais_chains: int = 1000,
                  ais_steps: int = 5000, ais_runs: int = 10, moment_samples: int = 2000, moment_steps: int = 1000,
@@ -47,22 +149,22 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     chains may use, in place of the memory available.
 
     ``data`` / ``test`` default to the run's own training data and held-out split; other files are
-    read like the run's data (:func:`boltzkit.data.specs.datasets_like`).
+    read like the run's data (:func:`boltzkit.data.specs.datasets_like`). On the run's own rows,
+    log Z and the likelihoods are those stored in the run file for the same settings when a
+    command computed them before (:func:`run_likelihoods`: ``boltzkit report`` shows the same
+    numbers), and are stored there otherwise.
 
-    Returns a dict with keys ``checkpoint``, ``kind``, ``log_z``, ``log_z_error``,
-    ``log_z_method`` (None, with ``log_z_unavailable`` saying why, when log Z cannot be computed:
-    too large to enumerate and no annealing path), ``log_likelihood`` (``train``, ``test``; nats
-    per sample, averaged with the rows' weights), ``independent_site_log_likelihood``,
+    Returns a dict with keys ``checkpoint``, ``kind``, ``log_z``, ``log_z_error`` (one standard
+    error), ``log_z_method`` (None, with ``log_z_unavailable`` saying why, when log Z cannot be
+    computed), ``log_likelihood`` (``train``, ``test``; nats per sample, averaged with the rows'
+    weights), ``independent_site_log_likelihood``, ``evaluation_settings``,
     ``moments_pearson`` and ``moments_slope`` (``means``, ``correlations``),
     ``moments_convention``, ``moment_samples`` (``n``, ``steps``), and ``n_states`` for
     categorical models.
     """
-    choice(log_z_method, "--log-z", ("auto", "exact", "ais"))
-    for value, name in ((ais_chains, "--ais-chains"), (ais_steps, "--ais-steps"), (ais_runs, "--ais-runs"),
-                        (moment_samples, "--moment-samples")):
-        integer(value, name, 1)
+    settings = LikelihoodSettings(log_z_method, ais_chains, ais_steps, ais_runs, seed)
+    integer(moment_samples, "--moment-samples", 1)
     integer(moment_steps, "--moment-steps", 0)
-    integer(seed, "--seed", 0)
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
     check_chains_memory(model, moment_samples, "--moment-samples", device, max_memory)
@@ -70,34 +172,30 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
     train_set, test_set = datasets_like(config, data, test, model.visible.data_kind, run)
-    train_x, train_w = _model_values(train_set, model, data or run)
+    train_xw = _model_values(train_set, model, data or run)
     test_xw = None if test_set is None else _model_values(test_set, model, test or run)
     progress = progress or (lambda percent: None)
     result: dict[str, Any] = {"checkpoint": checkpoint, "kind": model.kind}
-    try:
-        lz = log_partition(model, log_z_method, ais_chains, ais_steps, ais_runs, seed,
-                           lambda k: progress(int(60 * k / ais_steps)))
-        result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
-    except LogPartitionUnavailable as e:
-        lz = None
-        result.update(log_z=None, log_z_error=None, log_z_method=None, log_z_unavailable=str(e))
-    result.update(_likelihoods(model, None if lz is None else lz.value, (train_x, train_w), test_xw))
+    own_rows = data is None and test is None and "source" not in config
+    result.update(run_likelihoods(run, checkpoint, model, train_xw, test_xw, settings, store=own_rows,
+                                  progress=lambda k: progress(int(60 * k / ais_steps))))
     progress(60)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     samples = _sample_with_progress(model, moment_samples, moment_steps, generator, progress)
-    result.update(_moments(model, train_x, train_w, samples))
+    result.update(_moments(model, train_xw[0], train_xw[1], samples))
     result["moment_samples"] = {"n": moment_samples, "steps": moment_steps}
     progress(100)
     return result
 
 
-def _likelihoods(model, log_z: float | None, train_xw, test_xw) -> dict[str, Any]:
-    """Mean log-likelihoods of the model (None without log Z) and of the independent-site model
-    fitted on the training rows, on both splits."""
-    baseline = independent_site_model(model.visible, *train_xw)
-    base_lz = baseline.log_partition_exact()
+def _likelihoods(model, baseline, log_z: float | None, train_xw, test_xw) -> dict[str, Any]:
+    """Mean log-likelihoods of the model (None without log Z) and of the independent-site
+    ``baseline`` (None without training rows: no likelihoods) on both splits."""
     ll: dict[str, float | None] = {"train": None, "test": None}
     base: dict[str, float | None] = {"train": None, "test": None}
+    if baseline is None:  # no data: log Z only
+        return {"log_likelihood": ll, "independent_site_log_likelihood": base}
+    base_lz = baseline.log_partition_exact()
     for split, xw in (("train", train_xw), ("test", test_xw)):
         if xw is None:
             continue
@@ -144,3 +242,40 @@ def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.
         done += m
         progress(60 + 39 * done // n_steps)
     return chains.visible
+
+
+#: The quick log Z of the check at the end of ``boltzkit train`` (stored in the run as any other).
+CHECK_SETTINGS = LikelihoodSettings("auto", ais_chains=200, ais_steps=1000)
+
+
+def learning_check(run: str | os.PathLike, settings: LikelihoodSettings = CHECK_SETTINGS) -> str | None:
+    """A one-line warning when the last model of ``run`` is no better than the independent-site
+    model fitted to its training rows (its gain is under two AIS errors or 0.5% of the baseline's
+    log-likelihood), on the held-out rows (the training rows when there are
+    none); None when it is better, or when its log Z is neither exact nor a fast AIS
+    (:class:`~boltzkit.models.capabilities.FastAnnealing`) and the check would cost more than
+    the training."""
+    config = trajectory.read_config(run)
+    model = trajectory.load_model(run)
+    try:
+        method = resolve_method(model, settings.log_z)
+    except LogPartitionUnavailable:
+        return None
+    if method == "ais" and not isinstance(model, FastAnnealing):
+        return None
+    update = trajectory.checkpoint_updates(run)[-1]
+    train_set, test_set = datasets_like(config, None, None, model.visible.data_kind, run)
+    train_xw = _model_values(train_set, model, run)
+    test_xw = None if test_set is None else _model_values(test_set, model, run)
+    r = run_likelihoods(run, update, model, train_xw, test_xw, settings)
+    split = "test" if test_xw is not None else "train"
+    ll, base = r["log_likelihood"][split], r["independent_site_log_likelihood"][split]
+    # "No better": a gain within two standard errors of the AIS log Z, or under 0.5% of the
+    # baseline's log-likelihood (a model that learned correlations gains far more: 38% on MNIST).
+    margin = max(2.0 * (r["log_z_error"] or 0.0), 0.005 * abs(base))
+    if ll is None or ll > base + margin:
+        return None
+    rows = "held-out" if split == "test" else "training (no held-out split)"
+    return (f"warning: the final model is no better than the independent-site model on the {rows} "
+            f"rows ({ll:.3f} against {base:.3f} nats per row): it has learned no correlations; try "
+            "more --updates, another --lr or --optimizer adam")

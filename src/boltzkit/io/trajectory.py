@@ -18,6 +18,10 @@ Layout::
                            ``data_labels`` and ``data_ids`` (the rows' names, UTF-8 bytes: a
                            haplotype's ID, an alignment's header; absent from files written
                            before it existed); attrs: image_shape
+    /evaluations           JSON text: the log Z and log-likelihoods computed for a checkpoint
+                           (:func:`read_evaluations`, :func:`write_evaluation`), keyed by the
+                           update and the settings that produced them, each with a fingerprint
+                           of the checkpoint's tensors (absent until a command evaluates the run)
 
 Every write goes to a temporary copy that replaces the file atomically
 (:mod:`boltzkit.io.atomic`): a crash leaves the previous complete file.
@@ -322,3 +326,28 @@ def read_data_ids(path: str | os.PathLike) -> list[str] | None:
         if "data_ids" not in f:
             return None
         return [name.decode("utf-8", errors="replace") for name in f["data_ids"][()]]
+
+
+def read_evaluations(path: str | os.PathLike) -> dict[str, Any]:
+    """The evaluations stored in a run file (key -> record), empty when none (or for a model file
+    of another tool, or a stored text that cannot be read: the cache is then rebuilt)."""
+    if foreign_format(path):
+        return {}
+    with _open(path) as f:
+        if "evaluations" not in f:
+            return {}
+        text = f["evaluations"][()]
+    try:
+        stored = json.loads(text.decode("utf-8") if isinstance(text, bytes) else str(text))
+    except ValueError:
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def write_evaluation(path: str | os.PathLike, key: str, record: dict[str, Any]) -> None:
+    """Store (or replace) one evaluation of a run file, atomically; the others are kept."""
+    stored = dict(read_evaluations(path), **{key: record})
+    with atomic_hdf5(path, keep_existing=True) as f:
+        if "evaluations" in f:
+            del f["evaluations"]
+        f.create_dataset("evaluations", data=np.bytes_(json.dumps(stored).encode("utf-8")))

@@ -10,8 +10,9 @@ capability                  methods                                             
 ==========================  =======================================================  ==========================
 :class:`HiddenLayer`        ``n_hidden``, ``transform``                              estimators, report, tree
 :class:`LayeredEnergy`      ``weights``/``visible_bias``/``hidden_bias``, ``as_bernoulli``  TAP, couplings
-:class:`ExactEnumeration`   ``enumeration_log2_size``, ``log_partition_exact``,      log Z, exact training
-                            ``enumerate_visible``
+:class:`LogPartitionExact`  ``enumeration_log2_size``, ``log_partition_exact``       log Z (exact)
+:class:`ExactEnumeration`   the two above and ``enumerate_visible``                  exact training (discrete)
+:class:`ExactModelAverage`  ``exact_chains``                                         exact training (any)
 :class:`AnnealingPath`      ``annealed``, ``annealing_base_log_partition``           AIS
 :class:`FastAnnealing`      ``annealing_step``                                       AIS (fast path)
 :class:`MultiStepSampler`   ``sample_steps``                                         chains
@@ -25,6 +26,7 @@ capability                  methods                                             
 :class:`SingleFlipEnergies` ``flip_energy_differences``                              generic pseudo-likelihood
 :class:`PairwiseParameters` ``fields``, ``couplings``, ``zero_sum_gauge``            couplings, contacts
 :class:`ZeroSumGauge`       ``zero_sum_gauge``                                       Potts couplings (CLT)
+:class:`ContinuousEnergy`   ``free_energy_grad``                                     Langevin samplers
 ==========================  =======================================================  ==========================
 """
 
@@ -39,7 +41,8 @@ from torch import Tensor
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.base import Chains
 
-__all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "ExactEnumeration", "AnnealingPath",
+__all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "LogPartitionExact", "ExactEnumeration",
+           "ExactModelAverage", "ContinuousEnergy", "AnnealingPath",
            "FastAnnealing", "MultiStepSampler", "CenteredGradient", "Constrained", "Penalised",
            "MomentMatching", "ProfileStart", "PseudoLikelihood", "PseudoLikelihoodProblem",
            "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "require"]
@@ -90,28 +93,56 @@ class LayeredEnergy(Protocol):
 
 
 @runtime_checkable
-class ExactEnumeration(Protocol):
-    """Exact sums over configurations (small models)."""
+class LogPartitionExact(Protocol):
+    """An exact log Z by a finite sum (small models; real visible units integrated in closed form)."""
 
     def enumeration_log2_size(self) -> float:
         """log2 of the number of terms of the cheapest exact sum for log Z."""
 
     def log_partition_exact(self) -> float:
-        """log Z by enumeration (of the cheaper layer for models with hidden units)."""
+        """log Z by enumeration (of the cheaper layer for models with hidden units; a Gaussian RBM
+        sums its hidden states and integrates its visible units in closed form)."""
+
+
+@runtime_checkable
+class ExactEnumeration(LogPartitionExact, Protocol):
+    """Exact sums over configurations of discrete visible units (small models)."""
 
     def enumerate_visible(self) -> Tensor:
         """Every visible configuration, shape (n_configurations, n_visible)."""
 
 
 @runtime_checkable
+class ExactModelAverage(Protocol):
+    """The model average of the log-likelihood gradient computed exactly (small models)."""
+
+    def exact_chains(self) -> Chains:
+        """Weighted chains (``weights`` summing to 1) whose use as the negative phase of the
+        model's ``log_likelihood_gradient`` gives the exact model average: for discrete visible
+        units every configuration with its probability; for a Gaussian RBM every hidden state with
+        p(h), ``visible`` holding E[v | h] (its gradient integrates v given h in closed form)."""
+
+
+@runtime_checkable
+class ContinuousEnergy(Protocol):
+    """A free energy differentiable in real visible values, with its gradient in closed form."""
+
+    def free_energy_grad(self, x: Tensor) -> Tensor:
+        """dF/dx at visible values ``x`` (shape (batch, n_visible)), same shape, F the model's
+        ``free_energy``."""
+
+
+@runtime_checkable
 class AnnealingPath(Protocol):
     """A path of models from a tractable base (beta = 0) to the model (beta = 1), for AIS."""
 
-    def annealed(self, beta: float) -> Any:
-        """The model at position ``beta`` of the path."""
+    def annealed(self, beta: float, base: Any = None) -> Any:
+        """The model at position ``beta`` of the path; ``base``: an independent-site model of the
+        same visible space (:func:`boltzkit.models.baseline.independent_site_model`, fitted to
+        the data) to start from instead of the model's own fields (None)."""
 
-    def annealing_base_log_partition(self) -> float:
-        """Exact log Z of the model at beta = 0."""
+    def annealing_base_log_partition(self, base: Any = None) -> float:
+        """Exact log Z of the model at beta = 0 (on the path from ``base``)."""
 
 
 @runtime_checkable
@@ -119,7 +150,7 @@ class FastAnnealing(Protocol):
     """One AIS transition and weight increment computed together (faster than two models)."""
 
     def annealing_step(self, v: Tensor, beta: float, beta_next: float,
-                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+                       generator: torch.Generator | None = None, base: Any = None) -> tuple[Tensor, Tensor]:
         """(log-weight increment F_beta(v) - F_beta_next(v) of shape (n_chains,), then v after one
         Gibbs step at ``beta_next``) for chains ``v`` of shape (n_chains, n_visible)."""
 

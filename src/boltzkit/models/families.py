@@ -50,5 +50,17 @@ HYBRID = register_family(Family(
     options={"nn_hidden": 128, "parts": "both", "activation": "silu"},
     parameter_count=lambda n, q, o: n + n * n + (n + 2) * o["nn_hidden"] + 1))
 
+#: The Gaussian-visible RBM (issue 11): model, samplers, exact and AIS log Z are built and tested;
+#: it is registered (the CLI's --model, boltzkit.GaussianRBM) once the training entry standardises
+#: real-valued data through its visible space and the CLI reads continuous files.
+GAUSSIAN_RBM = (Family(
+    kind="gaussian-rbm", summary="RBM with Gaussian visible units (learned variances) and {0,1} hidden "
+    "units, for real-valued data", api_name="GaussianRBM", visible="real",
+    builder="boltzkit.models.gaussian_rbm:build_from_data",
+    loader="boltzkit.models.gaussian_rbm:GaussianRBM.from_config", methods=_ML,
+    options={"n_hidden": 100, "standardize": True, "sampler": "gibbs", "langevin_steps": 10,
+             "langevin_step_size": 0.01},
+    parameter_count="boltzkit.models.gaussian_rbm:parameter_count"))
+
 #: The family the CLI and the demo use when none is named.
 DEFAULT_FAMILY = BERNOULLI_RBM

@@ -14,6 +14,10 @@ The explicit J alone is not identifiable — the network can absorb pairwise str
 couplings a hybrid model has learned are those of its *whole* energy,
 J_eff = J + J_NN with J_NN = -<E_NN(s) s_i s_j>_uniform (:mod:`boltzkit.interpret.energy_couplings`).
 
+log Z (docs/methods.md section 6.2): exact enumeration for small N, otherwise AIS along
+theta_beta = (h, beta J, beta E_NN) from the independent spins of the fields, or from those of an
+independent-site model fitted to the data (:meth:`HybridEBM.annealed`).
+
 Training is by pseudo-likelihood (:mod:`boltzkit.training.pseudo_likelihood`), which needs the
 energy change of every single-spin flip: :meth:`HybridEBM.flip_energy_differences` gets all N of them
 for a batch at the cost of about one forward pass — the pairwise part in closed form
@@ -258,6 +262,42 @@ class HybridEBM(RandomChains):
                 a = torch.where(flip[:, None], a_flip, a)
             s[:, i] = torch.where(flip, -si, si)
         return Chains(s)
+
+    # ---------------------------------------------------------------- annealing (AIS)
+    def annealed(self, beta: float, base: Any = None) -> "HybridEBM":
+        """The model on the AIS temperature path (docs/methods.md section 6.2): beta times the
+        energy beyond the fields — couplings beta J, network beta E_NN (its last layer, linear
+        without bias, scaled) — and the fields h, or (1 - beta) h_0 + beta h from the visible bias
+        h_0 of ``base`` (an independent-site model of the spins,
+        :func:`boltzkit.models.baseline.independent_site_model`; the NN-only model then gets the
+        fields (1 - beta) h_0 and zero couplings)."""
+        fields = self._annealed_fields(beta, base)
+        params = {k: p.detach() for k, p in self.parameters().items()}
+        if fields is not None:
+            params["fields"] = fields
+            params["couplings"] = beta * self.pair_matrix()
+        if self.neural:
+            last = f"network.{len(self.network.network) - 1}.weight"
+            params[last] = beta * params[last]
+        return HybridEBM.from_config({**self.config(), "pairwise": fields is not None}, params)
+
+    def _annealed_fields(self, beta: float, base: Any) -> Tensor | None:
+        """The fields at ``beta`` on the path from ``base`` (None: the model's own, or none)."""
+        own = self.fields.detach() if self.pairwise else None
+        if base is None:
+            return own
+        start = base.visible_bias.to(self.device, self.dtype)
+        if start.shape != (self.n_visible,):
+            raise ValueError(f"AIS base of shape {tuple(start.shape)} for {self.n_visible} spins")
+        return (1.0 - beta) * start + (0.0 if own is None else beta * own)
+
+    def annealing_base_log_partition(self, base: Any = None) -> float:
+        """log Z of ``annealed(0, base)``: independent spins, sum_i log(2 cosh f_i) with the fields
+        f = h (or h_0 of ``base``); N log 2 for the NN-only model without a base."""
+        fields = self._annealed_fields(0.0, base)
+        if fields is None:
+            return self.n_visible * math.log(2.0)
+        return float(SPIN.log_normalizer(fields.double()).sum())
 
     # ---------------------------------------------------------------- maximum-likelihood gradient
     def log_likelihood_gradient(self, data: Tensor, chains: Chains, data_weights: Tensor | None = None,

@@ -23,6 +23,13 @@ column of the couplings (Ising), one ``embedding_bag`` over the coupling columns
 form of the same model (:func:`pairwise_model`, :mod:`boltzkit.models.interactions`) is the
 synthetic generators' Hamiltonian, swept by the colour-parallel kernels of :mod:`boltzkit.synthetic.mcmc`.
 
+log Z (docs/methods.md section 6.2): exact enumeration for tiny models; otherwise AIS along the
+temperature path of the couplings, theta_beta = (h, beta J) — or ((1 - beta) h_0 + beta h, beta J)
+from the fields h_0 of an independent-site model fitted to the data — from independent sites
+(log Z_0 = sum_i log sum_a exp h_0,i(a), h_0 = h without data) to the model, each temperature
+swept by the model's own sampler (:meth:`annealed`, :meth:`annealing_step`,
+:func:`boltzkit.sampling.ais.ais_log_partition`).
+
 Learning (Boltzmann learning, bmDCA): the gradient of the mean log-likelihood is the difference of
 data and model statistics (moment matching at the fixed point)::
 
@@ -146,6 +153,54 @@ class _Pairwise(RandomChains):
         model = self.to(dtype=torch.float64)
         return exact_log_sum(model.free_energy, model.enumerate_visible(max_states).split(chunk_size))
 
+    # ---------------------------------------------------------------- annealing (AIS)
+    def annealed(self, beta: float, base: Any = None):
+        """The model on the AIS temperature path (docs/methods.md section 6.2): couplings beta J and
+        the fields h, or (1 - beta) h_0 + beta h from the visible bias h_0 of ``base`` (an
+        independent-site model of the same visible space,
+        :func:`boltzkit.models.baseline.independent_site_model`). At beta = 0 (independent sites)
+        it sweeps by heat bath whatever the sampler: one sweep from any start is then an exact
+        draw, where AIS starts its chains."""
+        return type(self)(self._annealed_fields(beta, base), self.couplings * beta,
+                          "gibbs" if beta == 0 else self.sampler)
+
+    def _annealed_fields(self, beta: float, base: Any) -> Tensor:
+        """The fields at ``beta`` on the path from ``base`` (None: the model's own)."""
+        if base is None:
+            return self.fields
+        start = base.visible_bias.to(self.device, self.dtype)
+        if start.shape != self.fields.shape:
+            raise ValueError(f"AIS base of shape {tuple(start.shape)} for fields of shape "
+                             f"{tuple(self.fields.shape)}")
+        return (1.0 - beta) * start + beta * self.fields
+
+    def annealing_step(self, v: Tensor, beta: float, beta_next: float,
+                       generator: torch.Generator | None = None, base: Any = None) -> tuple[Tensor, Tensor]:
+        """One AIS transition along the path of :meth:`annealed`, from ``beta`` to ``beta_next``.
+
+        Returns the log-weight increment E_beta(v) - E_beta_next(v), shape (n_chains,), and ``v``
+        after one sweep of ``annealed(beta_next, base)``. The energy is linear in beta,
+        E_beta = E_0 + beta (E - E_0) with E_0(v) = -h_0(v) (-h(v) without ``base``), so the
+        increment is (beta_next - beta) (E_0(v) - E(v)): the coupling energy E_J(v)
+        (:meth:`coupling_energy`) and the field terms h - h_0, without the two one-hot energies of
+        the annealed models. In float64 (the increments of thousands of steps are summed).
+        """
+        rise = self.coupling_energy(v).double()  # E(v) - E_0(v)
+        if base is not None:
+            rise += self.field_energy(v, self.fields - self._annealed_fields(0.0, base)).double()
+        return (beta - beta_next) * rise, self._annealed_sweep(v, beta_next, generator, base)
+
+    def _annealed_sweep(self, v: Tensor, beta: float, generator: torch.Generator | None,
+                        base: Any) -> Tensor:
+        return self.annealed(beta, base).sample_step(Chains(v), generator).visible
+
+    def annealing_base_log_partition(self, base: Any = None) -> float:
+        """log Z of ``annealed(0, base)``: independent sites with the fields f = h (or h_0 of
+        ``base``), sum_i log sum_a exp f_i(a) (Potts) or sum_i log(2 cosh f_i) (Ising)."""
+        fields = self._annealed_fields(0.0, base).double()
+        per_site = torch.logsumexp(fields, -1) if fields.ndim == 2 else SPIN.log_normalizer(fields)
+        return float(per_site.sum())
+
     def log_likelihood_gradient(self, data: "Tensor | PairwiseStatistics", chains: Chains,
                                 data_weights: Tensor | None = None,
                                 centered: bool = True) -> dict[str, Tensor]:
@@ -248,6 +303,35 @@ class PottsModel(_Pairwise):
         """E(s), shape (batch,)."""
         x = self.one_hot(s)
         return -(x @ self.fields.reshape(-1)) - 0.5 * ((x @ self.flat_couplings()) * x).sum(-1)
+
+    def coupling_energy(self, s: Tensor) -> Tensor:
+        """E_J(s) = -sum_{i<j} J_ij(s_i, s_j), the coupling part of :meth:`energy`, shape (batch,).
+
+        Half the sum over sites of each site's coupling field at its own state, the fields taken
+        as in the sweep (one ``embedding_bag`` per site over :meth:`coupling_columns`): about twice
+        as fast as the one-hot quadratic form of :meth:`energy` at L = 53, q = 21 (9 ms against
+        21 ms for 1000 configurations, one thread).
+        """
+        codes = s.to(self.device).long()
+        columns = self.coupling_columns()
+        index = codes + torch.arange(0, self.n_visible * self.n_states, self.n_states, device=self.device)
+        total = torch.zeros(codes.shape[0], dtype=self.dtype, device=self.device)
+        for i in range(self.n_visible):
+            field = F.embedding_bag(index, columns[i], mode="sum")  # (batch, q)
+            total += field.gather(1, codes[:, i:i + 1]).squeeze(1)
+        return -0.5 * total
+
+    def field_energy(self, s: Tensor, fields: Tensor) -> Tensor:
+        """-sum_i f_i(s_i) for fields ``f`` of shape (L, q), shape (batch,)."""
+        offsets = torch.arange(0, self.n_visible * self.n_states, self.n_states, device=self.device)
+        return -fields.reshape(-1).take(s.to(self.device).long() + offsets).sum(-1)
+
+    def _annealed_sweep(self, v: Tensor, beta: float, generator: torch.Generator | None,
+                        base: Any) -> Tensor:
+        # the sweep of annealed(beta, base) with the same draws: its fields, and the coupling
+        # columns of beta J scaled from the model's (no copy of beta J)
+        sweeper = PottsModel(self._annealed_fields(beta, base), self.couplings, self.sampler)
+        return sweeper.sample_step(Chains(v), generator, 1.0, beta * self.coupling_columns()).visible
 
     # ---------------------------------------------------------------- sampling
     def sample_profile(self, n: int, generator: torch.Generator | None = None) -> Chains:
@@ -404,6 +488,15 @@ class IsingModel(_Pairwise):
     def energy(self, s: Tensor) -> Tensor:
         s = s.to(self.device, self.dtype)
         return -(s @ self.fields) - 0.5 * ((s @ self.couplings) * s).sum(-1)
+
+    def coupling_energy(self, s: Tensor) -> Tensor:
+        """E_J(s) = -sum_{i<j} J_ij s_i s_j, the coupling part of :meth:`energy`, shape (batch,)."""
+        s = s.to(self.device, self.dtype)
+        return -0.5 * ((s @ self.couplings) * s).sum(-1)
+
+    def field_energy(self, s: Tensor, fields: Tensor) -> Tensor:
+        """-sum_i f_i s_i for fields ``f`` of shape (N,), shape (batch,)."""
+        return -(s.to(self.device, self.dtype) @ fields)
 
     def flip_energy_differences(self, s: Tensor) -> Tensor:
         """E(s with spin i flipped) - E(s) = 2 s_i (h_i + sum_j J_ij s_j) for every site, shape

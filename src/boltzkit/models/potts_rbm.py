@@ -225,9 +225,10 @@ class PottsRBM(RBMBase):
         return exact_log_sum(model.free_energy, model.enumerate_visible(max_states).split(chunk_size))
 
     # ---------------------------------------------------------------- annealing (AIS)
-    def annealing_base_log_partition(self) -> float:
-        """log Z of ``annealed(0)``: independent sites with fields b plus n_hidden free hidden units."""
-        return float(torch.logsumexp(self.visible_bias.double(), -1).sum()
+    def annealing_base_log_partition(self, base=None) -> float:
+        """log Z of ``annealed(0, base)``: independent sites with fields b (or b_0 of ``base``)
+        plus n_hidden free hidden units."""
+        return float(torch.logsumexp(self._annealed_bias(0.0, base).double(), -1).sum()
                      + self.n_hidden * math.log(2.0))
 
     # ---------------------------------------------------------------- gauge

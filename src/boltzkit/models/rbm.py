@@ -197,31 +197,38 @@ class RBM(RBMBase):
 
     # ---------------------------------------------------------------- annealing (AIS)
     def annealing_step(self, v: Tensor, beta: float, beta_next: float,
-                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+                       generator: torch.Generator | None = None, base=None) -> tuple[Tensor, Tensor]:
         """One AIS transition along the path of :meth:`annealed`, from ``beta`` to ``beta_next``.
 
         Returns the log importance-weight increment F_beta(v) - F_beta_next(v), shape (batch,),
         and the visible state after one block-Gibbs step at ``beta_next``. The same quantities
-        as from ``annealed(beta)`` and ``annealed(beta_next)`` (the visible-bias terms of the two
-        free energies cancel exactly), with one product v W instead of three:
-        x = c + v W gives both hidden log-normalisers and the hidden field beta_next x.
+        as from ``annealed(beta, base)`` and ``annealed(beta_next, base)``, with one product v W
+        instead of three: x = c + v W gives both hidden log-normalisers and the hidden field
+        beta_next x; the visible biases contribute (beta_next - beta) (b - b_0).v (nothing
+        without a ``base``).
         """
         n, n_h, n_v = v.shape[0], self.n_hidden, self.n_visible
         x = self.hidden_field(v)
         log_norm = self.hidden_units.log_normalizer
-        increment = (log_norm(beta_next * x) - log_norm(beta * x)).sum(-1)
+        # In float64: the increment is a small difference of two large log-normalisers, and
+        # float32 rounding of each would add to the spread of the weights.
+        x64 = x.double()
+        increment = (log_norm(beta_next * x64) - log_norm(beta * x64)).sum(-1)
+        if base is not None:
+            shift = (self.visible_bias - self._annealed_bias(0.0, base)).double()
+            increment += (beta_next - beta) * (v.double() @ shift)
         u = random_uniform((n * (n_h + n_v),), generator, v.device, v.dtype)
         h = self.hidden_units.sample(x.mul_(beta_next), None, u[:n * n_h].view(n, n_h),
                                      overwrite=True)
-        field = torch.addmm(self.visible_bias, h, self.weights.T, alpha=beta_next)
+        field = torch.addmm(self._annealed_bias(beta_next, base), h, self.weights.T, alpha=beta_next)
         v = self.visible_units.sample(field, None, u[n * n_h:].view(n, n_v), overwrite=True)
         return increment, v
 
-    def annealing_base_log_partition(self) -> float:
-        """log Z of ``annealed(0)``: independent visible units with fields b, plus n_hidden free
-        hidden units."""
+    def annealing_base_log_partition(self, base=None) -> float:
+        """log Z of ``annealed(0, base)``: independent visible units with fields b (or b_0 of
+        ``base``), plus n_hidden free hidden units."""
         zero = torch.zeros((), dtype=self.dtype, device=self.device)
-        return float(self.visible_units.log_normalizer(self.visible_bias).sum()
+        return float(self.visible_units.log_normalizer(self._annealed_bias(0.0, base)).sum()
                      + self.n_hidden * self.hidden_units.log_normalizer(zero))
 
     # ---------------------------------------------------------------- parametrisations

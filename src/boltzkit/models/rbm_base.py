@@ -9,6 +9,9 @@ flattened one-hot encoding), their joint energy, visible fields, hidden layer, c
 parametrisation, log-likelihood gradient and exact sum over the hidden configurations are the
 same; :class:`RBMBase` and the functions here are that common part. What depends on the visible
 units (hidden field, free energies, visible sampling, enumeration, gauge) stays in each class.
+The Gaussian RBM (:mod:`boltzkit.models.gaussian_rbm`) uses :func:`gradient_terms`,
+:class:`Centering` and :func:`log_sum_over_binary_layer` on its unit values v / sigma^2
+(docs/methods.md section 11.3).
 """
 
 from __future__ import annotations
@@ -111,10 +114,22 @@ class RBMBase(RandomChains):
                                         uniform, overwrite=True)
 
     # ---------------------------------------------------------------- annealing (AIS)
-    def annealed(self, beta: float):
-        """The model on the AIS path (docs/methods.md section 6.2): same visible bias, weights beta W,
-        hidden bias beta c."""
-        return self._with(self.weights * beta, self.visible_bias, self.hidden_bias * beta)
+    def annealed(self, beta: float, base=None):
+        """The model on the AIS path (docs/methods.md section 6.2): weights beta W, hidden bias
+        beta c, and the visible bias b, or (1 - beta) b_0 + beta b from the visible bias b_0 of
+        ``base`` (an independent-site model of the same visible units,
+        :func:`boltzkit.models.baseline.independent_site_model`)."""
+        return self._with(self.weights * beta, self._annealed_bias(beta, base), self.hidden_bias * beta)
+
+    def _annealed_bias(self, beta: float, base) -> Tensor:
+        """The visible bias at ``beta`` on the path from ``base`` (None: the model's own)."""
+        if base is None:
+            return self.visible_bias
+        start = base.visible_bias.to(self.visible_bias.device, self.visible_bias.dtype)
+        if start.shape != self.visible_bias.shape:
+            raise ValueError(f"AIS base of shape {tuple(start.shape)} for a visible bias of shape "
+                             f"{tuple(self.visible_bias.shape)}")
+        return (1.0 - beta) * start + beta * self.visible_bias
 
     # ---------------------------------------------------------------- learning
     def log_likelihood_gradient(self, data: Tensor, chains: Chains,
@@ -185,11 +200,12 @@ class Centering:
         self.data_hidden = data_hidden  # <h|v> of the rows the offsets were computed on, if kept
 
     def to_centered(self, grads: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule)."""
+        """Gradient w.r.t. (W, b', c') from the gradient w.r.t. (W, b, c) (chain rule); the
+        gradients of other parameters (a Gaussian RBM's ``log_sigma``) pass through unchanged."""
         g_b, g_c = grads["visible_bias"], grads["hidden_bias"]
         # outer products x̄ g_c and g_b h̄ over the visible axes (torch.outer for 1-D offsets)
         g_w = grads["weights"] - self.visible.unsqueeze(-1) * g_c - g_b.unsqueeze(-1) * self.hidden
-        return {"weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
+        return {**grads, "weights": g_w, "visible_bias": g_b, "hidden_bias": g_c}
 
     @torch.no_grad()
     def restore(self, params: dict[str, Tensor], previous: dict[str, Tensor]) -> None:

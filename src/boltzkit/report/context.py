@@ -23,11 +23,10 @@ import torch
 from boltzkit.checks import integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS
 from boltzkit.errors import BoltzkitError
-from boltzkit.evaluation.likelihood import log_likelihood
-from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, log_partition
+from boltzkit.evaluation.log_partition import LogPartition
 from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
+from boltzkit.evaluation.run_evaluation import LikelihoodSettings, run_likelihoods
 from boltzkit.io import trajectory
-from boltzkit.models.baseline import independent_site_model
 from boltzkit.models.capabilities import HiddenLayer, require
 from boltzkit.sampling.gibbs import sample
 
@@ -40,8 +39,11 @@ class ReportOptions:
 
     curve_points : checkpoints on the log-likelihood curve (evenly spaced in log-update, the last
         one always included).
-    ais_chains, ais_steps, ais_runs : AIS settings for log Z when the model is too large for exact
-        enumeration (``ais_chains`` in all, split into ``ais_runs`` groups for the error bar).
+    ais_chains, ais_steps, ais_runs : AIS settings for log Z of the last model when it is too
+        large for exact enumeration (``ais_chains`` in all, split into ``ais_runs`` groups for the
+        error bar): ``boltzkit evaluate``'s defaults, so that both give (and share, through the
+        run file) the same numbers.
+    curve_ais_chains, curve_ais_steps : the cheaper AIS of the earlier checkpoints of the curve.
     n_samples, gibbs_steps : generated samples (from uniformly random starts) and their Monte Carlo
         steps.
     seed : seeds AIS and the sampler.
@@ -55,13 +57,15 @@ class ReportOptions:
     """
 
     curve_points: int = 10
-    ais_chains: int = 200
-    ais_steps: int = 1000
+    ais_chains: int = 1000
+    ais_steps: int = 5000
     n_samples: int = 500
     gibbs_steps: int = 1000
     seed: int = 0
     device: str = "cpu"
     ais_runs: int = 10
+    curve_ais_chains: int = 200
+    curve_ais_steps: int = 1000
     landscape: bool = True
     tree: bool = True
     tree_points: int = 300
@@ -73,6 +77,7 @@ class ReportOptions:
     def __post_init__(self) -> None:
         """The one-line errors of ``boltzkit report``, naming its flags."""
         for name, minimum in (("curve_points", 1), ("ais_chains", 1), ("ais_steps", 1), ("ais_runs", 1),
+                              ("curve_ais_chains", 1), ("curve_ais_steps", 1),
                               ("n_samples", 1), ("gibbs_steps", 0), ("seed", 0), ("tree_points", 1),
                               ("min_separation", 1)):
             flag = "--samples" if name == "n_samples" else "--" + name.replace("_", "-")
@@ -235,33 +240,55 @@ class ReportContext:
     @cached_property
     def curve(self) -> list[CurvePoint]:
         """Log Z ("auto": exact or AIS; None with a note when it cannot be computed) and
-        log-likelihoods at up to ``curve_points`` checkpoints (the last included)."""
+        log-likelihoods of :attr:`scored_rows` at up to ``curve_points`` checkpoints (the last
+        included), by :func:`~boltzkit.evaluation.run_evaluation.run_likelihoods`: the last
+        checkpoint with ``--ais-*``, ``boltzkit evaluate``'s settings (the numbers it prints, reused
+        from the run file when it stored them), the others with the cheaper ``--curve-ais-*``."""
         o = self.options
         chosen = select_checkpoints(self.updates, o.curve_points)
         points = []
         for i, update in enumerate(chosen):
             model = (self.model if update == self.last_update
                      else trajectory.load_model(self.run_path, update).to(self.device))
-            try:
-                lz = log_partition(model, "auto", n_chains=o.ais_chains, n_steps=o.ais_steps,
-                                   n_runs=o.ais_runs, seed=o.seed)
-            except LogPartitionUnavailable as e:
-                self.notes.append(f"no log-likelihood: {one_line(e)}")
-                lz = None
-            train = test = None
-            if lz is not None and self.train_x is not None:
-                train = log_likelihood(model, self.train_x, lz.value)[0]
-            if lz is not None and self.test is not None:
-                test = log_likelihood(model, self.test[0], lz.value, self.test[1])[0]
-            points.append(CurvePoint(update, lz, train, test))
+            r = self.likelihoods(update, model)
+            lz = None if r["log_z_method"] is None else LogPartition(r["log_z"], r["log_z_error"],
+                                                                     r["log_z_method"])
+            points.append(CurvePoint(update, lz, r["log_likelihood"]["train"], r["log_likelihood"]["test"]))
             self.progress(int(80 * (i + 1) / len(chosen)))
         return points
 
+    def curve_settings(self, update: int) -> LikelihoodSettings:
+        """The settings of the log Z at ``update``: ``--ais-*`` (``evaluate``'s) for the last
+        checkpoint, ``--curve-ais-*`` for the others."""
+        o = self.options
+        if update == self.last_update:
+            return LikelihoodSettings("auto", o.ais_chains, o.ais_steps, o.ais_runs, o.seed)
+        return LikelihoodSettings("auto", o.curve_ais_chains, o.curve_ais_steps, o.ais_runs, o.seed)
+
+    def likelihoods(self, update: int, model) -> dict[str, Any]:
+        """:func:`~boltzkit.evaluation.run_evaluation.run_likelihoods` of the model at ``update``
+        on :attr:`scored_rows` (stored in the run file when they are the run's own rows)."""
+        own = self.datasets[0] is not None and "source" not in self.config  # the run's own rows
+        r = run_likelihoods(self.run_path, update, model, self.scored_rows, self.test,
+                            self.curve_settings(update), store=own)
+        if r["log_z_method"] is None and r.get("log_z_unavailable"):
+            note = f"no log-likelihood: {one_line(BoltzkitError(r['log_z_unavailable']))}"
+            if note not in self.notes:
+                self.notes.append(note)
+        return r
+
+    @property
+    def scored_rows(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """The training rows the likelihoods are averaged over (:attr:`baseline_data`: the whole
+        training set when the run's data file can be read, as ``boltzkit evaluate`` does)."""
+        return self.baseline_data
+
     @cached_property
     def baseline_data(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-        """(rows as the model's values, float64 weights or None) the independent-site baseline
-        is fitted to: the whole training set when the run's data file can be read (as
-        ``boltzkit evaluate`` does), else the stored data sample; None without data."""
+        """(rows as the model's values, float64 weights or None) the likelihoods are averaged over
+        and the independent-site baseline is fitted to: the whole training set when the run's data
+        file can be read (as ``boltzkit evaluate`` does), else the stored data sample; None
+        without data."""
         train, _ = self.datasets
         if train is not None and train.samples.shape[1] == self.model.n_visible:
             weights = None if train.weights is None else torch.as_tensor(
@@ -271,15 +298,11 @@ class ReportContext:
 
     @cached_property
     def baseline(self) -> dict[str, float | None] | None:
-        """Log-likelihoods (train: the stored data sample; test) of the independent-site model
-        of the model's visible space fitted to :attr:`baseline_data`."""
+        """Log-likelihoods (train, test) of the independent-site model of the model's visible
+        space fitted to :attr:`baseline_data`, as ``boltzkit evaluate`` gives them."""
         if self.baseline_data is None:
             return None
-        model = independent_site_model(self.model.visible, *self.baseline_data)
-        lz = model.log_partition_exact()
-        train = log_likelihood(model, self.train_x, lz)[0]
-        test = None if self.test is None else log_likelihood(model, self.test[0], lz, self.test[1])[0]
-        return {"train": train, "test": test}
+        return self.likelihoods(self.last_update, self.model)["independent_site_log_likelihood"]
 
     @cached_property
     def samples(self) -> np.ndarray:

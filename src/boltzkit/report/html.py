@@ -137,6 +137,19 @@ def render_html(title: str, sections: Sequence[Section], subtitle: str = "",
             + f"\n<footer>{html.escape(footer)}</footer>\n</body>\n</html>\n")
 
 
+class _Progress:
+    """The report's percentage: the shared quantities (curve, samples) fill the first half as
+    they are computed, each section builder a share of the second; never backwards."""
+
+    def __init__(self, report: Callable[[int], None] | None):
+        self.report, self.done = report or (lambda percent: None), 0
+
+    def __call__(self, percent: int) -> None:
+        if percent > self.done:
+            self.done = percent
+            self.report(percent)
+
+
 def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
                  options: ReportOptions | None = None,
                  builders: Sequence[SectionBuilder] | None = None,
@@ -156,17 +169,22 @@ def write_report(run_path: str | os.PathLike, out_html: str | os.PathLike,
     if options.struct is not None and not Path(options.struct).is_file():
         raise DataError(options.struct, "file not found")
     check_outputs({"--out": out_html}, {"RUN": run_path, "--struct": options.struct})
-    ctx = ReportContext(run_path, options, progress)
+    advance = _Progress(progress)
+    ctx = ReportContext(run_path, options, lambda percent: advance(percent // 2))
     if options.struct is not None and ctx.model.visible.categorical:  # one line before any work
         require_eligible_pairs(read_struct(options.struct, options.distance_cutoff, length=ctx.model.n_visible),
                                options.struct, options.min_separation)
-    built = (build(ctx) for build in (builders or SECTION_BUILDERS))
-    sections = [s for s in built if s is not None]
+    sections = []
+    builders = list(builders or SECTION_BUILDERS)
+    for i, build in enumerate(builders):
+        sections.append(build(ctx))
+        advance(50 + 49 * (i + 1) // len(builders))
+    sections = [s for s in sections if s is not None]
     opts = ", ".join(f"{k}={v}" for k, v in asdict(options).items())
     text = render_html(f"boltzkit report — {ctx.run_path.name}", sections,
                        f"{ctx.config.get('model', {}).get('kind', 'model')} · run file "
                        f"{ctx.run_path} · {len(ctx.updates)} checkpoints",
                        f"boltzkit {__version__} · report options: {opts}", ctx.notes)
     write_text_atomic(out_html, text)
-    ctx.progress(100)
+    advance(100)
     return Path(out_html)

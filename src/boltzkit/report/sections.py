@@ -85,7 +85,6 @@ def _config_rows(ctx: ReportContext) -> list[tuple[str, object]]:
 
 def summary_section(ctx: ReportContext) -> Section:
     """The run's configuration and the final numbers of the last model."""
-    rows_x = ctx.data_sample[0]
     final = ctx.curve[-1]
     numbers = [("log Z", _log_z_text(final.log_z)),
                ("log-likelihood, train (nats/sample)", final.train),
@@ -96,7 +95,7 @@ def summary_section(ctx: ReportContext) -> Section:
     if ctx.moments is not None:
         numbers += [("Pearson r, means", ctx.moments.means_pearson),
                     ("Pearson r, correlations C_ij", ctx.moments.correlations_pearson)]
-    numbers += [("train rows scored", None if rows_x is None else len(rows_x)),
+    numbers += [("train rows scored", None if ctx.scored_rows is None else len(ctx.scored_rows[0])),
                 ("test rows scored", None if ctx.test is None else len(ctx.test[0]))]
     body = ('<div class="row">'
             + table_html(_config_rows(ctx), ("setting", "value"), "Configuration")
@@ -122,17 +121,18 @@ def training_curve_section(ctx: ReportContext) -> Section:
     fig = figures.likelihood_curve([p.update for p in points], [p.train for p in points],
                                    [p.test for p in points] if has_test else None, baseline,
                                    [p.log_z.error for p in points])
-    o = ctx.options
+    o, last = ctx.options, ctx.curve_settings(ctx.last_update)
     if all(p.log_z.method == "exact" for p in points):
         how = "log Z is exact (enumeration of the smaller layer)."
     else:
-        how = (f"log Z by AIS ({o.ais_chains} chains, {o.ais_steps} temperatures; error bars: "
-               f"standard error over {o.ais_runs} runs).")
-    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.train_x)} stored training rows"
+        how = (f"log Z by AIS from the independent-site model (error bars: one standard error), with "
+               f"{o.curve_ais_chains} chains and {o.curve_ais_steps} temperatures, and for the last "
+               f"checkpoint {last.ais_chains} chains and {last.ais_steps} temperatures, as boltzkit "
+               "evaluate.")
+    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.scored_rows[0])} training rows"
                + (f" and {len(ctx.test[0])} test rows" if has_test else "")
                + f", at {len(points)} of the {len(ctx.updates)} checkpoints; the grey lines are "
-               f"the independent-site model fitted to {len(ctx.baseline_data[0])} training rows. "
-               f"{how}")
+               f"the independent-site model fitted to the same training rows. {how}")
     return Section("Training curve", figure_html(fig, "log-likelihood along training", caption)
                    + table)
 

@@ -239,8 +239,9 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     ----------
     tree : HierarchicalTree
     labels : labels of the data points (one array, or {family name: array})
-    legend_title : the title of the legend of the first label family (default: its name, or
-        "label" for one array); the legend sits outside the tree, right of the strips.
+    legend_title : the title of the legend of the first label family (default: its name with
+        separators as spaces, :func:`readable_name`, or "label" for one array); the legend sits
+        outside the tree, right of the strips.
     """
     a = tree.assignments()
     n, n_levels = a.shape
@@ -258,8 +259,14 @@ def dendrogram_figure(tree, labels: Mapping[str, np.ndarray] | np.ndarray | None
     if strips:
         _draw_strips(fig.add_subplot(gs[0, 1], sharey=ax), strips, y_of_point)
         if strips[0][2] == "label":  # legend of the first label family when it has few classes
-            _strip_legend(fig, legend_title or strips[0][0], strips[0][1])
+            _strip_legend(fig, legend_title or readable_name(strips[0][0]), strips[0][1])
     return fig
+
+
+def readable_name(name: str) -> str:
+    """A label family's name as a legend title: a file stem's separators as spaces
+    ("hgd_super_pop" -> "hgd super pop")."""
+    return " ".join(name.replace("_", " ").replace("-", " ").split()) or "label"
 
 
 def _dendrogram_strips(tree, a: np.ndarray, labels: Mapping[str, np.ndarray] | np.ndarray | None,
