@@ -66,17 +66,17 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from boltzkit.data.binary import (_READERS, _check_file, _check_weights, _format_of, _per_sample,
-                                  load_labels)
+from boltzkit.data.binary import _data_lines as _binary_data_lines
+from boltzkit.data.binary import (_READERS, _check_file, _check_weights, _format_of, _is_number,
+                                  _per_sample, load_labels)
 from boltzkit.data.files import peek_bytes, read_text
 from boltzkit.data.idx import grey_levels
-from boltzkit.data.table import _column_index
+from boltzkit.data.table import _column_index, _suffix_delimiter
 from boltzkit.errors import BoltzkitError, DataError
 
 __all__ = ["ContinuousDataset", "load_continuous", "constant_columns", "expand_columns",
            "columns_note", "warn_constant", "CONSTANT_TOLERANCE"]
 
-_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 # Rows per block of the constant-column test: bounds its float64 temporaries on image sets.
 _CHUNK_ROWS = 8192
 # A column is constant when its standard deviation is at most this times max(1, |mean|).
@@ -234,22 +234,15 @@ class _Text(NamedTuple):
 
 def _data_lines(text: str) -> tuple[list[int], list[str]]:
     """The 1-based line numbers and the contents (comments and surrounding blanks removed) of
-    the non-empty lines."""
-    numbers, contents = [], []
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):  # Excel's BOM
-        content = line.split("#", 1)[0].strip()
-        if content:
-            numbers.append(number)
-            contents.append(content)
-    return numbers, contents
+    the non-empty lines, after Excel's byte-order mark (:func:`boltzkit.data.binary._data_lines`)."""
+    numbered = list(_binary_data_lines(text.removeprefix("\ufeff").splitlines()))
+    return [number for number, _ in numbered], [content for _, content in numbered]
 
 
 def _delimiter(path: Path, first: str) -> str | None:
-    name = path.name.lower()
-    base = Path(name[:-3] if name.endswith(".gz") else name)
-    if base.suffix in _TEXT_DELIMITERS:
-        return _TEXT_DELIMITERS[base.suffix]
-    return "," if "," in first else "\t" if "\t" in first else None
+    """The suffix's delimiter (:func:`boltzkit.data.table._suffix_delimiter`), else the first
+    row's: a comma, a tab, or None (white space)."""
+    return _suffix_delimiter(path) or ("," if "," in first else "\t" if "\t" in first else None)
 
 
 def _fields(content: str, delimiter: str | None) -> list[str]:
@@ -260,14 +253,6 @@ def _fields(content: str, delimiter: str | None) -> list[str]:
         return [field.strip() for field in content.split(delimiter)]
     return [field.strip() for field in next(csv.reader([content], delimiter=delimiter,
                                                         skipinitialspace=True))]
-
-
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_widths(path: Path, contents: list[str], numbers: list[int], delimiter: str | None) -> None:
