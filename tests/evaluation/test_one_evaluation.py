@@ -77,7 +77,7 @@ def test_report_shows_the_numbers_of_evaluate(run):
     assert last.train == evaluated["log_likelihood"]["train"]
     assert last.test == evaluated["log_likelihood"]["test"]
     assert ctx.baseline == evaluated["independent_site_log_likelihood"]
-    assert len(ctx.scored_rows[0]) == evaluated["evaluation_settings"]["rows"]["train"] == 640
+    assert len(ctx.baseline_data[0]) == evaluated["evaluation_settings"]["rows"]["train"] == 640
 
 
 def test_a_stored_evaluation_is_reused_only_for_the_same_tensors(run):

@@ -196,11 +196,11 @@ def test_fast_and_generic_paths_give_the_same_estimate():
         def __init__(self, inner):
             self.inner, self.device = inner, inner.device
 
-        def annealed(self, beta):
-            return self.inner.annealed(beta)
+        def annealed(self, beta, base=None):
+            return self.inner.annealed(beta, base)
 
-        def annealing_base_log_partition(self):
-            return self.inner.annealing_base_log_partition()
+        def annealing_base_log_partition(self, base=None):
+            return self.inner.annealing_base_log_partition(base)
 
     fast = ais_log_partition(model, 60, 50, 5, torch.Generator().manual_seed(9))
     generic = ais_log_partition(Generic(model), 60, 50, 5, torch.Generator().manual_seed(9))

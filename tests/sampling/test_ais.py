@@ -154,11 +154,11 @@ def test_models_without_annealing_step_take_the_generic_path(make_rbm):
         def __init__(self, rbm):
             self.rbm, self.device = rbm, rbm.device
 
-        def annealed(self, beta):
-            return self.rbm.annealed(beta)
+        def annealed(self, beta, base=None):
+            return self.rbm.annealed(beta, base)
 
-        def annealing_base_log_partition(self):
-            return self.rbm.annealing_base_log_partition()
+        def annealing_base_log_partition(self, base=None):
+            return self.rbm.annealing_base_log_partition(base)
 
     model = make_rbm(8, 4, "bernoulli", scale=0.6, seed=8)
     fast = ais_log_partition(model, 50, 40, 5, torch.Generator().manual_seed(3))

@@ -32,6 +32,14 @@ from boltzkit.training.memory import check_chains_memory
 __all__ = ["CHECK_SETTINGS", "LikelihoodSettings", "evaluate_run", "fingerprint", "learning_check",
            "run_likelihoods"]
 
+def _run_rows(run, config: dict[str, Any], model, data=None, test=None):
+    """(training rows, held-out rows or None) as the model's values and weights: the run's own
+    split, or the files ``data`` / ``test`` read like the run's data."""
+    train_set, test_set = datasets_like(config, data, test, model.visible.data_kind, run)
+    train_xw = _model_values(train_set, model, data or run)
+    return train_xw, None if test_set is None else _model_values(test_set, model, test or run)
+
+
 def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | None]:
     """A dataset's rows as the model's values (its dtype and device) and their weights."""
     x = model.visible.tensor(dataset.samples, model.dtype, model.device)
@@ -102,10 +110,10 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
     except LogPartitionUnavailable as e:
         method, unavailable = None, str(e)
     key = f"{checkpoint} {settings.key(method or 'none')}"
-    print_ = fingerprint(model) if store else None
+    digest = fingerprint(model) if store else None
     if store:
         record = trajectory.read_evaluations(run).get(key)
-        if isinstance(record, dict) and record.get("fingerprint") == print_:
+        if isinstance(record, dict) and record.get("fingerprint") == digest:
             return _without_fingerprint(record, stored=True)
     baseline = None if train_xw is None else independent_site_model(model.visible, *train_xw)
     result: dict[str, Any] = {"log_z": None, "log_z_error": None, "log_z_method": None}
@@ -120,7 +128,7 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
                                      "rows": {"train": None if train_xw is None else len(train_xw[0]),
                                               "test": None if test_xw is None else len(test_xw[0])}}
     if store:
-        _store(run, key, dict(result, fingerprint=print_))
+        _store(run, key, dict(result, fingerprint=digest))
     return dict(result, evaluation_settings=dict(result["evaluation_settings"], stored=False))
 
 
@@ -171,9 +179,7 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory)
     if checkpoint is None:
         checkpoint = trajectory.checkpoint_updates(run)[-1]
-    train_set, test_set = datasets_like(config, data, test, model.visible.data_kind, run)
-    train_xw = _model_values(train_set, model, data or run)
-    test_xw = None if test_set is None else _model_values(test_set, model, test or run)
+    train_xw, test_xw = _run_rows(run, config, model, data, test)
     progress = progress or (lambda percent: None)
     result: dict[str, Any] = {"checkpoint": checkpoint, "kind": model.kind}
     own_rows = data is None and test is None and "source" not in config
@@ -264,9 +270,7 @@ def learning_check(run: str | os.PathLike, settings: LikelihoodSettings = CHECK_
     if method == "ais" and not isinstance(model, FastAnnealing):
         return None
     update = trajectory.checkpoint_updates(run)[-1]
-    train_set, test_set = datasets_like(config, None, None, model.visible.data_kind, run)
-    train_xw = _model_values(train_set, model, run)
-    test_xw = None if test_set is None else _model_values(test_set, model, run)
+    train_xw, test_xw = _run_rows(run, config, model)
     r = run_likelihoods(run, update, model, train_xw, test_xw, settings)
     split = "test" if test_xw is not None else "train"
     ll, base = r["log_likelihood"][split], r["independent_site_log_likelihood"][split]

@@ -240,7 +240,7 @@ class ReportContext:
     @cached_property
     def curve(self) -> list[CurvePoint]:
         """Log Z ("auto": exact or AIS; None with a note when it cannot be computed) and
-        log-likelihoods of :attr:`scored_rows` at up to ``curve_points`` checkpoints (the last
+        log-likelihoods of :attr:`baseline_data` at up to ``curve_points`` checkpoints (the last
         included), by :func:`~boltzkit.evaluation.run_evaluation.run_likelihoods`: the last
         checkpoint with ``--ais-*``, ``boltzkit evaluate``'s settings (the numbers it prints, reused
         from the run file when it stored them), the others with the cheaper ``--curve-ais-*``."""
@@ -267,21 +267,15 @@ class ReportContext:
 
     def likelihoods(self, update: int, model) -> dict[str, Any]:
         """:func:`~boltzkit.evaluation.run_evaluation.run_likelihoods` of the model at ``update``
-        on :attr:`scored_rows` (stored in the run file when they are the run's own rows)."""
+        on :attr:`baseline_data` (stored in the run file when they are the run's own rows)."""
         own = self.datasets[0] is not None and "source" not in self.config  # the run's own rows
-        r = run_likelihoods(self.run_path, update, model, self.scored_rows, self.test,
+        r = run_likelihoods(self.run_path, update, model, self.baseline_data, self.test,
                             self.curve_settings(update), store=own)
         if r["log_z_method"] is None and r.get("log_z_unavailable"):
             note = f"no log-likelihood: {one_line(BoltzkitError(r['log_z_unavailable']))}"
             if note not in self.notes:
                 self.notes.append(note)
         return r
-
-    @property
-    def scored_rows(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-        """The training rows the likelihoods are averaged over (:attr:`baseline_data`: the whole
-        training set when the run's data file can be read, as ``boltzkit evaluate`` does)."""
-        return self.baseline_data
 
     @cached_property
     def baseline_data(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:

@@ -95,7 +95,7 @@ def summary_section(ctx: ReportContext) -> Section:
     if ctx.moments is not None:
         numbers += [("Pearson r, means", ctx.moments.means_pearson),
                     ("Pearson r, correlations C_ij", ctx.moments.correlations_pearson)]
-    numbers += [("train rows scored", None if ctx.scored_rows is None else len(ctx.scored_rows[0])),
+    numbers += [("train rows scored", None if ctx.baseline_data is None else len(ctx.baseline_data[0])),
                 ("test rows scored", None if ctx.test is None else len(ctx.test[0]))]
     body = ('<div class="row">'
             + table_html(_config_rows(ctx), ("setting", "value"), "Configuration")
@@ -129,7 +129,7 @@ def training_curve_section(ctx: ReportContext) -> Section:
                f"{o.curve_ais_chains} chains and {o.curve_ais_steps} temperatures, and for the last "
                f"checkpoint {last.ais_chains} chains and {last.ais_steps} temperatures, as boltzkit "
                "evaluate.")
-    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.scored_rows[0])} training rows"
+    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.baseline_data[0])} training rows"
                + (f" and {len(ctx.test[0])} test rows" if has_test else "")
                + f", at {len(points)} of the {len(ctx.updates)} checkpoints; the grey lines are "
                f"the independent-site model fitted to the same training rows. {how}")

@@ -60,9 +60,8 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         statistics makes the weights far less spread on trained models (docs/methods.md 6.2).
     """
     n_runs = max(1, min(n_runs, n_chains))
-    path = {} if base is None else {"base": base}  # families without a base keep their signature
-    log_z0 = model.annealing_base_log_partition(**path)
-    current = model.annealed(0.0, **path)
+    log_z0 = model.annealing_base_log_partition(base)
+    current = model.annealed(0.0, base)
     # With W = 0 and c = 0, one Gibbs step from any start draws v exactly from the base model.
     v = current.sample_step(current.init_chains(n_chains, generator), generator).visible
     log_w = torch.zeros(n_chains, dtype=torch.float64, device=model.device)
@@ -72,9 +71,9 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
     fast = isinstance(model, FastAnnealing)
     for k in range(1, n_steps + 1):
         if fast:
-            increment, v = model.annealing_step(v, betas[k - 1], betas[k], generator, **path)
+            increment, v = model.annealing_step(v, betas[k - 1], betas[k], generator, base)
         else:
-            nxt = model.annealed(betas[k], **path)
+            nxt = model.annealed(betas[k], base)
             increment = current.free_energy(v) - nxt.free_energy(v)
             v = nxt.sample_step(Chains(v), generator).visible
             current = nxt
