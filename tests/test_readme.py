@@ -53,7 +53,8 @@ SIZES = {("--updates", "10000"): "40", ("--updates", "2000"): "20", ("--updates"
          ("--n-samples", "1000"): "64", ("--n-features", "100"): "20", ("--checkpoints", "100"): "5",
          ("--gibbs-steps", "1000"): "20", ("--n", "1000"): "20", ("--ais-chains", "1000"): "16",
          ("--ais-chains", "300"): "16", ("--ais-steps", "5000"): "30", ("--ais-steps", "2000"): "30",
-         ("--n-points", "500"): "40", ("--nn-hidden", "128"): "8"}
+         ("--n-points", "500"): "40", ("--nn-hidden", "128"): "8", ("--updates", "5000"): "20",
+         ("--hidden", "16"): "4"}
 _FAST_AIS = ["--ais-chains", "16", "--ais-steps", "30", "--ais-runs", "2"]
 # (command, words it has) -> flags added
 EXTRA = {("evaluate", ""): [*_FAST_AIS, "--moment-samples", "50", "--moment-steps", "20"],
@@ -175,7 +176,7 @@ def _labels_for_data(folder: Path) -> None:
 
 
 INPUTS = {"t10k-images-idx3-ubyte.gz", "PF00014.fasta.gz", "PF00014_struct.dat.gz", "test.fasta",
-          "rbms_archive.h5", "805_SNP_1000G_real.hapt.gz", "super_pop.txt", "labels.txt"}
+          "rbms_archive.h5", "805_SNP_1000G_real.hapt.gz", "super_pop.txt", "labels.txt", "features.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -189,9 +190,18 @@ def tour_folder(tmp_path_factory) -> Path:
     shutil.copy(MSA, folder / "test.fasta")
     _struct_file(folder / "PF00014_struct.dat.gz", 8)
     shutil.copy(RBMS_ARCHIVE, folder / "rbms_archive.h5")
+    _features_table(folder / "features.csv")
     if HAPT.exists() and HAPT_LABELS.exists():
         _hgd_subset(folder)
     return folder
+
+
+def _features_table(path: Path) -> None:
+    """scikit-learn's breast cancer features (569 rows, 30 real columns) as a CSV with a header."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    np.savetxt(path, data.data, delimiter=",", header=",".join(data.feature_names), comments="")
 
 
 # ---------------------------------------------------------------------------------- the tests

@@ -257,9 +257,11 @@ class EnergyModelEstimator(BaseEstimator):
         return space.name == "bernoulli" and self.method in _LIKELIHOOD_METHODS
 
     def _to_tensor(self, X: Any, grey: bool = True) -> torch.Tensor:
-        """Validate X (:meth:`_validated`) and return it on the model's device, in its dtype."""
-        return torch.as_tensor(self._validated(X, grey=grey), dtype=TORCH_DTYPES[self.dtype],
-                               device=self.device)
+        """Validate X (:meth:`_validated`) and return it as model values
+        (:meth:`~boltzkit.models.visible.VisibleSpace.from_api`: real values standardised as at
+        ``fit``) on the model's device, in its dtype."""
+        return torch.as_tensor(self._space().from_api(self._validated(X, grey=grey)),
+                               dtype=TORCH_DTYPES[self.dtype], device=self.device)
 
     def _validated(self, X: Any, fitting: bool = False, grey: bool = True) -> np.ndarray:
         """X (the model's values; grey levels where :meth:`_takes_grey`, unless ``grey`` is
@@ -310,8 +312,9 @@ class EnergyModelEstimator(BaseEstimator):
         return x
 
     def _from_model(self, x: torch.Tensor) -> np.ndarray:
-        """Model configurations as returned to the user: codes as integers, others as they are."""
-        return self._space().to_data(x) if self._space().categorical else x.cpu().numpy()
+        """Model configurations as returned to the user: codes as integers, real values in the
+        data's units, others as they are."""
+        return self._space().to_api(x)
 
     # ------------------------------------------------------------------ API
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None, resume: bool = False,
@@ -342,8 +345,8 @@ class EnergyModelEstimator(BaseEstimator):
         if resume and self.out is None:
             raise BoltzkitError("resume needs the run file (out=...)")
         config = self._training_config()
-        data = self._training_data(x, sample_weight, config, y, image_shape)
         options = {name: getattr(self, name) for name in self.family.options}
+        data = self._training_data(x, sample_weight, config, y, image_shape, options)
         plm = {name: getattr(self, name) for name in PLM_PARAMS if name in self._params}
         model = train_model(self.family, data, config, self.out, getattr(self, "run_info_", None),
                             resume, on_update, options=options, **plm)
@@ -353,19 +356,27 @@ class EnergyModelEstimator(BaseEstimator):
         return self
 
     def _training_data(self, x: np.ndarray, sample_weight: Any, config: TrainingConfig,
-                       y: Any = None, image_shape: tuple[int, int] | None = None) -> TrainingData:
-        """The rows (model values, checked) as the training entry takes them."""
-        space = self.family.space(max(int(getattr(self, "n_states_", 0) or 0), int(x.max(initial=0)) + 1))
+                       y: Any = None, image_shape: tuple[int, int] | None = None,
+                       options: dict[str, Any] | None = None) -> TrainingData:
+        """The rows (the API's values, checked) as the training entry takes them; the visible
+        space is fitted to them (:meth:`~boltzkit.models.registry.Family.data_space`: real values
+        standardised) unless ``options`` is None (``partial_fit`` of a fitted model: its space)."""
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if weights is not None and (weights.shape != (len(x),) or not np.isfinite(weights).all()
                                     or (weights < 0).any() or weights.sum() <= 0):
             raise InvalidValue(f"sample_weight must hold {len(x)} finite non-negative weights, not all "
                                f"zero; got shape {weights.shape}")
+        n_states = max(int(getattr(self, "n_states_", 0) or 0), int(x.max(initial=0)) + 1)
+        space = self._space() if options is None else \
+            self.family.data_space(x, weights, n_states, options)
         labels = None if y is None else np.asarray(y)
         if labels is not None and labels.shape != (len(x),):
             raise InvalidValue(f"y must have shape ({len(x)},) (one label per row); got {labels.shape}")
         if image_shape is not None and int(np.prod(image_shape)) != x.shape[1]:
             raise InvalidValue(f"image_shape {tuple(image_shape)} does not fit {x.shape[1]} features")
+        if space.real:  # the API's values are the data's units, as a run file keeps them
+            return TrainingData(x, weights, space, config, labels,
+                                None if image_shape is None else tuple(image_shape))
         grey = not space.categorical and not np.isin(x, (0.0, 1.0, -1.0)).all()
         # run files keep binary rows (reports); the grey levels themselves are what is trained on
         data = TrainingData(space.to_data(np.rint(x) if grey else x), weights, space, config, labels,
@@ -415,10 +426,10 @@ class EnergyModelEstimator(BaseEstimator):
         steps = math.ceil(len(x) / base.batch_size) if n_updates is None else integer(
             n_updates, "n_updates", 1)
         config = replace(base, n_updates=steps, n_checkpoints=1)
-        data = self._training_data(x, sample_weight, config)
+        options = {name: getattr(self, name) for name in self.family.options}
+        data = self._training_data(x, sample_weight, config, options=None if fitted else options)
         state = self.__dict__.get("_partial", {})
         if not fitted:
-            options = {name: getattr(self, name) for name in self.family.options}
             check_memory(self.family, x.shape[1], data.space.n_states, options, config)
             self._set_model(self.family.build(data.x, data.model_weights(), data.space, options, config.seed))
         trainer = Trainer(self.model_, data.x, config, data.w)

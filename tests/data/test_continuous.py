@@ -374,8 +374,11 @@ def test_other_files_are_read_with_the_run_columns(tmp_path):
 
 def test_make_spec_and_spec_kinds(tmp_path):
     path = write(tmp_path, "x.csv", ["a,label", "1,u", "2,v"])
-    spec = make_spec("continuous", path, labels_column="label", binarize="stochastic",
-                     labels_path=tmp_path / "labels.txt")
+    spec = make_spec("continuous", path, labels_column="label", labels_path=tmp_path / "labels.txt")
+    for flag, given in (("--binarize stochastic", dict(binarize="stochastic")),
+                        ("--alphabet protein", dict(alphabet="protein"))):
+        with pytest.raises(BoltzkitError, match=f"^{flag}: a family of real-valued data"):
+            make_spec("continuous", path, **given)
     assert (spec.labels_column, spec.labels_path, spec.format) == ("label", str(tmp_path / "labels.txt"),
                                                                    "continuous")
     assert spec.like(tmp_path / "y.csv").labels_path is None and spec.like(path).test_fraction == 0

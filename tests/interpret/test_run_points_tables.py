@@ -5,7 +5,6 @@ points' labels, and the rows named by their IDs where the data have them."""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import h5py
 import numpy as np

@@ -187,7 +187,7 @@ def full_disk(tmp_path, tiny_run):
     ["report", "r.h5", "-o", "r.html", "--no-landscape", "--no-tree", "--no-couplings", "--curve-points", "2",
      "--samples", "20", "--gibbs-steps", "1", "--ais-chains", "10", "--ais-steps", "10", "--quiet"],
     ["couplings", "r.h5", "-o", "c.h5", "--no-plots"],
-    ["train", "x.npy", "-o", "t.h5", "--hidden", "3", "--updates", "5", "--quiet"],
+    ["train", "x.npy", "-o", "t.h5", "--hidden", "3", "--updates", "5", "--checkpoints", "2", "--quiet"],
 ], ids=lambda args: args[0])
 def test_every_writer_on_a_full_disk_is_one_line_and_leaves_nothing(full_disk, monkeypatch, args):
     """The issue's disk-full cases (generate and train crashed in the HDF5 library, sample and

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
+from pathlib import Path
 from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -49,13 +51,33 @@ def _one_line_usage_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def _notes(show: Callable) -> Callable:
+    """``warnings.showwarning`` that prints a warning raised by boltzkit's own code as one line on
+    stderr (``note: ...``, without the source line Python's format adds) and hands any other (a
+    library's) to ``show``, the one in place before."""
+
+    def note(message: Warning | str, category: type, filename: str, *args: Any, **kwargs: Any) -> None:
+        if str(Path(filename).resolve()).startswith(_PACKAGE) and issubclass(category, UserWarning):
+            print(f"note: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, *args, **kwargs)
+
+    return note
+
+
 def user_errors(func: Callable) -> Callable:
-    """Turn a BoltzkitError into one line on stderr and exit code 2 (no traceback)."""
+    """Turn a BoltzkitError into one line on stderr and exit code 2 (no traceback); boltzkit's own
+    warnings are one line each (:func:`_notes`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _notes(warnings.showwarning)
+                return func(*args, **kwargs)
         except BoltzkitError as e:
             print(f"error: {e}", file=sys.stderr)
             raise typer.Exit(2) from None

@@ -20,13 +20,46 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=OneLineUsageEr
                   help="Energy-based models: train, sample, evaluate and interpret them.")
 
 
+LabelsColumnOption = typer.Option(
+    None, "--labels-column", help="Tables (CSV/TSV) for Potts and real-valued models: the column "
+    "kept as the rows' labels (its name, or its 0-based position), left out of the model")
+CheckOption = typer.Option(True, "--check/--no-check",
+                           help="Warn when the final model is no better than the independent-site "
+                                "model on the held-out rows (a quick log Z, stored in the run)")
+NnHiddenOption = typer.Option(128, "--nn-hidden", help="hybrid: hidden units of the network energy")
+HybridPartsOption = typer.Option("both", "--hybrid-parts",
+                                 help="hybrid: both | pair (pairwise only) | nn (network only); "
+                                      "--l2 applies to J and the network weights, --updates are Adam steps")
+TargetPearsonOption = typer.Option(None, "--target-pearson",
+                                   help="potts-bm/ising-bm: stop when the chains' C_ij Pearson with the "
+                                        "data reaches this (e.g. 0.95)")
+PseudocountOption = typer.Option(None, "--pseudocount",
+                                 help="potts-bm, full batch (bmDCA): pseudocount of the data "
+                                      "frequencies (default 1/M_eff)")
+#: The gaussian-rbm family's options (boltzkit.models.registry.OPTION_FLAGS)
+StandardizeOption = typer.Option(True, "--standardize/--no-standardize",
+                                 help="gaussian-rbm: standardise each feature of the training rows "
+                                      "(stored in the run; samples and log-likelihoods come back in "
+                                      "the data's units)")
+SamplerOption = typer.Option("gibbs", "--sampler",
+                             help="gaussian-rbm: the MCMC step of the chains, gibbs | gibbs-langevin "
+                                  "(Metropolis-adjusted) | gibbs-langevin-unadjusted")
+LangevinStepsOption = typer.Option(10, "--langevin-steps",
+                                   help="gibbs-langevin: Langevin steps on v per hidden draw")
+LangevinStepSizeOption = typer.Option(0.01, "--langevin-step-size",
+                                      help="gibbs-langevin: step size, in units of the mean variance "
+                                           "sigma^2")
+
+
 @app.command()
 @user_errors
 def train(
     ctx: typer.Context,
     data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images/.hapt; "
                                           "an alignment FASTA/A2M/A3M/Stockholm or a table of "
-                                          "categorical columns CSV/TSV for Potts models)"),
+                                          "categorical columns CSV/TSV for Potts models; real "
+                                          "values .npy/.npz/.csv/.txt/.h5 or grey-level images "
+                                          "for gaussian-rbm)"),
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
     model: str = typer.Option(DEFAULT_FAMILY.kind, "--model",
                               help=" | ".join(f"{f.kind} ({f.summary})" for f in families())),
@@ -56,9 +89,7 @@ def train(
     dataset: str = typer.Option("samples", "--dataset", help="HDF5/npz dataset name"),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Binary data: a labels file (one "
                                           "per line, .npy or IDX), stored with the run for reports"),
-    labels_column: Optional[str] = typer.Option(
-        None, "--labels-column", help="Tables (CSV/TSV) for Potts models: the column kept as the "
-        "rows' labels (its name, or its 0-based position), left out of the model"),
+    labels_column: Optional[str] = LabelsColumnOption,
     binarize: str = typer.Option("threshold", "--binarize", help="threshold | stochastic | none"),
     alphabet: str = typer.Option("auto", "--alphabet",
                                  help="Alignments: auto | protein | rna | dna | a custom string of "
@@ -69,16 +100,14 @@ def train(
                                    help="Alignments: identity threshold of the reweighting"),
     lambda_h: float = typer.Option(0.01, "--lambda-h", help="plm: L2 on the fields"),
     lambda_j: float = typer.Option(0.01, "--lambda-j", help="plm: L2 on the couplings"),
-    nn_hidden: int = typer.Option(128, "--nn-hidden", help="hybrid: hidden units of the network energy"),
-    hybrid_parts: str = typer.Option("both", "--hybrid-parts",
-                                     help="hybrid: both | pair (pairwise only) | nn (network only); "
-                                          "--l2 applies to J and the network weights, --updates are Adam steps"),
-    target_pearson: Optional[float] = typer.Option(
-        None, "--target-pearson", help="potts-bm/ising-bm: stop when the chains' C_ij Pearson "
-        "with the data reaches this (e.g. 0.95)"),
-    pseudocount: Optional[float] = typer.Option(
-        None, "--pseudocount", help="potts-bm, full batch (bmDCA): pseudocount of the data "
-        "frequencies (default 1/M_eff)"),
+    nn_hidden: int = NnHiddenOption,
+    hybrid_parts: str = HybridPartsOption,
+    standardize: bool = StandardizeOption,
+    sampler: str = SamplerOption,
+    langevin_steps: int = LangevinStepsOption,
+    langevin_step_size: float = LangevinStepSizeOption,
+    target_pearson: Optional[float] = TargetPearsonOption,
+    pseudocount: Optional[float] = PseudocountOption,
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
@@ -87,9 +116,7 @@ def train(
     max_memory: Optional[float] = typer.Option(None, "--max-memory",
                                                help="GiB the run may use (default: the memory available)"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
-    check: bool = typer.Option(True, "--check/--no-check",
-                               help="Warn when the final model is no better than the independent-site "
-                                    "model on the held-out rows (a quick log Z, stored in the run)"),
+    check: bool = CheckOption,
 ) -> None:
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
@@ -111,9 +138,12 @@ def train(
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
                      alphabet=alphabet, reweight=reweight, threshold=identity,
                      labels_column=_column(labels_column))
-    given = _typed_flags(ctx) if resume else None
-    typed = {"n_hidden": hidden, "nn_hidden": nn_hidden, "parts": hybrid_parts}
-    options = {name: value for name, value in typed.items() if name in entry.options}
+    typed_flags = _typed_flags(ctx)
+    given = typed_flags if resume else None
+    values = {"--hidden": hidden, "--nn-hidden": nn_hidden, "--hybrid-parts": hybrid_parts,
+              "--standardize": standardize, "--sampler": sampler, "--langevin-steps": langevin_steps,
+              "--langevin-step-size": langevin_step_size}
+    options = entry.options_from_flags(values, typed_flags)
     with progress_bar("training", config.n_updates, not quiet) as advance:
         train_run(spec, out, model, None, config, resume, advance, given=given, options=options, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson, overwrite=overwrite,
@@ -152,6 +182,14 @@ def sample(
     n: int = typer.Option(100, "--n", help="Number of samples"),
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps", help="MCMC steps from random starts"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
+    sampler: Optional[str] = typer.Option(
+        None, "--sampler", help="gibbs (every model's own step) | gibbs-langevin | "
+        "gibbs-langevin-unadjusted (gaussian-rbm); default: the run's"),
+    langevin_steps: Optional[int] = typer.Option(None, "--langevin-steps",
+                                                 help="gibbs-langevin: Langevin steps per hidden draw"),
+    langevin_step_size: Optional[float] = typer.Option(None, "--langevin-step-size",
+                                                       help="gibbs-langevin: step size (in units of "
+                                                            "the mean variance)"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
@@ -161,7 +199,9 @@ def sample(
     from boltzkit.report.samples import write_run_samples
 
     setup_torch(threads, device)
-    written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device, max_memory)
+    settings = {"langevin_steps": langevin_steps, "langevin_step_size": langevin_step_size}
+    written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device, max_memory,
+                                sampler=sampler, sampler_settings=settings)
     console.print(f"wrote {written} to {out}")
 
 
@@ -201,9 +241,11 @@ def evaluate(
     else:
         err = f" ± {result['log_z_error']:.4f}" if result["log_z_error"] else ""
         rows = [(f"log Z ({result['log_z_method']})", f"{result['log_z']:.4f}{err}")]
-    for prefix, key in (("", "log_likelihood"), ("independent-site ", "independent_site_log_likelihood")):
+    scores = [("", result.get("log_likelihood") or {})]
+    scores += [(f"{name} ", value) for name, value in (result.get("baseline_log_likelihood") or {}).items()]
+    for prefix, by_split in scores:
         rows += [(f"{prefix}log-likelihood ({split})", f"{value:.4f}")
-                 for split, value in (result.get(key) or {}).items() if value is not None]
+                 for split, value in by_split.items() if value is not None]
     rows += [("moments Pearson r (means)", f"{result['moments_pearson']['means']:.4f}"),
              ("moments Pearson r (C_ij)", f"{result['moments_pearson']['correlations']:.4f}"),
              ("moments slope (C_ij, model on data)", f"{result['moments_slope']['correlations']:.4f}")]

@@ -79,6 +79,10 @@ class DataSpec:
         """Another file read the same way, without split or labels."""
         return replace(self, path=str(path), test_fraction=0.0, labels_path=None)
 
+    def expand(self, samples: np.ndarray) -> np.ndarray:
+        """Rows of the model in the file's layout: the same rows (every column is kept)."""
+        return np.asarray(samples)
+
 
 @dataclass
 class MSADataset:
@@ -167,6 +171,10 @@ class MSASpec:
         mean the same), without split."""
         return replace(self, path=str(path), test_fraction=0.0,
                        alphabet=self.alphabet if alphabet is None else alphabet)
+
+    def expand(self, samples: np.ndarray) -> np.ndarray:
+        """Rows of the model in the file's layout: the same rows (every column is kept)."""
+        return np.asarray(samples)
 
 
 @dataclass
@@ -346,6 +354,10 @@ def make_spec(data_kind: str, path: str | os.PathLike, test_fraction: float = 0.
         return TableSpec(str(path), "auto", reweight, threshold, test_fraction, split_seed,
                          labels_column=labels_column)
     if data_kind == "continuous":
+        if binarize != "threshold" or alphabet != "auto":
+            flag = f"--binarize {binarize}" if binarize != "threshold" else f"--alphabet {alphabet}"
+            raise BoltzkitError(f"{flag}: a family of real-valued data reads {path} as real values "
+                                "(grey levels for images), neither binarised nor an alignment")
         return ContinuousSpec(str(path), dataset, test_fraction, split_seed,
                               None if labels_path is None else str(labels_path),
                               labels_column=labels_column)

@@ -9,7 +9,9 @@ from torch import Tensor
 @torch.no_grad()
 def log_likelihood(model, data: Tensor, log_z: float, weights: Tensor | None = None,
                    batch_size: int = 4096) -> tuple[float, Tensor]:
-    """Mean log p(x) over ``data`` (weighted if ``weights``) and the per-sample values.
+    """Mean log p(x) over ``data`` (weighted if ``weights``) and the per-sample values, in the
+    data's units: for a real visible space with a standardisation, the log-density of the model
+    values plus the space's ``log_jacobian`` (docs/methods.md section 11.6).
 
     Parameters
     ----------
@@ -21,7 +23,7 @@ def log_likelihood(model, data: Tensor, log_z: float, weights: Tensor | None = N
     """
     data = data.to(model.device, model.dtype)
     values = torch.cat([-model.free_energy(data[i:i + batch_size]).double()
-                        for i in range(0, len(data), batch_size)]) - log_z
+                        for i in range(0, len(data), batch_size)]) - log_z + model.visible.log_jacobian
     if weights is None:
         return float(values.mean()), values
     w = weights.to(values.device, torch.float64)

@@ -24,7 +24,7 @@ from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_parti
 from boltzkit.evaluation.moments import compare_categorical_moments, compare_moments
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import RunLock
-from boltzkit.models.baseline import independent_site_model
+from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
 from boltzkit.models.capabilities import FastAnnealing, MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.memory import check_chains_memory
@@ -102,7 +102,9 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
 
     Returns the keys ``log_z``, ``log_z_error``, ``log_z_method`` (None, with
     ``log_z_unavailable``, when log Z cannot be computed), ``log_likelihood`` and
-    ``independent_site_log_likelihood`` (``train``, ``test``: nats per row, weighted) and
+    ``independent_site_log_likelihood`` (``train``, ``test``: nats per row, weighted, in the
+    data's units), ``baseline_log_likelihood`` (the same for every baseline of the visible space,
+    by name: ``independent-site``, and ``full-covariance`` for real values) and
     ``evaluation_settings`` (what produced them, with ``stored``: read from the run file).
     """
     try:
@@ -113,9 +115,11 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
     digest = fingerprint(model) if store else None
     if store:
         record = trajectory.read_evaluations(run).get(key)
-        if isinstance(record, dict) and record.get("fingerprint") == digest:
+        if isinstance(record, dict) and record.get("fingerprint") == digest \
+                and "baseline_log_likelihood" in record:  # (records of earlier versions lack it)
             return _without_fingerprint(record, stored=True)
-    baseline = None if train_xw is None else independent_site_model(model.visible, *train_xw)
+    fitted = {} if train_xw is None else baselines(model.visible, *train_xw)
+    baseline = fitted.get(INDEPENDENT_SITE)
     result: dict[str, Any] = {"log_z": None, "log_z_error": None, "log_z_method": None}
     if method is None:
         result["log_z_unavailable"] = unavailable
@@ -123,7 +127,7 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
         lz = log_partition(model, method, settings.ais_chains, settings.ais_steps, settings.ais_runs,
                            settings.seed, progress, base=baseline)
         result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
-    result.update(_likelihoods(model, baseline, result["log_z"], train_xw, test_xw))
+    result.update(_likelihoods(model, fitted, result["log_z"], train_xw, test_xw))
     result["evaluation_settings"] = {"key": settings.key(method or "none"),
                                      "rows": {"train": None if train_xw is None else len(train_xw[0]),
                                               "test": None if test_xw is None else len(test_xw[0])}}
@@ -165,7 +169,8 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     Returns a dict with keys ``checkpoint``, ``kind``, ``log_z``, ``log_z_error`` (one standard
     error), ``log_z_method`` (None, with ``log_z_unavailable`` saying why, when log Z cannot be
     computed), ``log_likelihood`` (``train``, ``test``; nats per sample, averaged with the rows'
-    weights), ``independent_site_log_likelihood``, ``evaluation_settings``,
+    weights, in the data's units), ``independent_site_log_likelihood``,
+    ``baseline_log_likelihood`` (by baseline name), ``evaluation_settings``,
     ``moments_pearson`` and ``moments_slope`` (``means``, ``correlations``),
     ``moments_convention``, ``moment_samples`` (``n``, ``steps``), and ``n_states`` for
     categorical models.
@@ -194,21 +199,23 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     return result
 
 
-def _likelihoods(model, baseline, log_z: float | None, train_xw, test_xw) -> dict[str, Any]:
-    """Mean log-likelihoods of the model (None without log Z) and of the independent-site
-    ``baseline`` (None without training rows: no likelihoods) on both splits."""
+def _likelihoods(model, fitted: dict[str, Any], log_z: float | None, train_xw, test_xw) -> dict[str, Any]:
+    """Mean log-likelihoods of the model (None without log Z) and of the ``fitted`` baselines
+    (:func:`boltzkit.models.baseline.baselines`; none without training rows: no likelihoods) on
+    both splits: ``log_likelihood``, ``baseline_log_likelihood`` (by baseline name) and, the
+    independent-site one again, ``independent_site_log_likelihood``."""
     ll: dict[str, float | None] = {"train": None, "test": None}
-    base: dict[str, float | None] = {"train": None, "test": None}
-    if baseline is None:  # no data: log Z only
-        return {"log_likelihood": ll, "independent_site_log_likelihood": base}
-    base_lz = baseline.log_partition_exact()
+    base = {name: {"train": None, "test": None} for name in fitted}
+    for name, baseline in fitted.items():
+        base_lz = baseline.log_partition_exact()
+        for split, xw in (("train", train_xw), ("test", test_xw)):
+            if xw is not None:
+                base[name][split] = log_likelihood(baseline, xw[0], base_lz, xw[1])[0]
     for split, xw in (("train", train_xw), ("test", test_xw)):
-        if xw is None:
-            continue
-        base[split] = log_likelihood(baseline, xw[0], base_lz, xw[1])[0]
-        if log_z is not None:
+        if xw is not None and log_z is not None and fitted:
             ll[split] = log_likelihood(model, xw[0], log_z, xw[1])[0]
-    return {"log_likelihood": ll, "independent_site_log_likelihood": base}
+    return {"log_likelihood": ll, "baseline_log_likelihood": base,
+            "independent_site_log_likelihood": base.get(INDEPENDENT_SITE, {"train": None, "test": None})}
 
 
 def _moments(model, train_x: torch.Tensor, train_w, samples: torch.Tensor) -> dict[str, Any]:

@@ -361,7 +361,8 @@ def model_couplings(model, orders: int | Sequence[int] = 2, method: str = "exact
         return rbm_couplings(model, orders, method, gauge, index_sets, n_samples=n_samples, generator=generator,
                              **options)
     if units not in ("spin", "bernoulli"):
-        raise BoltzkitError(f"model {model.kind}: couplings need binary visible units")
+        raise BoltzkitError(f"model {model.kind}: the effective couplings (a generalized Ising "
+                            f"model) need binary visible units, not {model.visible.values_text}")
     n_sites = int(model.n_visible)
     if gauge == "lattice-gas":
         return lattice_gas_couplings(model.free_energy, n_sites, orders, index_sets, units, model.dtype,

@@ -456,8 +456,10 @@ def run_tree(run: str | os.PathLike, data: str | os.PathLike, out: str | os.Path
     number(eps, "--eps", 0.0, low_open=True)
     number(beta_min, "--beta-min", 0.0, 1.0, low_open=True)
     integer(beta_steps, "--beta-steps", 1)
+    model = load_model(run)
+    require(model, LayeredEnergy, "TreeRBM (TAP fixed points)")  # before reading the data
     points = load_run_points(run, data, dataset, n_points or None, seed)
-    _refuse_tap_beyond(load_model(run), points, max_memory)
+    _refuse_tap_beyond(model, points, max_memory)
     label_sets, label_source = tree_labels(labels, data, points)
     t0 = time.perf_counter()
     result = _walk(run, points, variant, beta_min, beta_steps, progress, order=order, eps=eps, tol=tol,

@@ -82,6 +82,7 @@ class ResumeState:
     permutation: np.ndarray
     cursor: int
     scheduler: dict[str, Any] | None = None  # None: a file written before learning-rate schedules
+    chains_hidden: torch.Tensor | None = None  # the chains' hidden states, for samplers that carry them
 
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
@@ -127,8 +128,9 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
            state: dict[str, Any] | None = None) -> None:
     """Add a checkpoint and/or replace the resume state, atomically.
 
-    ``state`` keys: chains (Tensor or None), rng, data_rng (ByteTensor), optimizer (state dict),
-    scheduler (state dict, optional), permutation (ndarray), cursor (int).
+    ``state`` keys: chains (Tensor or None), chains_hidden (Tensor or None: the hidden states of
+    chains whose sampler carries them, e.g. Gibbs-Langevin), rng, data_rng (ByteTensor), optimizer
+    (state dict), scheduler (state dict, optional), permutation (ndarray), cursor (int).
     """
     with atomic_hdf5(path, keep_existing=True) as f:
         if checkpoint:
@@ -147,8 +149,9 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             p = s.create_group("params")
             for name, tensor in params.items():
                 p.create_dataset(name, data=tensor.detach().cpu().numpy())
-            if state.get("chains") is not None:
-                s.create_dataset("chains", data=state["chains"].detach().cpu().numpy())
+            for name in ("chains", "chains_hidden"):
+                if state.get(name) is not None:
+                    s.create_dataset(name, data=state[name].detach().cpu().numpy())
             s.create_dataset("rng", data=state["rng"].numpy())
             s.create_dataset("data_rng", data=state["data_rng"].numpy())
             s.create_dataset("optimizer", data=_tensor_bytes(state["optimizer"]))
@@ -296,7 +299,8 @@ def _resume_state(s) -> ResumeState:
         rng=torch.from_numpy(s["rng"][()]), data_rng=torch.from_numpy(s["data_rng"][()]),
         optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
         cursor=int(s.attrs["cursor"]),
-        scheduler=scheduler)
+        scheduler=scheduler,
+        chains_hidden=torch.from_numpy(s["chains_hidden"][()]) if "chains_hidden" in s else None)
 
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,

@@ -3,8 +3,9 @@ log Z: the independent-site model of any visible space (the data's one-site stat
 else), and for real values the full-covariance Gaussian (docs/methods.md section 11.6).
 
 Each baseline has ``free_energy(x)`` (shape (batch,)), ``log_partition_exact()``, ``device`` and
-``dtype``: log p(x) = -free_energy(x) - log_partition_exact() in model values (add the visible
-space's ``log_jacobian`` for a density in the data's units).
+``dtype`` and ``visible``: log p(x) = -free_energy(x) - log_partition_exact() in model values (add the
+visible space's ``log_jacobian`` for a density in the data's units,
+:func:`boltzkit.evaluation.likelihood.log_likelihood`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["independent_site_model", "independent_gaussian_model", "full_covaria
 
 #: The names of the baselines in :func:`baselines`.
 INDEPENDENT_SITE = "independent-site"
-FULL_COVARIANCE = "full-covariance Gaussian"
+FULL_COVARIANCE = "full-covariance"
 # Ridge added to the covariance, relative to its mean diagonal: keeps the Cholesky factor of
 # collinear features (or of fewer rows than features) finite; 1e-6 of the mean variance moves
 # the log-density of standardised data by about 1e-6 per feature.
@@ -67,8 +68,8 @@ class FullCovarianceGaussian:
 
     kind = FULL_COVARIANCE
 
-    def __init__(self, mean: Tensor, cov: Tensor):
-        self.mean, self.cov = mean, cov
+    def __init__(self, mean: Tensor, cov: Tensor, visible: VisibleSpace = REAL_SPACE):
+        self.mean, self.cov, self.visible = mean, cov, visible
         self.cholesky = torch.linalg.cholesky(cov)
 
     @property
@@ -93,9 +94,10 @@ class FullCovarianceGaussian:
                      + self.cholesky.diagonal().log().sum())
 
 
-def full_covariance_model(x: Tensor, weights: Tensor | None = None) -> FullCovarianceGaussian:
-    """The full-covariance Gaussian fitted to ``x`` (shape (n, n_visible), real model values),
-    weighted by ``weights``: the weighted mean and population covariance, plus a ridge of 1e-6
+def full_covariance_model(x: Tensor, weights: Tensor | None = None,
+                          space: VisibleSpace = REAL_SPACE) -> FullCovarianceGaussian:
+    """The full-covariance Gaussian fitted to ``x`` (shape (n, n_visible), real model values of
+    ``space``), weighted by ``weights``: the weighted mean and population covariance, plus a ridge of 1e-6
     times the mean variance on the diagonal, in float64."""
     x = x.double()
     w = normalised(weights, x)
@@ -103,13 +105,14 @@ def full_covariance_model(x: Tensor, weights: Tensor | None = None) -> FullCovar
     centred = x - mean
     cov = (centred.T @ centred) / len(x) if w is None else (centred * w.unsqueeze(1)).T @ centred
     ridge = _RIDGE * float(cov.diagonal().mean().clamp_min(1e-300))
-    return FullCovarianceGaussian(mean, cov + ridge * torch.eye(len(mean), dtype=x.dtype, device=x.device))
+    return FullCovarianceGaussian(mean, cov + ridge * torch.eye(len(mean), dtype=x.dtype, device=x.device),
+                                  space)
 
 
 def baselines(space: VisibleSpace, x: Tensor, weights: Tensor | None = None) -> dict[str, object]:
     """The baselines of ``space`` fitted to ``x`` (model values) by name: "independent-site"
-    always, "full-covariance Gaussian" for real values."""
+    always, "full-covariance" (the Gaussian) for real values."""
     out = {INDEPENDENT_SITE: independent_site_model(space, x, weights)}
     if space.real:
-        out[FULL_COVARIANCE] = full_covariance_model(x, weights)
+        out[FULL_COVARIANCE] = full_covariance_model(x, weights, space)
     return out

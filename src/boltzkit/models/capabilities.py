@@ -16,6 +16,7 @@ capability                  methods                                             
 :class:`AnnealingPath`      ``annealed``, ``annealing_base_log_partition``           AIS
 :class:`FastAnnealing`      ``annealing_step``                                       AIS (fast path)
 :class:`MultiStepSampler`   ``sample_steps``                                         chains
+:class:`SamplerVariants`    ``samplers``, ``with_sampler_options``                   ``sample --sampler``
 :class:`CenteredGradient`    ``centering``                                             trainer
 :class:`Constrained`        ``after_update``                                         trainer
 :class:`Penalised`          ``penalized_parameters``                                 trainer (l1, l2)
@@ -43,7 +44,7 @@ from boltzkit.models.base import Chains
 
 __all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "LogPartitionExact", "ExactEnumeration",
            "ExactModelAverage", "ContinuousEnergy", "AnnealingPath",
-           "FastAnnealing", "MultiStepSampler", "CenteredGradient", "Constrained", "Penalised",
+           "FastAnnealing", "MultiStepSampler", "SamplerVariants", "CenteredGradient", "Constrained", "Penalised",
            "MomentMatching", "ProfileStart", "PseudoLikelihood", "PseudoLikelihoodProblem",
            "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "require"]
 
@@ -168,6 +169,22 @@ class MultiStepSampler(Protocol):
     def sample_steps(self, chains: Chains, n_steps: int, generator: torch.Generator | None = None,
                      beta: float = 1.0) -> Chains:
         """``n_steps`` Monte Carlo steps (:meth:`sample_step` ``n_steps`` times, faster)."""
+
+
+@runtime_checkable
+class SamplerVariants(Protocol):
+    """A Monte Carlo step with variants and settings of its own (e.g. block Gibbs or Gibbs-Langevin).
+
+    ``samplers``: the names of the variants; the first is the model's plain step. The settings are
+    options of the model's family (:attr:`~boltzkit.models.registry.Family.options`): ``sampler``
+    (one of ``samplers``) and the variant's own (e.g. ``langevin_steps``).
+    """
+
+    samplers: tuple[str, ...]
+
+    def with_sampler_options(self, options: dict[str, Any]) -> Any:
+        """The same model (tensors shared) whose step uses ``options`` (family option names, any
+        subset), each checked in one line naming its flag."""
 
 
 @runtime_checkable

@@ -50,10 +50,7 @@ HYBRID = register_family(Family(
     options={"nn_hidden": 128, "parts": "both", "activation": "silu"},
     parameter_count=lambda n, q, o: n + n * n + (n + 2) * o["nn_hidden"] + 1))
 
-#: The Gaussian-visible RBM (issue 11): model, samplers, exact and AIS log Z are built and tested;
-#: it is registered (the CLI's --model, boltzkit.GaussianRBM) once the training entry standardises
-#: real-valued data through its visible space and the CLI reads continuous files.
-GAUSSIAN_RBM = (Family(
+GAUSSIAN_RBM = register_family(Family(
     kind="gaussian-rbm", summary="RBM with Gaussian visible units (learned variances) and {0,1} hidden "
     "units, for real-valued data", api_name="GaussianRBM", visible="real",
     builder="boltzkit.models.gaussian_rbm:build_from_data",

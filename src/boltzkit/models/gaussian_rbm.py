@@ -81,6 +81,7 @@ class GaussianRBM(RandomChains):
     """
 
     kind = "gaussian-rbm"
+    samplers = SAMPLERS  # the variants of sample_step (capability SamplerVariants)
     penalized_parameters = ("weights",)  # the trainer's l1/l2 apply to these
     shared_random_numbers = False  # sample_steps draws the numbers of each step in turn
 
@@ -129,6 +130,19 @@ class GaussianRBM(RandomChains):
     def with_sampler(self, sampler: SamplerSettings) -> "GaussianRBM":
         """The same model (tensors shared) whose :meth:`sample_step` runs ``sampler``."""
         return self._with(sampler=sampler)
+
+    def with_sampler_options(self, options: dict[str, Any]) -> "GaussianRBM":
+        """The same model whose sampler takes ``options`` (keys ``sampler``, ``langevin_steps``,
+        ``langevin_step_size``; those not given keep their values), checked by
+        :class:`SamplerSettings`."""
+        unknown = sorted(set(options) - {"sampler", "langevin_steps", "langevin_step_size"})
+        if unknown:
+            raise InvalidValue(f"the {self.kind} sampler has no option {', '.join(unknown)}")
+        current = self.sampler
+        return self._with(sampler=SamplerSettings(options.get("sampler", current.name),
+                                                  options.get("langevin_steps", current.langevin_steps),
+                                                  options.get("langevin_step_size",
+                                                              current.langevin_step_size)))
 
     @property
     def n_visible(self) -> int:

@@ -23,7 +23,7 @@ from boltzkit.errors import BoltzkitError
 from boltzkit.models.visible import VISIBLE_KINDS, VisibleSpace
 
 __all__ = ["Family", "register_family", "family", "families", "kinds", "model_from_config",
-           "TRAINING_METHODS"]
+           "TRAINING_METHODS", "OPTION_FLAGS"]
 
 #: Every training method of the toolkit (a family lists those that apply to it).
 TRAINING_METHODS = ("pcd", "cd", "rdm", "exact", "plm")
@@ -46,9 +46,10 @@ class Family:
         One line for ``--help``.
     api_name : str
         Its estimator in the Python API, ``boltzkit.<api_name>``.
-    visible : {"bernoulli", "spin", "categorical"}
+    visible : {"bernoulli", "spin", "categorical", "real"}
         The values of its visible units; binary data files feed bernoulli and spin families,
-        categorical ones (alignments, integer states) feed categorical families.
+        categorical ones (alignments, integer states) feed categorical families, real-valued
+        matrices and grey-level images feed real families.
     builder : callable or "module:attribute"
         ``build(data, weights, space, options, seed) -> model``: a model initialised from
         training data ``data`` (Tensor (n, n_visible), model values) with row ``weights`` (or
@@ -86,12 +87,37 @@ class Family:
 
     @property
     def data_kind(self) -> str:
-        """Which data reader feeds it: "binary" or "categorical" (:mod:`boltzkit.data.specs`)."""
+        """Which data reader feeds it: "binary", "categorical" or "continuous" (:mod:`boltzkit.data.specs`)."""
         return self.space().data_kind
 
     def space(self, n_states: int = 2) -> VisibleSpace:
         """Its :class:`~boltzkit.models.visible.VisibleSpace` for data with ``n_states`` states."""
         return VisibleSpace(self.visible, n_states if self.visible == "categorical" else 2)
+
+    def options_from_flags(self, values: Mapping[str, Any], typed: Any = ()) -> dict[str, Any]:
+        """The family's options from command-line flags: ``values`` maps each flag of
+        :data:`OPTION_FLAGS` to its value (typed or default); the family takes those of its own
+        options. A flag in ``typed`` (what the user typed) for an option the family does not take
+        is refused in one line, except ``--hidden``, which every command line accepts."""
+        options = {}
+        for flag, value in values.items():
+            name = OPTION_FLAGS[flag]
+            if name in self.options:
+                options[name] = value
+            elif flag in typed and flag != "--hidden":
+                takers = [f.kind for f in _FAMILIES.values() if name in f.options]
+                raise BoltzkitError(f"{flag}: the {self.kind} family takes no such option"
+                                    + (f" (it is an option of {', '.join(takers)})" if takers else ""))
+        return options
+
+    def data_space(self, samples, weights=None, n_states: int = 2,
+                   options: Mapping[str, Any] | None = None) -> VisibleSpace:
+        """Its visible space fitted to the training rows ``samples`` (data values) with row
+        ``weights``: :meth:`space` for ``n_states``, then
+        :meth:`~boltzkit.models.visible.VisibleSpace.fitted`, which standardises real-valued data
+        unless the family's ``standardize`` option is False (discrete spaces are returned as they are)."""
+        standardize = self.with_options(options).get("standardize", True)
+        return self.space(n_states).fitted(samples, weights, standardize=standardize)
 
     def with_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The family's options: the defaults of those not given; a name it does not take is refused."""
@@ -125,6 +151,11 @@ class Family:
 
 
 _FAMILIES: dict[str, Family] = {}
+
+#: The command-line flag of each family option (``boltzkit train``): the family's option name.
+OPTION_FLAGS = {"--hidden": "n_hidden", "--nn-hidden": "nn_hidden", "--hybrid-parts": "parts",
+                "--standardize": "standardize", "--sampler": "sampler",
+                "--langevin-steps": "langevin_steps", "--langevin-step-size": "langevin_step_size"}
 
 
 def register_family(entry: Family, replace: bool = False) -> Family:

@@ -137,6 +137,19 @@ class VisibleSpace:
             return x.astype(np.int64)
         return ((x + 1.0) / 2.0 if self.name == "spin" else x).astype(np.uint8)
 
+    def from_api(self, x: np.ndarray) -> np.ndarray:
+        """Values as the Python API takes them (array of shape (n, n_visible)) as model values:
+        discrete spaces take their model values (``{0,1}``, ±1, codes) as they are, a real space
+        takes the data's units (standardised here)."""
+        return self.from_data(x) if self.real else np.asarray(x, dtype=np.float64)
+
+    def to_api(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Model values as the Python API returns them: the inverse of :meth:`from_api` (codes as
+        integers, real values in the data's units, other values as they are)."""
+        if self.real or self.categorical:
+            return self.to_data(x)
+        return x if isinstance(x, np.ndarray) else x.detach().cpu().numpy()
+
     def tensor(self, samples: np.ndarray, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
         """Data values as a tensor of model values."""
         import torch  # heavy: the space itself is plain data, read by the registry (CLI --help)
@@ -173,6 +186,9 @@ class VisibleSpace:
         x = np.asarray(samples, dtype=np.float64)
         if x.ndim != 2 or len(x) == 0 or not np.isfinite(x).all():
             raise InvalidValue("standardisation needs a non-empty 2-D array of finite values")
+        if len(x) < 2:
+            raise InvalidValue("cannot standardise 1 sample: real values need at least 2 rows "
+                               "(or standardize=False)")
         w = np.full(len(x), 1.0 / len(x)) if weights is None else np.asarray(weights, np.float64)
         if w.shape != (len(x),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
             raise InvalidValue("standardisation weights must be finite, non-negative, one per row, "

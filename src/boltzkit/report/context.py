@@ -6,6 +6,11 @@ the log-likelihood curve along the checkpoints, generated samples, the moments. 
 depends on the model goes through what the model declares: its visible space
 (:class:`~boltzkit.models.visible.VisibleSpace`: data values -> model values, the moments to
 compare, the independent-site baseline) and its capabilities (:mod:`boltzkit.models.capabilities`).
+
+Real visible values (docs/methods.md section 11.6): the stored data rows are in the data's units,
+over the columns the model sees; :meth:`ReportContext.file_layout` puts the columns the reader left
+out back (the run's stored data spec), so that images are drawn whole; the model's values, hence
+PCA and moments, are standardised (unless the run turned standardisation off).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 import torch
 
 from boltzkit.checks import integer, number
-from boltzkit.data.specs import DATA_SAMPLE_ROWS
+from boltzkit.data.specs import DATA_SAMPLE_ROWS, spec_from_config
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.log_partition import LogPartition
 from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
@@ -44,8 +49,8 @@ class ReportOptions:
         error bar): ``boltzkit evaluate``'s defaults, so that both give (and share, through the
         run file) the same numbers.
     curve_ais_chains, curve_ais_steps : the cheaper AIS of the earlier checkpoints of the curve.
-    n_samples, gibbs_steps : generated samples (from uniformly random starts) and their Monte Carlo
-        steps.
+    n_samples, gibbs_steps : generated samples (from the model's random starts: uniform, Gaussian
+        noise for real values) and their Monte Carlo steps.
     seed : seeds AIS and the sampler.
     device : "cpu" or "cuda[:N]".
     landscape, tree : add the TAP free-energy landscape and the TreeRBM tree of ``tree_points``
@@ -122,8 +127,9 @@ class ReportContext:
     expensive quantities, computed on first use (``cached_property``).
 
     Data are given as the model's values (``model.visible``: {0,1} for bernoulli units, ±1 for
-    spins, float codes 0..q-1 for categorical units). ``notes`` collects one-line remarks shown
-    at the top of the page (e.g. a missing test file, a section the model has no capability for).
+    spins, float codes 0..q-1 for categorical units, standardised values for real units unless the
+    run turned standardisation off). ``notes`` collects one-line remarks shown at the top of the
+    page (e.g. a missing test file, a section the model has no capability for).
     """
 
     def __init__(self, run_path: str | os.PathLike, options: ReportOptions | None = None,
@@ -152,12 +158,26 @@ class ReportContext:
         return self.model.visible.categorical
 
     @property
+    def real(self) -> bool:
+        """True for real visible values (grey levels and data units instead of {0,1})."""
+        return self.model.visible.real
+
+    @property
     def units(self) -> str:
         """The model's visible values, as shown in captions."""
         space = self.model.visible
+        if space.real:
+            return "standardised values" if space.scale is not None else "real values"
         if space.categorical:
             return f"codes 0..{space.n_states - 1}"
         return "{-1,+1}" if space.name == "spin" else "{0,1}"
+
+    @property
+    def starts(self) -> str:
+        """Where the generated chains start, in captions: the model's random starts (Gaussian
+        noise for real values, docs/methods.md section 11.4; uniformly random configurations
+        otherwise)."""
+        return "Gaussian noise starts" if self.model.visible.real else "uniformly random starts"
 
     @property
     def step_name(self) -> str:
@@ -216,7 +236,27 @@ class ReportContext:
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
+        """The data file's image shape (its columns; see :meth:`file_layout`), or None."""
         return self.data_sample[2]
+
+    @cached_property
+    def _data_spec(self) -> Any:
+        """The run's stored data spec, or None (a run fitted from arrays, or a spec that cannot
+        be read: the rows are then shown as the model sees them)."""
+        if "data" not in self.config:
+            return None
+        try:
+            return spec_from_config(self.config, self.run_path)
+        except BoltzkitError as e:
+            self.notes.append(f"rows shown as the model sees them: {one_line(e)}")
+            return None
+
+    def file_layout(self, rows: np.ndarray) -> np.ndarray:
+        """Rows in the data's units over the model's columns, shape (n, N), in the data file's
+        layout (the stored spec's ``expand``: columns the reader left out hold their value; the
+        rows themselves without a spec)."""
+        spec = self._data_spec
+        return np.asarray(rows) if spec is None else spec.expand(np.asarray(rows))
 
     @cached_property
     def train_x(self) -> torch.Tensor | None:
@@ -299,9 +339,19 @@ class ReportContext:
         return self.likelihoods(self.last_update, self.model)["independent_site_log_likelihood"]
 
     @cached_property
+    def baselines(self) -> dict[str, dict[str, float | None]]:
+        """Log-likelihoods (train, test) of every baseline of the model's visible space
+        (:func:`boltzkit.models.baseline.baselines`: "independent-site", and "full-covariance" for
+        real values) fitted to :attr:`baseline_data`, by name; empty without data."""
+        if self.baseline_data is None:
+            return {}
+        r = self.likelihoods(self.last_update, self.model)
+        return r.get("baseline_log_likelihood") or {"independent-site": r["independent_site_log_likelihood"]}
+
+    @cached_property
     def samples(self) -> np.ndarray:
         """``n_samples`` configurations of the last model after ``gibbs_steps`` Monte Carlo steps
-        from uniformly random starts, shape (n_samples, N), as the model's values."""
+        from its random starts (:attr:`starts`), shape (n_samples, N), as the model's values."""
         generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
         x = sample(self.model, self.options.n_samples, self.options.gibbs_steps, generator)
         self.progress(90)

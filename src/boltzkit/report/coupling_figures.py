@@ -244,6 +244,8 @@ def couplings_section(ctx: ReportContext) -> Section | None:
         return None
     model = ctx.model.to("cpu")
     if model.visible.name not in _DISCRETE_SPACES:  # the expansion is over discrete configurations
+        ctx.notes.append(f"no couplings section: effective couplings expand the energy over discrete "
+                         f"configurations, and this model has {model.visible.values_text}")
         return None
     truth, truth_path = _reference(ctx)
     if truth is None:  # only for generated data: on real data (MNIST: N = 784) the expansion is costly

@@ -3,8 +3,9 @@
 Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot``: no GUI
 backend, no global figure registry (nothing to close, safe in threads and on headless machines);
 ``fig.savefig(path)`` renders with Agg. Arrays are NumPy arrays (tensors are accepted and moved to
-the CPU). Samples are in the model's units, {0,1} or ±1; pictures show the high value (1 or +1)
-black, as :mod:`boltzkit.report.images` does.
+the CPU). Binary samples are in the model's units, {0,1} or ±1; pictures show the high value
+(1 or +1) black, and real values as grey levels on a range the caller gives (low white, high
+black, clipped), as :mod:`boltzkit.report.images` does.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from boltzkit.report.images import as_bernoulli, image_grid
+from boltzkit.report.images import as_bernoulli, grey_levels, image_grid
 
 __all__ = ["PCAProjection", "pca_projection", "likelihood_curve", "samples_figure", "pca_figure",
            "moments_figure", "weights_figure", "diagonal_scatter", "as_numpy"]
 
 _DATA_COLOR = "#1f77b4"
 _MODEL_COLOR = "#d62728"
+_BASELINE_COLORS = ("0.4", "#8c564b", "#2ca02c", "#9467bd")  # one per baseline: grey first
+_SPLIT_STYLES = {"train": ":", "test": "-."}
 _MAX_SCATTER_POINTS = 20000  # points drawn in a moments scatter (r is computed on all of them)
 
 
@@ -57,8 +60,10 @@ def likelihood_curve(updates: Sequence[int], train_ll: Sequence[float],
     train_ll, test_ll : sequences of float, shape (n_points,)
         Mean log p(x) of the training (and held-out) data at each checkpoint.
     baseline : float or mapping name -> float, optional
-        Horizontal reference lines, e.g. the independent-site model's log-likelihood
-        ``{"independent-site (train)": -120.3, "independent-site (test)": -121.0}``.
+        Horizontal reference lines, e.g. the baselines' log-likelihoods
+        ``{"independent-site (train)": -120.3, "independent-site (test)": -121.0,
+        "full-covariance (train)": -80.1, ...}``: one colour per baseline (grey for the first), a
+        dotted line for "(train)" and a dash-dotted one for "(test)".
     error : sequence of float, shape (n_points,), optional
         Standard error of log Z at each checkpoint (AIS), drawn as error bars: log p(x) =
         -F(x) - log Z shifts by the same amount for every x.
@@ -73,10 +78,8 @@ def likelihood_curve(updates: Sequence[int], train_ll: Sequence[float],
         ax.errorbar(updates, np.asarray(test_ll, dtype=float), yerr=yerr, fmt="s--", ms=4,
                     color=_MODEL_COLOR, capsize=2, label="test")
     if baseline is not None:
-        lines = {"independent-site model": baseline} if np.isscalar(baseline) else dict(baseline)
-        styles = itertools.cycle((":", "-.", "--", (0, (1, 3))))
-        for (name, value), style in zip(lines.items(), styles):
-            ax.axhline(float(value), color="0.4", ls=style, lw=1.2, label=name)
+        _baseline_lines(ax, {"independent-site model": baseline} if np.isscalar(baseline)
+                        else dict(baseline))
     ax.set_xscale("log")
     ax.set_xlabel("parameter updates (log scale)")
     ax.set_ylabel("mean log-likelihood per sample (nats)")
@@ -86,21 +89,48 @@ def likelihood_curve(updates: Sequence[int], train_ll: Sequence[float],
     return fig
 
 
+def _baseline_lines(ax, lines: dict[str, float]) -> None:
+    """One horizontal line per entry: a colour per baseline and a style per split, the split read
+    from a name ending in " (train)" or " (test)" (other names: a style each)."""
+    colors: dict[str, str] = {}
+    palette = itertools.cycle(_BASELINE_COLORS)
+    free_styles = itertools.cycle(("--", (0, (1, 3)), (0, (5, 1, 1, 1))))
+    for name, value in lines.items():
+        base, split = _split_of(name)
+        if base not in colors:
+            colors[base] = next(palette)
+        style = _SPLIT_STYLES[split] if split is not None else next(free_styles)
+        ax.axhline(float(value), color=colors[base], ls=style, lw=1.2, label=name)
+
+
+def _split_of(name: str) -> tuple[str, str | None]:
+    """("independent-site", "train") for "independent-site (train)"; (name, None) otherwise."""
+    for split in _SPLIT_STYLES:
+        if name.endswith(f" ({split})"):
+            return name[:-len(split) - 3], split
+    return name, None
+
+
 # ------------------------------------------------------------------------------ samples
 def samples_figure(x: np.ndarray, image_shape: tuple[int, int] | None, n: int = 100,
-                   title: str | None = None) -> Figure:
+                   title: str | None = None,
+                   value_range: tuple[float, float] | None = None) -> Figure:
     """The first ``n`` samples: an image grid when ``image_shape`` is given, else a raster
     (one row per sample, one column per site).
 
     Parameters
     ----------
-    x : array of shape (n_samples, n_visible), values in {0,1} or ±1
+    x : array of shape (n_samples, n_visible), values in {0,1} or ±1, or real values
     image_shape : (height, width) or None
     n : int
         Number of samples shown.
     title : str, optional
+    value_range : (low, high), optional
+        Real values: the grey scale's range (:func:`boltzkit.report.images.grey_levels`: low
+        white, high black, values outside clipped); None for binary values.
     """
-    v = as_bernoulli(as_numpy(x))[:n]
+    x = as_numpy(x)[:n]
+    v = as_bernoulli(x) if value_range is None else grey_levels(x, value_range)
     if image_shape is not None:
         grid = image_grid(v, image_shape)
         width = 4.6
@@ -115,7 +145,8 @@ def samples_figure(x: np.ndarray, image_shape: tuple[int, int] | None, n: int = 
         ax.imshow(v, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
         ax.set_xlabel("site i")
         ax.set_ylabel("sample")
-    ax.set_title(title or f"{len(v)} samples (black = 1 / +1)", fontsize="medium")
+    black = "1 / +1" if value_range is None else f"{value_range[1]:.3g}"
+    ax.set_title(title or f"{len(v)} samples (black = {black})", fontsize="medium")
     return fig
 
 

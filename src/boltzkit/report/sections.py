@@ -1,9 +1,14 @@
-"""The report sections every run has, and those of binary visible units.
+"""The report sections every run has, and those of binary and real visible units.
 
-* :func:`summary_section`, :func:`training_curve_section`: every run;
+* :func:`summary_section`, :func:`training_curve_section`: every run (with a line per baseline of
+  the visible space: independent-site, and full-covariance for real values);
 * :func:`samples_section` (image grids when the data have an image shape), :func:`pca_section`,
-  :func:`moments_section`: models with binary ({0,1} or ±1) visible units — categorical models
-  get logos and C_ij(a, b) from :mod:`boltzkit.report.categorical` instead;
+  :func:`moments_section`: models with binary ({0,1} or ±1) or real visible units — categorical
+  models get logos and C_ij(a, b) from :mod:`boltzkit.report.categorical` instead. Real samples
+  are shown in the data's units as grey levels: images over the data's range, whole (the columns
+  the reader left out put back), other data as standardised values on [-3, 3]
+  (:mod:`boltzkit.report.images`; docs/methods.md section 11.6); PCA and moments use the model's
+  (standardised) values;
 * :func:`weights_section`: receptive fields of models with a layered energy
   (:class:`~boltzkit.models.capabilities.LayeredEnergy`) and binary visible units.
 
@@ -16,11 +21,14 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
+
 from boltzkit.evaluation.log_partition import LogPartition
 from boltzkit.models.capabilities import LayeredEnergy
 from boltzkit.report import figures
 from boltzkit.report.context import ReportContext
 from boltzkit.report.fragments import Section, figure_html, table_html
+from boltzkit.report.images import STANDARD_RANGE, data_range, standard_scores
 
 __all__ = ["summary_section", "training_curve_section", "samples_section", "pca_section",
            "moments_section", "weights_section"]
@@ -89,9 +97,8 @@ def summary_section(ctx: ReportContext) -> Section:
     numbers = [("log Z", _log_z_text(final.log_z)),
                ("log-likelihood, train (nats/sample)", final.train),
                ("log-likelihood, test (nats/sample)", final.test)]
-    if ctx.baseline is not None:
-        numbers += [("independent-site, train", ctx.baseline["train"]),
-                    ("independent-site, test", ctx.baseline["test"])]
+    for name, values in ctx.baselines.items():
+        numbers += [(f"{name}, train", values["train"]), (f"{name}, test", values["test"])]
     if ctx.moments is not None:
         numbers += [("Pearson r, means", ctx.moments.means_pearson),
                     ("Pearson r, correlations C_ij", ctx.moments.correlations_pearson)]
@@ -105,7 +112,7 @@ def summary_section(ctx: ReportContext) -> Section:
 
 
 def training_curve_section(ctx: ReportContext) -> Section:
-    """Log-likelihood along the checkpoints, with the independent-site baseline."""
+    """Log-likelihood along the checkpoints, with a line per baseline of the visible space."""
     points = ctx.curve
     rows = [(p.update, _log_z_text(p.log_z), p.train, p.test) for p in points]
     table = table_html(rows, ("update", "log Z", "train log-lik.", "test log-lik."))
@@ -115,47 +122,77 @@ def training_curve_section(ctx: ReportContext) -> Section:
         return Section("Training curve", "<p>log Z cannot be computed for this model (too many "
                                          "configurations to enumerate, no AIS path): no "
                                          "log-likelihood.</p>" + table)
-    baseline = {f"independent-site ({split})": value
-                for split, value in (ctx.baseline or {}).items() if value is not None}
+    baseline = {f"{name} ({split})": value for name, values in ctx.baselines.items()
+                for split, value in values.items() if value is not None}
     has_test = all(p.test is not None for p in points)
     fig = figures.likelihood_curve([p.update for p in points], [p.train for p in points],
                                    [p.test for p in points] if has_test else None, baseline,
                                    [p.log_z.error for p in points])
     o, last = ctx.options, ctx.curve_settings(ctx.last_update)
     if all(p.log_z.method == "exact" for p in points):
-        how = "log Z is exact (enumeration of the smaller layer)."
+        how = ("log Z is exact (a sum over the discrete units, the Gaussian integral over the "
+               "real ones in closed form)." if ctx.real
+               else "log Z is exact (enumeration of the smaller layer).")
     else:
         how = (f"log Z by AIS from the independent-site model (error bars: one standard error), with "
                f"{o.curve_ais_chains} chains and {o.curve_ais_steps} temperatures, and for the last "
                f"checkpoint {last.ais_chains} chains and {last.ais_steps} temperatures, as boltzkit "
                "evaluate.")
-    caption = (f"Mean log p(x) = −F(x) − log Z over {len(ctx.baseline_data[0])} training rows"
+    names = " and ".join(f"the {name} model" for name in ctx.baselines) or "the baselines"
+    density = " (densities in the data's units)" if ctx.real else ""
+    caption = (f"Mean log p(x) = −F(x) − log Z{density} over {len(ctx.baseline_data[0])} training rows"
                + (f" and {len(ctx.test[0])} test rows" if has_test else "")
-               + f", at {len(points)} of the {len(ctx.updates)} checkpoints; the grey lines are "
-               f"the independent-site model fitted to the same training rows. {how}")
+               + f", at {len(points)} of the {len(ctx.updates)} checkpoints; the horizontal lines are "
+               f"{names}, fitted to the same training rows. {how}")
     return Section("Training curve", figure_html(fig, "log-likelihood along training", caption)
                    + table)
 
 
 def samples_section(ctx: ReportContext) -> Section | None:
-    """Generated samples next to training data (binary visible units; categorical ones:
+    """Generated samples next to training data (binary or real visible units; categorical ones:
     :func:`boltzkit.report.categorical.sequences_section`)."""
     if ctx.categorical:
         return None
     o = ctx.options
-    n_show = 100 if ctx.image_shape is not None else 60
-    shown = (("training data", ctx.data_sample[0]), ("generated samples", ctx.samples))
-    parts = [figure_html(figures.samples_figure(x, ctx.image_shape, n_show, what), what)
+    shown, image_shape, value_range, scale = _shown_samples(ctx)
+    n_show = 100 if image_shape is not None else 60
+    parts = [figure_html(figures.samples_figure(x, image_shape, n_show, what, value_range), what)
              for what, x in shown if x is not None]
     caption = (f"Generated: {o.n_samples} independent chains of the last model (update "
-               f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} from uniformly random "
-               f"starts, seed {o.seed}; the first {n_show} are shown. Black = 1 (or +1).")
+               f"{ctx.last_update}), {o.gibbs_steps} {ctx.step_name} from {ctx.starts}, seed "
+               f"{o.seed}; the first {n_show} are shown. {scale}")
     return Section("Samples", f'<div class="row">{"".join(parts)}</div><p class="caption">'
                               f"{html.escape(caption)}</p>")
 
 
+def _shown_samples(ctx: ReportContext) -> tuple[list, tuple[int, int] | None,
+                                                tuple[float, float] | None, str]:
+    """([(title, rows)] of training data and generated samples as drawn, image shape or None,
+    grey-scale range or None (binary values), the scale in words)."""
+    rows, samples = ctx.data_sample[0], ctx.samples
+    if not ctx.real:
+        return ([("training data", rows), ("generated samples", samples)], ctx.image_shape, None,
+                "Black = 1 (or +1).")
+    space = ctx.model.visible
+    data = None if rows is None else ctx.file_layout(rows)
+    generated = ctx.file_layout(space.to_data(samples))
+    shape = ctx.image_shape
+    if shape is not None and shape[0] * shape[1] == generated.shape[1]:  # images: data units
+        low, high = data_range(generated if data is None else data)
+        return ([("training data", data), ("generated samples", generated)], shape, (low, high),
+                f"Grey levels in the data's units, {low:.3g} white to {high:.3g} black (the "
+                "data's range), values outside clipped.")
+    reference = None if rows is None else np.asarray(rows, dtype=np.float64)
+    scored = [(what, None if x is None else standard_scores(space, x, reference))
+              for what, x in (("training data", rows), ("generated samples", space.to_data(samples)))]
+    low, high = STANDARD_RANGE
+    return (scored, None, STANDARD_RANGE, f"Standardised values, {low:g} white to {high:g} black, "
+            "values outside clipped.")
+
+
 def pca_section(ctx: ReportContext) -> Section | None:
-    """Data and samples on the principal directions of the data (binary visible units)."""
+    """Data and samples on the principal directions of the data (binary or real visible units,
+    in the model's values)."""
     if ctx.train_x is None or ctx.categorical:
         return None
     data = ctx.train_x.cpu().numpy()
@@ -166,7 +203,8 @@ def pca_section(ctx: ReportContext) -> Section | None:
 
 
 def moments_section(ctx: ReportContext) -> Section | None:
-    """Means and connected correlations of generated samples vs data (binary visible units)."""
+    """Means and connected correlations of generated samples vs data (binary or real visible
+    units, in the model's values)."""
     m = ctx.moments
     if m is None or ctx.categorical:
         return None
@@ -175,7 +213,13 @@ def moments_section(ctx: ReportContext) -> Section | None:
     table = table_html([("means ⟨x_i⟩", m.means_pearson, m.means_slope),
                         ("correlations C_ij", m.correlations_pearson, m.correlations_slope)],
                        ("moment", "Pearson r", "slope (model on data)"))
-    return Section("Moments", figure_html(fig, "moments of samples vs data") + table)
+    caption = None
+    if ctx.real and ctx.model.visible.scale is not None:  # standardised on (nearly) these rows
+        caption = ("Values standardised on the training rows: the data's means are about 0 by "
+                   "construction, so the Pearson r and slope of the means say little; the largest "
+                   f"|⟨x_i⟩| of the samples is {float(abs(figures.as_numpy(m.model_means)).max()):.3g}.")
+    return Section("Moments", figure_html(fig, "moments of samples vs data",
+                                          caption and html.escape(caption)) + table)
 
 
 def weights_section(ctx: ReportContext) -> Section | None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -38,7 +39,7 @@ import numpy as np
 import torch
 
 from boltzkit.checks import all_finite, integer, number
-from boltzkit.data.specs import DATA_SAMPLE_ROWS, MSASpec, spec_from_config
+from boltzkit.data.specs import DATA_SAMPLE_ROWS, spec_from_config
 from boltzkit.errors import BoltzkitError, InvalidValue, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
@@ -110,15 +111,18 @@ class TrainingData:
             trajectory.write_data_ids(out, self.sample_ids())
 
 
-def prepare_data(entry: Family, spec: Any, config: TrainingConfig) -> TrainingData:
-    """Read the training split of ``spec`` for family ``entry``."""
-    if (entry.data_kind == "categorical") != isinstance(spec, MSASpec):
-        raise BoltzkitError(f"model {entry.kind} trains on {entry.data_kind} data "
-                            f"({'an alignment' if entry.data_kind == 'categorical' else 'not an alignment'})")
+def prepare_data(entry: Family, spec: Any, config: TrainingConfig,
+                 options: Mapping[str, Any] | None = None) -> TrainingData:
+    """Read the training split of ``spec`` for family ``entry`` (with its ``options``): the model's
+    visible space is fitted to the training rows (:meth:`Family.data_space`, e.g. the
+    standardisation of real-valued data)."""
+    if spec.data_kind != entry.data_kind:
+        raise BoltzkitError(f"model {entry.kind} trains on {entry.data_kind} data, not on "
+                            f"{spec.data_kind} data")
     train, _ = spec.load()  # never empty: the readers and the split refuse that
-    return TrainingData(train.samples, train.weights, entry.space(getattr(train, "q", 2)), config,
-                        train.labels, train.image_shape, getattr(train, "alphabet", None),
-                        getattr(train, "ids", None))
+    space = entry.data_space(train.samples, train.weights, getattr(train, "q", 2), options)
+    return TrainingData(train.samples, train.weights, space, config, train.labels,
+                        train.image_shape, getattr(train, "alphabet", None), getattr(train, "ids", None))
 
 
 def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
@@ -195,7 +199,7 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
     with writing_run(out):
         if extended:
             trajectory.update_config(out, {"training": config.to_dict()})
-        data = prepare_data(entry, spec, config)
+        data = prepare_data(entry, spec, config, options)
         return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
                            options=options, lambda_h=lambda_h, lambda_J=lambda_J,
                            pseudocount=pseudocount, target_pearson=target_pearson,
@@ -274,6 +278,9 @@ RESUME_FLAGS = {
     "--labels": ("data", "labels_path"), "--binarize": ("data", "binarize"),
     "--alphabet": ("data", "alphabet"), "--reweight": ("data", "reweight"),
     "--threshold": ("data", "threshold"), "--labels-column": ("data", "labels_column"),
+    "--standardize": ("model", "standardize"), "--sampler": ("model", "sampler"),
+    "--langevin-steps": ("model", "langevin_steps"), "--langevin-step-size": ("model", "langevin_step_size"),
+    "--nn-hidden": ("model", "nn_hidden"), "--hybrid-parts": ("model", "parts"),
 }
 
 
@@ -338,7 +345,10 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
         run_config["bmdca"] = {"pseudocount": pseudocount, "target_pearson": target_pearson}
         model = model.from_profile(target)
     # bmDCA: the pseudocounted frequencies are the positive phase, in place of the raw ones
-    trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target)
+    with warnings.catch_warnings():
+        if resume:  # the run's checkpoint schedule was noted (--checkpoints > --updates) when it started
+            warnings.simplefilter("ignore", UserWarning)
+        trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target)
     if resume:
         trainer.resume()
     else:

@@ -32,8 +32,8 @@ from boltzkit.checks import all_finite
 from boltzkit.errors import TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
-from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, MomentMatching,
-                                          Penalised, require)
+from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration,
+                                          ExactModelAverage, MomentMatching, Penalised, require)
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 from boltzkit.training.schedule import make_scheduler
@@ -90,7 +90,7 @@ class Trainer:
         if config.method == "plm":
             raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
                              "boltzkit.training.plm.fit_plm, not the Trainer")
-        if config.method == "exact":
+        if config.method == "exact" and not isinstance(model, ExactModelAverage):
             require(model, ExactEnumeration, "--method exact")
         full_batch = config.batch_size >= len(data) and isinstance(model, MomentMatching)
         if data_statistics is not None and not full_batch:
@@ -107,6 +107,7 @@ class Trainer:
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
         return {"chains": None if self.chains is None else self.chains.visible,
+                "chains_hidden": None if self.chains is None else self.chains.hidden,
                 "rng": self.rng.get_state(), "data_rng": self.data_rng.get_state(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "permutation": self.permutation, "cursor": self.cursor}
@@ -148,7 +149,8 @@ class Trainer:
         self.update = state.update
         self.wall_time = state.wall_time
         if state.chains is not None:
-            self.chains = Chains(state.chains.to(self.device, self.data.dtype))
+            hidden = None if state.chains_hidden is None else state.chains_hidden.to(self.device, self.data.dtype)
+            self.chains = Chains(state.chains.to(self.device, self.data.dtype), hidden)
 
     def save(self, checkpoint: bool) -> None:
         if self.out is None:
@@ -172,6 +174,8 @@ class Trainer:
     def _negative_chains(self, batch: Tensor) -> Chains:
         method, n_chains = self.config.method, self.config.n_chains
         if method == "exact":
+            if isinstance(self.model, ExactModelAverage):  # e.g. every hidden state of a Gaussian RBM
+                return self.model.exact_chains()
             # the exact model average: every visible state weighted by p(v) = exp(-F(v)) / Z
             states = self.model.enumerate_visible()
             return Chains(states, None, torch.softmax(-self.model.free_energy(states), 0))
