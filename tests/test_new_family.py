@@ -97,7 +97,8 @@ class IndependentSites:
 
 
 def build(data: Tensor, weights, space, options: dict[str, Any], seed: int) -> IndependentSites:
-    return IndependentSites(torch.zeros(data.shape[1], dtype=data.dtype, device=data.device))
+    return IndependentSites(torch.full((data.shape[1],), float(options["init_bias"]), dtype=data.dtype,
+                                       device=data.device))
 
 
 def load(config: dict[str, Any], params: dict[str, Tensor]) -> IndependentSites:
@@ -108,7 +109,9 @@ def load(config: dict[str, Any], params: dict[str, Tensor]) -> IndependentSites:
 def toy_family():
     register_family(Family(kind=KIND, summary="independent {0,1} sites (a test family)",
                            api_name="ToyIndependent", visible="bernoulli", builder=build,
-                           loader=load, methods=("pcd", "cd", "rdm", "exact")))
+                           loader=load, methods=("pcd", "cd", "rdm", "exact"),
+                           options={"init_bias": 0.0},
+                           flags={"init_bias": ("--init-bias", "the sites' starting bias")}))
     yield KIND
     unregister_family(KIND)
 
@@ -161,3 +164,21 @@ def test_python_api_gets_an_estimator_for_the_family(toy_family, data):
     assert p.sum() == pytest.approx(1.0, abs=1e-9)  # normalised over the 2^8 states (float64)
     with pytest.raises(BoltzkitError, match="no hidden units"):
         est.transform(x)
+
+
+def test_a_family_option_is_a_train_flag_without_touching_the_cli(toy_family, data):
+    folder, _ = data
+    run = folder / "biased.h5"
+    _invoke("train", folder / "x.npy", "--out", run, "--model", toy_family, "--init-bias", "2.5",
+            "--updates", "1", "--lr", "1e-9", "--quiet", "--no-check")
+    np.testing.assert_allclose(boltzkit.load(run).model_.bias.numpy(), 2.5, atol=1e-6)
+    for args, message in [(["--init-bias", "x"], "--init-bias: 'x' is not a number"),
+                          (["--init-bias"], "--init-bias needs a value"),
+                          (["--init-biass", "1"], "no such option: --init-biass"),
+                          (["--model", "bernoulli-rbm", "--init-bias", "1"],
+                           f"--init-bias: the bernoulli-rbm family takes no such option (it is an "
+                           f"option of {toy_family})")]:
+        result = runner.invoke(app, ["train", str(folder / "x.npy"), "--out", str(folder / "no.h5"),
+                                     *(["--model", toy_family] if "--model" not in args else []), *args])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and not (folder / "no.h5").exists()

@@ -346,7 +346,9 @@ class EnergyModelEstimator(BaseEstimator):
             raise BoltzkitError("resume needs the run file (out=...)")
         config = self._training_config()
         options = {name: getattr(self, name) for name in self.family.options}
-        data = self._training_data(x, sample_weight, config, y, image_shape, options)
+        # a resumed run keeps its visible space (e.g. the standardisation fitted when it started)
+        space = trajectory.load_model(self.out).visible if resume else None
+        data = self._training_data(x, sample_weight, config, y, image_shape, options, space)
         plm = {name: getattr(self, name) for name in PLM_PARAMS if name in self._params}
         model = train_model(self.family, data, config, self.out, getattr(self, "run_info_", None),
                             resume, on_update, options=options, **plm)
@@ -357,18 +359,20 @@ class EnergyModelEstimator(BaseEstimator):
 
     def _training_data(self, x: np.ndarray, sample_weight: Any, config: TrainingConfig,
                        y: Any = None, image_shape: tuple[int, int] | None = None,
-                       options: dict[str, Any] | None = None) -> TrainingData:
+                       options: dict[str, Any] | None = None, space: Any = None) -> TrainingData:
         """The rows (the API's values, checked) as the training entry takes them; the visible
-        space is fitted to them (:meth:`~boltzkit.models.registry.Family.data_space`: real values
-        standardised) unless ``options`` is None (``partial_fit`` of a fitted model: its space)."""
+        space is ``space`` when given (a resumed run's), else fitted to them
+        (:meth:`~boltzkit.models.registry.Family.data_space`: real values standardised) unless
+        ``options`` is None (``partial_fit`` of a fitted model: its space)."""
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if weights is not None and (weights.shape != (len(x),) or not np.isfinite(weights).all()
                                     or (weights < 0).any() or weights.sum() <= 0):
             raise InvalidValue(f"sample_weight must hold {len(x)} finite non-negative weights, not all "
                                f"zero; got shape {weights.shape}")
         n_states = max(int(getattr(self, "n_states_", 0) or 0), int(x.max(initial=0)) + 1)
-        space = self._space() if options is None else \
-            self.family.data_space(x, weights, n_states, options)
+        if space is None:
+            space = self._space() if options is None else \
+                self.family.data_space(x, weights, n_states, options)
         labels = None if y is None else np.asarray(y)
         if labels is not None and labels.shape != (len(x),):
             raise InvalidValue(f"y must have shape ({len(x)},) (one label per row); got {labels.shape}")

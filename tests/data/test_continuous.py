@@ -362,7 +362,8 @@ def test_other_files_are_read_with_the_run_columns(tmp_path):
         spec.load()
     config = {"data": spec.to_dict()}
     other = write(tmp_path, "other.csv", ["a,b,c", "9,4,8", "7,3,6"])  # b varies here: still left out
-    train, test = no_warning(lambda: datasets_like(config, other, other, data_kind="continuous"))
+    with pytest.warns(UserWarning, match="left out of the model, vary in these rows: 1 'b'"):
+        train, test = datasets_like(config, other, other, data_kind="continuous")
     np.testing.assert_array_equal(train.samples, [[9, 8], [7, 6]])
     np.testing.assert_array_equal(test.samples, train.samples)
     np.testing.assert_array_equal(train.expand(), [[9, 0, 8], [7, 0, 6]])

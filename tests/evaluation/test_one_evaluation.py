@@ -75,7 +75,8 @@ def test_report_shows_the_numbers_of_evaluate(run):
     assert last.log_z.value == evaluated["log_z"] and last.log_z.error == evaluated["log_z_error"]
     assert last.train == evaluated["log_likelihood"]["train"]
     assert last.test == evaluated["log_likelihood"]["test"]
-    assert ctx.baseline == evaluated["independent_site_log_likelihood"]
+    assert ctx.baselines["independent-site"] == evaluated["independent_site_log_likelihood"]
+    assert ctx.baselines == evaluated["baseline_log_likelihood"]
     assert len(ctx.baseline_data[0]) == evaluated["evaluation_settings"]["rows"]["train"] == 640
 
 

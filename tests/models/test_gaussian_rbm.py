@@ -373,9 +373,11 @@ def test_real_space_standardises_and_converts_back():
 
 def test_constant_columns_are_refused_by_name():
     x = np.column_stack([np.arange(5.0), np.full(5, 3.0), np.ones(5) * 1e6, np.arange(5.0)])
-    with pytest.raises(InvalidValue) as e:
-        REAL_SPACE.fitted(x)
-    assert str(e.value) == "cannot standardise constant columns (0-based) 1, 2"
+    for standardize in (True, False):  # without standardisation too: a zero width is no density
+        with pytest.raises(InvalidValue) as e:
+            REAL_SPACE.fitted(x, standardize=standardize)
+        assert str(e.value) == ("cannot model constant columns (0-based) 1, 2: a Gaussian of zero "
+                                "width is no density (leave them out)")
 
 
 def test_real_space_validates_offset_and_scale():

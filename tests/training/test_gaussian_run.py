@@ -196,3 +196,59 @@ def test_estimator_works_in_the_data_units():
     assert np.all(np.abs(samples.mean(0) - x.mean(0)) < 0.3 * x.std(0))
     assert model.transform(x[:3]).shape == (3, 4)
     assert math.isfinite(model.score(x))
+
+
+def test_exact_training_too_large_is_refused_before_any_file(table, tmp_path):
+    out = tmp_path / "big.h5"
+    result = runner.invoke(app, ["train", str(table), "-o", str(out), "--model", "gaussian-rbm",
+                                 "--hidden", "30", "--method", "exact", "--quiet"])
+    assert result.exit_code == 2 and "--method exact sums 2^30 states" in result.output
+    assert not out.exists()
+
+
+def test_resume_without_model_compares_the_flags_with_the_run(table, tmp_path):
+    out = tmp_path / "part.h5"
+    train(table, out, "--hidden", "2", "--updates", "4", "--no-check")
+    result = runner.invoke(app, ["train", str(table), "-o", str(out), "--resume", "--updates", "8",
+                                 "--no-standardize"])
+    # the stored family's flag, compared with the run (not refused as another family's)
+    assert result.exit_code == 2 and "--standardize False (the run has True)" in result.output
+    result = runner.invoke(app, ["train", str(table), "-o", str(out), "--resume", "--updates", "8",
+                                 "--quiet", "--no-check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_estimator_resume_keeps_the_stored_standardisation(tmp_path):
+    x = correlated_rows(200, seed=3)[:, [0, 1, 3, 4, 5]]
+    first = boltzkit.GaussianRBM(n_hidden=2, n_updates=10, batch_size=50, n_chains=20, random_state=0,
+                                 out=str(tmp_path / "est.h5"), n_checkpoints=2).fit(x)
+    scale = first.model_.visible.scale
+    again = boltzkit.GaussianRBM(n_hidden=2, n_updates=20, batch_size=50, n_chains=20, random_state=0,
+                                 out=str(tmp_path / "est.h5"), n_checkpoints=2).fit(x[:60] * 3, resume=True)
+    assert again.model_.visible.scale == scale  # not refitted to the new rows
+
+
+def test_left_out_columns_that_vary_in_scored_rows_are_noted(tmp_path):
+    x = correlated_rows(200, seed=4)  # column 2 constant (7.5): left out of the model
+    np.save(tmp_path / "flat.npy", x)
+    other = x[:40].copy()
+    other[:5, 2] = 9.0  # another file where it varies
+    np.save(tmp_path / "other.npy", other)
+    train(tmp_path / "flat.npy", tmp_path / "f.h5", "--hidden", "2", "--updates", "4", "--no-check")
+    assert trajectory.load_model(tmp_path / "f.h5").n_visible == 5
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "f.h5"), str(tmp_path / "other.npy"), "--json",
+                                 "--moment-samples", "10", "--moment-steps", "1"])
+    assert result.exit_code == 0, result.output
+    assert "vary in these rows: 2 (counted from 0); the densities are of the other columns only" in result.output
+
+
+def test_one_scored_row_gives_no_gaussian_baseline(table, run, tmp_path):
+    out, _ = run
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(table.read_text().splitlines()[:2]) + "\n")
+    result = runner.invoke(app, ["evaluate", str(out), str(one), "--json", "--moment-samples", "10",
+                                 "--moment-steps", "1"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.stdout)
+    assert r["baseline_log_likelihood"] == {} and r["independent_site_log_likelihood"]["train"] is None
+    assert math.isfinite(r["log_likelihood"]["train"])

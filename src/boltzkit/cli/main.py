@@ -6,11 +6,13 @@ of CPU), which ``boltzkit --help`` and argument errors do without.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from boltzkit.cli import family_flags
 from boltzkit.cli.common import DeviceOption, MaxMemoryOption, OneLineUsageErrors, ThreadsOption, console, print_json, print_table, progress_bar, \
     setup_torch, stdout, user_errors
 from boltzkit.models.families import DEFAULT_FAMILY
@@ -26,32 +28,16 @@ LabelsColumnOption = typer.Option(
 CheckOption = typer.Option(True, "--check/--no-check",
                            help="Warn when the final model is no better than the independent-site "
                                 "model on the held-out rows (a quick log Z, stored in the run)")
-NnHiddenOption = typer.Option(128, "--nn-hidden", help="hybrid: hidden units of the network energy")
-HybridPartsOption = typer.Option("both", "--hybrid-parts",
-                                 help="hybrid: both | pair (pairwise only) | nn (network only); "
-                                      "--l2 applies to J and the network weights, --updates are Adam steps")
 TargetPearsonOption = typer.Option(None, "--target-pearson",
                                    help="potts-bm/ising-bm: stop when the chains' C_ij Pearson with the "
                                         "data reaches this (e.g. 0.95)")
 PseudocountOption = typer.Option(None, "--pseudocount",
                                  help="potts-bm, full batch (bmDCA): pseudocount of the data "
                                       "frequencies (default 1/M_eff)")
-#: The gaussian-rbm family's options (boltzkit.models.registry.OPTION_FLAGS)
-StandardizeOption = typer.Option(True, "--standardize/--no-standardize",
-                                 help="gaussian-rbm: standardise each feature of the training rows "
-                                      "(stored in the run; samples and log-likelihoods come back in "
-                                      "the data's units)")
-SamplerOption = typer.Option("gibbs", "--sampler",
-                             help="gaussian-rbm: the MCMC step of the chains, gibbs | gibbs-langevin "
-                                  "(Metropolis-adjusted) | gibbs-langevin-unadjusted")
-LangevinStepsOption = typer.Option(10, "--langevin-steps",
-                                   help="gibbs-langevin: Langevin steps on v per hidden draw")
-LangevinStepSizeOption = typer.Option(0.01, "--langevin-step-size",
-                                      help="gibbs-langevin: step size, in units of the mean variance "
-                                           "sigma^2")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             epilog=family_flags.epilog())
 @user_errors
 def train(
     ctx: typer.Context,
@@ -100,16 +86,11 @@ def train(
                                    help="Alignments: identity threshold of the reweighting"),
     lambda_h: float = typer.Option(0.01, "--lambda-h", help="plm: L2 on the fields"),
     lambda_j: float = typer.Option(0.01, "--lambda-j", help="plm: L2 on the couplings"),
-    nn_hidden: int = NnHiddenOption,
-    hybrid_parts: str = HybridPartsOption,
-    standardize: bool = StandardizeOption,
-    sampler: str = SamplerOption,
-    langevin_steps: int = LangevinStepsOption,
-    langevin_step_size: float = LangevinStepSizeOption,
     target_pearson: Optional[float] = TargetPearsonOption,
     pseudocount: Optional[float] = PseudocountOption,
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | float64: the parameters and chains"),
     threads: Optional[int] = ThreadsOption,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last saved state"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out with a new run"),
@@ -121,37 +102,69 @@ def train(
     """Train a model by maximum likelihood (PCD/CD/Rdm) or pseudo-likelihood (plm) and save
     checkpoints into one run file."""
     from boltzkit.data.specs import make_spec
-    from boltzkit.evaluation.run_evaluation import learning_check
-    from boltzkit.io.trajectory import checkpoint_updates
     from boltzkit.models.registry import family
     from boltzkit.training.config import TrainingConfig
     from boltzkit.training.run import train_run
 
     setup_torch(threads, device)
+    ranks, device = _join_group(device)
     config = TrainingConfig(method=method, n_updates=updates, batch_size=batch_size, n_chains=chains,
                             gibbs_steps=gibbs_steps, learning_rate=lr, lr_schedule=lr_schedule,
                             lr_final=lr_final, optimizer=optimizer, centered=centered, l1=l1, l2=l2,
                             n_checkpoints=checkpoints, spacing=spacing, save_every=save_every, seed=seed,
-                            device=device)
+                            device=device, dtype=dtype)
     entry = family(model)
     spec = make_spec(entry.data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
                      alphabet=alphabet, reweight=reweight, threshold=identity,
                      labels_column=_column(labels_column))
-    typed_flags = _typed_flags(ctx)
-    given = typed_flags if resume else None
-    values = {"--hidden": hidden, "--nn-hidden": nn_hidden, "--hybrid-parts": hybrid_parts,
-              "--standardize": standardize, "--sampler": sampler, "--langevin-steps": langevin_steps,
-              "--langevin-step-size": langevin_step_size}
-    options = entry.options_from_flags(values, typed_flags)
-    with progress_bar("training", config.n_updates, not quiet) as advance:
+    family_typed = family_flags.parse(ctx.args)  # the families' own flags (the registry's)
+    given = {**_typed_flags(ctx), **family_typed} if resume else None
+    # a resumed run has its family's options (its flags typed again are compared with them)
+    options = None if resume else {"n_hidden": hidden} if "n_hidden" in entry.options else {}
+    if not resume:
+        options.update(family_flags.options_for(entry, family_typed))
+    with progress_bar("training", config.n_updates, not quiet and ranks.writes) as advance, \
+            _group(ranks):
         train_run(spec, out, model, None, config, resume, advance, given=given, options=options, lambda_h=lambda_h,
                   lambda_J=lambda_j, pseudocount=pseudocount, target_pearson=target_pearson, overwrite=overwrite,
                   max_memory=max_memory)
+        if ranks.writes:  # rank 0 reports for the process group
+            _saved(out, check)
+
+
+def _saved(out: Path, check: bool) -> None:
+    """Say what training saved, and warn when the model learned nothing (``--check``)."""
+    from boltzkit.evaluation.run_evaluation import learning_check
+    from boltzkit.io.trajectory import checkpoint_updates
+
     console.print(f"saved {len(checkpoint_updates(out))} checkpoints to {out}")
     warning = learning_check(out) if check else None
     if warning:
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
+
+
+def _join_group(device: str):
+    """(ranks, device) of this process: the process group ``torchrun`` describes in the
+    environment (:func:`boltzkit.training.distributed.init_from_environment`)."""
+    from boltzkit.training import distributed
+
+    return distributed.init_from_environment(device)
+
+
+@contextmanager
+def _group(ranks):
+    """Leave the process group at the end of the command: after the others (a barrier) when it
+    went well, at once when it failed (the others may be gone)."""
+    from boltzkit.training import distributed
+
+    try:
+        yield
+    except BaseException:
+        distributed.leave()
+        raise
+    distributed.barrier(ranks, "finishing the run")
+    distributed.leave()
 
 
 def _column(value: Optional[str]) -> str | int | None:
@@ -173,9 +186,11 @@ def _typed_flags(ctx: typer.Context) -> dict[str, object]:
     return typed
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             epilog=family_flags.epilog())
 @user_errors
 def sample(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="Run file (or the model file of rbms, adabmDCA or plmc)"),
     out: Path = typer.Option(..., "--out", "-o",
                              help="Output: .npy, .txt or .png (image grid); .fasta/.fa(.gz) for alignments"),
@@ -183,13 +198,9 @@ def sample(
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps", help="MCMC steps from random starts"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
     sampler: Optional[str] = typer.Option(
-        None, "--sampler", help="gibbs (every model's own step) | gibbs-langevin | "
-        "gibbs-langevin-unadjusted (gaussian-rbm); default: the run's"),
-    langevin_steps: Optional[int] = typer.Option(None, "--langevin-steps",
-                                                 help="gibbs-langevin: Langevin steps per hidden draw"),
-    langevin_step_size: Optional[float] = typer.Option(None, "--langevin-step-size",
-                                                       help="gibbs-langevin: step size (in units of "
-                                                            "the mean variance)"),
+        None, "--sampler", help="gibbs (every model's own step) or a variant of the model's step "
+        "(gaussian-rbm: gibbs-langevin | gibbs-langevin-unadjusted, with the family's sampler "
+        "flags below); default: the run's"),
     seed: int = typer.Option(0, "--seed"),
     device: str = DeviceOption,
     threads: Optional[int] = ThreadsOption,
@@ -199,7 +210,7 @@ def sample(
     from boltzkit.report.samples import write_run_samples
 
     setup_torch(threads, device)
-    settings = {"langevin_steps": langevin_steps, "langevin_step_size": langevin_step_size}
+    settings = family_flags.by_option(family_flags.parse(ctx.args))  # e.g. --langevin-steps
     written = write_run_samples(run, out, n, gibbs_steps, checkpoint, seed, device, max_memory,
                                 sampler=sampler, sampler_settings=settings)
     console.print(f"wrote {written} to {out}")

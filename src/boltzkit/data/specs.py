@@ -22,6 +22,7 @@ categorical one, ``"continuous"`` a continuous one).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
@@ -278,10 +279,29 @@ class ContinuousSpec:
                                                                  self.split_seed, "samples")
         if self.kept_columns is None:
             self._fix_columns(data, None if rows is None else rows[0])
+        self._note_varying(data)
         data = data.select(self.kept_columns, self.constant_values)
         if rows is None:
             return data, None
         return data.subset(rows[0]), data.subset(rows[1])
+
+    def _note_varying(self, data: ContinuousDataset) -> None:
+        """Warn (UserWarning, one line) when a column left out of the model, constant on the
+        training rows, takes other values in these rows (a test split, another file): the
+        densities are of the kept columns only."""
+        left_out = sorted(set(range(data.n_columns)) - set(self.kept_columns))
+        if not left_out:
+            return
+        values = data.samples[:, left_out]
+        varying = ~np.isclose(values, np.asarray(self.constant_values), rtol=1e-6, atol=0).all(0)
+        if varying.any():
+            flags = np.zeros(data.n_columns, dtype=bool)
+            flags[np.asarray(left_out)[varying]] = True
+            names = ", ".join(f"{j} {data.file_columns[j]!r}" if data.header else str(j)
+                              for j in np.flatnonzero(flags)[:10])
+            warnings.warn(f"{self.path}: columns constant on the training rows, left out of the model, "
+                          f"vary in these rows: {names} (counted from 0); the densities are of the "
+                          "other columns only", UserWarning, stacklevel=3)
 
     def _check_layout(self, data: ContinuousDataset) -> None:
         """Refuse a file whose columns are not those of the run's data."""

@@ -83,6 +83,7 @@ class ResumeState:
     cursor: int
     scheduler: dict[str, Any] | None = None  # None: a file written before learning-rate schedules
     chains_hidden: torch.Tensor | None = None  # the chains' hidden states, for samplers that carry them
+    rank_rngs: torch.Tensor | None = None  # (world, n) generator states of a data-parallel run's ranks
 
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
@@ -129,7 +130,8 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
     """Add a checkpoint and/or replace the resume state, atomically.
 
     ``state`` keys: chains (Tensor or None), chains_hidden (Tensor or None: the hidden states of
-    chains whose sampler carries them, e.g. Gibbs-Langevin), rng, data_rng (ByteTensor), optimizer
+    chains whose sampler carries them, e.g. Gibbs-Langevin), rank_rngs (ByteTensor (world, n) or
+    None: every rank's generator, data-parallel runs), rng, data_rng (ByteTensor), optimizer
     (state dict), scheduler (state dict, optional), permutation (ndarray), cursor (int).
     """
     with atomic_hdf5(path, keep_existing=True) as f:
@@ -149,7 +151,7 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             p = s.create_group("params")
             for name, tensor in params.items():
                 p.create_dataset(name, data=tensor.detach().cpu().numpy())
-            for name in ("chains", "chains_hidden"):
+            for name in ("chains", "chains_hidden", "rank_rngs"):
                 if state.get(name) is not None:
                     s.create_dataset(name, data=state[name].detach().cpu().numpy())
             s.create_dataset("rng", data=state["rng"].numpy())
@@ -300,7 +302,8 @@ def _resume_state(s) -> ResumeState:
         optimizer=_from_bytes(s["optimizer"][()]), permutation=s["permutation"][()],
         cursor=int(s.attrs["cursor"]),
         scheduler=scheduler,
-        chains_hidden=torch.from_numpy(s["chains_hidden"][()]) if "chains_hidden" in s else None)
+        chains_hidden=torch.from_numpy(s["chains_hidden"][()]) if "chains_hidden" in s else None,
+        rank_rngs=torch.from_numpy(s["rank_rngs"][()]) if "rank_rngs" in s else None)
 
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,

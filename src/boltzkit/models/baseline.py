@@ -29,9 +29,9 @@ __all__ = ["independent_site_model", "independent_gaussian_model", "full_covaria
 #: The names of the baselines in :func:`baselines`.
 INDEPENDENT_SITE = "independent-site"
 FULL_COVARIANCE = "full-covariance"
-# Ridge added to the covariance, relative to its mean diagonal: keeps the Cholesky factor of
-# collinear features (or of fewer rows than features) finite; 1e-6 of the mean variance moves
-# the log-density of standardised data by about 1e-6 per feature.
+# Ridge added to the covariance, relative to each feature's own variance (a ridge on the
+# correlation matrix, so that it does not depend on the units): keeps the Cholesky factor of
+# collinear features finite; it moves the log-density by about 1e-6 per feature.
 _RIDGE = 1e-6
 
 
@@ -104,15 +104,18 @@ def full_covariance_model(x: Tensor, weights: Tensor | None = None,
     mean = weighted_mean(x, w)
     centred = x - mean
     cov = (centred.T @ centred) / len(x) if w is None else (centred * w.unsqueeze(1)).T @ centred
-    ridge = _RIDGE * float(cov.diagonal().mean().clamp_min(1e-300))
-    return FullCovarianceGaussian(mean, cov + ridge * torch.eye(len(mean), dtype=x.dtype, device=x.device),
-                                  space)
+    ridge = _RIDGE * cov.diagonal().clamp_min(1e-300)
+    return FullCovarianceGaussian(mean, cov + torch.diag(ridge), space)
 
 
 def baselines(space: VisibleSpace, x: Tensor, weights: Tensor | None = None) -> dict[str, object]:
     """The baselines of ``space`` fitted to ``x`` (model values) by name: "independent-site"
-    always, "full-covariance" (the Gaussian) for real values."""
+    always, "full-covariance" (the Gaussian) for real values with more rows than features. Real
+    values need at least 2 rows and no constant column (else no baseline: a Gaussian of zero width
+    is no density)."""
+    if space.real and (len(x) < 2 or bool((x.double().std(0) == 0).any())):
+        return {}
     out = {INDEPENDENT_SITE: independent_site_model(space, x, weights)}
-    if space.real:
+    if space.real and len(x) > x.shape[1]:
         out[FULL_COVARIANCE] = full_covariance_model(x, weights, space)
     return out

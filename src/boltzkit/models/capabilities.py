@@ -16,7 +16,7 @@ capability                  methods                                             
 :class:`AnnealingPath`      ``annealed``, ``annealing_base_log_partition``           AIS
 :class:`FastAnnealing`      ``annealing_step``                                       AIS (fast path)
 :class:`MultiStepSampler`   ``sample_steps``                                         chains
-:class:`SamplerVariants`    ``samplers``, ``with_sampler_options``                   ``sample --sampler``
+:class:`SamplerVariants`    ``samplers``, ``sampler_name``, ``with_sampler_options`` ``sample --sampler``
 :class:`CenteredGradient`    ``centering``                                             trainer
 :class:`Constrained`        ``after_update``                                         trainer
 :class:`Penalised`          ``penalized_parameters``                                 trainer (l1, l2)
@@ -181,6 +181,7 @@ class SamplerVariants(Protocol):
     """
 
     samplers: tuple[str, ...]
+    sampler_name: str  # the variant sample_step runs now
 
     def with_sampler_options(self, options: dict[str, Any]) -> Any:
         """The same model (tensors shared) whose step uses ``options`` (family option names, any

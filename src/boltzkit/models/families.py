@@ -48,6 +48,10 @@ HYBRID = register_family(Family(
     api_name="HybridEBM", visible="spin", builder="boltzkit.models.hybrid:build_from_data",
     loader="boltzkit.models.hybrid:HybridEBM.from_config", methods=("plm",),
     options={"nn_hidden": 128, "parts": "both", "activation": "silu"},
+    flags={"nn_hidden": ("--nn-hidden", "hidden units of the network energy"),
+           "parts": ("--hybrid-parts", "both | pair (pairwise only) | nn (network only); --l2 applies "
+                     "to J and the network weights, --updates are Adam steps"),
+           "activation": ("--activation", "the network's activation, silu | relu | tanh | softplus | elu")},
     parameter_count=lambda n, q, o: n + n * n + (n + 2) * o["nn_hidden"] + 1))
 
 GAUSSIAN_RBM = register_family(Family(
@@ -57,6 +61,13 @@ GAUSSIAN_RBM = register_family(Family(
     loader="boltzkit.models.gaussian_rbm:GaussianRBM.from_config", methods=_ML,
     options={"n_hidden": 100, "standardize": True, "sampler": "gibbs", "langevin_steps": 10,
              "langevin_step_size": 0.01},
+    flags={"standardize": ("--standardize", "standardise each feature of the training rows (stored in "
+                           "the run; samples and log-likelihoods come back in the data's units)"),
+           "sampler": ("--sampler", "the chains' MCMC step, gibbs | gibbs-langevin (Metropolis-"
+                       "adjusted) | gibbs-langevin-unadjusted"),
+           "langevin_steps": ("--langevin-steps", "gibbs-langevin: Langevin steps on v per hidden draw"),
+           "langevin_step_size": ("--langevin-step-size", "gibbs-langevin: step size, in units of the "
+                                  "mean variance")},
     parameter_count="boltzkit.models.gaussian_rbm:parameter_count"))
 
 #: The family the CLI and the demo use when none is named.

@@ -131,6 +131,11 @@ class GaussianRBM(RandomChains):
         """The same model (tensors shared) whose :meth:`sample_step` runs ``sampler``."""
         return self._with(sampler=sampler)
 
+    @property
+    def sampler_name(self) -> str:
+        """The variant :meth:`sample_step` runs (capability SamplerVariants)."""
+        return self.sampler.name
+
     def with_sampler_options(self, options: dict[str, Any]) -> "GaussianRBM":
         """The same model whose sampler takes ``options`` (keys ``sampler``, ``langevin_steps``,
         ``langevin_step_size``; those not given keep their values), checked by

@@ -336,7 +336,7 @@ def build_from_data(data: Tensor, weights: Tensor | None, space, options: dict[s
     if nn_hidden < 1:
         raise BoltzkitError(f"--nn-hidden {nn_hidden}: the network needs at least one hidden unit")
     if activation not in ACTIVATIONS:
-        raise BoltzkitError(f"activation {activation!r}: choose {', '.join(ACTIVATIONS)}")
+        raise BoltzkitError(f"--activation {activation}: choose {' | '.join(ACTIVATIONS)}")
     pairwise, neural = HYBRID_PARTS[parts]
     return HybridEBM(data.shape[1], nn_hidden, activation, pairwise, neural, seed, data.dtype,
                      data.device)

@@ -23,7 +23,7 @@ from boltzkit.errors import BoltzkitError
 from boltzkit.models.visible import VISIBLE_KINDS, VisibleSpace
 
 __all__ = ["Family", "register_family", "family", "families", "kinds", "model_from_config",
-           "TRAINING_METHODS", "OPTION_FLAGS"]
+           "TRAINING_METHODS", "option_flags", "takers"]
 
 #: Every training method of the toolkit (a family lists those that apply to it).
 TRAINING_METHODS = ("pcd", "cd", "rdm", "exact", "plm")
@@ -62,8 +62,14 @@ class Family:
     parameter_count : callable or "module:attribute", optional
         ``count(n_visible, n_states, options) -> int``, the number of parameter scalars of a model
         of that size, so that training can refuse, before allocating anything, what cannot fit.
+    flags : mapping, optional
+        ``option -> (flag, help)``: the command-line flag of each option (``boltzkit train``) and
+        one line for ``--help``; an option without an entry gets ``--option-name`` (underscores as
+        dashes; ``--name/--no-name`` for a bool) and no help. ``n_hidden`` is ``--hidden``, shared
+        by every family that takes it.
     options : mapping
-        The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``). A run
+        The family's own hyper-parameters and their defaults (e.g. ``{"n_hidden": 100}``: bool,
+        int, float or str, the types a flag parses). A run
         file keeps them in its model config or, for epoch-wise pseudo-likelihood runs, in the
         entry under the family's kind; :func:`boltzkit.load` reads them back from there.
     """
@@ -77,10 +83,18 @@ class Family:
     methods: tuple[str, ...] = ("pcd", "cd", "rdm", "exact")
     options: Mapping[str, Any] = field(default_factory=dict)
     parameter_count: str | Callable | None = field(default=None, repr=False)
+    flags: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.visible not in VISIBLE_KINDS:
             raise ValueError(f"family {self.kind!r}: visible must be one of {VISIBLE_KINDS}")
+        if set(self.flags) - set(self.options):
+            raise ValueError(f"family {self.kind!r}: flags for options it does not take: "
+                             f"{sorted(set(self.flags) - set(self.options))}")
+        for option, default in self.options.items():
+            if not isinstance(default, (bool, int, float, str)):
+                raise ValueError(f"family {self.kind!r}: option {option!r} must default to a bool, "
+                                 "int, float or str (a command-line flag)")
         unknown = set(self.methods) - set(TRAINING_METHODS)
         if unknown:
             raise ValueError(f"family {self.kind!r}: unknown training methods {sorted(unknown)}")
@@ -94,21 +108,11 @@ class Family:
         """Its :class:`~boltzkit.models.visible.VisibleSpace` for data with ``n_states`` states."""
         return VisibleSpace(self.visible, n_states if self.visible == "categorical" else 2)
 
-    def options_from_flags(self, values: Mapping[str, Any], typed: Any = ()) -> dict[str, Any]:
-        """The family's options from command-line flags: ``values`` maps each flag of
-        :data:`OPTION_FLAGS` to its value (typed or default); the family takes those of its own
-        options. A flag in ``typed`` (what the user typed) for an option the family does not take
-        is refused in one line, except ``--hidden``, which every command line accepts."""
-        options = {}
-        for flag, value in values.items():
-            name = OPTION_FLAGS[flag]
-            if name in self.options:
-                options[name] = value
-            elif flag in typed and flag != "--hidden":
-                takers = [f.kind for f in _FAMILIES.values() if name in f.options]
-                raise BoltzkitError(f"{flag}: the {self.kind} family takes no such option"
-                                    + (f" (it is an option of {', '.join(takers)})" if takers else ""))
-        return options
+    def flag(self, option: str) -> str:
+        """The command-line flag of ``option`` (:attr:`flags`)."""
+        if option == "n_hidden":
+            return "--hidden"
+        return self.flags.get(option, ("--" + option.replace("_", "-"), ""))[0]
 
     def data_space(self, samples, weights=None, n_states: int = 2,
                    options: Mapping[str, Any] | None = None) -> VisibleSpace:
@@ -152,11 +156,6 @@ class Family:
 
 _FAMILIES: dict[str, Family] = {}
 
-#: The command-line flag of each family option (``boltzkit train``): the family's option name.
-OPTION_FLAGS = {"--hidden": "n_hidden", "--nn-hidden": "nn_hidden", "--hybrid-parts": "parts",
-                "--standardize": "standardize", "--sampler": "sampler",
-                "--langevin-steps": "langevin_steps", "--langevin-step-size": "langevin_step_size"}
-
 
 def register_family(entry: Family, replace: bool = False) -> Family:
     """Add a model family (the extension hook; the built-in families use it too).
@@ -170,6 +169,25 @@ def register_family(entry: Family, replace: bool = False) -> Family:
             raise ValueError(f"API name {entry.api_name!r} is already taken")
     _FAMILIES[entry.kind] = entry
     return entry
+
+
+def option_flags() -> dict[str, tuple[str, Any, str]]:
+    """Every registered family's option flags but ``--hidden`` (the command line's own):
+    ``flag -> (option, default, help)``, the first family that declares a flag giving its default
+    and help (the families that share a flag share its meaning)."""
+    out: dict[str, tuple[str, Any, str]] = {}
+    for entry in _FAMILIES.values():
+        for option, default in entry.options.items():
+            flag = entry.flag(option)
+            if flag != "--hidden" and flag not in out:
+                help_text = entry.flags.get(option, ("", ""))[1]
+                out[flag] = (option, default, f"{entry.kind}: {help_text}" if help_text else entry.kind)
+    return out
+
+
+def takers(option: str) -> list[str]:
+    """The kinds of the registered families that take ``option``."""
+    return [entry.kind for entry in _FAMILIES.values() if option in entry.options]
 
 
 def unregister_family(kind: str) -> None:

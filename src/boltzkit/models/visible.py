@@ -83,6 +83,9 @@ class VisibleSpace:
     @property
     def moments_convention(self) -> str:
         """What the data-vs-model moments of ``evaluate`` compare, in words."""
+        if self.real and self.scale is None:
+            return _MOMENTS["real"].replace("of the standardized values (the model's values)",
+                                            "of the values (not standardized)")
         return _MOMENTS[self.name]
 
     @property
@@ -181,9 +184,11 @@ class VisibleSpace:
         """
         if not self.real:
             return self
-        if not standardize:
-            return REAL_SPACE
         x = np.asarray(samples, dtype=np.float64)
+        if not standardize:  # a constant column is no density either way
+            if x.ndim == 2 and len(x) > 1 and np.isfinite(x).all():
+                _refuse_constant(x.std(0), x.mean(0))
+            return REAL_SPACE
         if x.ndim != 2 or len(x) == 0 or not np.isfinite(x).all():
             raise InvalidValue("standardisation needs a non-empty 2-D array of finite values")
         if len(x) < 2:
@@ -196,12 +201,17 @@ class VisibleSpace:
         w = w / w.sum()
         mean = w @ x
         std = np.sqrt(w @ (x - mean) ** 2)
-        constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
-        if constant.size:
-            raise InvalidValue(f"cannot standardise constant columns (0-based) "
-                               f"{', '.join(map(str, constant[:20]))}"
-                               + (f" and {constant.size - 20} more" if constant.size > 20 else ""))
+        _refuse_constant(std, mean)
         return real_space(mean, std)
+
+
+def _refuse_constant(std: np.ndarray, mean: np.ndarray) -> None:
+    """One line naming the columns (0-based) whose std <= 1e-12 * max(1, |mean|)."""
+    constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
+    if constant.size:
+        raise InvalidValue(f"cannot model constant columns (0-based) {', '.join(map(str, constant[:20]))}"
+                           + (f" and {constant.size - 20} more" if constant.size > 20 else "")
+                           + ": a Gaussian of zero width is no density (leave them out)")
 
 
 _MOMENTS = {

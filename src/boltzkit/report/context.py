@@ -32,7 +32,7 @@ from boltzkit.evaluation.log_partition import LogPartition
 from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
 from boltzkit.evaluation.run_evaluation import LikelihoodSettings, run_likelihoods
 from boltzkit.io import trajectory
-from boltzkit.models.capabilities import HiddenLayer, require
+from boltzkit.models.capabilities import HiddenLayer, SamplerVariants, require
 from boltzkit.sampling.gibbs import sample
 
 __all__ = ["ReportOptions", "CurvePoint", "ReportContext", "select_checkpoints", "one_line"]
@@ -181,9 +181,14 @@ class ReportContext:
 
     @property
     def step_name(self) -> str:
-        """What one Monte Carlo step of the model is, in captions: a block-Gibbs step (hidden and
-        visible layer) for models with a hidden layer, else a sweep over the sites."""
-        return "block-Gibbs steps" if isinstance(self.model, HiddenLayer) else "sweeps"
+        """What one Monte Carlo step of the model is, in captions: a step of the variant the model
+        runs (capability SamplerVariants, e.g. gibbs-langevin) unless it is the plain one, else a
+        block-Gibbs step (hidden and visible layer) for models with a hidden layer, else a sweep
+        over the sites."""
+        model = self.model
+        if isinstance(model, SamplerVariants) and model.sampler_name != model.samplers[0]:
+            return f"{model.sampler_name} steps"
+        return "block-Gibbs steps" if isinstance(model, HiddenLayer) else "sweeps"
 
     def has(self, capability: type, section: str, purpose: str) -> bool:
         """Whether the model has ``capability``; if not, a note on the page says why ``section``
@@ -329,14 +334,6 @@ class ReportContext:
                 train.weights, dtype=torch.float64, device=self.device)
             return self.model_values(train.samples), weights
         return None if self.train_x is None else (self.train_x, None)
-
-    @cached_property
-    def baseline(self) -> dict[str, float | None] | None:
-        """Log-likelihoods (train, test) of the independent-site model of the model's visible
-        space fitted to :attr:`baseline_data`, as ``boltzkit evaluate`` gives them."""
-        if self.baseline_data is None:
-            return None
-        return self.likelihoods(self.last_update, self.model)["independent_site_log_likelihood"]
 
     @cached_property
     def baselines(self) -> dict[str, dict[str, float | None]]:

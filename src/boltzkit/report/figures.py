@@ -73,7 +73,7 @@ def likelihood_curve(updates: Sequence[int], train_ll: Sequence[float],
     ax = fig.add_subplot()
     yerr = None if error is None else np.nan_to_num(np.asarray(error, dtype=float))
     ax.errorbar(updates, np.asarray(train_ll, dtype=float), yerr=yerr, fmt="o-", ms=4,
-                color=_DATA_COLOR, capsize=2, label="train (stored data sample)")
+                color=_DATA_COLOR, capsize=2, label="train")
     if test_ll is not None:
         ax.errorbar(updates, np.asarray(test_ll, dtype=float), yerr=yerr, fmt="s--", ms=4,
                     color=_MODEL_COLOR, capsize=2, label="test")

@@ -155,7 +155,7 @@ def samples_section(ctx: ReportContext) -> Section | None:
         return None
     o = ctx.options
     shown, image_shape, value_range, scale = _shown_samples(ctx)
-    n_show = 100 if image_shape is not None else 60
+    n_show = min(100 if image_shape is not None else 60, o.n_samples)
     parts = [figure_html(figures.samples_figure(x, image_shape, n_show, what, value_range), what)
              for what, x in shown if x is not None]
     caption = (f"Generated: {o.n_samples} independent chains of the last model (update "

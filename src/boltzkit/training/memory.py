@@ -27,6 +27,7 @@ from boltzkit.checks import number
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.capabilities import HiddenLayer
 from boltzkit.models.registry import Family
+from boltzkit.training import distributed
 
 __all__ = ["estimate_bytes", "available_bytes", "refuse_beyond", "check_memory", "check_chains_memory",
            "chains_bytes"]
@@ -35,14 +36,16 @@ _ITEM = {"float32": 4, "float64": 8}
 GIB = 1 << 30
 
 
-def estimate_bytes(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config) -> int:
-    """Bytes of the tensors of a run of family ``entry`` (see the module docstring)."""
+def estimate_bytes(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
+                   world: int = 1) -> int:
+    """Bytes of the tensors of a run of family ``entry`` (see the module docstring), in each of
+    ``world`` data-parallel processes (each holds the parameters and 1/world of the chains)."""
     item = _ITEM.get(config.dtype, 4)
     options = entry.with_options(options)
     hidden = int(options.get("n_hidden", 0) or 0) + int(options.get("nn_hidden", 0) or 0)
     width = n_visible * (n_states if entry.visible == "categorical" else 1)
     parameters = entry.count_parameters(n_visible, n_states, options) or width * max(hidden, 1)
-    chains = 0 if config.method in ("exact", "plm") else config.n_chains
+    chains = 0 if config.method in ("exact", "plm") else -(-config.n_chains // world)
     return item * (5 * parameters + 6 * chains * (width + hidden) + 4 * config.batch_size * (width + hidden))
 
 
@@ -78,10 +81,22 @@ def refuse_beyond(need: int, what: str, remedy: str, device: str = "cpu",
 def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
                  max_memory: float | None = None) -> None:
     """Refuse in one line a run whose tensors would not fit (``max_memory``: GiB allowed, in
-    place of what is available now)."""
-    refuse_beyond(estimate_bytes(entry, n_visible, n_states, options, config),
-                  f"this run ({n_visible} visible units, {config.n_chains} chains, batch {config.batch_size})",
-                  "lower --chains, --batch-size or --hidden", config.device, max_memory)
+    place of what is available now). In a process group the estimate is per process, against the
+    memory available divided by the processes on this machine (``LOCAL_WORLD_SIZE``; each GPU is
+    its own)."""
+    ranks = distributed.current()
+    need = estimate_bytes(entry, n_visible, n_states, options, config, ranks.world)
+    what = f"this run ({n_visible} visible units, {config.n_chains} chains, batch {config.batch_size})"
+    if not ranks.parallel:
+        refuse_beyond(need, what, "lower --chains, --batch-size or --hidden", config.device, max_memory)
+        return
+    local = 1 if config.device.startswith("cuda") else int(os.environ.get("LOCAL_WORLD_SIZE", ranks.world))
+    have = available_bytes(config.device) if max_memory is None else int(number(
+        max_memory, "--max-memory", 0.0, low_open=True) * GIB)
+    if need * local > have:
+        raise BoltzkitError(f"{what} needs about {_size(need)} per process, {_size(have // local)} "
+                            f"available per process ({local} on this machine, {config.device}): lower "
+                            "--chains, --batch-size or --hidden, or set --max-memory")
 
 
 def _size(n_bytes: int) -> str:

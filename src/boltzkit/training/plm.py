@@ -42,6 +42,7 @@ from boltzkit.errors import InvalidValue
 from boltzkit.models.capabilities import PseudoLikelihood
 from boltzkit.models.pseudo_likelihood import merge_duplicates, symmetric
 from boltzkit.models.registry import family
+from boltzkit.training import distributed
 
 __all__ = ["fit_plm", "pseudo_log_likelihood", "SOLVERS"]
 
@@ -147,7 +148,9 @@ def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
         raise InvalidValue(f"unknown solver {solver!r} (choose {', '.join(SOLVERS)})")
     model = _template(kind, data, q, dtype, device)
     x, w = _prepared(model, data, weights)
-    problem = model.pseudo_likelihood_problem(x, w)
+    ranks = distributed.current()
+    rows = _rows_of(len(x), ranks)  # a process group: this rank's sequences (weights sum to 1 overall)
+    problem = model.pseudo_likelihood_problem(x[rows], w[rows])
     fields = problem.fields.clone().requires_grad_(True)
     raw = torch.zeros(problem.couplings_shape, dtype=dtype, device=device, requires_grad=True)
 
@@ -155,17 +158,32 @@ def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
         couplings = symmetric(raw, problem.mask)
         # sum_{i<j} ||J_ij||^2 is half the squared norm of the full symmetric matrix
         penalty = lambda_h * fields.pow(2).sum() + 0.5 * lambda_J * couplings.pow(2).sum()
-        return problem.objective(fields, couplings) + penalty
+        return problem.objective(fields, couplings) + penalty / ranks.world  # summed over the ranks
 
-    _minimise(loss, [fields, raw], solver, max_iter, tolerance, learning_rate, history_size, callback)
+    _minimise(loss, [fields, raw], solver, max_iter, tolerance, learning_rate, history_size, callback,
+              ranks)
     with torch.no_grad():
         return problem.build(fields.detach(), symmetric(raw, problem.mask).detach())
 
 
+def _rows_of(m: int, ranks: distributed.Ranks) -> slice:
+    """This rank's contiguous block of the ``m`` (merged) sequences: sizes differ by at most one
+    (all of them alone)."""
+    if not ranks.parallel:
+        return slice(None)
+    if m < ranks.world:
+        raise InvalidValue(f"{m} distinct sequences cannot be shared by {ranks.world} processes")
+    bounds = np.linspace(0, m, ranks.world + 1).round().astype(int)
+    return slice(int(bounds[ranks.rank]), int(bounds[ranks.rank + 1]))
+
+
 def _minimise(loss: Callable[[], Tensor], params: list[Tensor], solver: str, max_iter: int,
               tolerance: float, learning_rate: float, history_size: int,
-              callback: Callable[[int, float], None] | None) -> None:
-    """Minimise ``loss`` over ``params`` in place with L-BFGS (strong Wolfe) or Adam."""
+              callback: Callable[[int, float], None] | None,
+              ranks: distributed.Ranks = distributed.Ranks()) -> None:
+    """Minimise ``loss`` over ``params`` in place with L-BFGS (strong Wolfe) or Adam. In a process
+    group each rank's ``loss`` is its share: the values and gradients are summed over the ranks
+    before the solver sees them, so every rank takes the same steps (docs/methods.md 6.7)."""
     if solver == "lbfgs":  # one step runs up to max_iter iterations
         optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, max_eval=2 * max_iter,
                                       history_size=history_size,
@@ -180,6 +198,11 @@ def _minimise(loss: Callable[[], Tensor], params: list[Tensor], solver: str, max
         optimizer.zero_grad()
         value = loss()
         value.backward()
+        if ranks.parallel:
+            total = {"value": value.detach().clone().reshape(1)}
+            total.update({str(i): p.grad for i, p in enumerate(params)})
+            distributed.sum_(total, ranks)
+            value = total["value"].reshape(())
         evaluations[0] += 1
         if callback is not None:
             callback(evaluations[0], float(value.detach()))

@@ -44,8 +44,9 @@ from boltzkit.errors import BoltzkitError, InvalidValue, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
 from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
-from boltzkit.models.registry import Family, family
+from boltzkit.models.registry import Family, family, option_flags
 from boltzkit.models.statistics import correlation_pearson
+from boltzkit.training import distributed
 from boltzkit.training.config import TrainingConfig
 from boltzkit.training.memory import check_memory
 from boltzkit.training.plm import fit_plm
@@ -196,8 +197,10 @@ def train_run(spec: Any, out: str | os.PathLike | None, kind: str | None = None,
         check_outputs({"--out": out}, {"DATA": spec.path, "--labels": getattr(spec, "labels_path", None)})
         if not resume:
             refuse_existing_run(out, overwrite)
-    with writing_run(out):
-        if extended:
+    ranks = distributed.current()
+    distributed.barrier(ranks)  # every rank has checked the outputs before rank 0 writes one
+    with writing_run(out if ranks.writes else None):
+        if extended and ranks.writes:
             trajectory.update_config(out, {"training": config.to_dict()})
         data = prepare_data(entry, spec, config, options)
         return train_model(entry, data, config, out, {"data": spec.to_dict()}, resume, on_update,
@@ -273,15 +276,21 @@ RESUME_FLAGS = {
     "--lr-final": ("training", "lr_final"), "--optimizer": ("training", "optimizer"),
     "--centered": ("training", "centered"), "--l1": ("training", "l1"), "--l2": ("training", "l2"),
     "--checkpoints": ("training", "n_checkpoints"), "--spacing": ("training", "spacing"),
-    "--seed": ("training", "seed"), "--device": ("training", "device"),
+    "--seed": ("training", "seed"), "--device": ("training", "device"), "--dtype": ("training", "dtype"),
     "--test-fraction": ("data", "test_fraction"), "--dataset": ("data", "dataset"),
     "--labels": ("data", "labels_path"), "--binarize": ("data", "binarize"),
     "--alphabet": ("data", "alphabet"), "--reweight": ("data", "reweight"),
     "--threshold": ("data", "threshold"), "--labels-column": ("data", "labels_column"),
-    "--standardize": ("model", "standardize"), "--sampler": ("model", "sampler"),
-    "--langevin-steps": ("model", "langevin_steps"), "--langevin-step-size": ("model", "langevin_step_size"),
-    "--nn-hidden": ("model", "nn_hidden"), "--hybrid-parts": ("model", "parts"),
 }
+
+
+def _resume_key(flag: str) -> tuple[str, str] | None:
+    """Where the stored run keeps what ``flag`` sets: :data:`RESUME_FLAGS`, or the model config's
+    entry of a family option (:func:`boltzkit.models.registry.option_flags`)."""
+    if flag in RESUME_FLAGS:
+        return RESUME_FLAGS[flag]
+    option = option_flags().get(flag)
+    return None if option is None else ("model", option[0])
 
 
 def _same(given: Any, stored: Any, flag: str) -> bool:
@@ -301,8 +310,8 @@ def _resumed_config(out, stored: dict[str, Any], config: TrainingConfig,
     config is refused in one line."""
     differ = []
     for flag, value in given.items():
-        if flag in RESUME_FLAGS:
-            section, key = RESUME_FLAGS[flag]
+        if _resume_key(flag) is not None:
+            section, key = _resume_key(flag)
             # a run written before a setting existed has its default (the loaded TrainingConfig's)
             default = getattr(config, key, None) if section == "training" else None
             kept = stored.get(section, {}).get(key, default)
@@ -347,15 +356,15 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
     # bmDCA: the pseudocounted frequencies are the positive phase, in place of the raw ones
     with warnings.catch_warnings():
         if resume:  # the run's checkpoint schedule was noted (--checkpoints > --updates) when it started
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.filterwarnings("ignore", message="--checkpoints", category=UserWarning)
         trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target)
     if resume:
         trainer.resume()
     else:
         trainer.start(*data.sample())
-        data.store_ids(out)
+        data.store_ids(trainer.out)  # rank 0's (None on the other ranks of a process group)
         if target is not None and config.method == "pcd":
-            trainer.chains = model.sample_profile(config.n_chains, trainer.rng)
+            trainer.chains = model.sample_profile(trainer.n_local_chains, trainer.rng)
     if target_pearson is None:
         return trainer.run(on_update)
     return _run_to_target(trainer, target_pearson, on_update, on_pearson)
@@ -379,8 +388,10 @@ def _run_to_target(trainer, target_pearson: float, on_update, on_pearson):
     while trainer.update < end:
         t0 = time.perf_counter()
         trainer.run(on_update, stop_after=trainer.update + 1)
-        # the statistics of the chains that made this update's gradient (no second pass)
-        pearson = correlation_pearson(target, model.chain_statistics)
+        # the statistics of the chains that made this update's gradient (no second pass), of
+        # every rank's chains in a process group
+        pearson = correlation_pearson(target, distributed.average_fields(model.chain_statistics,
+                                                                         trainer.ranks))
         seconds += time.perf_counter() - t0
         if on_pearson is not None:
             on_pearson(trainer.update, pearson, seconds)
@@ -411,7 +422,10 @@ def _plm_run(model, data: TrainingData, config: TrainingConfig, out, run_config,
     if not all_finite(model.parameters().values()):
         raise TrainingDiverged("pseudo-likelihood maximisation diverged: the parameters are not "
                                "finite (nothing was saved); raise --lambda-h / --lambda-j")
-    if out is not None:
+    ranks = distributed.current()
+    if ranks.parallel:
+        run_config["distributed"] = {"world_size": ranks.world}
+    if out is not None and ranks.writes:
         config_dict = dict(run_config, model=model.config(), training=config.to_dict())
         trajectory.create(out, config_dict, *data.sample(), ids=data.sample_ids())
         trajectory.append(out, max(1, evaluations[0]), model.parameters(), wall_time,
@@ -428,6 +442,9 @@ def _epoch_pseudo_likelihood_run(model, entry: Family, data: TrainingData, confi
     ``batch_size`` rows), ``learning_rate``, ``l2`` (on the couplings and on the network's weight
     matrices), ``n_checkpoints`` (evenly over the epochs), ``seed`` (minibatch order).
     """
+    if distributed.current().parallel:
+        raise BoltzkitError(f"--method plm of the {entry.kind} family (Adam on minibatches of the "
+                            "pseudo-likelihood) runs in one process: launch it without torchrun")
     m = len(data.x)
     batch = min(config.batch_size, m)
     steps_per_epoch = max(1, m // batch)

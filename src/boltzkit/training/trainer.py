@@ -16,10 +16,17 @@ Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatc
 ``rng`` (on the model's device, MCMC). Both are saved with the chains, the optimizer state and the
 learning-rate scheduler's state (:mod:`boltzkit.training.schedule`), so a resumed run continues
 exactly where the saved one stopped.
+
+Data-parallel (:mod:`boltzkit.training.distributed`): inside a process group of ``world`` > 1
+ranks, every rank takes the same minibatches and holds ``n_chains / world`` of the chains (CD: its
+part of the minibatch as chain starts), the ranks' gradients are averaged before the identical
+update, rank 0 writes the run file with every rank's chains and generator, and the run records its
+world size (a resume with another one is refused).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any, Callable
@@ -29,14 +36,39 @@ import torch
 from torch import Tensor
 
 from boltzkit.checks import all_finite
-from boltzkit.errors import TrainingDiverged
+from boltzkit.errors import BoltzkitError, TrainingDiverged
 from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
-from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration,
+from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, HiddenLayer,
                                           ExactModelAverage, MomentMatching, Penalised, require)
 from boltzkit.sampling.gibbs import run_chains
+from boltzkit.training import distributed
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
+from boltzkit.training.memory import refuse_beyond
 from boltzkit.training.schedule import make_scheduler
+
+
+#: Exact training sums 2^k states at every update: at most 2^22 of them.
+EXACT_MAX_LOG2 = 22
+
+
+def _check_exact(model: EnergyModel, config: TrainingConfig) -> None:
+    """Refuse ``--method exact`` in one line, before any file is written, when the model cannot
+    average exactly or its states per update (every hidden state of an ExactModelAverage model,
+    every visible state otherwise) are beyond :data:`EXACT_MAX_LOG2` or the memory."""
+    if isinstance(model, ExactModelAverage):
+        log2 = model.enumeration_log2_size()
+        width = model.n_visible + (model.n_hidden if isinstance(model, HiddenLayer) else 0)
+    else:
+        require(model, ExactEnumeration, "--method exact")
+        log2, width = model.n_visible * math.log2(model.visible.n_states), model.n_visible
+    if log2 > EXACT_MAX_LOG2:
+        raise BoltzkitError(f"--method exact sums 2^{log2:g} states of this {model.kind} model at "
+                            f"every update: at most 2^{EXACT_MAX_LOG2} (fewer units, or pcd)")
+    # the states, their products and energies: about 4 copies of 2^k x width in the model's dtype
+    need = 4 * (2 ** int(math.ceil(log2))) * width * model.dtype.itemsize
+    refuse_beyond(need, f"--method exact ({2 ** int(math.ceil(log2))} states per update)", "use pcd",
+                  config.device)
 
 
 class Trainer:
@@ -68,8 +100,17 @@ class Trainer:
         self.device = torch.device(config.device)
         self.data = data.to(self.device)
         self.data_weights = None if data_weights is None else data_weights.to(self.device, data.dtype)
-        self.out = out
-        self.run_config = run_config or {}
+        self.ranks = distributed.current()
+        self.run_path = out  # read by every rank (resume); written by rank 0 alone
+        self.out = out if self.ranks.writes else None
+        self.run_config = dict(run_config or {})
+        if self.ranks.parallel:
+            self.run_config["distributed"] = {"world_size": self.ranks.world}
+        # this rank's part of the chains (all of them alone; exact training has none to split)
+        cd = config.method == "cd"
+        self.chain_part = slice(None) if config.method == "exact" else distributed.share(
+            min(config.batch_size, len(data)) if cd else config.n_chains, self.ranks,
+            "--batch-size (the minibatch, CD's chain starts)" if cd else "--chains (n_chains)")
         self.params = list(model.parameters().values())
         for p in self.params:
             p.requires_grad_(False)
@@ -77,7 +118,8 @@ class Trainer:
         self.optimizer = optimizer(self.params, lr=config.learning_rate)
         # the learning rate of every update (docs/methods.md section 6.6); steps after the optimizer's
         self.scheduler = make_scheduler(self.optimizer, config)
-        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.rng = torch.Generator(device=self.device).manual_seed(
+            distributed.rank_seed(config.seed, self.ranks))
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
         self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints, config.spacing))
         self.update = 0
@@ -90,8 +132,8 @@ class Trainer:
         if config.method == "plm":
             raise ValueError("method 'plm' is pseudo-likelihood maximisation: use "
                              "boltzkit.training.plm.fit_plm, not the Trainer")
-        if config.method == "exact" and not isinstance(model, ExactModelAverage):
-            require(model, ExactEnumeration, "--method exact")
+        if config.method == "exact":
+            _check_exact(model, config)
         full_batch = config.batch_size >= len(data) and isinstance(model, MomentMatching)
         if data_statistics is not None and not full_batch:
             raise ValueError("data_statistics replace the data of full-batch training: they need "
@@ -105,9 +147,22 @@ class Trainer:
         self._constrained = isinstance(model, Constrained)
 
     # ------------------------------------------------------------------ state
+    @property
+    def n_local_chains(self) -> int:
+        """The persistent chains this rank runs (all of them alone)."""
+        return len(range(self.config.n_chains)[self.chain_part])
+
     def _state(self) -> dict[str, Any]:
-        return {"chains": None if self.chains is None else self.chains.visible,
-                "chains_hidden": None if self.chains is None else self.chains.hidden,
+        """What a resume needs; in a process group, every rank's chains (in rank order) and
+        generator (``rank_rngs``), gathered (a collective: every rank calls it)."""
+        visible, hidden = (None, None) if self.chains is None else (self.chains.visible, self.chains.hidden)
+        ranks = self.ranks
+        if ranks.parallel and visible is not None:
+            visible = distributed.gather(visible, ranks)
+            hidden = None if hidden is None else distributed.gather(hidden, ranks)
+        rank_rngs = None if not ranks.parallel else distributed.gather(
+            self.rng.get_state().to(self.device).unsqueeze(0), ranks, "gathering the generators").cpu()
+        return {"chains": visible, "chains_hidden": hidden, "rank_rngs": rank_rngs,
                 "rng": self.rng.get_state(), "data_rng": self.data_rng.get_state(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "permutation": self.permutation, "cursor": self.cursor}
@@ -127,7 +182,12 @@ class Trainer:
         over the new total: the next update uses the rate that a run of N updates uses at that
         update (docs/methods.md section 6.6).
         """
-        state = trajectory.read_state(self.out)
+        state = trajectory.read_state(self.run_path)
+        stored = trajectory.read_config(self.run_path).get("distributed", {}).get("world_size", 1)
+        if stored != self.ranks.world:
+            raise BoltzkitError(f"{self.run_path}: the run was trained by {stored} process"
+                                f"{'es' if stored > 1 else ''}; resume it with {stored} (now "
+                                f"{self.ranks.world}: the chains and generators are split per process)")
         for name, tensor in self.model.parameters().items():
             tensor.copy_(state.params[name].to(tensor.device, tensor.dtype))
         self.optimizer.load_state_dict(state.optimizer)
@@ -142,22 +202,29 @@ class Trainer:
                 factor.n_updates = self.config.n_updates  # η does not depend on it
             else:
                 self.scheduler = make_scheduler(self.optimizer, self.config, done=state.update)
-        self.rng.set_state(state.rng)
+        # (a row of rank_rngs is copied: set_state reads a tensor from the start of its storage)
+        self.rng.set_state(state.rng if state.rank_rngs is None else state.rank_rngs[self.ranks.rank].clone())
         self.data_rng.set_state(state.data_rng)
         self.permutation = state.permutation
         self.cursor = state.cursor
         self.update = state.update
         self.wall_time = state.wall_time
-        if state.chains is not None:
-            hidden = None if state.chains_hidden is None else state.chains_hidden.to(self.device, self.data.dtype)
-            self.chains = Chains(state.chains.to(self.device, self.data.dtype), hidden)
+        if state.chains is not None:  # this rank's part of the stored chains
+            part = self.chain_part if self.ranks.parallel else slice(None)
+            hidden = None if state.chains_hidden is None else \
+                state.chains_hidden[part].to(self.device, self.data.dtype)
+            self.chains = Chains(state.chains[part].to(self.device, self.data.dtype), hidden)
 
     def save(self, checkpoint: bool) -> None:
-        if self.out is None:
+        """Write a checkpoint and/or the resume state (rank 0; in a process group every rank
+        calls it, for the gathering of the chains)."""
+        if self.run_path is None:
             return
+        state = self._state()
         self.last_saved = self.update
-        trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
-                          self.last_learning_rate, checkpoint, self._state())
+        if self.out is not None:
+            trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
+                              self.last_learning_rate, checkpoint, state)
 
     # ------------------------------------------------------------------ loop
     def _next_batch(self) -> tuple[Tensor, Tensor | None]:
@@ -172,7 +239,7 @@ class Trainer:
         return self.data.index_select(0, idx), weights
 
     def _negative_chains(self, batch: Tensor) -> Chains:
-        method, n_chains = self.config.method, self.config.n_chains
+        method = self.config.method
         if method == "exact":
             if isinstance(self.model, ExactModelAverage):  # e.g. every hidden state of a Gaussian RBM
                 return self.model.exact_chains()
@@ -180,9 +247,9 @@ class Trainer:
             states = self.model.enumerate_visible()
             return Chains(states, None, torch.softmax(-self.model.free_energy(states), 0))
         if method == "cd":
-            return self.model.chains_from(batch)
+            return self.model.chains_from(batch[self.chain_part])
         if method == "rdm" or self.chains is None:
-            return self.model.init_chains(n_chains, self.rng)
+            return self.model.init_chains(self.n_local_chains, self.rng)
         return self.chains
 
     @torch.no_grad()
@@ -205,6 +272,8 @@ class Trainer:
         grads = self.model.log_likelihood_gradient(positive, chains, weights,
                                                    self.config.centered and centering is None,
                                                    **extra)
+        if self.config.method != "exact":  # the ranks' chains: the mean of their gradients
+            distributed.average(grads, self.ranks)
         if self.config.l1 or self.config.l2:
             params = self.model.parameters()
             for name in self._penalised:
