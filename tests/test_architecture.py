@@ -17,7 +17,7 @@ from boltzkit.models.registry import kinds
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "boltzkit"
 
 #: The concrete model classes (and their shared base) that only models/ may name.
-MODEL_CLASSES = {"RBM", "RBMBase", "PottsRBM", "PottsModel", "IsingModel", "HybridEBM"}
+MODEL_CLASSES = {"RBM", "RBMBase", "PottsRBM", "PottsModel", "IsingModel", "HybridEBM", "GaussianRBM"}
 #: Model attributes that are not part of the interface; a layer above models/ that probes them
 #: with hasattr/getattr is asking for a kind in disguise (it should ask for a capability).
 UNDECLARED = {"kind", "n_states", "n_hidden", "visible_units", "hidden_units", "annealed",
@@ -26,7 +26,7 @@ UNDECLARED = {"kind", "n_states", "n_hidden", "visible_units", "hidden_units", "
               "couplings", "fields", "gauge", "transform", "data_hidden"}
 #: Layers, lowest first: a module may import from its own layer and the layers before it.
 LAYERS = [
-    {"errors", "checks", "io.atomic"},
+    {"errors", "checks", "io.atomic", "distributed"},
     {"data"},
     {"models"},
     {"sampling", "io", "synthetic"},

@@ -146,8 +146,8 @@ def _saved(out: Path, check: bool) -> None:
 
 def _join_group(device: str):
     """(ranks, device) of this process: the process group ``torchrun`` describes in the
-    environment (:func:`boltzkit.training.distributed.init_from_environment`)."""
-    from boltzkit.training import distributed
+    environment (:func:`boltzkit.distributed.init_from_environment`)."""
+    from boltzkit import distributed
 
     return distributed.init_from_environment(device)
 
@@ -156,7 +156,7 @@ def _join_group(device: str):
 def _group(ranks):
     """Leave the process group at the end of the command: after the others (a barrier) when it
     went well, at once when it failed (the others may be gone)."""
-    from boltzkit.training import distributed
+    from boltzkit import distributed
 
     try:
         yield
@@ -241,9 +241,12 @@ def evaluate(
     from boltzkit.evaluation.run_evaluation import evaluate_run
 
     setup_torch(threads, device)
-    with progress_bar("evaluating", 100, not as_json) as advance:
+    ranks, device = _join_group(device)  # torchrun: the chains of AIS and of the moments split
+    with progress_bar("evaluating", 100, not as_json and ranks.writes) as advance, _group(ranks):
         result = evaluate_run(run, data, test, checkpoint, log_z_method, ais_chains, ais_steps,
                               ais_runs, moment_samples, moment_steps, seed, device, advance, max_memory)
+    if not ranks.writes:
+        return
     if as_json:
         print_json(result)
         return

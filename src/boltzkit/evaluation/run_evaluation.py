@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import torch
 
+from boltzkit import distributed
 from boltzkit.checks import choice, integer
 from boltzkit.data.specs import datasets_like
 from boltzkit.errors import BoltzkitError, DataError
@@ -145,6 +146,8 @@ def _without_fingerprint(record: dict[str, Any], stored: bool) -> dict[str, Any]
 def _store(run, key: str, record: dict[str, Any]) -> None:
     """Keep an evaluation in the run file, unless another process writes the run (its lock is
     taken) or the file or folder cannot be written: the numbers are then only printed."""
+    if not distributed.current().writes:  # rank 0 writes for a process group
+        return
     try:
         with RunLock(run):
             trajectory.write_evaluation(run, key, record)
@@ -245,6 +248,11 @@ def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.
     do not depend on progress reporting; the others run about 40 chunks of steps (the same draws
     as one call), the progress advanced from 60 to 99 between.
     """
+    ranks = distributed.current()
+    if ranks.parallel:  # this rank's part of the chains, from its own stream (docs/methods.md 6.7)
+        n_samples = len(range(n_samples)[distributed.share(n_samples, ranks, "--moment-samples")])
+        generator = torch.Generator(device=model.device).manual_seed(
+            distributed.rank_seed(generator.initial_seed(), ranks))
     chains = model.init_chains(n_samples, generator)
     shared = isinstance(model, MultiStepSampler) and model.shared_random_numbers
     chunk = n_steps if shared else max(1, -(-n_steps // 40))
@@ -254,7 +262,7 @@ def _sample_with_progress(model, n_samples: int, n_steps: int, generator: torch.
         chains = run_chains(model, chains, m, generator)
         done += m
         progress(60 + 39 * done // n_steps)
-    return chains.visible
+    return distributed.gather(chains.visible, ranks, "gathering the samples")
 
 
 #: The quick log Z of the check at the end of ``boltzkit train`` (stored in the run as any other).

@@ -420,11 +420,14 @@ class PottsModel(_Pairwise):
         return PottsModel.uncoupled(fields, self.sampler)
 
     def pseudo_likelihood_problem(self, data: Tensor, weights: Tensor) -> PseudoLikelihoodProblem:
-        """Symmetric plmDCA on codes ``data`` (M, L): couplings as one (L q, L q) matrix."""
+        """Symmetric plmDCA on codes ``data`` (M, L): couplings as one (L q, L q) matrix, a boolean
+        mask of the pairs of different sites (1 byte an entry); the objective is a
+        :class:`~boltzkit.models.pseudo_likelihood.PottsObjective` (sequences in chunks, gradient by
+        hand: memory independent of M, docs/methods.md 9.3)."""
         length, q = self.n_visible, self.n_states
         n = length * q
         block = torch.arange(n, device=self.device) // q
-        mask = (block[:, None] != block[None, :]).to(self.dtype)
+        mask = block[:, None] != block[None, :]
 
         def build(fields: Tensor, couplings: Tensor) -> "PottsModel":
             j = couplings.reshape(length, q, length, q).permute(0, 2, 1, 3).contiguous()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from boltzkit import distributed
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import AnnealingPath, FastAnnealing
 
@@ -58,13 +59,24 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         (:func:`boltzkit.models.baseline.independent_site_model`) the path starts from; None
         starts from the model's own visible fields. A base close to the data's one-site
         statistics makes the weights far less spread on trained models (docs/methods.md 6.2).
+
+    Inside a ``torch.distributed`` process group the chains are split over the ranks (each draws
+    from a generator seeded with the given generator's initial seed and its rank) and their
+    weights gathered: every rank returns the estimate of all ``n_chains`` chains.
     """
     n_runs = max(1, min(n_runs, n_chains))
+    ranks = distributed.current()
+    local = n_chains
+    if ranks.parallel:  # this rank's chains, from its own stream (docs/methods.md 6.7)
+        local = n_chains // ranks.world
+        distributed.share(n_chains, ranks, "--ais-chains")
+        seed = 0 if generator is None else generator.initial_seed()
+        generator = torch.Generator(device=model.device).manual_seed(distributed.rank_seed(seed, ranks))
     log_z0 = model.annealing_base_log_partition(base)
     current = model.annealed(0.0, base)
     # With W = 0 and c = 0, one Gibbs step from any start draws v exactly from the base model.
-    v = current.sample_step(current.init_chains(n_chains, generator), generator).visible
-    log_w = torch.zeros(n_chains, dtype=torch.float64, device=model.device)
+    v = current.sample_step(current.init_chains(local, generator), generator).visible
+    log_w = torch.zeros(local, dtype=torch.float64, device=model.device)
     betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64).tolist()
     # Models may provide the whole transition (weight increment and Gibbs step) in one call that
     # shares the products v W (RBM.annealing_step); otherwise two annealed models per temperature.
@@ -80,6 +92,7 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         log_w += increment.double()
         if progress is not None:
             progress(k)
+    log_w = distributed.gather(log_w, ranks, "gathering the AIS weights")  # every rank's chains
     return _estimate(log_w, log_z0, n_runs, n_steps, v.dtype)
 
 

@@ -27,7 +27,7 @@ from boltzkit.checks import number
 from boltzkit.errors import BoltzkitError
 from boltzkit.models.capabilities import HiddenLayer
 from boltzkit.models.registry import Family
-from boltzkit.training import distributed
+from boltzkit import distributed
 
 __all__ = ["estimate_bytes", "available_bytes", "refuse_beyond", "check_memory", "check_chains_memory",
            "chains_bytes"]
@@ -37,16 +37,18 @@ GIB = 1 << 30
 
 
 def estimate_bytes(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
-                   world: int = 1) -> int:
+                   world: int = 1, n_rows: int | None = None) -> int:
     """Bytes of the tensors of a run of family ``entry`` (see the module docstring), in each of
-    ``world`` data-parallel processes (each holds the parameters and 1/world of the chains)."""
+    ``world`` data-parallel processes (each holds the parameters and 1/world of the chains); with
+    ``n_rows`` the training rows, a minibatch is at most that many rows."""
     item = _ITEM.get(config.dtype, 4)
     options = entry.with_options(options)
     hidden = int(options.get("n_hidden", 0) or 0) + int(options.get("nn_hidden", 0) or 0)
     width = n_visible * (n_states if entry.visible == "categorical" else 1)
     parameters = entry.count_parameters(n_visible, n_states, options) or width * max(hidden, 1)
     chains = 0 if config.method in ("exact", "plm") else -(-config.n_chains // world)
-    return item * (5 * parameters + 6 * chains * (width + hidden) + 4 * config.batch_size * (width + hidden))
+    batch = config.batch_size if n_rows is None else min(config.batch_size, n_rows)
+    return item * (5 * parameters + 6 * chains * (width + hidden) + 4 * batch * (width + hidden))
 
 
 def available_bytes(device: str = "cpu") -> int:
@@ -79,13 +81,13 @@ def refuse_beyond(need: int, what: str, remedy: str, device: str = "cpu",
 
 
 def check_memory(entry: Family, n_visible: int, n_states: int, options: Mapping[str, Any], config,
-                 max_memory: float | None = None) -> None:
+                 max_memory: float | None = None, n_rows: int | None = None) -> None:
     """Refuse in one line a run whose tensors would not fit (``max_memory``: GiB allowed, in
     place of what is available now). In a process group the estimate is per process, against the
     memory available divided by the processes on this machine (``LOCAL_WORLD_SIZE``; each GPU is
     its own)."""
     ranks = distributed.current()
-    need = estimate_bytes(entry, n_visible, n_states, options, config, ranks.world)
+    need = estimate_bytes(entry, n_visible, n_states, options, config, ranks.world, n_rows)
     what = f"this run ({n_visible} visible units, {config.n_chains} chains, batch {config.batch_size})"
     if not ranks.parallel:
         refuse_beyond(need, what, "lower --chains, --batch-size or --hidden", config.device, max_memory)

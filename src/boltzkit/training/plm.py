@@ -42,7 +42,7 @@ from boltzkit.errors import InvalidValue
 from boltzkit.models.capabilities import PseudoLikelihood
 from boltzkit.models.pseudo_likelihood import merge_duplicates, symmetric
 from boltzkit.models.registry import family
-from boltzkit.training import distributed
+from boltzkit import distributed
 
 __all__ = ["fit_plm", "pseudo_log_likelihood", "SOLVERS"]
 
@@ -129,12 +129,16 @@ def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
         L2 strengths, in the normalisation of the module docstring.
     solver : "lbfgs" or "adam"
     max_iter : int
-        L-BFGS iterations (each may take a few function evaluations) or Adam steps.
+        L-BFGS iterations (each may take a few function evaluations; at most ``2 max_iter``
+        evaluations in all) or Adam steps.
     tolerance : float
         L-BFGS stops when the largest gradient entry falls below it, or when the objective changes
         by less than ``tolerance * 1e-3`` between iterations.
     learning_rate : float
         Adam's step size (L-BFGS uses a line search).
+    history_size : int
+        L-BFGS: the number of (step, gradient change) pairs kept, each two vectors of the free
+        parameters.
     dtype, device : where and in which precision to optimise (float64 for tight references).
     callback : called as ``callback(k, objective)`` after the k-th evaluation of the objective
         (L-BFGS: a few per iteration; Adam: one per step).
@@ -146,24 +150,98 @@ def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
     """
     if solver not in SOLVERS:
         raise InvalidValue(f"unknown solver {solver!r} (choose {', '.join(SOLVERS)})")
+    _check_settings(lambda_h, lambda_J, max_iter, tolerance, learning_rate, history_size)
     model = _template(kind, data, q, dtype, device)
     x, w = _prepared(model, data, weights)
     ranks = distributed.current()
     rows = _rows_of(len(x), ranks)  # a process group: this rank's sequences (weights sum to 1 overall)
     problem = model.pseudo_likelihood_problem(x[rows], w[rows])
-    fields = problem.fields.clone().requires_grad_(True)
-    raw = torch.zeros(problem.couplings_shape, dtype=dtype, device=device, requires_grad=True)
+    del x, w
+    packed = _Packed(problem)
+    theta = packed.initial()
+    evaluate = _penalised(problem, packed, lambda_h, lambda_J, ranks)
+    _minimise(evaluate, theta, solver, max_iter, tolerance, learning_rate, history_size, callback)
+    fields, couplings = packed.unpack(theta)
+    return problem.build(fields.clone(), couplings)
 
-    def loss() -> Tensor:
-        couplings = symmetric(raw, problem.mask)
-        # sum_{i<j} ||J_ij||^2 is half the squared norm of the full symmetric matrix
-        penalty = lambda_h * fields.pow(2).sum() + 0.5 * lambda_J * couplings.pow(2).sum()
-        return problem.objective(fields, couplings) + penalty / ranks.world  # summed over the ranks
 
-    _minimise(loss, [fields, raw], solver, max_iter, tolerance, learning_rate, history_size, callback,
-              ranks)
-    with torch.no_grad():
-        return problem.build(fields.detach(), symmetric(raw, problem.mask).detach())
+def _check_settings(lambda_h: float, lambda_J: float, max_iter: int, tolerance: float,
+                    learning_rate: float, history_size: int) -> None:
+    number(lambda_h, "lambda_h", 0.0)
+    number(lambda_J, "lambda_J", 0.0)
+    integer(max_iter, "max_iter", 1)
+    number(tolerance, "tolerance", 0.0)
+    number(learning_rate, "learning_rate", 0.0, low_open=True)
+    integer(history_size, "history_size", 1)
+
+
+class _Packed:
+    """The free parameters of a pseudo-likelihood problem as one vector: the fields, then the
+    coupling entries of the strict upper triangle where the mask is non-zero. A symmetric matrix
+    with zero masked entries has exactly these degrees of freedom (N(N-1)/2 for Ising spins,
+    L(L-1)/2 q^2 for Potts sites, plmc's layout), so the solver's vectors (L-BFGS history, Adam
+    moments) are half those of the full matrix. :meth:`unpack` writes the symmetric matrix into
+    one buffer; :meth:`pack_gradient` folds a gradient with respect to the full matrix,
+    G + G^T on the free entries (each appears twice)."""
+
+    def __init__(self, problem: PseudoLikelihoodProblem):
+        self.fields_shape = problem.fields.shape
+        self.n_fields = problem.fields.numel()
+        self.upper = torch.triu(problem.mask != 0, diagonal=1)
+        self.n_couplings = int(self.upper.sum())
+        self.start = problem.fields.reshape(-1)
+        like = dict(dtype=problem.fields.dtype, device=problem.fields.device)
+        self.couplings = torch.zeros(problem.couplings_shape, **like)
+        self.spare = torch.empty(problem.couplings_shape, **like)  # the transposes
+
+    def initial(self) -> Tensor:
+        theta = torch.zeros(self.n_fields + self.n_couplings, dtype=self.start.dtype,
+                            device=self.start.device)
+        theta[:self.n_fields] = self.start
+        return theta
+
+    def unpack(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """Views of the fields and the symmetric couplings (the buffer, rewritten by every call)."""
+        with torch.no_grad():
+            self.spare.zero_().masked_scatter_(self.upper, theta[self.n_fields:])
+            self.couplings.copy_(self.spare.T).add_(self.spare)
+        return theta[:self.n_fields].view(self.fields_shape), self.couplings
+
+    def pack_gradient(self, grad_fields: Tensor, grad_couplings: Tensor, out: Tensor) -> None:
+        out[:self.n_fields] = grad_fields.reshape(-1)
+        self.spare.copy_(grad_couplings.T).add_(grad_couplings)
+        torch.masked_select(self.spare, self.upper, out=out[self.n_fields:])
+
+
+def _penalised(problem: PseudoLikelihoodProblem, packed: _Packed, lambda_h: float, lambda_J: float,
+               ranks: distributed.Ranks) -> Callable[[Tensor, Tensor], float]:
+    """``evaluate(theta, grad)``: the penalised objective at ``theta``, its gradient written into
+    ``grad``. In a process group each rank's data term is its share and the penalty counts
+    1/world on each: the values and gradients are summed over the ranks before the solver sees
+    them, so every rank takes the same steps (docs/methods.md 6.7)."""
+    n_fields = packed.n_fields
+
+    def evaluate(theta: Tensor, grad: Tensor) -> float:
+        fields, couplings = packed.unpack(theta)
+        fields, couplings = fields.detach().requires_grad_(True), couplings.detach().requires_grad_(True)
+        with torch.enable_grad():
+            value = problem.objective(fields, couplings)
+            grad_fields, grad_couplings = torch.autograd.grad(value, (fields, couplings))
+        packed.pack_gradient(grad_fields, grad_couplings, grad)
+        h, j = theta[:n_fields], theta[n_fields:]
+        # sum_{i<j} ||J_ij||^2 is the squared norm of the free coupling entries
+        penalty = lambda_h * float(h.dot(h)) + lambda_J * float(j.dot(j))
+        grad[:n_fields].add_(h, alpha=2 * lambda_h / ranks.world)
+        grad[n_fields:].add_(j, alpha=2 * lambda_J / ranks.world)
+        value = float(value) + penalty / ranks.world
+        if ranks.parallel:
+            total = {"value": torch.tensor([value], dtype=torch.float64, device=grad.device)}
+            distributed.sum_(total, ranks)
+            distributed.sum_({"grad": grad}, ranks)
+            value = float(total["value"])
+        return value
+
+    return evaluate
 
 
 def _rows_of(m: int, ranks: distributed.Ranks) -> slice:
@@ -177,36 +255,18 @@ def _rows_of(m: int, ranks: distributed.Ranks) -> slice:
     return slice(int(bounds[ranks.rank]), int(bounds[ranks.rank + 1]))
 
 
-def _minimise(loss: Callable[[], Tensor], params: list[Tensor], solver: str, max_iter: int,
+def _minimise(evaluate: Callable[[Tensor, Tensor], float], theta: Tensor, solver: str, max_iter: int,
               tolerance: float, learning_rate: float, history_size: int,
-              callback: Callable[[int, float], None] | None,
-              ranks: distributed.Ranks = distributed.Ranks()) -> None:
-    """Minimise ``loss`` over ``params`` in place with L-BFGS (strong Wolfe) or Adam. In a process
-    group each rank's ``loss`` is its share: the values and gradients are summed over the ranks
-    before the solver sees them, so every rank takes the same steps (docs/methods.md 6.7)."""
-    if solver == "lbfgs":  # one step runs up to max_iter iterations
-        optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, max_eval=2 * max_iter,
-                                      history_size=history_size,
-                                      tolerance_grad=tolerance, tolerance_change=tolerance * 1e-3,
-                                      line_search_fn="strong_wolfe")
-        steps = 1
-    else:
-        optimizer, steps = torch.optim.Adam(params, lr=learning_rate), max_iter
-    evaluations = [0]
-
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        value = loss()
-        value.backward()
-        if ranks.parallel:
-            total = {"value": value.detach().clone().reshape(1)}
-            total.update({str(i): p.grad for i, p in enumerate(params)})
-            distributed.sum_(total, ranks)
-            value = total["value"].reshape(())
-        evaluations[0] += 1
-        if callback is not None:
-            callback(evaluations[0], float(value.detach()))
-        return value
-
-    for _ in range(steps):
-        optimizer.step(closure)
+              callback: Callable[[int, float], None] | None) -> None:
+    """Minimise ``evaluate`` over the vector ``theta``, in place: L-BFGS with a strong-Wolfe line
+    search (:func:`_lbfgs`) or Adam."""
+    counted = _Counted(evaluate, callback)
+    if solver == "lbfgs":
+        _lbfgs(counted, theta, max_iter, 2 * max_iter, history_size, tolerance, tolerance * 1e-3)
+        return
+    optimizer = torch.optim.Adam([theta], lr=learning_rate)
+    theta.grad = torch.zeros_like(theta)
+    for _ in range(max_iter):
+        counted(theta, theta.grad)
+        optimizer.step()
+    theta.grad = None

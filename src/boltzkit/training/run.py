@@ -46,7 +46,7 @@ from boltzkit.io.outputs import check_outputs, refuse_existing_run, writing_run
 from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLikelihood
 from boltzkit.models.registry import Family, family, option_flags
 from boltzkit.models.statistics import correlation_pearson
-from boltzkit.training import distributed
+from boltzkit import distributed
 from boltzkit.training.config import TrainingConfig
 from boltzkit.training.memory import check_memory
 from boltzkit.training.plm import fit_plm
@@ -223,7 +223,8 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
     _check_method(entry, config)
     if max_memory is not None:
         number(max_memory, "--max-memory", 0.0, low_open=True)
-    check_memory(entry, data.x.shape[1], data.space.n_states, options or {}, config, max_memory)
+    check_memory(entry, data.x.shape[1], data.space.n_states, options or {}, config, max_memory,
+                 n_rows=len(data.x))
     run_config = dict(run_config or {})
     on_update = on_update or (lambda update: None)
     if data.alphabet is not None:

@@ -17,7 +17,7 @@ Reproducibility: two generators drive everything — ``data_rng`` (CPU, minibatc
 learning-rate scheduler's state (:mod:`boltzkit.training.schedule`), so a resumed run continues
 exactly where the saved one stopped.
 
-Data-parallel (:mod:`boltzkit.training.distributed`): inside a process group of ``world`` > 1
+Data-parallel (:mod:`boltzkit.distributed`): inside a process group of ``world`` > 1
 ranks, every rank takes the same minibatches and holds ``n_chains / world`` of the chains (CD: its
 part of the minibatch as chain starts), the ranks' gradients are averaged before the identical
 update, rank 0 writes the run file with every rank's chains and generator, and the run records its
@@ -42,7 +42,7 @@ from boltzkit.models.base import Chains, EnergyModel
 from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, HiddenLayer,
                                           ExactModelAverage, MomentMatching, Penalised, require)
 from boltzkit.sampling.gibbs import run_chains
-from boltzkit.training import distributed
+from boltzkit import distributed
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 from boltzkit.training.memory import refuse_beyond
 from boltzkit.training.schedule import make_scheduler
