@@ -54,7 +54,7 @@ SIZES = {("--updates", "10000"): "40", ("--updates", "2000"): "20", ("--updates"
          ("--gibbs-steps", "1000"): "20", ("--n", "1000"): "20", ("--ais-chains", "1000"): "16",
          ("--ais-chains", "300"): "16", ("--ais-steps", "5000"): "30", ("--ais-steps", "2000"): "30",
          ("--n-points", "500"): "40", ("--nn-hidden", "128"): "8", ("--updates", "5000"): "20",
-         ("--hidden", "16"): "4"}
+         ("--hidden", "16"): "4", ("--steps", "10000"): "200"}
 _FAST_AIS = ["--ais-chains", "16", "--ais-steps", "30", "--ais-runs", "2"]
 # (command, words it has) -> flags added
 EXTRA = {("evaluate", ""): [*_FAST_AIS, "--moment-samples", "50", "--moment-steps", "20"],

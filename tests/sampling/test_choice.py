@@ -38,8 +38,8 @@ def test_bad_variants_and_settings_are_one_line(name, settings, message):
 def test_models_without_variants_take_their_own_step_only():
     rbm = random_rbm(4, 2)
     assert with_sampler(rbm, "gibbs") is rbm and with_sampler(rbm) is rbm
-    with pytest.raises(InvalidValue, match="--sampler gibbs-langevin: the bernoulli-rbm family samples "
-                                           "with its own step only"):
+    with pytest.raises(InvalidValue, match=r"--sampler gibbs-langevin: the bernoulli-rbm family samples "
+                                           r"with its own step \(--sampler gibbs\) or by tempering"):
         with_sampler(rbm, "gibbs-langevin")
     with pytest.raises(InvalidValue, match="--langevin-steps: the bernoulli-rbm family's sampler"):
         with_sampler(rbm, None, {"langevin_steps": 3})

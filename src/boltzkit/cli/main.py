@@ -198,7 +198,9 @@ def sample(
     gibbs_steps: int = typer.Option(1000, "--gibbs-steps", help="MCMC steps from random starts"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint", help="Update number (default: last)"),
     sampler: Optional[str] = typer.Option(
-        None, "--sampler", help="gibbs (every model's own step) or a variant of the model's step "
+        None, "--sampler", help="gibbs (every model's own step) | pt (parallel tempering on an "
+        "adaptive ladder from the data's independent-site model) | ptt (parallel trajectory "
+        "tempering over the run's checkpoints) | a variant of the model's step "
         "(gaussian-rbm: gibbs-langevin | gibbs-langevin-unadjusted, with the family's sampler "
         "flags below); default: the run's"),
     seed: int = typer.Option(0, "--seed"),
@@ -266,6 +268,42 @@ def evaluate(
     print_table(f"{run}" + (f" @ update {result['checkpoint']}" if result.get("checkpoint") else ""), rows)
     if result.get("moments_convention"):
         stdout.print(f"moments: {result['moments_convention']}")
+
+
+@app.command()
+@user_errors
+def mixing(
+    run: Path = typer.Argument(..., help="Run file"),
+    data: Optional[Path] = typer.Argument(None, help="Data for the principal directions and the clusters "
+                                                     "(default: the run's stored training rows)"),
+    sampler: str = typer.Option("gibbs", "--sampler", help="gibbs | pt | ptt"),
+    steps: int = typer.Option(10000, "--steps", help="MCMC steps"),
+    chains: int = typer.Option(100, "--chains", help="Chains (gibbs: started at training rows)"),
+    clusters: Optional[int] = typer.Option(None, "--clusters",
+                                           help="k-means clusters of the data (default: its labels, else 2)"),
+    figure: Optional[Path] = typer.Option(None, "--figure", help="PNG: autocorrelation curves and PC1 traces"),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+    device: str = DeviceOption,
+    threads: Optional[int] = ThreadsOption,
+) -> None:
+    """How well a sampler mixes on the run's last model: integrated autocorrelation times (visible
+    configuration, PC1, PC2), jumps between the data's clusters, exchange acceptance of tempering."""
+    from boltzkit.report.mixing import run_mixing
+
+    setup_torch(threads, device)
+    result = run_mixing(run, data, sampler, steps, chains, clusters, seed, figure, device)
+    if as_json:
+        print_json(result)
+        return
+    rows = [(f"tau_int {name} (window)", f"{v['tau']:.1f} steps ({v['window']})")
+            for name, v in result["tau_int"].items()]
+    rows += [("jumps per chain", f"{result['jumps']['per_chain']:.2f} between {result['jumps']['clusters']} "
+                                 "clusters"),
+             ("replicas", str(result["replicas"]))]
+    if result["acceptance"] is not None:
+        rows.append(("exchange acceptance", " ".join(f"{a:.2f}" for a in result["acceptance"])))
+    print_table(f"{run}: {sampler}, {result['steps']} steps x {result['chains']} chains", rows)
 
 
 @app.command()

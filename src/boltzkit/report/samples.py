@@ -37,8 +37,8 @@ from boltzkit.io.atomic import atomic_path, write_text_atomic
 from boltzkit.io.outputs import check_outputs
 from boltzkit.models.visible import VisibleSpace
 from boltzkit.report.images import STANDARD_RANGE, data_range, save_samples, standard_scores
-from boltzkit.sampling.choice import with_sampler
-from boltzkit.sampling.gibbs import sample
+from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
+from boltzkit.sampling.choice import TEMPERING, TRAJECTORY_TEMPERING, draw, with_sampler
 from boltzkit.training.memory import check_chains_memory
 
 __all__ = ["write_run_samples"]
@@ -64,7 +64,10 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     gibbs_steps = integer(gibbs_steps, "--gibbs-steps", 0)
     seed = integer(seed, "--seed", 0)
     check_outputs({"--out": out}, {"RUN": run})
-    model = with_sampler(trajectory.load_model(run, checkpoint), sampler, sampler_settings)
+    model = trajectory.load_model(run, checkpoint)
+    tempering = sampler in (TEMPERING, TRAJECTORY_TEMPERING)
+    if not tempering:  # the model's step or a variant of it, checked before sampling
+        model = with_sampler(model, sampler, sampler_settings)
     space = model.visible
     if space.real:  # the suffix is checked before sampling: a wrong one costs nothing
         _check_real_suffix(out)
@@ -72,7 +75,9 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
     model = model.to(device)
     check_chains_memory(model, n, "--n", device, max_memory)
     generator = torch.Generator(device=device).manual_seed(seed)
-    x = sample(model, n, gibbs_steps, generator).cpu().numpy()
+    checkpoints = _checkpoints(run, model, checkpoint, device) if sampler == TRAJECTORY_TEMPERING else None
+    x = draw(model, n, gibbs_steps, generator, sampler, sampler_settings,
+             _data_base(run, model) if tempering else None, checkpoints).cpu().numpy()
     if space.real:
         return _write_real(run, out, x, space)
     if not space.categorical:
@@ -95,6 +100,25 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
         raise BoltzkitError(f"{out}: the run has no alphabet to write sequences with (use .npy or .txt)")
     write_fasta(out, codes.astype(np.int8), alphabet, [f"sample_{i}" for i in range(n)])
     return f"{n} sequences"
+
+
+def _data_base(run: str | os.PathLike, model) -> Any:
+    """The independent-site model of the run's stored training rows (the start of tempering's
+    path), or None when the run stores none."""
+    rows, _, _ = trajectory.read_data_sample(run)
+    if rows is None or len(rows) == 0:
+        return None
+    space, rows = model.visible, np.asarray(rows, dtype=np.float64)
+    if space.name == "spin" and rows.min() < 0:  # some runs store ±1 spins (model values)
+        rows = space.to_data(rows)
+    return baselines(space, space.tensor(rows, model.dtype, model.device)).get(INDEPENDENT_SITE)
+
+
+def _checkpoints(run: str | os.PathLike, model, checkpoint: int | None, device: str) -> list:
+    """The run's saved models up to ``checkpoint`` (default: all), in training order, the last one
+    being ``model`` (the replicas of trajectory tempering)."""
+    last = trajectory.checkpoint_updates(run)[-1] if checkpoint is None else checkpoint
+    return [m.to(device) for update, m in trajectory.load_models(run) if update < last] + [model]
 
 
 def _check_real_suffix(out: Path) -> None:

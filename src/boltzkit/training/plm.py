@@ -17,30 +17,38 @@ lambda' / M_eff here; an asymmetric plmDCA penalises lambda sum_{j != i} ||J_ij|
 L site problems, i.e. every pair twice, which is 2 lambda here. With the defaults, PF00014
 (M_eff = 4364) gives a top-L contact precision of 1.00 (benchmarks/plm_pf00014_contacts.py).
 
-All conditionals are computed at once: for Potts models the local fields of every site and
-state, h_i(a) + sum_{j != i} J_ij(a, s_j), shape (M, L, q), are one ``embedding_bag`` (a sum of
-the rows of the flattened coupling matrix selected by each sequence); Ising models use the
-generic ±1 pseudo-likelihood of :mod:`boltzkit.models.pseudo_likelihood` (the one the hybrid
-EBM trains with), log p(s_i | s_-i) = -softplus(-ΔE_i) with the single-flip energy changes
+Potts conditionals (:class:`~boltzkit.models.pseudo_likelihood.PottsObjective`): over chunks of
+sequences, the local fields of every site and state, h_i(a) + sum_{j != i} J_ij(a, s_j), are one
+``embedding_bag`` (a sum of the rows of the flattened coupling matrix selected by each sequence),
+and the gradient is written by hand into buffers kept between evaluations, so the working memory
+does not grow with the number of sequences. Ising models use the generic ±1 pseudo-likelihood of
+:mod:`boltzkit.models.pseudo_likelihood` (the one the hybrid EBM trains with),
+log p(s_i | s_-i) = -softplus(-ΔE_i) with the single-flip energy changes
 ΔE_i = 2 s_i (h_i + sum_j J_ij s_j), shape (M, N). Duplicate configurations are merged first
 (their weights add up).
 
-Solvers: L-BFGS (``torch.optim.LBFGS`` with strong-Wolfe line search, default) or Adam. The
-returned Potts model is in the zero-sum gauge (:meth:`PottsModel.zero_sum_gauge`), which leaves the
-distribution unchanged; the Ising model has no gauge freedom besides a constant.
+Parameters: the solver sees one vector, the fields and the couplings J_ij for i < j only (the
+free entries of the symmetric matrix, plmc's layout: L(L-1)/2 q^2 for Potts), so every vector it
+keeps is half the full (L q)^2 matrix. Solvers (docs/methods.md 9.3): L-BFGS with a strong-Wolfe
+line search (default; the iteration and stopping rules of ``torch.optim.LBFGS``, written here with
+its vectors allocated once: 5 + 2 ``history_size`` of them), or Adam. The returned Potts model is
+in the zero-sum gauge (:meth:`PottsModel.zero_sum_gauge`), which leaves the distribution unchanged;
+the Ising model has no gauge freedom besides a constant.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from boltzkit.checks import integer, number
 from boltzkit.errors import InvalidValue
-from boltzkit.models.capabilities import PseudoLikelihood
-from boltzkit.models.pseudo_likelihood import merge_duplicates, symmetric
+from boltzkit.models.capabilities import PseudoLikelihood, PseudoLikelihoodProblem
+from boltzkit.models.pseudo_likelihood import merge_duplicates
 from boltzkit.models.registry import family
 from boltzkit import distributed
 
@@ -233,7 +241,7 @@ def _penalised(problem: PseudoLikelihoodProblem, packed: _Packed, lambda_h: floa
         penalty = lambda_h * float(h.dot(h)) + lambda_J * float(j.dot(j))
         grad[:n_fields].add_(h, alpha=2 * lambda_h / ranks.world)
         grad[n_fields:].add_(j, alpha=2 * lambda_J / ranks.world)
-        value = float(value) + penalty / ranks.world
+        value = float(value.detach()) + penalty / ranks.world
         if ranks.parallel:
             total = {"value": torch.tensor([value], dtype=torch.float64, device=grad.device)}
             distributed.sum_(total, ranks)
@@ -270,3 +278,201 @@ def _minimise(evaluate: Callable[[Tensor, Tensor], float], theta: Tensor, solver
         counted(theta, theta.grad)
         optimizer.step()
     theta.grad = None
+
+
+class _Counted:
+    """The objective with its evaluations counted and reported to the callback."""
+
+    def __init__(self, evaluate: Callable[[Tensor, Tensor], float],
+                 callback: Callable[[int, float], None] | None):
+        self.evaluate, self.callback, self.count = evaluate, callback, 0
+
+    def __call__(self, theta: Tensor, grad: Tensor) -> float:
+        value = self.evaluate(theta, grad)
+        self.count += 1
+        if self.callback is not None:
+            self.callback(self.count, value)
+        return value
+
+
+class _History:
+    """The last ``size`` L-BFGS pairs s_k = x_{k+1} - x_k, y_k = g_{k+1} - g_k in two (size, n)
+    blocks allocated once (their pages are touched as they fill), and the two-loop recursion
+    (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4) with the initial scaling
+    gamma = s.y / y.y of the newest pair."""
+
+    def __init__(self, size: int, like: Tensor):
+        self.s = torch.empty(size, like.numel(), dtype=like.dtype, device=like.device)
+        self.y = torch.empty_like(self.s)
+        self.slots: list[int] = []      # oldest first
+        self.rho: dict[int, float] = {}
+        self.gamma = 1.0
+
+    def push(self, step: float, d: Tensor, g_new: Tensor, g_old: Tensor, ys: float) -> None:
+        """Keep the pair of the step ``step d`` (gradients before and after) when s.y > 1e-10."""
+        if ys <= 1e-10:
+            return
+        full = len(self.slots) == len(self.s)
+        slot = self.slots.pop(0) if full else len(self.slots)
+        torch.mul(d, step, out=self.s[slot])
+        torch.sub(g_new, g_old, out=self.y[slot])
+        self.slots.append(slot)
+        self.rho[slot] = 1.0 / ys
+        self.gamma = ys / float(self.y[slot].dot(self.y[slot]))
+
+    def direction(self, g: Tensor, d: Tensor) -> None:
+        """d = -H g, H the L-BFGS inverse Hessian approximation."""
+        d.copy_(g).neg_()
+        alphas = []
+        for slot in reversed(self.slots):
+            alphas.append(float(self.s[slot].dot(d)) * self.rho[slot])
+            d.add_(self.y[slot], alpha=-alphas[-1])
+        d.mul_(self.gamma)
+        for slot, alpha in zip(self.slots, reversed(alphas)):
+            beta = float(self.y[slot].dot(d)) * self.rho[slot]
+            d.add_(self.s[slot], alpha=alpha - beta)
+
+
+def _lbfgs(f: _Counted, x: Tensor, max_iter: int, max_eval: int, history_size: int,
+           tolerance_grad: float, tolerance_change: float) -> None:
+    """Minimise ``f`` from ``x``, in place: L-BFGS with the strong-Wolfe line search of
+    :func:`_strong_wolfe`, the iteration and stopping rules of ``torch.optim.LBFGS`` (lr 1, first
+    step min(1, 1/|g|_1)), with every vector allocated once: x, the start of the line search,
+    the direction, two gradients and the history — 5 + 2 ``history_size`` vectors of the free
+    parameters, no allocation per iteration."""
+    g = torch.empty_like(x)
+    loss = f(x, g)
+    if float(g.abs().max()) <= tolerance_grad:
+        return
+    history = _History(history_size, x)
+    d, start, g_new = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
+    for iteration in range(1, max_iter + 1):
+        history.direction(g, d)
+        t = min(1.0, 1.0 / float(g.abs().sum())) if iteration == 1 else 1.0
+        gtd = float(g.dot(d))
+        if gtd > -tolerance_change:  # not a descent direction any more
+            break
+        start.copy_(x)
+        search = _LineSearch(f, x, start, d, loss, gtd, g, g_new, tolerance_change)
+        new_loss, t, gtd_new = search.run(t, max_eval - f.count)
+        history.push(t, d, g_new, g, t * (gtd_new - gtd))
+        g, g_new = g_new, g
+        loss, previous = new_loss, loss
+        if iteration == max_iter or f.count >= max_eval or float(g.abs().max()) <= tolerance_grad:
+            break
+        if float(d.abs().max()) * abs(t) <= tolerance_change or abs(loss - previous) < tolerance_change:
+            break
+
+
+def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
+                   bounds: tuple[float, float] | None = None) -> float:
+    """The minimiser of the cubic through (x1, f1, f1' = g1) and (x2, f2, g2), clipped to
+    ``bounds`` (default: the interval between the points); its midpoint when the cubic has no
+    minimum (Nocedal & Wright, eq. 3.59)."""
+    low, high = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    square = d1 * d1 - g1 * g2
+    if square < 0:
+        return (low + high) / 2.0
+    d2 = math.sqrt(square)
+    if x1 <= x2:
+        minimum = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+    else:
+        minimum = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    return min(max(minimum, low), high)
+
+
+class _LineSearch:
+    """A step t along d that satisfies the strong Wolfe conditions
+    f(x + t d) <= f(x) + c1 t g.d and |g(x + t d).d| <= c2 |g.d| (c1 = 1e-4, c2 = 0.9): bracketing,
+    then zoom by safeguarded cubic interpolation (Nocedal & Wright, Algorithms 3.5 and 3.6, with the
+    safeguards of minFunc as ``torch.optim.LBFGS`` ports them). Only (t, f, g.d) of the bracket ends
+    are kept, not their gradients: ``g_new`` holds the latest trial's, and the accepted point is
+    evaluated again in the rare case that it is not the latest trial."""
+
+    c1, c2 = 1e-4, 0.9
+
+    def __init__(self, f: _Counted, x: Tensor, start: Tensor, d: Tensor, loss: float, gtd: float,
+                 g: Tensor, g_new: Tensor, tolerance_change: float):
+        self.f, self.x, self.start, self.d, self.g, self.g_new = f, x, start, d, g, g_new
+        self.loss, self.gtd, self.tolerance_change = loss, gtd, tolerance_change
+        self.d_norm = float(d.abs().max())
+        self.last: float | None = None
+
+    def run(self, t: float, max_ls: int) -> tuple[float, float, float]:
+        """(f, t, g.d) at the accepted step; ``x`` and ``g_new`` then hold that point and its gradient."""
+        bracket, done, count = self._bracket(t, max_ls)
+        t, value, gtd = self._zoom(bracket, done, count, max_ls)
+        if t != self.last:
+            if t == 0.0:
+                self.x.copy_(self.start)
+                self.g_new.copy_(self.g)
+            else:
+                value, gtd = self._at(t)
+        return value, t, gtd
+
+    def _at(self, t: float) -> tuple[float, float]:
+        torch.add(self.start, self.d, alpha=t, out=self.x)
+        value = self.f(self.x, self.g_new)
+        self.last = t
+        return value, float(self.g_new.dot(self.d))
+
+    def _too_high(self, t: float, value: float) -> bool:  # sufficient decrease (Armijo) fails
+        return value > self.loss + self.c1 * t * self.gtd
+
+    def _flat_enough(self, gtd: float) -> bool:  # the strong curvature condition holds
+        return abs(gtd) <= -self.c2 * self.gtd
+
+    def _bracket(self, t: float, max_ls: int) -> tuple[list[list[float]], bool, int]:
+        """An interval of steps that contains a strong-Wolfe point, or such a point (done)."""
+        value, gtd = self._at(t)
+        previous = [0.0, self.loss, self.gtd]
+        for count in range(max_ls):
+            if self._too_high(t, value) or (count > 1 and value >= previous[1]):
+                return [previous, [t, value, gtd]], False, count
+            if self._flat_enough(gtd):
+                return [[t, value, gtd]], True, count
+            if gtd >= 0:
+                return [previous, [t, value, gtd]], False, count
+            step = _cubic_minimum(*previous, t, value, gtd, bounds=(t + 0.01 * (t - previous[0]), 10 * t))
+            previous, t = [t, value, gtd], step
+            value, gtd = self._at(t)
+        return [[0.0, self.loss, self.gtd], [t, value, gtd]], False, max_ls
+
+    def _zoom(self, bracket: list[list[float]], done: bool, count: int, max_ls: int) -> list[float]:
+        """Shrink the bracket to a strong-Wolfe point; the end with the lower objective."""
+        insufficient = False
+        low, high = _ends(bracket)
+        while not done and count < max_ls:
+            if abs(bracket[1][0] - bracket[0][0]) * self.d_norm < self.tolerance_change:
+                break
+            t, insufficient = _safeguarded(_cubic_minimum(*bracket[0], *bracket[1]), bracket, insufficient)
+            value, gtd = self._at(t)
+            count += 1
+            if self._too_high(t, value) or value >= bracket[low][1]:
+                bracket[high] = [t, value, gtd]
+                low, high = _ends(bracket)
+                continue
+            if self._flat_enough(gtd):
+                done = True
+            elif gtd * (bracket[high][0] - bracket[low][0]) >= 0:
+                bracket[high] = bracket[low]
+            bracket[low] = [t, value, gtd]
+        return bracket[low]
+
+
+def _ends(bracket: list[list[float]]) -> tuple[int, int]:
+    """Indices of the (low, high) ends of a bracket: the low end has the smaller objective."""
+    return (0, 1) if bracket[0][1] <= bracket[-1][1] else (1, 0)
+
+
+def _safeguarded(t: float, bracket: list[list[float]], insufficient: bool) -> tuple[float, bool]:
+    """A trial step kept at least a tenth of the bracket from its ends once an interpolation has
+    fallen that close twice in a row, or outside (minFunc's safeguard); the new flag."""
+    low, high = min(bracket[0][0], bracket[1][0]), max(bracket[0][0], bracket[1][0])
+    eps = 0.1 * (high - low)
+    if min(high - t, t - low) >= eps:
+        return t, False
+    if insufficient or t >= high or t <= low:
+        return (high - eps if abs(t - high) < abs(t - low) else low + eps), False
+    return t, True

@@ -1,0 +1,201 @@
+"""Parallel tempering (replica exchange) for any model with an annealing path (docs/methods.md 6.4).
+
+The replicas run at the points 0 = beta_0 < beta_1 < ... < beta_K = 1 of the model's annealing
+path (:class:`~boltzkit.models.capabilities.AnnealingPath`): p_beta(x) ∝ p_0(x)^(1 - beta)
+p(x)^beta, p_0 the independent-site model fitted to the data (``base``) — with a uniform base this
+is temperature tempering proper, p^beta; without a base the model's own fields are kept and its
+interactions tempered (the families' ``annealed(beta)``). Each replica takes one step of its
+model's sampler, then neighbouring replicas exchange their states, chain by chain, with the
+Metropolis probability of the joint law of the replicas,
+
+    min(1, exp(F_k(x_k) + F_k+1(x_k+1) - F_k(x_k+1) - F_k+1(x_k))),
+
+F_k the free energy of the replica at beta_k (its marginal over hidden units): the product of the
+p_beta_k is left invariant, so the replica at beta = 1 samples the model exactly. Even pairs
+(0-1, 2-3, ...) are proposed at even steps, odd pairs at odd steps.
+
+The ladder is chosen by :func:`adaptive_ladder`: starting from {0, 1}, the midpoint of every
+neighbouring pair whose swap acceptance (measured on equilibrated replicas) is below the target is
+inserted, until every pair reaches it.
+
+Everything goes through the model's interface: ``annealed``, ``free_energy``, ``init_chains`` and
+``sample_step``; no family is named here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from boltzkit.checks import integer, number
+from boltzkit.errors import InvalidValue
+from boltzkit.models.base import Chains
+from boltzkit.models.capabilities import AnnealingPath, require
+from boltzkit.sampling.gibbs import run_chains
+
+__all__ = ["ParallelTempering", "adaptive_ladder", "parallel_tempering_samples"]
+
+
+def _swap_log_ratio(lower: Any, upper: Any, x_low: Tensor, x_up: Tensor) -> Tensor:
+    """log of the exchange ratio of the states ``x_low`` (at ``lower``) and ``x_up`` (at
+    ``upper``), chain by chain, shape (n,)."""
+    return ((lower.free_energy(x_low) + upper.free_energy(x_up))
+            - (lower.free_energy(x_up) + upper.free_energy(x_low))).double()
+
+
+class ParallelTempering:
+    """Replica exchange between ``replicas`` (models of one visible space, from the easiest to
+    sample, index 0, to the target, index -1), ``n_chains`` chains each.
+
+    Build it with :meth:`on_path` (temperatures of one model's annealing path) or :meth:`trajectory`
+    (a run's checkpoints: parallel trajectory tempering). ``chains``: the starting chains of every
+    replica (default: exact draws of replica 0, one step of its sampler from its random start, for
+    every replica).
+
+    Attributes
+    ----------
+    chains : list of Chains, one per replica (index -1: the target model)
+    accepted, proposed : Tensor of shape (K,), the exchanges accepted / proposed per neighbouring
+        pair since the start (or :meth:`reset_counts`)
+    """
+
+    def __init__(self, replicas: list, n_chains: int, generator: torch.Generator | None = None,
+                 chains: list[Chains] | None = None):
+        if len(replicas) < 2:
+            raise InvalidValue("parallel tempering needs at least two replicas")
+        self.replicas, self.generator = list(replicas), generator
+        self.n_chains = integer(n_chains, "--chains (n_chains)", 1)
+        if chains is None:  # replica 0 is drawn exactly; the others start from it
+            first = self.replicas[0].init_chains(self.n_chains, generator)
+            first = self.replicas[0].sample_step(first, generator)
+            chains = [Chains(first.visible.clone()) for _ in self.replicas]
+        self.chains = list(chains)
+        self.step_count = 0
+        self.accepted = torch.zeros(len(self.replicas) - 1, dtype=torch.float64)
+        self.proposed = torch.zeros(len(self.replicas) - 1, dtype=torch.float64)
+
+    @classmethod
+    def on_path(cls, model: Any, betas: list[float], n_chains: int,
+                generator: torch.Generator | None = None, base: Any = None) -> "ParallelTempering":
+        """Replicas at the inverse temperatures ``betas`` (increasing from 0 to 1) of ``model``'s
+        annealing path from ``base``."""
+        require(model, AnnealingPath, "parallel tempering")
+        betas = [float(b) for b in betas]
+        if len(betas) < 2 or betas[0] != 0.0 or betas[-1] != 1.0 or any(
+                b >= c for b, c in zip(betas, betas[1:])):
+            raise InvalidValue("the inverse temperatures must increase from 0 to 1 (at least two)")
+        pt = cls([model.annealed(b, base) if b < 1.0 else model for b in betas], n_chains, generator)
+        pt.betas = betas
+        return pt
+
+    @classmethod
+    @torch.no_grad()
+    def trajectory(cls, models: list, n_chains: int, generator: torch.Generator | None = None,
+                   target: float = 0.3, anneal_steps: int = 10) -> "ParallelTempering":
+        """Parallel trajectory tempering (docs/methods.md 6.4): ``models`` are a model sampled
+        exactly by one step of its sampler (the data's independent-site model) followed by a run's
+        checkpoints in training order, the last the target. Chains drawn from the first are annealed
+        through the others (``anneal_steps`` steps each); a checkpoint is kept whenever the exchange
+        acceptance between the last kept model and the next one, measured on those chains, would
+        fall below ``target``; the last is always kept. ``kept`` holds the indices of the replicas
+        in ``models``; their chains start where the annealing left them."""
+        number(target, "--target-acceptance", 0.0, 1.0, low_open=True, high_open=True)
+        integer(anneal_steps, "--anneal-steps", 1)
+        if len(models) < 2:
+            raise InvalidValue("trajectory tempering needs a start model and at least one checkpoint")
+        last = models[-1]
+        models = [m.to(last.device, last.dtype) for m in models]
+        current = models[0].sample_step(models[0].init_chains(n_chains, generator), generator)
+        kept, kept_chains = [0], [Chains(current.visible.clone())]
+        previous, previous_chains = 0, kept_chains[0]
+        for t in range(1, len(models)):
+            current = run_chains(models[t], Chains(current.visible), anneal_steps, generator)
+            ratio = _swap_log_ratio(models[kept[-1]], models[t], kept_chains[-1].visible, current.visible)
+            if float(torch.exp(ratio.clamp(max=0.0)).mean()) < target and previous != kept[-1]:
+                kept.append(previous)
+                kept_chains.append(previous_chains)
+            previous, previous_chains = t, Chains(current.visible.clone())
+        kept.append(len(models) - 1)
+        kept_chains.append(previous_chains)
+        pt = cls([models[i] for i in kept], n_chains, generator, kept_chains)
+        pt.kept = kept
+        return pt
+
+    def reset_counts(self) -> None:
+        self.accepted.zero_()
+        self.proposed.zero_()
+
+    @property
+    def acceptance(self) -> Tensor:
+        """Exchange acceptance per neighbouring pair (nan where none was proposed)."""
+        return self.accepted / self.proposed
+
+    @torch.no_grad()
+    def step(self, n_steps: int = 1) -> Chains:
+        """``n_steps`` rounds of one sampler step per replica then exchanges; the chains of the
+        target model (the last replica) after them."""
+        for _ in range(n_steps):
+            self.chains = [run_chains(m, c, 1, self.generator) for m, c in zip(self.replicas, self.chains)]
+            self._exchange(self.step_count % 2)
+            self.step_count += 1
+        return self.chains[-1]
+
+    def _exchange(self, parity: int) -> None:
+        for k in range(parity, len(self.replicas) - 1, 2):
+            low, up = self.chains[k], self.chains[k + 1]
+            log_ratio = _swap_log_ratio(self.replicas[k], self.replicas[k + 1], low.visible, up.visible)
+            u = torch.rand(log_ratio.shape, generator=self.generator, device=log_ratio.device,
+                           dtype=torch.float64)
+            swap = torch.log(u) < log_ratio
+            self.accepted[k] += float(swap.sum())
+            self.proposed[k] += swap.numel()
+            self.chains[k], self.chains[k + 1] = _exchanged(low, up, swap)
+
+
+def _exchanged(a: Chains, b: Chains, swap: Tensor) -> tuple[Chains, Chains]:
+    """The chains with the states of the ``swap`` rows exchanged (hidden states dropped: each
+    replica redraws them from its own conditional at its next step)."""
+    rows = swap.unsqueeze(1).to(a.visible.device)
+    return (Chains(torch.where(rows, b.visible, a.visible)),
+            Chains(torch.where(rows, a.visible, b.visible)))
+
+
+@torch.no_grad()
+def adaptive_ladder(model: Any, n_chains: int = 500, target: float = 0.3, pilot_steps: int = 50,
+                    max_temperatures: int = 64, generator: torch.Generator | None = None,
+                    base: Any = None, progress: Callable[[int], None] | None = None) -> list[float]:
+    """Inverse temperatures from 0 to 1 whose neighbouring exchanges are accepted at least
+    ``target`` of the time (measured with ``n_chains`` chains after ``pilot_steps`` steps of
+    tempering on the current ladder), by inserting midpoints where they are not; at most
+    ``max_temperatures`` (then the ladder is returned as it is)."""
+    number(target, "--target-acceptance", 0.0, 1.0, low_open=True, high_open=True)
+    integer(pilot_steps, "--pilot-steps", 1)
+    integer(max_temperatures, "--max-temperatures", 2)
+    betas = [0.0, 1.0]
+    while True:
+        pt = ParallelTempering.on_path(model, betas, n_chains, generator, base)
+        pt.step(pilot_steps)  # equilibrate the replicas (exchanges included)
+        pt.reset_counts()
+        pt.step(max(2, pilot_steps // 2))  # then measure: every pair proposed at least once
+        low = [k for k, a in enumerate(pt.acceptance.tolist()) if a < target]
+        if progress is not None:
+            progress(len(betas))
+        if not low or len(betas) >= max_temperatures:
+            return betas
+        room = max_temperatures - len(betas)
+        new = sorted(betas + [(betas[k] + betas[k + 1]) / 2.0 for k in low[:room]])
+        betas = new
+
+
+def parallel_tempering_samples(model: Any, n_samples: int, n_steps: int,
+                               generator: torch.Generator | None = None, base: Any = None,
+                               target: float = 0.3) -> tuple[Tensor, list[float], Tensor]:
+    """``n_samples`` configurations of ``model`` after ``n_steps`` rounds of parallel tempering
+    on an adaptive ladder (:func:`adaptive_ladder`, target acceptance ``target``): (samples,
+    betas, acceptance per neighbouring pair over the run)."""
+    betas = adaptive_ladder(model, min(n_samples, 500), target, generator=generator, base=base)
+    pt = ParallelTempering.on_path(model, betas, n_samples, generator, base)
+    samples = pt.step(n_steps).visible if n_steps else pt.chains[-1].visible
+    return samples, betas, pt.acceptance

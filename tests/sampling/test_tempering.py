@@ -1,0 +1,175 @@
+"""Parallel tempering leaves the model's law invariant: the replica at beta = 1 reproduces the exact
+marginal of small binary and Potts RBMs (chi-square on every visible state), also on a strongly
+coupled, two-mode model where plain Gibbs chains from one mode do not; the ladder reaches its
+target exchange acceptance.
+
+Chi-square: 20000 independent chains (each chain index is its own set of replicas); cells expected
+below 5 counts pooled; a p-value threshold of 1e-3 (uniform under H0: a 1/1000 false alarm for a
+blind seed; the seeds are fixed) and a power check (the counts against a perturbed model, p < 1e-6).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from boltzkit.errors import InvalidValue
+from boltzkit.models.baseline import independent_site_model
+from boltzkit.models.potts_rbm import PottsRBM
+from boltzkit.models.rbm import RBM
+from boltzkit.sampling.gibbs import run_chains
+from boltzkit.sampling.tempering import ParallelTempering, adaptive_ladder, parallel_tempering_samples
+from scipy import stats
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+N_CHAINS = 20000
+
+
+def chi_square_p_value(counts: torch.Tensor, p: torch.Tensor) -> float:
+    """Pearson chi-square p-value over the states, those expected below 5 counts pooled into one
+    cell (the two-mode model puts nearly all its mass on a dozen states: fewer cells than the
+    Gibbs tests' 20, each with the chi-square law's 5 expected counts)."""
+    expected = p * counts.sum()
+    rare = expected < 5
+    obs = torch.cat([counts[~rare], counts[rare].sum().reshape(1)])
+    exp = torch.cat([expected[~rare], expected[rare].sum().reshape(1)])
+    if float(exp[-1]) < 5:  # too little pooled mass for a cell of its own: joined to the smallest
+        obs, exp = obs[:-1].clone(), exp[:-1].clone()
+        smallest = int(torch.argmin(exp))
+        obs[smallest] += counts[rare].sum()
+        exp[smallest] += expected[rare].sum()
+    assert len(obs) >= 8
+    return float(stats.chisquare(obs.numpy(), exp.numpy()).pvalue)
+
+
+def exact(model) -> tuple[torch.Tensor, torch.Tensor]:
+    states = model.enumerate_visible()
+    return states, torch.softmax(-model.free_energy(states).double(), 0)
+
+
+def cell(x: torch.Tensor, q: int) -> torch.Tensor:
+    """Index of each state (codes or {0,1} bits) in the enumeration order (first site slowest)."""
+    powers = q ** torch.arange(x.shape[1] - 1, -1, -1)
+    return (x.long() * powers).sum(1)
+
+
+def two_mode_rbm() -> RBM:
+    """6 {0,1} units all coupled to one hidden unit with weight 10, biases placing the two modes
+    (all 0s; all 1s with h = 1) at equal energy 0 behind a barrier of 15 (3 units on): a Gibbs
+    chain crosses between them about once in exp(15) steps."""
+    w = torch.full((6, 1), 10.0, dtype=torch.float64)
+    return RBM(w, torch.full((6,), -5.0, dtype=torch.float64), torch.tensor([-30.0], dtype=torch.float64))
+
+
+def data_base(model, n: int = 5000, seed: int = 0):
+    """The independent-site model of exact samples of ``model`` (what AIS and PT start from)."""
+    states, p = exact(model)
+    g = torch.Generator().manual_seed(seed)
+    return independent_site_model(model.visible, states[torch.multinomial(p, n, replacement=True, generator=g)])
+
+
+def test_pt_samples_the_exact_marginal_of_a_two_mode_rbm():
+    model = two_mode_rbm()
+    states, p = exact(model)
+    assert float(p[0]) > 0.3 and float(p[-1]) > 0.3  # two modes, each with a third of the mass or more
+    g = torch.Generator().manual_seed(5)
+    # plain Gibbs from the all-0 mode stays there: the all-1 mode (a third of the mass) is reached
+    # by about 1 chain in 2000 in 300 steps
+    stuck = run_chains(model, model.chains_from(torch.zeros(2000, 6, dtype=torch.float64)), 300, g).visible
+    assert float((stuck.sum(1) == 6).double().mean()) < 0.01
+    betas = [k / 10 for k in range(11)]
+    pt = ParallelTempering.on_path(model, betas, N_CHAINS, g, data_base(model))
+    x = pt.step(300).visible
+    counts = torch.bincount(cell(x, 2), minlength=64).double()
+    assert chi_square_p_value(counts, p) > 1e-3
+    assert torch.all(pt.acceptance > 0)
+    wrong = RBM(model.weights * 1.05, model.visible_bias, model.hidden_bias)
+    assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
+
+
+def test_pt_samples_the_exact_marginal_of_a_potts_rbm_from_the_data_base():
+    g = torch.Generator().manual_seed(2)
+    q, n, h = 3, 4, 3
+    model = PottsRBM(torch.randn(n, q, h, generator=g, dtype=torch.float64) * 1.2,
+                     torch.randn(n, q, generator=g, dtype=torch.float64) * 0.5,
+                     torch.randn(h, generator=g, dtype=torch.float64) * 0.5)
+    states, p = exact(model)
+    data = states[torch.multinomial(p, 5000, replacement=True, generator=g)]
+    base = independent_site_model(model.visible, data)  # the path from the data's one-site model
+    pt = ParallelTempering.on_path(model, [0.0, 0.25, 0.5, 0.75, 1.0], N_CHAINS, g, base)
+    x = pt.step(150).visible
+    counts = torch.bincount(cell(x, q), minlength=q ** n).double()
+    assert chi_square_p_value(counts, p) > 1e-3
+    wrong = PottsRBM(model.weights * 1.1, model.visible_bias, model.hidden_bias)
+    assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
+
+
+def test_adaptive_ladder_reaches_the_target_acceptance():
+    model = two_mode_rbm()
+    base = data_base(model)
+    g = torch.Generator().manual_seed(9)
+    betas = adaptive_ladder(model, n_chains=2000, target=0.5, pilot_steps=40, generator=g, base=base)
+    assert betas[0] == 0.0 and betas[-1] == 1.0 and len(betas) > 2
+    pt = ParallelTempering.on_path(model, betas, 2000, g, base)
+    pt.step(100)
+    pt.reset_counts()
+    pt.step(200)
+    # measured again on fresh chains: every pair near its target (0.5 minus sampling noise)
+    assert float(pt.acceptance.min()) > 0.4, (betas, pt.acceptance)
+    x, used, acceptance = parallel_tempering_samples(model, 500, 50, g, base=base, target=0.5)
+    assert x.shape == (500, 6) and used[-1] == 1.0 and acceptance.shape == (len(used) - 1,)
+
+
+def test_bad_ladders_are_one_line():
+    for betas in ([0.0], [0.1, 1.0], [0.0, 0.5, 0.5, 1.0], [0.0, 0.9]):
+        with pytest.raises(InvalidValue, match="increase from 0 to 1"):
+            ParallelTempering.on_path(two_mode_rbm(), betas, 10)
+    with pytest.raises(InvalidValue, match="--target-acceptance"):
+        adaptive_ladder(two_mode_rbm(), target=1.5)
+
+
+def test_sample_command_with_parallel_tempering(tmp_path):
+    from typer.testing import CliRunner
+
+    from boltzkit.cli.main import app
+
+    runner = CliRunner()
+    rng = torch.Generator().manual_seed(0)
+    modes = (torch.rand(300, 1, generator=rng) < 0.5).double()
+    x = (torch.rand(300, 10, generator=rng) < 0.1 + 0.8 * modes).to(torch.uint8).numpy()
+    import numpy as np
+
+    np.save(tmp_path / "x.npy", x)
+    run = tmp_path / "r.h5"
+    result = runner.invoke(app, ["train", str(tmp_path / "x.npy"), "-o", str(run), "--hidden", "3",
+                                 "--updates", "100", "--quiet", "--no-check", "--batch-size", "100",
+                                 "--chains", "100"])
+    assert result.exit_code == 0, result.output
+    for sampler in ("pt", "ptt"):
+        result = runner.invoke(app, ["sample", str(run), "-o", str(tmp_path / f"{sampler}.npy"), "--sampler",
+                                     sampler, "--n", "100", "--gibbs-steps", "30"])
+        assert result.exit_code == 0, result.output
+        samples = np.load(tmp_path / f"{sampler}.npy")
+        assert samples.shape == (100, 10) and set(np.unique(samples)) <= {0, 1}
+    for args, message in [(["--sampler", "pt", "--langevin-steps", "3"], "--sampler pt runs each model's own step"),
+                          (["--sampler", "hmc"], "--sampler hmc: the bernoulli-rbm family samples with its own step")]:
+        result = runner.invoke(app, ["sample", str(run), "-o", str(tmp_path / "t.npy"), *args])
+        assert result.exit_code == 2 and message in result.output and not (tmp_path / "t.npy").exists()
+
+
+def test_trajectory_tempering_samples_the_last_checkpoint_exactly():
+    """PTT on a synthetic 'training trajectory' of the two-mode RBM (weights and biases grown from
+    0 to their final values over 30 checkpoints), started from the data's one-site model."""
+    model = two_mode_rbm()
+    states, p = exact(model)
+    checkpoints = [RBM(model.weights * s, model.visible_bias * s, model.hidden_bias * s)
+                   for s in torch.linspace(0.05, 1.0, 30, dtype=torch.float64).tolist()]
+    g = torch.Generator().manual_seed(13)
+    pt = ParallelTempering.trajectory([data_base(model), *checkpoints], N_CHAINS, g, target=0.3)
+    assert pt.kept[0] == 0 and pt.kept[-1] == 30 and 2 < len(pt.kept) < 31
+    x = pt.step(200).visible
+    counts = torch.bincount(cell(x, 2), minlength=64).double()
+    assert chi_square_p_value(counts, p) > 1e-3
+    assert float(pt.acceptance.min()) > 0.1, (pt.kept, pt.acceptance)
+    wrong = RBM(model.weights * 1.05, model.visible_bias, model.hidden_bias)
+    assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
