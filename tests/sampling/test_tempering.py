@@ -173,3 +173,20 @@ def test_trajectory_tempering_samples_the_last_checkpoint_exactly():
     assert float(pt.acceptance.min()) > 0.1, (pt.kept, pt.acceptance)
     wrong = RBM(model.weights * 1.05, model.visible_bias, model.hidden_bias)
     assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
+
+
+def test_trajectory_tempering_on_a_potts_rbm():
+    g = torch.Generator().manual_seed(4)
+    q, n, h = 3, 4, 3
+    model = PottsRBM(torch.randn(n, q, h, generator=g, dtype=torch.float64) * 1.2,
+                     torch.randn(n, q, generator=g, dtype=torch.float64) * 0.5,
+                     torch.randn(h, generator=g, dtype=torch.float64) * 0.5)
+    states, p = exact(model)
+    checkpoints = [PottsRBM(model.weights * s, model.visible_bias * s, model.hidden_bias * s)
+                   for s in torch.linspace(0.1, 1.0, 10, dtype=torch.float64).tolist()]
+    pt = ParallelTempering.trajectory([data_base(model), *checkpoints], N_CHAINS, g)
+    x = pt.step(150).visible
+    counts = torch.bincount(cell(x, q), minlength=q ** n).double()
+    assert chi_square_p_value(counts, p) > 1e-3
+    wrong = PottsRBM(model.weights * 1.1, model.visible_bias, model.hidden_bias)
+    assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6

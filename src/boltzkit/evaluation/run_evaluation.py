@@ -20,6 +20,7 @@ from boltzkit import distributed
 from boltzkit.checks import choice, integer
 from boltzkit.data.specs import datasets_like
 from boltzkit.errors import BoltzkitError, DataError
+from boltzkit.evaluation.adversarial import adversarial_accuracy
 from boltzkit.evaluation.likelihood import log_likelihood
 from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_partition, resolve_method
 from boltzkit.evaluation.moments import compare_categorical_moments, compare_moments
@@ -175,8 +176,9 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     weights, in the data's units), ``independent_site_log_likelihood``,
     ``baseline_log_likelihood`` (by baseline name), ``evaluation_settings``,
     ``moments_pearson`` and ``moments_slope`` (``means``, ``correlations``),
-    ``moments_convention``, ``moment_samples`` (``n``, ``steps``), and ``n_states`` for
-    categorical models.
+    ``moments_convention``, ``moment_samples`` (``n``, ``steps``), ``aats`` (the samples'
+    nearest-neighbour adversarial accuracy against the training and held-out rows and the privacy
+    loss, :func:`_aats`), and ``n_states`` for categorical models.
     """
     settings = LikelihoodSettings(log_z_method, ais_chains, ais_steps, ais_runs, seed)
     integer(moment_samples, "--moment-samples", 1)
@@ -198,8 +200,30 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     samples = _sample_with_progress(model, moment_samples, moment_steps, generator, progress)
     result.update(_moments(model, train_xw[0], train_xw[1], samples))
     result["moment_samples"] = {"n": moment_samples, "steps": moment_steps}
+    result["aats"] = _aats(model, train_xw, test_xw, samples, seed)
     progress(100)
     return result
+
+
+def _aats(model, train_xw, test_xw, samples: torch.Tensor, seed: int) -> dict[str, Any]:
+    """Nearest-neighbour adversarial accuracy of the moment samples against as many training rows
+    (and held-out rows), drawn at random with ``seed`` (:mod:`boltzkit.evaluation.adversarial`):
+    ``train`` and ``test`` (``aa_true``, ``aa_synth``, ``aa_ts``; None without the split), ``n``,
+    ``privacy_loss`` = AA_TS(test) − AA_TS(train) (None without the split), ``distance``."""
+    discrete = not model.visible.real
+    splits = {"train": train_xw, "test": test_xw}
+    n = min([len(samples)] + [len(xw[0]) for xw in splits.values() if xw is not None])
+    g = torch.Generator().manual_seed(seed)
+    out: dict[str, Any] = {"n": n, "distance": "hamming" if discrete else "euclidean"}
+    for split, xw in splits.items():
+        if xw is None or n < 2:
+            out[split] = None
+            continue
+        rows = xw[0][torch.randperm(len(xw[0]), generator=g)[:n].to(xw[0].device)]
+        out[split] = adversarial_accuracy(rows.cpu(), samples[:n].cpu(), discrete)
+    both = out["train"] is not None and out["test"] is not None
+    out["privacy_loss"] = out["test"]["aa_ts"] - out["train"]["aa_ts"] if both else None
+    return out
 
 
 def _likelihoods(model, fitted: dict[str, Any], log_z: float | None, train_xw, test_xw) -> dict[str, Any]:
