@@ -47,9 +47,12 @@ def test_independent_and_constant_series():
 
 def test_cluster_jumps_and_principal_directions():
     centres = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
-    path = torch.tensor([[-1.0, 0.1], [-0.9, 0.0], [0.8, 0.0], [0.9, 0.0], [-1.0, 0.0]], dtype=torch.float64)
-    jumps = cluster_jumps(torch.stack([path, path.flip(1).neg() * 0 + torch.tensor([-1.0, 0.0])], 1), centres)
-    assert jumps.tolist() == [2, 0]
+    crossing = torch.tensor([[-1.0, 0.1], [-0.9, 0.0], [0.8, 0.0], [0.9, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    # on the boundary: nearest centre flips at every step, but no core is ever entered anew
+    flicker = torch.tensor([[-1.0, 0.0], [0.05, 0.0], [-0.05, 0.0], [0.05, 0.0], [-0.05, 0.0]], dtype=torch.float64)
+    stay = torch.tensor([[-1.0, 0.0]] * 5, dtype=torch.float64)
+    jumps = cluster_jumps(torch.stack([crossing, flicker, stay], 1), centres)
+    assert jumps.tolist() == [2, 0, 0]
     g = torch.Generator().manual_seed(2)
     data = torch.randn(500, 3, generator=g, dtype=torch.float64) * torch.tensor([5.0, 1.0, 0.1])
     mean, directions = principal_directions(data, 2)

@@ -6,7 +6,8 @@ between the data's clusters, measured on recorded chain trajectories.
   Σ_i Var(x_i), the means and variances taken over every chain and time, i.e. at equilibrium);
 * :func:`integrated_time` — τ_int = 1 + 2 Σ_{t=1..M} ρ(t) with Sokal's automatic window, the
   smallest M with M >= c τ_int(M) (c = 5);
-* :func:`cluster_jumps` — the number of times each chain's nearest cluster centre changes.
+* :func:`cluster_jumps` — the number of times each chain enters the core of another cluster
+  (nearer its centre than half its distance to any other; hysteresis between cores).
 """
 
 from __future__ import annotations
@@ -60,10 +61,22 @@ def principal_directions(data: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return mean, vh[:k].T
 
 
-def cluster_jumps(projections: Tensor, centres: Tensor) -> Tensor:
-    """Jumps per chain: how many times, along ``projections`` (T, n_chains, k), the nearest of the
-    ``centres`` (n_clusters, k) changes, shape (n_chains,)."""
+def cluster_jumps(projections: Tensor, centres: Tensor, core: float = 0.5) -> Tensor:
+    """Jumps per chain along ``projections`` (T, n_chains, k), shape (n_chains,): how many times a
+    chain enters the *core* of another of the ``centres`` (n_clusters, k) than the last one it was
+    in. A state is in the core of its nearest centre when its distance to it is at most ``core``
+    times its distance to every other centre; states between cores keep the chain's last core
+    (hysteresis), so that fluctuations on a boundary are not counted as jumps."""
     distances = torch.cdist(projections.double(), centres.double().expand(projections.shape[0], -1, -1))
-    nearest = distances.argmin(-1)  # (T, n_chains)
-    return (nearest[1:] != nearest[:-1]).sum(0)
-
+    two = distances.topk(2, dim=-1, largest=False) if centres.shape[0] > 1 else None
+    if two is None:
+        return torch.zeros(projections.shape[1], dtype=torch.long)
+    nearest = two.indices[..., 0]
+    inside = two.values[..., 0] <= core * two.values[..., 1]
+    last = torch.full((projections.shape[1],), -1, dtype=torch.long)
+    jumps = torch.zeros(projections.shape[1], dtype=torch.long)
+    for t in range(projections.shape[0]):
+        entered = inside[t] & (nearest[t] != last)
+        jumps += (entered & (last >= 0)).long()
+        last = torch.where(inside[t], nearest[t], last)
+    return jumps
