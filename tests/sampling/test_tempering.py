@@ -190,3 +190,17 @@ def test_trajectory_tempering_on_a_potts_rbm():
     assert chi_square_p_value(counts, p) > 1e-3
     wrong = PottsRBM(model.weights * 1.1, model.visible_bias, model.hidden_bias)
     assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
+
+
+def test_trajectory_tempering_bridges_checkpoints_too_far_apart():
+    """Three checkpoints only: the walk inserts models between them (interpolated parameters) until
+    neighbours exchange at the target; the last checkpoint is still sampled exactly."""
+    model = two_mode_rbm()
+    states, p = exact(model)
+    coarse = [RBM(model.weights * s, model.visible_bias * s, model.hidden_bias * s) for s in (0.05, 0.5, 1.0)]
+    g = torch.Generator().manual_seed(17)
+    pt = ParallelTempering.trajectory([data_base(model), *coarse], N_CHAINS, g, target=0.3)
+    assert any(k != int(k) for k in pt.kept) and pt.kept[-1] == 3.0  # bridges between checkpoints
+    x = pt.step(200).visible
+    assert chi_square_p_value(torch.bincount(cell(x, 2), minlength=64).double(), p) > 1e-3
+    assert float(pt.acceptance.min()) > 0.15, (pt.kept, pt.acceptance)

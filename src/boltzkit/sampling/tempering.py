@@ -93,34 +93,50 @@ class ParallelTempering:
     @classmethod
     @torch.no_grad()
     def trajectory(cls, models: list, n_chains: int, generator: torch.Generator | None = None,
-                   target: float = 0.3, anneal_steps: int = 10) -> "ParallelTempering":
+                   target: float = 0.3, anneal_steps: int = 10, max_bridges: int = 64) -> "ParallelTempering":
         """Parallel trajectory tempering (docs/methods.md 6.4): ``models`` are a model sampled
         exactly by one step of its sampler (the data's independent-site model) followed by a run's
-        checkpoints in training order, the last the target. Chains drawn from the first are annealed
-        through the others (``anneal_steps`` steps each); a checkpoint is kept whenever the exchange
-        acceptance between the last kept model and the next one, measured on those chains, would
-        fall below ``target``; the last is always kept. ``kept`` holds the indices of the replicas
-        in ``models``; their chains start where the annealing left them."""
+        checkpoints in training order, the last the target.
+
+        Chains drawn from the first are annealed through the others (``anneal_steps`` steps each).
+        Walking the checkpoints, the previous one is kept whenever the exchange acceptance between
+        the last kept model and the next, measured on those chains, would fall below ``target``;
+        when two neighbouring checkpoints are already too far apart, models whose parameters lie
+        between theirs (linear interpolation, midpoints by bisection, ``max_bridges`` at most) are
+        walked through and kept as needed. The last is always kept. ``kept`` holds the position of
+        each replica on the trajectory (a checkpoint's index in ``models``, fractional for a bridge);
+        the replicas' chains start where the annealing left them."""
         number(target, "--target-acceptance", 0.0, 1.0, low_open=True, high_open=True)
         integer(anneal_steps, "--anneal-steps", 1)
         if len(models) < 2:
             raise InvalidValue("trajectory tempering needs a start model and at least one checkpoint")
         last = models[-1]
         models = [m.to(last.device, last.dtype) for m in models]
-        current = models[0].sample_step(models[0].init_chains(n_chains, generator), generator)
-        kept, kept_chains = [0], [Chains(current.visible.clone())]
-        previous, previous_chains = 0, kept_chains[0]
-        for t in range(1, len(models)):
-            current = run_chains(models[t], Chains(current.visible), anneal_steps, generator)
-            ratio = _swap_log_ratio(models[kept[-1]], models[t], kept_chains[-1].visible, current.visible)
-            if float(torch.exp(ratio.clamp(max=0.0)).mean()) < target and previous != kept[-1]:
-                kept.append(previous)
-                kept_chains.append(previous_chains)
-            previous, previous_chains = t, Chains(current.visible.clone())
-        kept.append(len(models) - 1)
-        kept_chains.append(previous_chains)
-        pt = cls([models[i] for i in kept], n_chains, generator, kept_chains)
-        pt.kept = kept
+        first = models[0].sample_step(models[0].init_chains(n_chains, generator), generator)
+        kept = [(0.0, models[0], Chains(first.visible.clone()))]
+        previous = kept[0]
+        queue = [(float(t), models[t]) for t in range(1, len(models))]
+        bridges = 0
+        while queue:
+            position, model = queue[0]
+            chains = run_chains(model, Chains(previous[2].visible), anneal_steps, generator)
+            ratio = _swap_log_ratio(kept[-1][1], model, kept[-1][2].visible, chains.visible)
+            if float(torch.exp(ratio.clamp(max=0.0)).mean()) >= target:
+                previous = (position, model, Chains(chains.visible.clone()))
+                queue.pop(0)
+            elif previous is not kept[-1]:
+                kept.append(previous)  # then this checkpoint is measured again against it
+            elif bridges < max_bridges and _same_shapes(kept[-1][1], model):
+                middle = 0.5 * (kept[-1][0] + position)
+                queue.insert(0, (middle, _between(kept[-1][1], model, 0.5)))
+                bridges += 1
+            else:  # no bridge possible: the pair stays as it is
+                previous = (position, model, Chains(chains.visible.clone()))
+                queue.pop(0)
+        if previous is not kept[-1]:
+            kept.append(previous)
+        pt = cls([m for _, m, _ in kept], n_chains, generator, [c for _, _, c in kept])
+        pt.kept = [position for position, _, _ in kept]
         return pt
 
     def reset_counts(self) -> None:
@@ -152,6 +168,22 @@ class ParallelTempering:
             self.accepted[k] += float(swap.sum())
             self.proposed[k] += swap.numel()
             self.chains[k], self.chains[k + 1] = _exchanged(low, up, swap)
+
+
+def _same_shapes(a: Any, b: Any) -> bool:
+    """Whether two models have tensors of the same names and shapes (their parameters can be
+    interpolated)."""
+    pa, pb = a.parameters(), b.parameters()
+    return pa.keys() == pb.keys() and all(pa[k].shape == pb[k].shape for k in pa)
+
+
+def _between(a: Any, b: Any, weight: float) -> Any:
+    """A model of ``b``'s family whose parameters are (1 - weight) a + weight b."""
+    out = b.clone()
+    start = a.parameters()
+    for name, tensor in out.parameters().items():
+        tensor.copy_(torch.lerp(start[name].to(tensor), tensor, weight))
+    return out
 
 
 def _exchanged(a: Chains, b: Chains, swap: Tensor) -> tuple[Chains, Chains]:
