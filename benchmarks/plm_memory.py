@@ -8,7 +8,9 @@ resident memory, user and system CPU seconds.
 * plmc (``benchmarks/.envs/plmc/bin/plmc``, built single-threaded from debbiemarkslab/plmc, see
   benchmarks/README.md): ``-t 0.2`` (the same 80 % identity weights), ``-lh`` and ``-le`` = lambda
   x M_eff (plmc penalises the unnormalised sum, see boltzkit.training.plm), ``-o`` for the
-  parameters.
+  parameters;
+* fit (``--tools fit``): :func:`boltzkit.training.plm.fit_plm` alone in a child process, its peak
+  measured from the moment the alignment is read and weighted (the command's set-up left out).
 
 Alignments (written once into ``--work`` as plain FASTA, rows with letters outside the 21-letter
 protein alphabet left out so that both tools see the same rows):
@@ -24,7 +26,7 @@ zero-sum gauge, gap left out, APC; top-L pairs with j - i >= 5, contact < 8 Å).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plm_memory.py [--lengths 53,82,202] [--tools boltzkit,plmc]
 
-Prints one table and the ratios boltzkit / plmc; ``--json FILE`` also writes the rows.
+Prints one table and the ratios to plmc; ``--json FILE`` also writes the rows.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ sample, computed in one batched call: the model's own ``flip_energy_differences`
 :class:`~boltzkit.models.capabilities.SingleFlipEnergies` capability (closed form, or the
 first-layer trick of the hybrid network), else the energy of a (M (N+1), N) batch of the samples
 and their N flips. For Potts models the conditionals of every site and state come from one
-``embedding_bag`` (:func:`potts_objective`). The solvers live in :mod:`boltzkit.training`.
+``embedding_bag`` per chunk of sequences, with the gradient written by hand
+(:class:`PottsObjective`). The solvers live in :mod:`boltzkit.training`.
 """
 
 from __future__ import annotations
@@ -102,10 +103,10 @@ class PottsObjective:
     The sum over sequences is taken over chunks of ``chunk_rows`` sequences (default: local fields
     of :data:`CHUNK_BYTES`), so memory does not grow with M. Per chunk, the local fields
     h_i(a) + sum_j J_ij(a, s_j) of every site are one ``embedding_bag`` (J_flat is symmetric, so row
-    (j, s_j) holds J_ij(a, s_j) in column (i, a)), turned in place into the conditionals P. The
-    gradient is written by hand: with R = w (P - onehot(s)), dF/dh = sum_m R_m and
-    dF/dJ_flat = O^T R (O the one-hot matrix of the sequences, a sparse product), accumulated over
-    the chunks in buffers kept between calls. Called with inputs that require gradients, the value
+    (j, s_j) holds J_ij(a, s_j) in column (i, a)), then a log-softmax over the states, whose
+    exponential becomes the residual in place. The gradient is written by hand: with
+    R = w (P - onehot(s)), dF/dh = sum_m R_m and dF/dJ_flat = O^T R (O the one-hot matrix of the
+    sequences, a sparse product), accumulated over the chunks in buffers kept between calls. Called with inputs that require gradients, the value
     carries them (a custom autograd function; the gradients handed back are those buffers,
     overwritten by the next evaluation); otherwise only the value is computed.
     """

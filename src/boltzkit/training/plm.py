@@ -341,7 +341,7 @@ class _History:
 def _lbfgs(f: _Counted, x: Tensor, max_iter: int, max_eval: int, history_size: int,
            tolerance_grad: float, tolerance_change: float) -> None:
     """Minimise ``f`` from ``x``, in place: L-BFGS with the strong-Wolfe line search of
-    :func:`_strong_wolfe`, the iteration and stopping rules of ``torch.optim.LBFGS`` (lr 1, first
+    :class:`_LineSearch`, the iteration and stopping rules of ``torch.optim.LBFGS`` (lr 1, first
     step min(1, 1/|g|_1)), with every vector allocated once: x, the start of the line search,
     the direction, two gradients and the history — 5 + 2 ``history_size`` vectors of the free
     parameters, no allocation per iteration."""
