@@ -140,6 +140,14 @@ class VisibleSpace:
             return x.astype(np.int64)
         return ((x + 1.0) / 2.0 if self.name == "spin" else x).astype(np.uint8)
 
+    def stored_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Training rows kept in a run file as data values, float64: spin runs of some versions
+        kept ±1 spins (model values), turned back into {0,1} here; other rows as they are."""
+        rows = np.asarray(rows, dtype=np.float64)
+        if self.name == "spin" and rows.size and rows.min() < 0:
+            return self.to_data(rows).astype(np.float64)
+        return rows
+
     def from_api(self, x: np.ndarray) -> np.ndarray:
         """Values as the Python API takes them (array of shape (n, n_visible)) as model values:
         discrete spaces take their model values (``{0,1}``, ±1, codes) as they are, a real space

@@ -233,11 +233,7 @@ class ReportContext:
             rows, labels, image_shape = (train.samples[:DATA_SAMPLE_ROWS], train.labels,
                                          train.image_shape)
             labels = None if labels is None else labels[:DATA_SAMPLE_ROWS]
-        rows = np.asarray(rows)
-        space = self.model.visible
-        if space.name == "spin" and rows.size and rows.min() < 0:  # stored as ±1 (model values)
-            rows = space.to_data(rows)
-        return rows.astype(np.float32), labels, image_shape
+        return self.model.visible.stored_rows(rows).astype(np.float32), labels, image_shape
 
     @property
     def image_shape(self) -> tuple[int, int] | None:

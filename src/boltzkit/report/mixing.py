@@ -80,9 +80,7 @@ def _rows(run, data, model) -> tuple[torch.Tensor, np.ndarray | None]:
         samples, labels, _ = trajectory.read_data_sample(run)
         if samples is None:
             raise BoltzkitError(f"{run}: the run stores no training rows: give DATA")
-        samples = np.asarray(samples, dtype=np.float64)
-        if model.visible.name == "spin" and samples.min() < 0:  # some runs store ±1 spins
-            samples = model.visible.to_data(samples)
+        samples = model.visible.stored_rows(samples)
     x = model.visible.tensor(np.asarray(samples, dtype=np.float64), torch.float64, model.device)
     return x, labels
 

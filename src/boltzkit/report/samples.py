@@ -108,9 +108,7 @@ def _data_base(run: str | os.PathLike, model) -> Any:
     rows, _, _ = trajectory.read_data_sample(run)
     if rows is None or len(rows) == 0:
         return None
-    space, rows = model.visible, np.asarray(rows, dtype=np.float64)
-    if space.name == "spin" and rows.min() < 0:  # some runs store ±1 spins (model values)
-        rows = space.to_data(rows)
+    space, rows = model.visible, model.visible.stored_rows(rows)
     return baselines(space, space.tensor(rows, model.dtype, model.device)).get(INDEPENDENT_SITE)
 
 
