@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from boltzkit.sampling.mixing import autocorrelation, cluster_jumps, integrated_
 from boltzkit.sampling.tempering import ParallelTempering, adaptive_ladder
 from boltzkit.training.memory import refuse_beyond
 
-__all__ = ["run_mixing", "MAX_FRAMES"]
+__all__ = ["run_mixing", "MAX_FRAMES", "MixingSampler", "mixing_sampler", "training_rows", "cluster_centres"]
 
 #: Recorded states per chain (every ``ceil(steps / MAX_FRAMES)`` steps).
 MAX_FRAMES = 1000
@@ -45,29 +45,33 @@ def run_mixing(run: str | os.PathLike, data: str | os.PathLike | None = None, sa
     default) in the space of the first 5 principal components. Returns the JSON keys ``sampler``,
     ``steps``, ``chains``, ``tau_int`` (``configuration``, ``pc1``, ``pc2``: τ and its window, in
     MCMC steps), ``jumps`` (``per_chain`` mean, ``total``, ``clusters``), ``acceptance`` (per pair,
-    None for gibbs), ``replicas``; writes ``figure`` (PNG) when given."""
+    None for gibbs), ``replicas``, ``passages`` (configurations carried from replica 0 to the
+    target, per chain; None for gibbs); writes ``figure`` (PNG) when given."""
     choice(sampler, "--sampler", SAMPLERS)
     steps, chains, seed = integer(steps, "--steps", 2), integer(chains, "--chains", 1), integer(seed, "--seed", 0)
     if figure is not None:
         check_outputs({"--figure": figure}, {"RUN": run, "DATA": data})
     model = trajectory.load_model(run).to(device)
-    rows, labels = _rows(run, data, model)
+    rows, labels = training_rows(run, data, model)
     stride = math.ceil(steps / MAX_FRAMES)
     frames = steps // stride
     refuse_beyond(4 * frames * chains * model.n_visible, f"--steps {steps} x --chains {chains}: the "
                   f"recorded states ({frames} per chain)", "ask for fewer chains", device)
     g = torch.Generator(device=model.device).manual_seed(seed)
     base = baselines(model.visible, rows).get(INDEPENDENT_SITE)
-    advance, acceptance, replicas = _sampler(run, model, sampler, rows, base, chains, g)
+    chosen = mixing_sampler(run, model, sampler, rows, base, chains, g)
     mean, directions = principal_directions(rows, min(_N_PC, model.n_visible))
     states = torch.empty(frames, chains, model.n_visible, dtype=torch.float32)
     for t in range(frames):
-        states[t] = advance(stride).cpu().float()
-    return _diagnostics(states, mean, directions, rows, labels, clusters, stride, steps, chains, sampler,
-                        acceptance(), replicas, figure, seed)
+        states[t] = chosen.advance(stride).cpu().float()
+    result = _diagnostics(states, mean, directions, rows, labels, clusters, stride, steps, chains, sampler,
+                          chosen.acceptance(), chosen.replicas, figure, seed)
+    passages = chosen.passages()
+    result["passages"] = None if passages is None else passages / chains
+    return result
 
 
-def _rows(run, data, model) -> tuple[torch.Tensor, np.ndarray | None]:
+def training_rows(run, data, model) -> tuple[torch.Tensor, np.ndarray | None]:
     """(training rows as the model's values, their labels or None): ``data`` read like the run's
     data, else the run's stored rows."""
     if data is not None:
@@ -85,9 +89,21 @@ def _rows(run, data, model) -> tuple[torch.Tensor, np.ndarray | None]:
     return x, labels
 
 
-def _sampler(run, model, sampler, rows, base, chains, g):
-    """(advance(n) -> the target chains' visible states after n more steps, acceptance() -> list
-    or None, number of replicas)."""
+class MixingSampler(NamedTuple):
+    """``advance(n)``: the target chains' visible states after n more steps; ``acceptance()``:
+    the exchange acceptance per pair (None for gibbs); ``replicas``: the models stepped per MCMC
+    step; ``passages()``: configurations carried from replica 0 to the target (None for gibbs)."""
+
+    advance: Callable[[int], torch.Tensor]
+    acceptance: Callable[[], list | None]
+    replicas: int
+    passages: Callable[[], float | None]
+
+
+def mixing_sampler(run, model, sampler, rows, base, chains, g) -> MixingSampler:
+    """The ``sampler`` (gibbs | pt | ptt) of ``model`` (the last model of ``run``) with ``chains``
+    chains: gibbs from random ``rows``; pt on an adaptive ladder from ``base``; ptt on the run's
+    checkpoints after ``base``. Exchange counts start after the set-up."""
     if sampler == "gibbs":
         start = rows[torch.randint(len(rows), (chains,), generator=torch.Generator().manual_seed(g.initial_seed()))]
         state = [model.chains_from(start.to(model.dtype))]
@@ -95,7 +111,7 @@ def _sampler(run, model, sampler, rows, base, chains, g):
         def advance(n: int) -> torch.Tensor:
             state[0] = run_chains(model, state[0], n, g)
             return state[0].visible
-        return advance, lambda: None, 1
+        return MixingSampler(advance, lambda: None, 1, lambda: None)
     if sampler == TEMPERING:
         pt = ParallelTempering.on_path(model, adaptive_ladder(model, min(chains, 500), generator=g, base=base),
                                        chains, g, base)
@@ -103,10 +119,11 @@ def _sampler(run, model, sampler, rows, base, chains, g):
         checkpoints = [m.to(model.device) for _, m in trajectory.load_models(run)][:-1] + [model]
         pt = ParallelTempering.trajectory([base, *checkpoints], chains, g)
     pt.reset_counts()
-    return (lambda n: pt.step(n).visible), (lambda: [float(a) for a in pt.acceptance]), len(pt.replicas)
+    return MixingSampler(lambda n: pt.step(n).visible, lambda: [float(a) for a in pt.acceptance],
+                         len(pt.replicas), lambda: pt.passages)
 
 
-def _centres(projections: torch.Tensor, labels: np.ndarray | None, clusters: int | None,
+def cluster_centres(projections: torch.Tensor, labels: np.ndarray | None, clusters: int | None,
              seed: int) -> torch.Tensor:
     """Cluster centres in the principal-component space: per label, else k-means."""
     if labels is not None and clusters is None and len(np.unique(labels)) > 1:
@@ -127,7 +144,7 @@ def _diagnostics(states, mean, directions, rows, labels, clusters, stride, steps
     rho_pc = [autocorrelation(projections[:, :, j]) for j in range(min(2, projections.shape[-1]))]
     for j, rho in enumerate(rho_pc):
         tau[f"pc{j + 1}"] = integrated_time(rho)
-    centres = _centres(((rows.cpu() - mean.cpu()) @ directions.cpu()), labels, clusters, seed)
+    centres = cluster_centres(((rows.cpu() - mean.cpu()) @ directions.cpu()), labels, clusters, seed)
     jumps = cluster_jumps(projections, centres)
     result = {"sampler": sampler, "steps": steps, "chains": chains, "stride": stride, "replicas": replicas,
               "tau_int": {name: {"tau": t * stride, "window": m * stride} for name, (t, m) in tau.items()},

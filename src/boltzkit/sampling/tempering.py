@@ -11,8 +11,13 @@ Metropolis probability of the joint law of the replicas,
     min(1, exp(F_k(x_k) + F_k+1(x_k+1) - F_k(x_k+1) - F_k+1(x_k))),
 
 F_k the free energy of the replica at beta_k (its marginal over hidden units): the product of the
-p_beta_k is left invariant, so the replica at beta = 1 samples the model exactly. Even pairs
-(0-1, 2-3, ...) are proposed at even steps, odd pairs at odd steps.
+p_beta_k is left invariant, so the replica at beta = 1 samples the model exactly. Every step ends
+with one sweep of exchanges over all the neighbouring pairs from the bottom up (0-1, then 1-2 with
+the states left by the first exchange, ...; the order of the reference PTT code, ``swap_config_multi``),
+so that a configuration drawn at replica 0 can climb several replicas in one step. Each exchange
+leaves the joint law invariant, hence so does the sweep. ``passages`` counts the configurations
+that reach the target having been at replica 0 more recently than at the target (fresh
+configurations carried all the way up: what decorrelates the target's chains).
 
 The ladder is chosen by :func:`adaptive_ladder`: starting from {0, 1}, the midpoint of every
 neighbouring pair whose swap acceptance (measured on equilibrated replicas) is below the target is
@@ -59,6 +64,7 @@ class ParallelTempering:
     chains : list of Chains, one per replica (index -1: the target model)
     accepted, proposed : Tensor of shape (K,), the exchanges accepted / proposed per neighbouring
         pair since the start (or :meth:`reset_counts`)
+    passages : float, the configurations that went from replica 0 to the target since then
     """
 
     def __init__(self, replicas: list, n_chains: int, generator: torch.Generator | None = None,
@@ -75,6 +81,11 @@ class ParallelTempering:
         self.step_count = 0
         self.accepted = torch.zeros(len(self.replicas) - 1, dtype=torch.float64)
         self.proposed = torch.zeros(len(self.replicas) - 1, dtype=torch.float64)
+        # per replica and chain: whether its configuration was at replica 0 more recently than at
+        # the target (carried along with the configurations by the exchanges)
+        device = self.chains[0].visible.device
+        self.climbing = torch.zeros(len(self.replicas), self.n_chains, dtype=torch.bool, device=device)
+        self.passages = 0.0
 
     @classmethod
     def on_path(cls, model: Any, betas: list[float], n_chains: int,
@@ -105,43 +116,29 @@ class ParallelTempering:
         between theirs (linear interpolation, midpoints by bisection, ``max_bridges`` at most) are
         walked through and kept as needed. The last is always kept. ``kept`` holds the position of
         each replica on the trajectory (a checkpoint's index in ``models``, fractional for a bridge);
-        the replicas' chains start where the annealing left them."""
+        the replicas' chains start where the annealing left them, each replica's rows in its own
+        random order: exchanges pair the same chain index of neighbouring replicas, and a chain
+        annealed through all the models sits in one mode on every replica, so that, unshuffled,
+        an index whose replicas are all in one mode exchanges within that mode only (on the MNIST
+        0/1 run of docs/methods.md 6.4: 0 jumps of the target's chains against 0.2 per chain in
+        2000 steps)."""
         number(target, "--target-acceptance", 0.0, 1.0, low_open=True, high_open=True)
         integer(anneal_steps, "--anneal-steps", 1)
         if len(models) < 2:
             raise InvalidValue("trajectory tempering needs a start model and at least one checkpoint")
         last = models[-1]
         models = [m.to(last.device, last.dtype) for m in models]
-        first = models[0].sample_step(models[0].init_chains(n_chains, generator), generator)
-        kept = [(0.0, models[0], Chains(first.visible.clone()))]
-        previous = kept[0]
-        queue = [(float(t), models[t]) for t in range(1, len(models))]
-        bridges = 0
-        while queue:
-            position, model = queue[0]
-            chains = run_chains(model, Chains(previous[2].visible), anneal_steps, generator)
-            ratio = _swap_log_ratio(kept[-1][1], model, kept[-1][2].visible, chains.visible)
-            if float(torch.exp(ratio.clamp(max=0.0)).mean()) >= target:
-                previous = (position, model, Chains(chains.visible.clone()))
-                queue.pop(0)
-            elif previous is not kept[-1]:
-                kept.append(previous)  # then this checkpoint is measured again against it
-            elif bridges < max_bridges and _same_shapes(kept[-1][1], model):
-                middle = 0.5 * (kept[-1][0] + position)
-                queue.insert(0, (middle, _between(kept[-1][1], model, 0.5)))
-                bridges += 1
-            else:  # no bridge possible: the pair stays as it is
-                previous = (position, model, Chains(chains.visible.clone()))
-                queue.pop(0)
-        if previous is not kept[-1]:
-            kept.append(previous)
-        pt = cls([m for _, m, _ in kept], n_chains, generator, [c for _, _, c in kept])
+        kept = _walk(models, n_chains, generator, target, anneal_steps, max_bridges)
+        chains = [Chains(c.visible[_permutation(n_chains, generator, c.visible.device)]) for _, _, c in kept]
+        pt = cls([m for _, m, _ in kept], n_chains, generator, chains)
         pt.kept = [position for position, _, _ in kept]
         return pt
 
     def reset_counts(self) -> None:
+        """Zero the exchange counts and the passages (the configurations' histories are kept)."""
         self.accepted.zero_()
         self.proposed.zero_()
+        self.passages = 0.0
 
     @property
     def acceptance(self) -> Tensor:
@@ -150,24 +147,71 @@ class ParallelTempering:
 
     @torch.no_grad()
     def step(self, n_steps: int = 1) -> Chains:
-        """``n_steps`` rounds of one sampler step per replica then exchanges; the chains of the
-        target model (the last replica) after them."""
+        """``n_steps`` rounds of one sampler step per replica then one sweep of exchanges; the
+        chains of the target model (the last replica) after them."""
         for _ in range(n_steps):
             self.chains = [run_chains(m, c, 1, self.generator) for m, c in zip(self.replicas, self.chains)]
-            self._exchange(self.step_count % 2)
+            self.climbing[0] = True  # replica 0 was just drawn again
+            self._sweep()
+            self.passages += float(self.climbing[-1].sum())
+            self.climbing[-1] = False
             self.step_count += 1
         return self.chains[-1]
 
-    def _exchange(self, parity: int) -> None:
-        for k in range(parity, len(self.replicas) - 1, 2):
-            low, up = self.chains[k], self.chains[k + 1]
-            log_ratio = _swap_log_ratio(self.replicas[k], self.replicas[k + 1], low.visible, up.visible)
+    def _sweep(self) -> None:
+        """Exchanges between every neighbouring pair, from the bottom up; three free energies per
+        pair (that of the lower replica's state at its own model is carried over from the pair below)."""
+        own = self.replicas[0].free_energy(self.chains[0].visible)
+        for k in range(len(self.replicas) - 1):
+            lower, upper = self.replicas[k], self.replicas[k + 1]
+            x_low, x_up = self.chains[k].visible, self.chains[k + 1].visible
+            low_up, up_low, up_up = lower.free_energy(x_up), upper.free_energy(x_low), upper.free_energy(x_up)
+            log_ratio = ((own + up_up) - (low_up + up_low)).double()
             u = torch.rand(log_ratio.shape, generator=self.generator, device=log_ratio.device,
                            dtype=torch.float64)
             swap = torch.log(u) < log_ratio
             self.accepted[k] += float(swap.sum())
             self.proposed[k] += swap.numel()
-            self.chains[k], self.chains[k + 1] = _exchanged(low, up, swap)
+            self.chains[k], self.chains[k + 1] = _exchanged(self.chains[k], self.chains[k + 1], swap)
+            climbing = self.climbing[k].clone()
+            self.climbing[k] = torch.where(swap, self.climbing[k + 1], climbing)
+            self.climbing[k + 1] = torch.where(swap, climbing, self.climbing[k + 1])
+            own = torch.where(swap, up_low, up_up)
+
+
+def _permutation(n: int, generator: torch.Generator | None, device: Any) -> Tensor:
+    """A random order of ``n`` rows."""
+    return torch.randperm(n, generator=generator, device="cpu").to(device)
+
+
+def _walk(models: list, n_chains: int, generator: torch.Generator | None, target: float,
+          anneal_steps: int, max_bridges: int) -> list[tuple[float, Any, Chains]]:
+    """The checkpoint selection of :meth:`ParallelTempering.trajectory`: the kept (position,
+    model, annealed chains), from ``models[0]`` to ``models[-1]``."""
+    first = models[0].sample_step(models[0].init_chains(n_chains, generator), generator)
+    kept = [(0.0, models[0], Chains(first.visible.clone()))]
+    previous = kept[0]
+    queue = [(float(t), models[t]) for t in range(1, len(models))]
+    bridges = 0
+    while queue:
+        position, model = queue[0]
+        chains = run_chains(model, Chains(previous[2].visible), anneal_steps, generator)
+        ratio = _swap_log_ratio(kept[-1][1], model, kept[-1][2].visible, chains.visible)
+        if float(torch.exp(ratio.clamp(max=0.0)).mean()) >= target:
+            previous = (position, model, Chains(chains.visible.clone()))
+            queue.pop(0)
+        elif previous is not kept[-1]:
+            kept.append(previous)  # then this checkpoint is measured again against it
+        elif bridges < max_bridges and _same_shapes(kept[-1][1], model):
+            middle = 0.5 * (kept[-1][0] + position)
+            queue.insert(0, (middle, _between(kept[-1][1], model, 0.5)))
+            bridges += 1
+        else:  # no bridge possible: the pair stays as it is
+            previous = (position, model, Chains(chains.visible.clone()))
+            queue.pop(0)
+    if previous is not kept[-1]:
+        kept.append(previous)
+    return kept
 
 
 def _same_shapes(a: Any, b: Any) -> bool:
