@@ -99,6 +99,25 @@ def test_two_process_rbm_run_resumed_is_bit_identical_and_refuses_another_world(
     assert "the run was trained by 2 processes; resume it with 2" in result.stderr
 
 
+@pytest.mark.parametrize("sampler", ["ptt"])  # pt shares the code of the ladder and its state
+def test_two_process_tempering_and_followed_log_z_resume_bit_identical(folder, sampler):
+    """The tempering chains (their ladder grown from the exchange counts summed over the ranks)
+    and the trajectory-AIS populations of both ranks are saved and restored exactly."""
+    extra = ["--sampler", sampler, "--track-log-z", "100", "--checkpoints", "4"]
+    ok(launch(["train", "x.npy", "-o", f"{sampler}_whole.h5", "--updates", "12", *RBM, *extra], folder))
+    ok(launch(["train", "x.npy", "-o", f"{sampler}_half.h5", "--updates", "6", *RBM, *extra], folder))
+    ok(launch(["train", "x.npy", "-o", f"{sampler}_half.h5", "--updates", "12", "--resume", *RBM, *extra],
+              folder))
+    assert same(folder / f"{sampler}_whole.h5", folder / f"{sampler}_half.h5")
+    # (the 6-update run saved its own log-spaced checkpoints: compare the updates both saved)
+    logz = [{int(i["update"]): i["log_z"] for i in trajectory.checkpoint_info(folder / f"{sampler}_{name}.h5")}
+            for name in ("whole", "half")]
+    common = sorted(set(logz[0]) & set(logz[1]))
+    assert 12 in common and [logz[0][u] for u in common] == [logz[1][u] for u in common]
+    state = trajectory.read_state(folder / f"{sampler}_whole.h5")
+    assert state.track["chains"].shape[0] == 100 and state.tempering["chains"].shape[0] == 50
+
+
 def test_two_processes_learn_what_one_process_learns(folder):
     ok(launch(["train", "x.npy", "-o", "two.h5", "--updates", "300", *RBM], folder))
     one = subprocess.run([sys.executable, "-m", "boltzkit", "train", "x.npy", "-o", "one.h5", "--updates",

@@ -159,7 +159,7 @@ def test_flags_of_other_families_and_kinds_of_data_are_refused(table, tmp_path):
     np.save(binary, (np.random.default_rng(0).random((20, 4)) > 0.5).astype(np.uint8))
     cases = [
         (["train", str(binary), "-o", str(tmp_path / "x.h5"), "--sampler", "gibbs-langevin"],
-         "--sampler: the bernoulli-rbm family takes no such option"),
+         "--sampler gibbs-langevin: the bernoulli-rbm family samples with its own step"),
         (["train", str(table), "-o", str(tmp_path / "x.h5"), "--model", "gaussian-rbm", "--binarize",
           "stochastic"], "--binarize stochastic: a family of real-valued data"),
         (["train", str(table), "-o", str(tmp_path / "x.h5"), "--model", "gaussian-rbm", "--sampler",

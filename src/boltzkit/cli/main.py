@@ -31,6 +31,21 @@ CheckOption = typer.Option(True, "--check/--no-check",
 TargetPearsonOption = typer.Option(None, "--target-pearson",
                                    help="potts-bm/ising-bm: stop when the chains' C_ij Pearson with the "
                                         "data reaches this (e.g. 0.95)")
+TrainDataArgument = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images/.hapt; an "
+                                   "alignment FASTA/A2M/A3M/Stockholm or a table of categorical "
+                                   "columns CSV/TSV for Potts models; real values "
+                                   ".npy/.npz/.csv/.txt/.h5 or grey-level images for gaussian-rbm)")
+TrainSamplerOption = typer.Option("gibbs", "--sampler",
+                                  help="The negative phase's chains: gibbs (the model's own step) | pt "
+                                       "(parallel tempering) | ptt (trajectory tempering over models "
+                                       "frozen along the run) | a step variant of the family (e.g. "
+                                       "gaussian-rbm's gibbs-langevin)")
+TrackLogZOption = typer.Option(0, "--track-log-z", help="Follow log Z along training by trajectory AIS "
+                               "with this many chains, stored at every checkpoint (0: off)")
+PretrainOption = typer.Option("none", "--pretrain", help="none | low-rank (restricted Coulomb machine "
+                              "on the data's first --pretrain-dims principal directions)")
+PretrainDimsOption = typer.Option(2, "--pretrain-dims", help="low-rank pre-training: principal "
+                                  "directions, 1 to 4")
 PseudocountOption = typer.Option(None, "--pseudocount",
                                  help="potts-bm, full batch (bmDCA): pseudocount of the data "
                                       "frequencies (default 1/M_eff)")
@@ -41,11 +56,7 @@ PseudocountOption = typer.Option(None, "--pseudocount",
 @user_errors
 def train(
     ctx: typer.Context,
-    data: Path = typer.Argument(..., help="Data file (.npy/.npz/.txt/.h5/IDX images/.hapt; "
-                                          "an alignment FASTA/A2M/A3M/Stockholm or a table of "
-                                          "categorical columns CSV/TSV for Potts models; real "
-                                          "values .npy/.npz/.csv/.txt/.h5 or grey-level images "
-                                          "for gaussian-rbm)"),
+    data: Path = TrainDataArgument,
     out: Path = typer.Option(..., "--out", "-o", help="Run file (HDF5) to write"),
     model: str = typer.Option(DEFAULT_FAMILY.kind, "--model",
                               help=" | ".join(f"{f.kind} ({f.summary})" for f in families())),
@@ -89,6 +100,10 @@ def train(
     target_pearson: Optional[float] = TargetPearsonOption,
     pseudocount: Optional[float] = PseudocountOption,
     seed: int = typer.Option(0, "--seed"),
+    sampler: str = TrainSamplerOption,
+    track_log_z: int = TrackLogZOption,
+    pretrain: str = PretrainOption,
+    pretrain_dims: int = PretrainDimsOption,
     device: str = DeviceOption,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64: the parameters and chains"),
     threads: Optional[int] = ThreadsOption,
@@ -112,7 +127,8 @@ def train(
                             gibbs_steps=gibbs_steps, learning_rate=lr, lr_schedule=lr_schedule,
                             lr_final=lr_final, optimizer=optimizer, centered=centered, l1=l1, l2=l2,
                             n_checkpoints=checkpoints, spacing=spacing, save_every=save_every, seed=seed,
-                            device=device, dtype=dtype)
+                            device=device, dtype=dtype, sampler=sampler, track_log_z=track_log_z,
+                            pretrain=pretrain, pretrain_dims=pretrain_dims)
     entry = family(model)
     spec = make_spec(entry.data_kind, data.resolve(), test_fraction, seed, dataset=dataset,
                      binarize=binarize, labels_path=None if labels is None else labels.resolve(),
@@ -226,7 +242,9 @@ def evaluate(
                                                      "data); an alignment for Potts runs"),
     test: Optional[Path] = typer.Option(None, "--test", help="Held-out data"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint"),
-    log_z_method: str = typer.Option("auto", "--log-z", help="auto | exact | ais"),
+    log_z_method: str = typer.Option("auto", "--log-z", help="auto | exact | ais | trajectory (followed "
+                                     "in training, train --track-log-z) | ptt (trajectory tempering "
+                                     "over the checkpoints: --ais-chains chains, --ais-steps sweeps)"),
     ais_chains: int = typer.Option(1000, "--ais-chains"),
     ais_steps: int = typer.Option(5000, "--ais-steps"),
     ais_runs: int = typer.Option(10, "--ais-runs", help="Independent AIS runs for the error bar"),

@@ -22,14 +22,19 @@ from boltzkit.data.specs import datasets_like
 from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.evaluation.adversarial import adversarial_accuracy
 from boltzkit.evaluation.likelihood import log_likelihood
-from boltzkit.evaluation.log_partition import LogPartitionUnavailable, log_partition, resolve_method
+from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, log_partition, resolve_method
 from boltzkit.evaluation.moments import compare_categorical_moments, compare_moments
 from boltzkit.io import trajectory
 from boltzkit.io.outputs import RunLock
 from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
 from boltzkit.models.capabilities import FastAnnealing, MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
+from boltzkit.sampling.tempering import ParallelTempering
+from boltzkit.sampling.trajectory_ais import ptt_log_partition
 from boltzkit.training.memory import check_chains_memory
+
+#: log Z followed along training (train --track-log-z), and from trajectory tempering.
+TRACKED, PTT = "trajectory", "ptt"
 
 __all__ = ["CHECK_SETTINGS", "LikelihoodSettings", "evaluate_run", "fingerprint", "learning_check",
            "run_likelihoods"]
@@ -55,8 +60,10 @@ def _model_values(dataset, model, source) -> tuple[torch.Tensor, torch.Tensor | 
 @dataclass(frozen=True)
 class LikelihoodSettings:
     """How the log Z of a run's evaluation is estimated (the defaults are ``boltzkit
-    evaluate``'s, which the report's summary shares): ``log_z`` "auto" | "exact" | "ais", and
-    AIS's chains, temperatures, groups and seed."""
+    evaluate``'s, which the report's summary shares): ``log_z`` "auto" | "exact" | "ais" |
+    "trajectory" (the value that ``train --track-log-z`` stored with the checkpoint) | "ptt"
+    (Bennett ratios along the run's checkpoints with trajectory-tempering chains,
+    :func:`_ptt_log_z`), and the chains, temperatures (PTT: sweeps), groups and seed."""
 
     log_z: str = "auto"
     ais_chains: int = 1000
@@ -65,7 +72,7 @@ class LikelihoodSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        choice(self.log_z, "--log-z", ("auto", "exact", "ais"))
+        choice(self.log_z, "--log-z", ("auto", "exact", "ais", TRACKED, PTT))
         for value, name in ((self.ais_chains, "--ais-chains"), (self.ais_steps, "--ais-steps"),
                             (self.ais_runs, "--ais-runs")):
             integer(value, name, 1)
@@ -74,9 +81,11 @@ class LikelihoodSettings:
     def key(self, method: str) -> str:
         """What a stored evaluation must have been computed with to be reused: the method, and for
         AIS its settings (an exact log Z is the same whatever they are)."""
-        if method != "ais":
-            return method
-        return f"ais chains={self.ais_chains} steps={self.ais_steps} runs={self.ais_runs} seed={self.seed}"
+        if method == "ais":
+            return f"ais chains={self.ais_chains} steps={self.ais_steps} runs={self.ais_runs} seed={self.seed}"
+        if method == PTT:
+            return f"ptt chains={self.ais_chains} steps={self.ais_steps} seed={self.seed}"
+        return method
 
 
 def fingerprint(model) -> str:
@@ -110,7 +119,7 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
     ``evaluation_settings`` (what produced them, with ``stored``: read from the run file).
     """
     try:
-        method = resolve_method(model, settings.log_z)
+        method = settings.log_z if settings.log_z in (TRACKED, PTT) else resolve_method(model, settings.log_z)
     except LogPartitionUnavailable as e:
         method, unavailable = None, str(e)
     key = f"{checkpoint} {settings.key(method or 'none')}"
@@ -123,12 +132,14 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
     fitted = {} if train_xw is None else baselines(model.visible, *train_xw)
     baseline = fitted.get(INDEPENDENT_SITE)
     result: dict[str, Any] = {"log_z": None, "log_z_error": None, "log_z_method": None}
+    if method is not None:
+        try:
+            lz = _log_z(run, checkpoint, model, method, settings, baseline, progress)
+            result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
+        except LogPartitionUnavailable as e:
+            method, unavailable = None, str(e)
     if method is None:
         result["log_z_unavailable"] = unavailable
-    else:
-        lz = log_partition(model, method, settings.ais_chains, settings.ais_steps, settings.ais_runs,
-                           settings.seed, progress, base=baseline)
-        result.update(log_z=lz.value, log_z_error=lz.error, log_z_method=lz.method)
     result.update(_likelihoods(model, fitted, result["log_z"], train_xw, test_xw))
     result["evaluation_settings"] = {"key": settings.key(method or "none"),
                                      "rows": {"train": None if train_xw is None else len(train_xw[0]),
@@ -136,6 +147,36 @@ def run_likelihoods(run, checkpoint: int, model, train_xw, test_xw, settings: Li
     if store:
         _store(run, key, dict(result, fingerprint=digest))
     return dict(result, evaluation_settings=dict(result["evaluation_settings"], stored=False))
+
+
+def _log_z(run, checkpoint: int, model, method: str, settings: LikelihoodSettings, baseline,
+           progress) -> LogPartition:
+    """log Z of the run's model at ``checkpoint`` by ``method`` (docs/methods.md 6.2, 6.3)."""
+    if method == TRACKED:
+        info = {int(i["update"]): i for i in trajectory.checkpoint_info(run)}.get(checkpoint, {})
+        if "log_z" not in info:
+            raise LogPartitionUnavailable(f"--log-z {TRACKED}: the run was trained without "
+                                          "--track-log-z (use --log-z ptt or ais)")
+        return LogPartition(float(info["log_z"]), float(info["log_z_error"]), TRACKED)
+    if method == PTT:
+        return _ptt_log_z(run, checkpoint, model, settings, baseline)
+    return log_partition(model, method, settings.ais_chains, settings.ais_steps, settings.ais_runs,
+                         settings.seed, progress, base=baseline)
+
+
+def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseline) -> LogPartition:
+    """log Z from trajectory tempering over the run's checkpoints up to ``checkpoint``, started at
+    the data's independent-site model (exact log Z): ``--ais-chains`` chains, ``--ais-steps``
+    sweeps after a quarter as many of burn-in (:func:`boltzkit.sampling.trajectory_ais.ptt_log_partition`)."""
+    if baseline is None:
+        raise LogPartitionUnavailable(f"--log-z {PTT} starts from the data's independent-site "
+                                      "model: it needs the run's training rows")
+    models = [m.to(model.device) for update, m in trajectory.load_models(run) if update < checkpoint]
+    generator = torch.Generator(device=model.device).manual_seed(settings.seed)
+    tempering = ParallelTempering.trajectory([baseline, *models, model], settings.ais_chains, generator)
+    lz = ptt_log_partition(tempering, baseline.log_partition_exact(), settings.ais_steps,
+                           max(1, settings.ais_steps // 4))
+    return LogPartition(lz.log_z, lz.error, lz.method)
 
 
 def _without_fingerprint(record: dict[str, Any], stored: bool) -> dict[str, Any]:

@@ -51,6 +51,8 @@ from boltzkit.io.foreign import foreign_config, foreign_format, foreign_updates,
 from boltzkit.models.registry import model_from_config
 
 FORMAT = "boltzkit-trajectory"
+#: The resume state of trajectory AIS (train --track-log-z), every rank's, rank after rank.
+TRACK_STATE = ("track_chains", "track_log_w", "track_log_z0", "track_rng")
 VERSION = 1
 
 
@@ -84,6 +86,8 @@ class ResumeState:
     scheduler: dict[str, Any] | None = None  # None: a file written before learning-rate schedules
     chains_hidden: torch.Tensor | None = None  # the chains' hidden states, for samplers that carry them
     rank_rngs: torch.Tensor | None = None  # (world, n) generator states of a data-parallel run's ranks
+    track: dict[str, torch.Tensor] | None = None  # the trajectory-AIS population (--track-log-z)
+    tempering: dict[str, torch.Tensor] | None = None  # the tempering chains (--sampler pt | ptt)
 
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
@@ -126,13 +130,20 @@ def write_data_ids(path: str | os.PathLike, ids: Any) -> None:
 
 def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor],
            wall_time: float, learning_rate: float, checkpoint: bool,
-           state: dict[str, Any] | None = None) -> None:
+           state: dict[str, Any] | None = None, log_z: dict[str, float] | None = None) -> None:
     """Add a checkpoint and/or replace the resume state, atomically.
+
+    ``log_z``: the checkpoint's ``log_z`` and ``log_z_error`` followed by trajectory AIS
+    (``train --track-log-z``), stored as attributes of its group.
 
     ``state`` keys: chains (Tensor or None), chains_hidden (Tensor or None: the hidden states of
     chains whose sampler carries them, e.g. Gibbs-Langevin), rank_rngs (ByteTensor (world, n) or
     None: every rank's generator, data-parallel runs), rng, data_rng (ByteTensor), optimizer
-    (state dict), scheduler (state dict, optional), permutation (ndarray), cursor (int).
+    (state dict), scheduler (state dict, optional), permutation (ndarray), cursor (int);
+    track_chains, track_log_w, track_log_z0, track_rng (every rank's trajectory-AIS population
+    and generator, rank after rank; optional); tempering_<name> (the tempering chains of the
+    negative phase and their ladder, :meth:`TemperedChains.state`, in the group ``tempering``;
+    optional).
     """
     with atomic_hdf5(path, keep_existing=True) as f:
         if checkpoint:
@@ -142,7 +153,7 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             g = f["checkpoints"].create_group(key)
             for name, tensor in params.items():
                 g.create_dataset(name, data=tensor.detach().cpu().numpy())
-            g.attrs.update(update=update, wall_time=wall_time, learning_rate=learning_rate)
+            g.attrs.update(update=update, wall_time=wall_time, learning_rate=learning_rate, **(log_z or {}))
         if state is not None:
             if "state" in f:
                 del f["state"]
@@ -151,9 +162,14 @@ def append(path: str | os.PathLike, update: int, params: dict[str, torch.Tensor]
             p = s.create_group("params")
             for name, tensor in params.items():
                 p.create_dataset(name, data=tensor.detach().cpu().numpy())
-            for name in ("chains", "chains_hidden", "rank_rngs"):
+            for name in ("chains", "chains_hidden", "rank_rngs", *TRACK_STATE):
                 if state.get(name) is not None:
                     s.create_dataset(name, data=state[name].detach().cpu().numpy())
+            tempering = {k[len("tempering_"):]: v for k, v in state.items() if k.startswith("tempering_")}
+            if tempering:
+                t = s.create_group("tempering")
+                for name, tensor in tempering.items():
+                    t.create_dataset(name, data=tensor.detach().cpu().numpy())
             s.create_dataset("rng", data=state["rng"].numpy())
             s.create_dataset("data_rng", data=state["data_rng"].numpy())
             s.create_dataset("optimizer", data=_tensor_bytes(state["optimizer"]))
@@ -303,7 +319,11 @@ def _resume_state(s) -> ResumeState:
         cursor=int(s.attrs["cursor"]),
         scheduler=scheduler,
         chains_hidden=torch.from_numpy(s["chains_hidden"][()]) if "chains_hidden" in s else None,
-        rank_rngs=torch.from_numpy(s["rank_rngs"][()]) if "rank_rngs" in s else None)
+        rank_rngs=torch.from_numpy(s["rank_rngs"][()]) if "rank_rngs" in s else None,
+        track={name[len("track_"):]: torch.from_numpy(s[name][()]) for name in TRACK_STATE}
+        if TRACK_STATE[0] in s else None,
+        tempering={name: torch.from_numpy(s["tempering"][name][()]) for name in s["tempering"]}
+        if "tempering" in s else None)
 
 
 def read_data_sample(path: str | os.PathLike) -> tuple[np.ndarray | None, np.ndarray | None,

@@ -28,6 +28,7 @@ capability                  methods                                             
 :class:`PairwiseParameters` ``fields``, ``couplings``, ``zero_sum_gauge``            couplings, contacts
 :class:`ZeroSumGauge`       ``zero_sum_gauge``                                       Potts couplings (CLT)
 :class:`ContinuousEnergy`   ``free_energy_grad``                                     Langevin samplers
+:class:`LowRankStart`       ``from_spin_start``, ``to_spins``, ``from_spins``        low-rank pre-training
 ==========================  =======================================================  ==========================
 """
 
@@ -46,7 +47,7 @@ __all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "LogPartitionExact",
            "ExactModelAverage", "ContinuousEnergy", "AnnealingPath",
            "FastAnnealing", "MultiStepSampler", "SamplerVariants", "CenteredGradient", "Constrained", "Penalised",
            "MomentMatching", "ProfileStart", "PseudoLikelihood", "PseudoLikelihoodProblem",
-           "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "require"]
+           "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "LowRankStart", "require"]
 
 
 @runtime_checkable
@@ -293,6 +294,27 @@ class ZeroSumGauge(Protocol):
     def zero_sum_gauge(self) -> Any:
         """A copy with the same p(v) whose parameters sum to zero over the states of every site
         (for a Potts RBM: over the states of every weight W_i.a and visible bias b_i.)."""
+
+
+@runtime_checkable
+class LowRankStart(Protocol):
+    """Binary RBMs that can start from parameters written with ±1 visible and hidden units (the
+    RBM converted from a restricted Coulomb machine, docs/methods.md 6.5)."""
+
+    n_hidden: int
+
+    def from_spin_start(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
+                        weight_std: float = 1e-4, generator: torch.Generator | None = None) -> Any:
+        """A model of the same family, n_visible and n_hidden whose first K hidden units are the ±1
+        RBM E(σ, τ) = -σ W τ - η.σ - θ.τ given by ``weights`` W (N, K), ``visible_bias`` η (N,) and
+        ``hidden_bias`` θ (K,), K <= n_hidden, written in the model's own units; the other hidden
+        units get N(0, ``weight_std``²) weights and zero bias."""
+
+    def to_spins(self, v: Tensor) -> Tensor:
+        """The visible values ``v`` (batch, N) as ±1 spins."""
+
+    def from_spins(self, s: Tensor) -> Tensor:
+        """±1 spins ``s`` (batch, N) as the model's visible values."""
 
 
 def require(model: Any, capability: type, purpose: str) -> None:

@@ -63,8 +63,6 @@ GAUSSIAN_RBM = register_family(Family(
              "langevin_step_size": 0.01},
     flags={"standardize": ("--standardize", "standardise each feature of the training rows (stored in "
                            "the run; samples and log-likelihoods come back in the data's units)"),
-           "sampler": ("--sampler", "the chains' MCMC step, gibbs | gibbs-langevin (Metropolis-"
-                       "adjusted) | gibbs-langevin-unadjusted"),
            "langevin_steps": ("--langevin-steps", "gibbs-langevin: Langevin steps on v per hidden draw"),
            "langevin_step_size": ("--langevin-step-size", "gibbs-langevin: step size, in units of the "
                                   "mean variance")},

@@ -231,6 +231,39 @@ class RBM(RBMBase):
         return float(self.visible_units.log_normalizer(self._annealed_bias(0.0, base)).sum()
                      + self.n_hidden * self.hidden_units.log_normalizer(zero))
 
+    # ---------------------------------------------------------------- low-rank start (LowRankStart)
+    def from_spin_start(self, weights: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
+                        weight_std: float = 1e-4, generator: torch.Generator | None = None) -> "RBM":
+        """This RBM's units and shapes, its first K hidden units the ±1 RBM (``weights`` (N, K),
+        ``visible_bias`` η (N,), ``hidden_bias`` θ (K,)) converted exactly to these units
+        (:meth:`to_bernoulli`), the other n_hidden - K with N(0, ``weight_std``²) weights and zero
+        bias (docs/methods.md 6.5)."""
+        k = weights.shape[1]
+        if weights.shape[0] != self.n_visible or k > self.n_hidden:
+            raise ValueError(f"a start of shape {tuple(weights.shape)} for an RBM of "
+                             f"{self.n_visible} x {self.n_hidden} units")
+        like = {"device": self.device, "dtype": torch.float64}
+        spin = RBM(weights.to(**like), visible_bias.to(**like), hidden_bias.to(**like), SPIN, SPIN)
+        if (self.visible_units, self.hidden_units) != (SPIN, SPIN):
+            spin = spin.as_bernoulli()
+            if (self.visible_units, self.hidden_units) != (BERNOULLI, BERNOULLI):
+                raise ValueError("a low-rank start needs both layers in the same units")
+        shape = (self.n_visible, self.n_hidden - k)
+        extra = torch.zeros(shape, dtype=torch.float64) if weight_std == 0 else \
+            torch.randn(shape, generator=generator, dtype=torch.float64) * weight_std
+        w = torch.cat([spin.weights, extra.to(self.device)], 1)
+        c = torch.cat([spin.hidden_bias, spin.hidden_bias.new_zeros(self.n_hidden - k)])
+        return RBM(w.to(self.dtype), spin.visible_bias.to(self.dtype), c.to(self.dtype),
+                   self.visible_units, self.hidden_units)
+
+    def to_spins(self, v: Tensor) -> Tensor:
+        """The visible values as ±1 spins (2v - 1 for {0,1} units)."""
+        return v if self.visible_units is SPIN else 2.0 * v - 1.0
+
+    def from_spins(self, s: Tensor) -> Tensor:
+        """±1 spins as the visible values ((1 + s) / 2 for {0,1} units)."""
+        return s if self.visible_units is SPIN else 0.5 * (s + 1.0)
+
     # ---------------------------------------------------------------- parametrisations
     def to_ising(self) -> tuple["RBM", float]:
         """Exact ±1 (σ, τ) form of a {0,1} RBM, with v = (1+σ)/2, h = (1+τ)/2.

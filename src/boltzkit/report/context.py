@@ -30,7 +30,7 @@ from boltzkit.data.specs import DATA_SAMPLE_ROWS, spec_from_config
 from boltzkit.errors import BoltzkitError
 from boltzkit.evaluation.log_partition import LogPartition
 from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
-from boltzkit.evaluation.run_evaluation import LikelihoodSettings, run_likelihoods
+from boltzkit.evaluation.run_evaluation import TRACKED, LikelihoodSettings, run_likelihoods
 from boltzkit.io import trajectory
 from boltzkit.models.capabilities import HiddenLayer, SamplerVariants, require
 from boltzkit.sampling.gibbs import sample
@@ -284,7 +284,8 @@ class ReportContext:
         log-likelihoods of :attr:`baseline_data` at up to ``curve_points`` checkpoints (the last
         included), by :func:`~boltzkit.evaluation.run_evaluation.run_likelihoods`: the last
         checkpoint with ``--ais-*``, ``boltzkit evaluate``'s settings (the numbers it prints, reused
-        from the run file when it stored them), the others with the cheaper ``--curve-ais-*``."""
+        from the run file when it stored them), the others with the cheaper ``--curve-ais-*``, or
+        the values followed in training when the run has them (``train --track-log-z``)."""
         o = self.options
         chosen = select_checkpoints(self.updates, o.curve_points)
         points = []
@@ -304,7 +305,14 @@ class ReportContext:
         o = self.options
         if update == self.last_update:
             return LikelihoodSettings("auto", o.ais_chains, o.ais_steps, o.ais_runs, o.seed)
+        if self.tracked_log_z:  # followed along training (train --track-log-z): free
+            return LikelihoodSettings(TRACKED, o.curve_ais_chains, o.curve_ais_steps, o.ais_runs, o.seed)
         return LikelihoodSettings("auto", o.curve_ais_chains, o.curve_ais_steps, o.ais_runs, o.seed)
+
+    @cached_property
+    def tracked_log_z(self) -> bool:
+        """Whether training followed log Z at every checkpoint (``train --track-log-z``)."""
+        return bool(self.checkpoint_info) and all("log_z" in i for i in self.checkpoint_info)
 
     def likelihoods(self, update: int, model) -> dict[str, Any]:
         """:func:`~boltzkit.evaluation.run_evaluation.run_likelihoods` of the model at ``update``

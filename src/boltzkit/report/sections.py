@@ -133,6 +133,10 @@ def training_curve_section(ctx: ReportContext) -> Section:
         how = ("log Z is exact (a sum over the discrete units, the Gaussian integral over the "
                "real ones in closed form)." if ctx.real
                else "log Z is exact (enumeration of the smaller layer).")
+    elif ctx.tracked_log_z:
+        final = "exact" if points[-1].log_z.method == "exact" else f"AIS ({last.ais_chains} chains, {last.ais_steps} temperatures)"
+        how = ("log Z followed during training by trajectory AIS (train --track-log-z; error bars: one "
+               f"standard error), and for the last checkpoint {final}, as boltzkit evaluate.")
     else:
         how = (f"log Z by AIS from the independent-site model (error bars: one standard error), with "
                f"{o.curve_ais_chains} chains and {o.curve_ais_steps} temperatures, and for the last "

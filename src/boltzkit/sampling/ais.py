@@ -72,11 +72,22 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         distributed.share(n_chains, ranks, "--ais-chains")
         seed = 0 if generator is None else generator.initial_seed()
         generator = torch.Generator(device=model.device).manual_seed(distributed.rank_seed(seed, ranks))
+    log_w, v, log_z0 = anneal(model, local, n_steps, generator, base, progress)
+    log_w = distributed.gather(log_w, ranks, "gathering the AIS weights")  # every rank's chains
+    return _estimate(log_w, log_z0, n_runs, n_steps, v.dtype)
+
+
+def anneal(model: AnnealingPath, n_chains: int, n_steps: int, generator: torch.Generator | None = None,
+           base=None, progress=None) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``n_chains`` chains annealed from ``base`` (or the model's own fields) to ``model`` through
+    ``n_steps`` temperatures: (their log-weights, float64 of shape (n_chains,), their final visible
+    states, log Z of the start). log Z of ``model`` is log_z0 + log mean exp(log-weights); the
+    chains, weighted, are distributed as the model (the start of trajectory AIS, 6.3)."""
     log_z0 = model.annealing_base_log_partition(base)
     current = model.annealed(0.0, base)
     # With W = 0 and c = 0, one Gibbs step from any start draws v exactly from the base model.
-    v = current.sample_step(current.init_chains(local, generator), generator).visible
-    log_w = torch.zeros(local, dtype=torch.float64, device=model.device)
+    v = current.sample_step(current.init_chains(n_chains, generator), generator).visible
+    log_w = torch.zeros(n_chains, dtype=torch.float64, device=model.device)
     betas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64).tolist()
     # Models may provide the whole transition (weight increment and Gibbs step) in one call that
     # shares the products v W (RBM.annealing_step); otherwise two annealed models per temperature.
@@ -92,8 +103,7 @@ def ais_log_partition(model: AnnealingPath, n_chains: int = 1000, n_steps: int =
         log_w += increment.double()
         if progress is not None:
             progress(k)
-    log_w = distributed.gather(log_w, ranks, "gathering the AIS weights")  # every rank's chains
-    return _estimate(log_w, log_z0, n_runs, n_steps, v.dtype)
+    return log_w, v, log_z0
 
 
 def _estimate(log_w: torch.Tensor, log_z0: float, n_runs: int, n_steps: int, dtype: torch.dtype) -> AISResult:

@@ -19,11 +19,17 @@ FLAGS = {"method": "--method", "n_updates": "--updates (n_updates)", "batch_size
          "learning_rate": "--lr (learning_rate)", "lr_schedule": "--lr-schedule",
          "lr_final": "--lr-final", "optimizer": "--optimizer", "l1": "--l1", "l2": "--l2",
          "n_checkpoints": "--checkpoints (n_checkpoints)", "spacing": "--spacing",
-         "save_every": "--save-every", "seed": "--seed", "dtype": "--dtype"}
+         "save_every": "--save-every", "seed": "--seed", "dtype": "--dtype",
+         "sampler": "--sampler", "track_log_z": "--track-log-z", "pretrain": "--pretrain",
+         "pretrain_dims": "--pretrain-dims"}
 OPTIMIZERS = ("sgd", "adam")
 #: Learning-rate schedules of the Trainer (:mod:`boltzkit.training.schedule`).
 LR_SCHEDULES = ("constant", "geometric", "cosine")
 SPACINGS = ("log", "linear")
+#: The negative phase's chains: the model's own step, parallel tempering, trajectory tempering.
+TRAINING_SAMPLERS = ("gibbs", "pt", "ptt")
+#: Starting points fitted before training (docs/methods.md 6.5).
+PRETRAININGS = ("none", "low-rank")
 
 
 @dataclass
@@ -46,6 +52,16 @@ class TrainingConfig:
         a model lists in ``penalized_parameters`` (pairwise models: the couplings).
     n_checkpoints, spacing : models saved along training, log- or linearly spaced in updates.
     save_every : also save the resume state every this many updates (0: only at checkpoints).
+    sampler : the negative phase's chains (docs/methods.md 6.4): "gibbs" (the model's own step),
+        "pt" (parallel tempering on the annealing path from the data's independent-site model,
+        the ladder grown where exchanges fall below 0.3) or "ptt" (trajectory tempering over
+        models frozen along the run), for method pcd; any other name is a step variant
+        the family declares (e.g. the Gaussian RBM's "gibbs-langevin"), run as the model's step.
+    track_log_z : follow log Z along training by trajectory AIS (docs/methods.md 6.3) with this
+        many chains (0: off); its value is stored at every checkpoint.
+    pretrain, pretrain_dims : "low-rank" fits the restricted Coulomb machine on the data's first
+        ``pretrain_dims`` principal directions (1 to 4) and starts training from the RBM it
+        converts to (docs/methods.md 6.5); "none" starts from the family's usual start.
     """
 
     method: str = "pcd"
@@ -66,6 +82,10 @@ class TrainingConfig:
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
+    sampler: str = "gibbs"
+    track_log_z: int = 0
+    pretrain: str = "none"
+    pretrain_dims: int = 2
 
     def __post_init__(self) -> None:
         """Every setting checked at the door, the message naming its CLI flag (:data:`FLAGS`)."""
@@ -93,6 +113,24 @@ class TrainingConfig:
                                "learning rate of the last update")
         self.l1 = number(self.l1, name("l1"), 0.0)
         self.l2 = number(self.l2, name("l2"), 0.0)
+        self._check_chains()
+
+    def _check_chains(self) -> None:
+        """The sampler, log Z tracking and pre-training settings, and the methods they fit."""
+        name = FLAGS.get
+        if not isinstance(self.sampler, str) or not self.sampler:
+            raise InvalidValue(f"{name('sampler')} must name a sampler ({' | '.join(TRAINING_SAMPLERS)} "
+                               "or a step variant of the family)")
+        # another name is a step variant of the family's (checked when the model is built)
+        if self.sampler in TRAINING_SAMPLERS[1:] and self.method != "pcd":
+            raise InvalidValue(f"{name('sampler')} {self.sampler}: persistent tempering chains of "
+                               "the negative phase of --method pcd, not of " + self.method)
+        self.track_log_z = integer(self.track_log_z, name("track_log_z"), 0)
+        if self.track_log_z and self.method in ("exact", "plm"):
+            raise InvalidValue(f"{name('track_log_z')}: follows log Z along the updates of --method "
+                               f"pcd | cd | rdm, not of {self.method}")
+        self.pretrain = choice(self.pretrain, name("pretrain"), PRETRAININGS)
+        self.pretrain_dims = integer(self.pretrain_dims, name("pretrain_dims"), 1, 4)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -47,7 +47,9 @@ from boltzkit.models.capabilities import MomentMatching, ProfileStart, PseudoLik
 from boltzkit.models.registry import Family, family, option_flags
 from boltzkit.models.statistics import correlation_pearson
 from boltzkit import distributed
-from boltzkit.training.config import TrainingConfig
+from boltzkit.sampling.choice import with_sampler
+from boltzkit.training.config import TRAINING_SAMPLERS, TrainingConfig
+from boltzkit.training.low_rank import fit_low_rank
 from boltzkit.training.memory import check_memory
 from boltzkit.training.plm import fit_plm
 from boltzkit.training.pseudo_likelihood import PseudoLikelihoodConfig, fit_pseudo_likelihood
@@ -232,6 +234,12 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
     if config.method == "plm" and resume:
         raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
     model = entry.build(data.x, data.model_weights(), data.space, options or {}, config.seed)
+    if config.pretrain == "low-rank" and not resume:  # on resume the stored parameters win
+        fit = fit_low_rank(model, data.x, data.model_weights(), config.pretrain_dims,
+                           torch.Generator().manual_seed(config.seed), max_memory=max_memory)
+        model, run_config["pretrain"] = fit.model, fit.summary()
+    if config.sampler not in TRAINING_SAMPLERS:  # a step variant of the family's (--sampler)
+        model = with_sampler(model, config.sampler)
     if config.method != "plm":
         return _likelihood_run(model, data, config, out, run_config, resume, on_update, pseudocount,
                                target_pearson, on_pearson)
@@ -278,6 +286,8 @@ RESUME_FLAGS = {
     "--centered": ("training", "centered"), "--l1": ("training", "l1"), "--l2": ("training", "l2"),
     "--checkpoints": ("training", "n_checkpoints"), "--spacing": ("training", "spacing"),
     "--seed": ("training", "seed"), "--device": ("training", "device"), "--dtype": ("training", "dtype"),
+    "--sampler": ("training", "sampler"), "--track-log-z": ("training", "track_log_z"),
+    "--pretrain": ("training", "pretrain"), "--pretrain-dims": ("training", "pretrain_dims"),
     "--test-fraction": ("data", "test_fraction"), "--dataset": ("data", "dataset"),
     "--labels": ("data", "labels_path"), "--binarize": ("data", "binarize"),
     "--alphabet": ("data", "alphabet"), "--reweight": ("data", "reweight"),

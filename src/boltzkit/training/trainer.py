@@ -41,7 +41,10 @@ from boltzkit.io import trajectory
 from boltzkit.models.base import Chains, EnergyModel
 from boltzkit.models.capabilities import (CenteredGradient, Constrained, ExactEnumeration, HiddenLayer,
                                           ExactModelAverage, MomentMatching, Penalised, require)
+from boltzkit.models.baseline import independent_site_model
 from boltzkit.sampling.gibbs import run_chains
+from boltzkit.sampling.tempered_chains import SCHEMES, TemperedChains
+from boltzkit.sampling.trajectory_ais import TrajectoryAIS
 from boltzkit import distributed
 from boltzkit.training.config import TrainingConfig, checkpoint_schedule
 from boltzkit.training.memory import refuse_beyond
@@ -121,6 +124,15 @@ class Trainer:
         self.rng = torch.Generator(device=self.device).manual_seed(
             distributed.rank_seed(config.seed, self.ranks))
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
+        # trajectory AIS (--track-log-z): its own stream, so that following log Z leaves the
+        # training itself unchanged
+        self.tracker: TrajectoryAIS | None = None
+        self.track_part = None if not config.track_log_z else distributed.share(
+            config.track_log_z, self.ranks, "--track-log-z")
+        # --sampler pt | ptt: the negative phase's persistent chains run by replica exchange
+        self.tempered = None if config.sampler not in SCHEMES else TemperedChains(
+            config.sampler, self._base().to(self.device, self.data.dtype), self.n_local_chains,
+            self.rng, ranks=self.ranks)
         self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints, config.spacing))
         self.update = 0
         self.last_saved: int | None = None  # the update of the last state written to the run file
@@ -162,7 +174,16 @@ class Trainer:
             hidden = None if hidden is None else distributed.gather(hidden, ranks)
         rank_rngs = None if not ranks.parallel else distributed.gather(
             self.rng.get_state().to(self.device).unsqueeze(0), ranks, "gathering the generators").cpu()
-        return {"chains": visible, "chains_hidden": hidden, "rank_rngs": rank_rngs,
+        track = {} if self.tracker is None else {
+            f"track_{name}": distributed.gather(
+                t.to(self.device).unsqueeze(0) if name == "rng" else t,
+                ranks, "gathering the log Z chains").cpu()
+            for name, t in self.tracker.state().items()}
+        tempered = {} if self.tempered is None else {
+            f"tempering_{name}": t if name.startswith(TemperedChains.SHARED) else
+            distributed.gather(t.to(self.device), ranks, "gathering the tempering chains").cpu()
+            for name, t in self.tempered.state().items()}
+        return {**track, **tempered, "chains": visible, "chains_hidden": hidden, "rank_rngs": rank_rngs,
                 "rng": self.rng.get_state(), "data_rng": self.data_rng.get_state(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "permutation": self.permutation, "cursor": self.cursor}
@@ -173,6 +194,17 @@ class Trainer:
         if self.out is not None:
             config = dict(self.run_config, model=self.model.config(), training=self.config.to_dict())
             trajectory.create(self.out, config, data_sample, labels, image_shape)
+        if self.track_part is not None:  # log Z of the starting model, by temperature AIS
+            n = len(range(self.config.track_log_z)[self.track_part])
+            self.tracker = TrajectoryAIS.start(self.model, n, self._track_generator(), self._base())
+
+    def _base(self) -> Any:
+        """The data's independent-site model (float64): where annealing and tempering start."""
+        return independent_site_model(self.model.visible, self.data, self.data_weights)
+
+    def _track_generator(self) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(
+            distributed.rank_seed(self.config.seed + 2, self.ranks))
 
     def resume(self) -> None:
         """Load the state saved in the run file and continue from it.
@@ -209,11 +241,22 @@ class Trainer:
         self.cursor = state.cursor
         self.update = state.update
         self.wall_time = state.wall_time
+        if state.track is not None:
+            self.tracker = self._tracker_from(state.track)
+        if state.tempering is not None and self.tempered is not None:
+            self.tempered.restore(state.tempering, self.model, self.chain_part, self.ranks.rank)
         if state.chains is not None:  # this rank's part of the stored chains
             part = self.chain_part if self.ranks.parallel else slice(None)
             hidden = None if state.chains_hidden is None else \
                 state.chains_hidden[part].to(self.device, self.data.dtype)
             self.chains = Chains(state.chains[part].to(self.device, self.data.dtype), hidden)
+
+    def _tracker_from(self, stored: dict[str, Tensor]) -> TrajectoryAIS:
+        """This rank's part of the stored trajectory-AIS population."""
+        groups, rank = len(stored["log_z0"]) // self.ranks.world, self.ranks.rank
+        own = {"chains": stored["chains"][self.track_part], "log_w": stored["log_w"][self.track_part],
+               "log_z0": stored["log_z0"][rank * groups:(rank + 1) * groups], "rng": stored["rng"][rank]}
+        return TrajectoryAIS.from_state(own, self._track_generator(), self.device, self.data.dtype)
 
     def save(self, checkpoint: bool) -> None:
         """Write a checkpoint and/or the resume state (rank 0; in a process group every rank
@@ -222,9 +265,13 @@ class Trainer:
             return
         state = self._state()
         self.last_saved = self.update
+        log_z = None
+        if checkpoint and self.tracker is not None:  # a collective: every rank estimates
+            estimate = self.tracker.estimate(self.ranks)
+            log_z = {"log_z": estimate.log_z, "log_z_error": estimate.error}
         if self.out is not None:
             trajectory.append(self.out, self.update, self.model.parameters(), self.wall_time,
-                              self.last_learning_rate, checkpoint, state)
+                              self.last_learning_rate, checkpoint, state, log_z)
 
     # ------------------------------------------------------------------ loop
     def _next_batch(self) -> tuple[Tensor, Tensor | None]:
@@ -255,10 +302,15 @@ class Trainer:
     @torch.no_grad()
     def step(self) -> None:
         """One parameter update."""
+        if self.tracker is not None:
+            self.tracker.before(self.model)  # a step of the chains under the model before the update
         batch, weights = self._next_batch()
-        chains = self._negative_chains(batch)
-        if self.config.method != "exact":
-            chains = run_chains(self.model, chains, self.config.gibbs_steps, self.rng)
+        if self.tempered is not None:
+            chains = self.tempered.run(self.model, self.config.gibbs_steps)
+        else:
+            chains = self._negative_chains(batch)
+            if self.config.method != "exact":
+                chains = run_chains(self.model, chains, self.config.gibbs_steps, self.rng)
         if self.config.method == "pcd":
             self.chains = chains
         positive = batch if self.data_statistics is None else self.data_statistics
@@ -292,6 +344,8 @@ class Trainer:
             centering.restore(self.model.parameters(), previous)
         if self._constrained:
             self.model.after_update()  # e.g. re-impose a gauge
+        if self.tracker is not None:
+            self.tracker.after(self.model)  # the weights follow the update
         self.update += 1
 
     def _check_finite(self) -> None:
