@@ -17,7 +17,7 @@ from boltzkit.models.visible import REAL_SPACE
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs_v0_1"
 RBM = {"HiddenLayer", "LayeredEnergy", "ExactEnumeration", "LogPartitionExact", "AnnealingPath",
-       "FastAnnealing", "MultiStepSampler", "CenteredGradient", "Penalised"}
+       "FastAnnealing", "MultiStepSampler", "CenteredGradient", "Penalised", "LowRankStart"}
 EXPECTED = {
     "bernoulli-rbm": ("bernoulli", RBM),
     "ising-rbm": ("spin", RBM),
