@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from boltzkit.data import reweighting
 from boltzkit.data.msa import read_msa
 from boltzkit.data.reweighting import (
     connected_correlations,
@@ -80,6 +81,87 @@ def test_gap_matches_counted_only_when_asked():
     seqs = np.array([[0, 0, 0, 1], [0, 0, 0, 2]])  # 3 of 4 positions are gap facing gap
     np.testing.assert_array_equal(sequence_weights(seqs, 0.7, count_gaps=True), [0.5, 0.5])
     np.testing.assert_array_equal(sequence_weights(seqs, 0.7, count_gaps=False), [1.0, 1.0])
+
+
+def direct_weights(seqs: np.ndarray, threshold: float, strict: bool, count_gaps: bool) -> np.ndarray:
+    """The definition on the whole (M, M) matrix of matches at once, bound compared in float64."""
+    same = seqs[:, None, :] == seqs[None, :, :]
+    if not count_gaps:
+        same &= seqs[:, None, :] != 0
+    matches = same.sum(-1)
+    bound = threshold * seqs.shape[1]
+    close = matches > bound if strict else matches >= bound
+    return 1.0 / (1 + close.sum(1) - close.diagonal())
+
+
+def related_alignment(n_families: int, per_family: int, length: int, q: int, seed: int) -> np.ndarray:
+    """Families of mutated copies (many pairs near 80 % identity), gap runs, exact duplicates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for base in rng.integers(0, q, size=(n_families, length)):
+        mutated = rng.random((per_family, length)) < rng.uniform(0.05, 0.35, (per_family, 1))
+        rows.append(np.where(mutated, rng.integers(0, q, (per_family, length)), base))
+    seqs = np.concatenate(rows)
+    seqs[rng.random(len(seqs)) < 0.2, : length // 3] = 0  # gapped N-termini
+    return np.concatenate([seqs, seqs[rng.choice(len(seqs), len(seqs) // 4)]])
+
+
+@pytest.mark.parametrize("convention", ["plmc", "morcos"])
+@pytest.mark.parametrize("count_gaps", [True, False])
+def test_blocked_weights_equal_the_whole_matrix(convention, count_gaps, monkeypatch):
+    seqs = related_alignment(12, 25, 30, 21, seed=3)  # 375 rows, about 300 distinct
+    expected = direct_weights(seqs, 0.8, convention == "morcos", count_gaps)
+    assert len(np.unique(expected)) > 5  # the neighbourhoods differ: the test can fail
+    for chunk_size in (5, 64, 2048):  # ragged blocks, one block
+        got = sequence_weights(seqs, 0.8, convention=convention, count_gaps=count_gaps, q=21,
+                               chunk_size=chunk_size)
+        np.testing.assert_array_equal(got, expected)  # 1 / integer counts: exact
+    # blocks cut by width (L q large): 10 rows of 630 columns each
+    monkeypatch.setattr(reweighting, "_BLOCK_ENTRIES", 6300)
+    got = sequence_weights(seqs, 0.8, convention=convention, count_gaps=count_gaps, q=21)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_weight_blocks_stay_small():
+    # L = 500, q = 21: a block's one-hot matrix holds at most 2^22 float32 entries (16 MiB),
+    # whatever chunk_size, and is allocated once
+    seqs = np.random.default_rng(4).integers(0, 21, size=(3000, 500)).astype(np.int8)
+    blocks = reweighting._IdentityBlocks(torch.from_numpy(seqs), 21, True, 2048)
+    assert blocks.rows * 500 * 21 <= 1 << 22 and blocks.rows == (1 << 22) // (500 * 21)
+    assert blocks.x_a.shape == blocks.x_b.shape == (blocks.rows, 500 * 21)
+    assert blocks.matches.numel() == blocks.rows**2
+
+
+def test_threshold_bound_is_compared_in_float64():
+    # 0.14 * 50 = 7.000000000000001 in float64 (plmc's bound), 7.0 in float32: 7 matches are
+    # below it, 8 reach it
+    a = np.arange(50) % 20 + 1  # residues 1..20
+    seven, eight = a.copy(), a.copy()
+    seven[7:] = a[7:] % 20 + 1  # another residue from column 7 on
+    eight[8:] = seven[8:]
+    assert (seven == a).sum() == 7 and (eight == a).sum() == 8 and 0.14 * 50 > 7
+    np.testing.assert_array_equal(sequence_weights(np.stack([a, seven]), 0.14, q=21), [1.0, 1.0])
+    np.testing.assert_array_equal(sequence_weights(np.stack([a, eight]), 0.14, q=21), [0.5, 0.5])
+    np.testing.assert_array_equal(sequence_weights(np.stack([a, seven]), 0.14, q=21, convention="morcos"),
+                                  [1.0, 1.0])
+
+
+def test_weights_edge_cases():
+    one = np.array([[3, 0, 1]])
+    np.testing.assert_array_equal(sequence_weights(one, 0.8), [1.0])
+    same = np.tile([[2, 0, 5, 5]], (6, 1))  # all identical: each is the others' neighbour
+    np.testing.assert_array_equal(sequence_weights(same, 0.8, q=6), np.full(6, 1 / 6))
+    np.testing.assert_array_equal(sequence_weights(same, 0.8, q=6, convention="morcos"), np.full(6, 1 / 6))
+    gaps = np.zeros((4, 5), dtype=np.int64)  # all gaps: identical, or no residue match at all
+    np.testing.assert_array_equal(sequence_weights(gaps, 0.8, q=21), np.full(4, 0.25))
+    np.testing.assert_array_equal(sequence_weights(gaps, 0.8, q=21, count_gaps=False), np.ones(4))
+    np.testing.assert_array_equal(sequence_weights(gaps, 0.8, q=1, count_gaps=False), np.ones(4))
+    np.testing.assert_array_equal(sequence_weights(gaps, 0.0, q=1, count_gaps=False), np.full(4, 0.25))
+    assert sequence_weights(np.zeros((0, 5), dtype=np.int64)).shape == (0,)
+    with pytest.raises(ValueError, match="chunk_size"):
+        sequence_weights(same, 0.8, chunk_size=0)
+    with pytest.raises(ValueError, match="codes"):
+        sequence_weights(same, 0.8, q=5)
 
 
 # --------------------------------------------------------------------------------------------

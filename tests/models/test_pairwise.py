@@ -302,6 +302,22 @@ def test_one_hot_and_block_gram_match_the_plain_products():
                               atol=1e-12)
 
 
+def test_init_from_data_fields_are_the_log_frequencies():
+    g = torch.Generator().manual_seed(6)
+    codes = torch.randint(0, 5, (400, 6), generator=g)
+    codes[:, 2] = 0  # an all-gap column: only the pseudocount keeps the other states finite
+    weights = torch.rand(400, generator=g, dtype=torch.float64)
+    lam = 1e-3
+    model = PottsModel.init_from_data(codes.float(), 5, weights, pseudocount=lam, dtype=torch.float64)
+    f = torch.einsum("m,miq->iq", weights / weights.sum(),
+                     torch.nn.functional.one_hot(codes, 5).double())  # the one-hot, directly
+    h = torch.log((1 - lam) * f + lam / 5)
+    # float64 logs of sums of 400 terms: 1e-12 is far above their rounding
+    assert torch.allclose(model.fields, h - h.mean(1, keepdim=True), rtol=0, atol=1e-12)
+    assert not model.couplings.any() and model.couplings.shape == (6, 6, 5, 5)
+    assert PottsModel.init_from_data(codes.float(), 5).dtype == torch.float32  # the data's dtype
+
+
 def test_sample_profile_draws_the_independent_site_model():
     """Profile samples: chi-square of each site's histogram against softmax(h_i); 20000 draws,
     acceptance 1e-3 per site (fixed seed, deterministic)."""

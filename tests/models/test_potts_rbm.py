@@ -11,7 +11,8 @@ import torch
 from scipy.stats import chisquare
 
 from boltzkit.models.base import Chains
-from boltzkit.models.potts_rbm import PottsRBM, enumerate_codes, independent_site_potts
+from boltzkit.models.potts_rbm import (PottsRBM, _weighted_state_counts, enumerate_codes,
+                                       independent_site_potts, site_frequencies)
 from boltzkit.models.registry import model_from_config
 from boltzkit.sampling.ais import ais_log_partition
 from boltzkit.sampling.gibbs import run_chains
@@ -213,6 +214,59 @@ def test_init_from_data_and_independent_site_model():
     indep = independent_site_potts(data, 4, weights, pseudocount=0.0)
     ll = exact_mean_log_likelihood(indep, data.double(), weights)
     assert ll == pytest.approx(float((f * torch.log(f)).sum()), abs=1e-10)
+
+
+def one_hot_frequencies(codes: torch.Tensor, q: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The direct computation: the float64 one-hot tensor of every sample, averaged."""
+    x = torch.nn.functional.one_hot(codes.long(), q).double()
+    return x.mean(0) if weights is None else torch.einsum("m,miq->iq", weights.double() / weights.sum(), x)
+
+
+@pytest.mark.parametrize("codes_dtype", [torch.int64, torch.int8, torch.float32])
+def test_site_frequencies_by_bins_equal_the_one_hot_average(codes_dtype):
+    g = torch.Generator().manual_seed(5)
+    codes = torch.randint(0, 6, (700, 9), generator=g)
+    codes[:100, 3] = 0  # a gap-rich column
+    codes[:, 5] = 2  # a constant column: the other states are 0
+    weights = torch.rand(700, generator=g, dtype=torch.float64)
+    for w in (None, weights, weights.float()):
+        got = site_frequencies(codes.to(codes_dtype), 6, w)
+        assert got.shape == (9, 6) and got.dtype == torch.float64
+        ref = one_hot_frequencies(codes, 6, None if w is None else w.double())
+        # float64 sums of 700 terms in another order: 1e-12 is far above their rounding (~1e-16)
+        assert torch.allclose(got, ref, rtol=0, atol=1e-12)
+    lam = 0.1
+    got = site_frequencies(codes.to(codes_dtype), 6, weights, pseudocount=lam, dtype=torch.float32)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got.double(), (1 - lam) * one_hot_frequencies(codes, 6, weights) + lam / 6,
+                          rtol=0, atol=1e-7)  # float32 result: its rounding
+    # blocks of 5 rows (45 codes): ragged blocks give the same sums
+    blocked = _weighted_state_counts(codes, 6, weights, block=45)
+    assert torch.allclose(blocked, _weighted_state_counts(codes, 6, weights), rtol=0, atol=1e-12)
+
+
+def test_site_frequencies_edge_cases_and_checks():
+    one = torch.tensor([[0, 3, 1]])
+    assert torch.equal(site_frequencies(one, 4), torch.nn.functional.one_hot(one[0], 4).double())
+    same = one.repeat(5, 1)
+    w = torch.tensor([1.0, 2.0, 0.0, 0.5, 3.0])
+    assert torch.allclose(site_frequencies(same, 4, w), site_frequencies(one, 4), rtol=0, atol=1e-15)
+    gaps = torch.zeros(4, 2, dtype=torch.int64)
+    expected = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    assert torch.equal(site_frequencies(gaps, 3), expected)
+    assert torch.allclose(site_frequencies(gaps, 3, pseudocount=0.3), 0.7 * expected + 0.1)
+    with pytest.raises(ValueError, match="codes"):
+        site_frequencies(same, 3)
+    with pytest.raises(ValueError, match="codes"):
+        site_frequencies(same[:0], 4)
+    with pytest.raises(ValueError, match="weights"):
+        site_frequencies(same, 4, -w)
+    with pytest.raises(ValueError, match="weights"):
+        site_frequencies(same, 4, w[:3])
+    with pytest.raises(ValueError, match="pseudocount"):
+        site_frequencies(same, 4, pseudocount=1.5)
+    with pytest.raises(ValueError, match="q"):
+        site_frequencies(same, 0)
 
 
 def test_exact_training_increases_likelihood_and_keeps_the_gauge():

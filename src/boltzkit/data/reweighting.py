@@ -18,18 +18,22 @@ They differ only when ``threshold * L`` is an integer. ``M_eff = sum_m w_m``.
 pre-processing (sequences with letters outside the alphabet get weight 0, focus columns).
 
 Identity counts are computed on torch tensors as blocks of a matrix product of one-hot encodings,
-``(X_a X_b^T)_{st} = #matches`` (exact in float32 for L < 2^24): no loop over pairs of sequences,
-memory bounded by ``chunk_size``. Exact duplicates are grouped first (same neighbourhood), so the
-cost is that of the distinct sequences.
+``(X_a X_b^T)_{st} = #matches`` (exact in float32 for L < 2^24): no loop over pairs of sequences.
+Each block's one-hot rows are written into a preallocated float32 buffer, so the memory is that of
+two blocks (at most 16 MiB each) and one block of identities, whatever M; the threshold is an
+integer number of matches, compared exactly. Exact duplicates are grouped first (same
+neighbourhood), so the cost is that of the distinct sequences.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 import torch
 
+from boltzkit.checks import integer
 from boltzkit.data.msa import MSA, focus_columns
 
 __all__ = ["connected_correlations", "frequencies", "m_eff", "plmc_weights", "sequence_weights",
@@ -38,7 +42,9 @@ __all__ = ["connected_correlations", "frequencies", "m_eff", "plmc_weights", "se
 _CONVENTIONS = ("plmc", "morcos")
 
 
-def _as_codes(sequences: np.ndarray | torch.Tensor | MSA) -> torch.Tensor:
+def _as_codes(sequences: np.ndarray | torch.Tensor | MSA, long: bool = True) -> torch.Tensor:
+    """The codes of ``sequences`` as an (M, L) integer tensor: int64, or their own integer dtype
+    (``long=False``: no copy eight bytes a code)."""
     if isinstance(sequences, MSA):
         sequences = sequences.sequences
     codes = sequences if isinstance(sequences, torch.Tensor) else torch.from_numpy(np.asarray(sequences))
@@ -46,7 +52,11 @@ def _as_codes(sequences: np.ndarray | torch.Tensor | MSA) -> torch.Tensor:
         raise ValueError(f"sequences must have shape (M, L), got {tuple(codes.shape)}")
     if codes.is_floating_point():
         raise ValueError("sequences must be integer codes, not floats")
-    return codes.long()
+    return codes.long() if long else codes
+
+
+#: Largest one-hot block of :func:`sequence_weights`, in float32 entries (16 MiB).
+_BLOCK_ENTRIES = 1 << 22
 
 
 def sequence_weights(
@@ -60,7 +70,8 @@ def sequence_weights(
     device: str | torch.device | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Inverse neighbourhood-size weights ``w_m = 1 / (1 + #{t != m : identity(m, t) reaches threshold})``.
+    """Inverse neighbourhood-size weights ``w_m = 1 / (1 + #{t != m : identity(m, t) reaches threshold})``
+    (docs/methods.md section 9.1).
 
     Parameters
     ----------
@@ -75,8 +86,9 @@ def sequence_weights(
     q : int, optional
         Number of states (default: largest code + 1, or the MSA's q).
     chunk_size : int
-        Rows per block of the identity matrix; memory ~ chunk_size^2 floats plus the one-hot
-        matrix M_unique * L * q float32.
+        Most rows per block of the identity matrix (fewer when L q is large: a block's one-hot
+        matrix holds at most 2^22 float32 entries, 16 MiB). Memory: two such one-hot blocks and
+        one block of identities, whatever M.
     device : str or torch.device, optional
         Where to compute (default: CPU).
     progress : callable, optional
@@ -93,55 +105,107 @@ def sequence_weights(
         raise ValueError(f"convention must be one of {_CONVENTIONS}, got {convention!r}")
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+    chunk_size = integer(_python_int(chunk_size), "chunk_size", 1)
     if q is None and isinstance(sequences, MSA):
         q = sequences.q
-    codes = _as_codes(sequences)
+    codes = _as_codes(sequences, long=False)
     n_seq, length = codes.shape
     if n_seq == 0:
         return np.zeros(0)
-    q = int(codes.max()) + 1 if q is None else q
-    if int(codes.min()) < 0 or int(codes.max()) >= q:
+    low, high = int(codes.min()), int(codes.max())
+    q = high + 1 if q is None else integer(_python_int(q), "q", 1)
+    if low < 0 or high >= q:
         raise ValueError(f"codes must lie in 0..{q - 1}")
     # Identical sequences have identical neighbourhoods: work on the distinct sequences with their
     # multiplicities (exact, and M_unique^2 instead of M^2 work; real MSAs often repeat a third).
-    unique, inverse, counts = np.unique(codes.cpu().numpy(), axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    n_unique = unique.shape[0]
-    onehot = torch.nn.functional.one_hot(torch.from_numpy(unique).to(device), num_classes=q).to(torch.float32)
-    if not count_gaps:
-        onehot = onehot[:, :, 1:]
-    onehot = onehot.reshape(n_unique, -1)
-    mult = torch.from_numpy(counts).to(device=onehot.device, dtype=torch.float64)
-    # Same float64 arithmetic as plmc's `id >= (1 - theta) * nSites`, so boundaries agree exactly.
+    small = np.uint8 if q <= 256 else np.int32
+    unique, inverse, counts = np.unique(codes.cpu().numpy().astype(small, copy=False), axis=0,
+                                        return_inverse=True, return_counts=True)
+    blocks = _IdentityBlocks(torch.from_numpy(unique).to(device), q, count_gaps, chunk_size)
+    neighbours = blocks.neighbours(counts, _least_matches(threshold, length, convention), progress)
+    return (1.0 / neighbours[torch.from_numpy(inverse.reshape(-1)).to(neighbours.device)]).cpu().numpy()
+
+
+def _python_int(value):
+    """NumPy integers (an alignment's q, a size read from an array) as Python ints."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
+def _least_matches(threshold: float, length: int, convention: str) -> int:
+    """The fewest matching columns that make two sequences neighbours.
+
+    The bound is plmc's float64 ``(1 - theta) * nSites`` (``threshold * L``); the matches are
+    integers, so ``matches >= c`` is ``matches >= ceil(c)`` and ``matches > c`` is
+    ``matches >= floor(c) + 1``: an integer comparison, exact in float32, whereas comparing float32
+    matches with the float64 bound would round the bound to float32 (0.07 * 100 =
+    7.000000000000001 would become 7).
+    """
     cutoff = threshold * length
-    # For a sequence of distinct-sequence class u: n = 1 (self) + sum_v mult_v close[u, v] - close[u, u].
-    # Self always counts, even when count_gaps=False leaves a gappy sequence below the threshold
-    # with itself; its duplicates count when close[u, u] holds (plmc: count from 1 over t != s).
-    neighbours = torch.ones(n_unique, dtype=torch.float64, device=onehot.device)
-    # progress: the entries of the blocks (a, b >= a) computed, reported every 0.5 % at most
-    total = sum(min(chunk_size, n_unique - a) * (n_unique - a) for a in range(0, n_unique, chunk_size))
-    done = reported = 0
-    if progress is not None:
-        progress(0, total)
-    # The identity matrix is symmetric: visit only blocks (a, b) with b >= a.
-    for start_a in range(0, n_unique, chunk_size):
-        block_a = onehot[start_a:start_a + chunk_size]
-        rows_a = slice(start_a, start_a + block_a.shape[0])
-        for start_b in range(start_a, n_unique, chunk_size):
-            matches = block_a @ onehot[start_b:start_b + chunk_size].T
-            close = ((matches >= cutoff) if convention == "plmc" else (matches > cutoff)).to(torch.float64)
-            rows_b = slice(start_b, start_b + close.shape[1])
-            neighbours[rows_a] += close @ mult[rows_b]
-            if start_b == start_a:
-                neighbours[rows_a] -= close.diagonal()
-            else:
-                neighbours[rows_b] += close.T @ mult[rows_a]
-            done += close.numel()
-            if progress is not None and (done - reported >= total / 200 or done == total):
-                progress(done, total)
-                reported = done
-    neighbours = neighbours[torch.from_numpy(inverse).to(neighbours.device)]
-    return (1.0 / neighbours).cpu().numpy()
+    return math.ceil(cutoff) if convention == "plmc" else math.floor(cutoff) + 1
+
+
+class _IdentityBlocks:
+    """Neighbour counts of distinct sequences from blocks of the identity matrix ``X_a X_b^T``.
+
+    Each block's one-hot rows are written into one of two preallocated float32 buffers (a scatter
+    of ones, no int64 one-hot), multiplied into a preallocated block of matches (exact: integers
+    up to L < 2^24), thresholded in place to 0/1 and summed against the multiplicities. Only
+    blocks b >= a are visited (the matrix is symmetric).
+    """
+
+    def __init__(self, unique: torch.Tensor, q: int, count_gaps: bool, chunk_size: int):
+        n_unique, length = unique.shape
+        # without gap matches: q - 1 residue states (one column when q = 1: never set)
+        self.states = q if count_gaps else max(q - 1, 1)
+        self.count_gaps, self.unique = count_gaps, unique
+        width = length * self.states
+        self.rows = max(1, min(chunk_size, n_unique, _BLOCK_ENTRIES // max(width, 1)))
+        self.x_a, self.x_b = (torch.empty(self.rows, width, device=unique.device) for _ in range(2))
+        self.matches = torch.empty(self.rows * self.rows, device=unique.device)
+        self.offsets = torch.arange(0, width, self.states, device=unique.device)
+
+    def one_hot(self, start: int, out: torch.Tensor) -> torch.Tensor:
+        """The one-hot rows of distinct sequences ``start...`` (one block), written into ``out``."""
+        codes = self.unique[start:start + self.rows].long()
+        x = out[:codes.shape[0]].zero_()
+        if self.count_gaps:
+            return x.scatter_(1, codes + self.offsets, 1.0)
+        residue = codes > 0  # a gap writes a 0 on its site's first column, set by no other state
+        return x.scatter_(1, codes - residue.long() + self.offsets, residue.to(x.dtype))
+
+    def neighbours(self, counts: np.ndarray, least: int,
+                   progress: Callable[[int, int], None] | None) -> torch.Tensor:
+        """``1 + sum_t mult_t close[u, t] - close[u, u]`` for every distinct sequence u, float64.
+
+        Self always counts, even when count_gaps=False leaves a gappy sequence below the threshold
+        with itself; its duplicates count when close[u, u] holds (plmc: count from 1 over t != s).
+        """
+        n, step = self.unique.shape[0], self.rows
+        # multiplicities in float32 while every partial sum (an integer <= M) is exact there
+        mult = torch.from_numpy(counts).to(self.unique.device,
+                                           torch.float32 if counts.sum() < 1 << 24 else torch.float64)
+        result = torch.ones(n, dtype=torch.float64, device=self.unique.device)
+        total = sum(min(step, n - a) * (n - a) for a in range(0, n, step))
+        done = reported = 0
+        if progress is not None:
+            progress(0, total)
+        for a in range(0, n, step):
+            x_a = self.one_hot(a, self.x_a)
+            for b in range(a, n, step):
+                x_b = x_a if b == a else self.one_hot(b, self.x_b)
+                out = self.matches[:x_a.shape[0] * x_b.shape[0]].view(x_a.shape[0], x_b.shape[0])
+                close = torch.mm(x_a, x_b.T, out=out)
+                close = close.ge_(least).to(mult.dtype)  # no copy in float32
+                result[a:a + close.shape[0]] += close @ mult[b:b + close.shape[1]]
+                if b == a:
+                    result[a:a + close.shape[0]] -= close.diagonal()
+                else:
+                    result[b:b + close.shape[1]] += close.T @ mult[a:a + close.shape[0]]
+                done += close.numel()
+                if progress is not None and (done - reported >= total / 200 or done == total):
+                    progress(done, total)
+                    reported = done
+        return result
 
 
 def m_eff(
@@ -182,7 +246,7 @@ def unique_sequences(sequences: np.ndarray | torch.Tensor | MSA) -> np.ndarray:
     adabmDCA removes exact duplicates before reweighting; ``seqs[unique_sequences(seqs)]`` does
     the same.
     """
-    codes = _as_codes(sequences).cpu().numpy()
+    codes = _as_codes(sequences, long=False).cpu().numpy()
     _, first = np.unique(codes, axis=0, return_index=True)
     return np.sort(first)
 

@@ -42,11 +42,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from boltzkit.checks import integer
+from boltzkit.checks import integer, number
+from boltzkit.errors import InvalidValue
 from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import BernoulliForm
 from boltzkit.models.rbm_base import RBMBase, log_sum_over_binary_layer
-from boltzkit.models.statistics import normalised
 from boltzkit.models.units import BERNOULLI, exact_log_sum
 from boltzkit.models.visible import VisibleSpace, categorical_space
 
@@ -86,11 +86,55 @@ def enumerate_codes(n_sites: int, q: int, device: torch.device | str = "cpu",
 
 def site_frequencies(codes: Tensor, q: int, weights: Tensor | None = None,
                      pseudocount: float = 0.0, dtype: torch.dtype = torch.float64) -> Tensor:
-    """Weighted one-site frequencies f_i^mu, shape (n_sites, q), with f <- (1-λ) f + λ/q."""
-    x = F.one_hot(codes.long(), q).to(dtype)
-    w = normalised(weights, x)
-    f = x.mean(0) if w is None else torch.einsum("m,miq->iq", w, x)
-    return (1.0 - pseudocount) * f + pseudocount / q
+    """Weighted one-site frequencies f_i^mu, shape (n_sites, q), with f <- (1-λ) f + λ/q
+    (docs/methods.md section 9.2).
+
+    Parameters
+    ----------
+    codes : Tensor of shape (n_samples, n_sites), integer or floating codes 0..q-1
+    q : int, states per site
+    weights : Tensor of shape (n_samples,), optional: non-negative, positive sum (default uniform)
+    pseudocount : float, λ in [0, 1]
+    dtype : dtype of the result (the sums are in float64)
+
+    The weights are added into the (site, state) bins by ``index_add_`` over blocks of rows: no
+    one-hot matrix of the samples (n_samples x n_sites x q) is built.
+    """
+    q = integer(q, "q", 1)
+    pseudocount = number(pseudocount, "pseudocount", 0.0, 1.0)
+    if codes.ndim != 2 or codes.shape[0] == 0:
+        raise InvalidValue(f"codes must have shape (n_samples, n_sites) with n_samples > 0, "
+                           f"got {tuple(codes.shape)}")
+    if codes.numel() and (bool(codes.min() < 0) or bool(codes.max() >= q)):
+        raise InvalidValue(f"codes must lie in 0..{q - 1}")
+    w = _row_weights(weights, codes)
+    f = (_weighted_state_counts(codes, q, w) / w.sum()).reshape(codes.shape[1], q)
+    return ((1.0 - pseudocount) * f + pseudocount / q).to(dtype)
+
+
+def _row_weights(weights: Tensor | None, codes: Tensor) -> Tensor:
+    """The rows' weights in float64 on the codes' device (ones when None), checked."""
+    if weights is None:
+        return torch.ones(codes.shape[0], dtype=torch.float64, device=codes.device)
+    w = weights.to(codes.device, torch.float64)
+    if w.shape != (codes.shape[0],):
+        raise InvalidValue(f"weights must have shape ({codes.shape[0]},), got {tuple(w.shape)}")
+    if bool((w < 0).any()) or not float(w.sum()) > 0:
+        raise InvalidValue("weights must be non-negative with a positive sum")
+    return w
+
+
+def _weighted_state_counts(codes: Tensor, q: int, w: Tensor, block: int = 1 << 18) -> Tensor:
+    """``sum_m w_m delta(codes[m, i], mu)`` as a flat (n_sites * q,) float64 tensor, bin i q + mu,
+    accumulated over blocks of about ``block`` codes (2 MiB of indices, 2 MiB of weights)."""
+    n, length = codes.shape
+    counts = torch.zeros(length * q, dtype=torch.float64, device=codes.device)
+    offsets = torch.arange(0, length * q, q, device=codes.device)
+    step = max(1, block // max(length, 1))
+    for start in range(0, n, step):
+        index = codes[start:start + step].long() + offsets
+        counts.index_add_(0, index.reshape(-1), w[start:start + step, None].expand(index.shape).reshape(-1))
+    return counts
 
 
 class PottsRBM(RBMBase):
