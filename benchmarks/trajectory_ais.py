@@ -1,6 +1,7 @@
 """Trajectory AIS against temperature AIS at equal numbers of Gibbs steps (docs/methods.md 6.3).
 
-An RBM with ``--hidden`` (<= 20) hidden units is trained by PCD on the bundled MNIST digits; the
+An RBM with ``--hidden`` (<= 20) hidden units is trained by PCD on the bundled MNIST digits (or the
+{0,1} rows of ``--data``); the
 model after every update is kept. For each ladder size K of ``--ladders`` and each of ``--seeds``
 seeds, with ``--chains`` chains:
 
