@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 from boltzkit.cli.main import app
 from boltzkit.data import load_mnist
 from boltzkit.io import trajectory
-from boltzkit.models.baseline import independent_site_model
 from boltzkit.models.rbm import RBM
 from boltzkit.models.units import BERNOULLI
 from boltzkit.sampling.tempering import ParallelTempering
