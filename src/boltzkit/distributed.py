@@ -160,10 +160,29 @@ def agree(value: Any, ranks: Ranks, what: str) -> Any:
     return box[0]
 
 
-def leave() -> None:
-    """Leave the process group (at the end of a command); nothing without one."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def leave(in_order: bool = False) -> None:
+    """Leave the process group (at the end of a command); nothing without one.
+
+    ``in_order`` (a run that went well): rank 0, whose process hosts the group's store, leaves
+    last, after every other rank has said through the store that it left, so that no rank's
+    shutdown still talks to a store that is gone (which gloo answers by aborting the process)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    ranks = current()
+    store = None
+    if in_order and ranks.parallel:
+        try:
+            store = dist.distributed_c10d._get_default_store()
+        except (AttributeError, RuntimeError, ValueError):
+            store = None
+    dist.destroy_process_group()
+    if store is None:
+        return
+    if ranks.rank:
+        store.set(f"boltzkit/left/{ranks.rank}", "1")
+    else:
+        _collective(lambda: store.wait([f"boltzkit/left/{r}" for r in range(1, ranks.world)],
+                                       timedelta(seconds=COLLECTIVE_TIMEOUT_S)), "waiting for the others to leave")
 
 
 def init_from_environment(device: str) -> tuple[Ranks, str]:

@@ -166,3 +166,8 @@ def test_refusals():
         TrainingConfig(method="cd", sampler="pt")
     with pytest.raises(Exception, match="--track-log-z"):
         TrajectoryAIS.start(small_path(2)[0], 1, torch.Generator())
+    with pytest.raises(Exception, match="--track-log-z is a number of chains"):
+        TrainingConfig(track_log_z=1)
+    with pytest.raises(Exception, match="--pretrain-dims: the directions of --pretrain low-rank"):
+        TrainingConfig(pretrain_dims=3)
+    assert TrainingConfig(pretrain="low-rank").pretrain_dims == 2

@@ -44,8 +44,8 @@ TrackLogZOption = typer.Option(0, "--track-log-z", help="Follow log Z along trai
                                "with this many chains, stored at every checkpoint (0: off)")
 PretrainOption = typer.Option("none", "--pretrain", help="none | low-rank (restricted Coulomb machine "
                               "on the data's first --pretrain-dims principal directions)")
-PretrainDimsOption = typer.Option(2, "--pretrain-dims", help="low-rank pre-training: principal "
-                                  "directions, 1 to 4")
+PretrainDimsOption = typer.Option(None, "--pretrain-dims", help="low-rank pre-training: principal "
+                                  "directions, 1 to 4 (default 2)")
 PseudocountOption = typer.Option(None, "--pseudocount",
                                  help="potts-bm, full batch (bmDCA): pseudocount of the data "
                                       "frequencies (default 1/M_eff)")
@@ -103,7 +103,7 @@ def train(
     sampler: str = TrainSamplerOption,
     track_log_z: int = TrackLogZOption,
     pretrain: str = PretrainOption,
-    pretrain_dims: int = PretrainDimsOption,
+    pretrain_dims: Optional[int] = PretrainDimsOption,
     device: str = DeviceOption,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64: the parameters and chains"),
     threads: Optional[int] = ThreadsOption,
@@ -180,7 +180,7 @@ def _group(ranks):
         distributed.leave()
         raise
     distributed.barrier(ranks, "finishing the run")
-    distributed.leave()
+    distributed.leave(in_order=True)
 
 
 def _column(value: Optional[str]) -> str | int | None:
@@ -243,8 +243,9 @@ def evaluate(
     test: Optional[Path] = typer.Option(None, "--test", help="Held-out data"),
     checkpoint: Optional[int] = typer.Option(None, "--checkpoint"),
     log_z_method: str = typer.Option("auto", "--log-z", help="auto | exact | ais | trajectory (followed "
-                                     "in training, train --track-log-z) | ptt (trajectory tempering "
-                                     "over the checkpoints: --ais-chains chains, --ais-steps sweeps)"),
+                                     "in training, train --track-log-z; the --ais-* settings unused) | "
+                                     "ptt (trajectory tempering over the checkpoints: --ais-chains "
+                                     "chains, --ais-steps sweeps, --ais-runs groups for the error)"),
     ais_chains: int = typer.Option(1000, "--ais-chains"),
     ais_steps: int = typer.Option(5000, "--ais-steps"),
     ais_runs: int = typer.Option(10, "--ais-runs", help="Independent AIS runs for the error bar"),

@@ -84,7 +84,7 @@ class LikelihoodSettings:
         if method == "ais":
             return f"ais chains={self.ais_chains} steps={self.ais_steps} runs={self.ais_runs} seed={self.seed}"
         if method == PTT:
-            return f"ptt chains={self.ais_chains} steps={self.ais_steps} seed={self.seed}"
+            return f"ptt chains={self.ais_chains} steps={self.ais_steps} runs={self.ais_runs} seed={self.seed}"
         return method
 
 
@@ -174,8 +174,9 @@ def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseli
     models = [m.to(model.device) for update, m in trajectory.load_models(run) if update < checkpoint]
     generator = torch.Generator(device=model.device).manual_seed(settings.seed)
     tempering = ParallelTempering.trajectory([baseline, *models, model], settings.ais_chains, generator)
-    lz = ptt_log_partition(tempering, baseline.log_partition_exact(), settings.ais_steps,
-                           max(1, settings.ais_steps // 4))
+    # the first replica is the baseline in the model's dtype: its own exact log Z
+    lz = ptt_log_partition(tempering, tempering.replicas[0].log_partition_exact(), settings.ais_steps,
+                           max(1, settings.ais_steps // 4), groups=settings.ais_runs)
     return LogPartition(lz.log_z, lz.error, lz.method)
 
 

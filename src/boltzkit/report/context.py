@@ -28,7 +28,7 @@ import torch
 from boltzkit.checks import integer, number
 from boltzkit.data.specs import DATA_SAMPLE_ROWS, spec_from_config
 from boltzkit.errors import BoltzkitError
-from boltzkit.evaluation.log_partition import LogPartition
+from boltzkit.evaluation.log_partition import LogPartition, LogPartitionUnavailable, resolve_method
 from boltzkit.evaluation.moments import MomentComparison, compare_categorical_moments, compare_moments
 from boltzkit.evaluation.run_evaluation import TRACKED, LikelihoodSettings, run_likelihoods
 from boltzkit.io import trajectory
@@ -311,8 +311,14 @@ class ReportContext:
 
     @cached_property
     def tracked_log_z(self) -> bool:
-        """Whether training followed log Z at every checkpoint (``train --track-log-z``)."""
-        return bool(self.checkpoint_info) and all("log_z" in i for i in self.checkpoint_info)
+        """Whether the curve shows the log Z followed in training: the run has it at every
+        checkpoint (``train --track-log-z``) and the model is too large for the exact one."""
+        tracked = bool(self.checkpoint_info) and all("log_z" in i for i in self.checkpoint_info)
+        try:
+            exact = resolve_method(self.model, "auto") == "exact"
+        except LogPartitionUnavailable:
+            exact = False
+        return tracked and not exact
 
     def likelihoods(self, update: int, model) -> dict[str, Any]:
         """:func:`~boltzkit.evaluation.run_evaluation.run_likelihoods` of the model at ``update``

@@ -22,6 +22,7 @@ over the ranks before each decision, so that every rank grows the same ladder.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -33,10 +34,12 @@ from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import AnnealingPath, require
 from boltzkit.sampling.tempering import ParallelTempering
 
-__all__ = ["TemperedChains", "MIN_PROPOSALS", "SCHEMES"]
+__all__ = ["TemperedChains", "MIN_PROPOSALS", "MAX_REPLICAS", "SCHEMES"]
 
 #: Exchanges proposed per pair (summed over the ranks) before its acceptance decides anything.
 MIN_PROPOSALS = 1000
+#: The most replicas the ladder grows to (each costs one model step per round), as adaptive_ladder's.
+MAX_REPLICAS = 64
 SCHEMES = ("pt", "ptt")
 
 
@@ -63,6 +66,7 @@ class TemperedChains:
         self.chains: list[Tensor] | None = None
         self.accepted = torch.zeros(1, dtype=torch.float64)
         self.proposed = torch.zeros(1, dtype=torch.float64)
+        self.capped = False
 
     def replicas(self, model: Any) -> list:
         """The replicas for the current ``model``, from the easiest to sample to ``model``."""
@@ -86,11 +90,19 @@ class TemperedChains:
 
     def _adapt(self, model: Any) -> None:
         """Grow the ladder where the exchanges (over every rank) fell below the target."""
-        counts = {"accepted": self.accepted.clone(), "proposed": self.proposed.clone()}
+        device = self.chains[0].device  # (a collective: on the device, for nccl)
+        counts = {"accepted": self.accepted.to(device), "proposed": self.proposed.to(device)}
         distributed.sum_(counts, self.ranks, "summing the exchange counts")
+        counts = {name: t.cpu() for name, t in counts.items()}
         if float(counts["proposed"].min()) < MIN_PROPOSALS:
             return
         low = (counts["accepted"] / counts["proposed"] < self.target).tolist()
+        if len(self.chains) >= MAX_REPLICAS:  # the ladder stays as it is (a note, once)
+            low = [False] * len(low)
+            if not self.capped:
+                warnings.warn(f"--sampler {self.scheme}: {MAX_REPLICAS} replicas reached; the ladder no "
+                              "longer grows (exchanges below the target acceptance)", UserWarning, stacklevel=2)
+                self.capped = True
         if self.scheme == "pt":
             for k in reversed([k for k, is_low in enumerate(low) if is_low]):
                 self.betas.insert(k + 1, 0.5 * (self.betas[k] + self.betas[k + 1]))
@@ -120,7 +132,7 @@ class TemperedChains:
         after rank; the shared entries once); ``model`` gives the family and shapes of the frozen
         models."""
         chains = state["chains"][rows].to(model.device, model.dtype)
-        self.chains = [chains[:, k] for k in range(chains.shape[1])]
+        self.chains = [chains[:, k].contiguous() for k in range(chains.shape[1])]
         self.accepted, self.proposed = state["accepted"][rank].clone(), state["proposed"][rank].clone()
         self.betas = state["betas"].tolist()
         names = [key[len("frozen_"):] for key in state if key.startswith("frozen_")]

@@ -20,8 +20,8 @@ whose estimates of Z give the error bar; in a ``torch.distributed`` group each r
 populations and :meth:`TrajectoryAIS.estimate` gathers their estimates.
 
 :func:`ptt_log_partition` is the offline estimate over saved checkpoints with equilibrium chains
-of parallel trajectory tempering: log Z_k+1 = log Z_k + log mean_{v ~ p_k} exp(F_k(v) - F_k+1(v)),
-chained from the base, whose log Z is exact.
+of parallel trajectory tempering: the ratios Z_k+1 / Z_k of neighbouring replicas by Bennett's
+acceptance ratio from both replicas' chains, chained from the base, whose log Z is exact.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class TrajectoryAIS:
         integer(n_chains, "--track-log-z", 2)
         log_w, v, log_z0 = anneal(model, n_chains, n_steps, generator, base)
         groups = max(1, min(GROUPS, n_chains // 20))
-        return cls(v, log_w, torch.full((groups,), log_z0, dtype=torch.float64), generator, min_ess)
+        return cls(v, log_w, torch.full((groups,), log_z0, dtype=torch.float64, device=log_w.device),
+                   generator, min_ess)
 
     @torch.no_grad()
     def before(self, model: Any) -> None:
@@ -162,6 +163,8 @@ class TrajectoryAIS:
     @classmethod
     def from_state(cls, state: dict[str, Tensor], generator: torch.Generator, device: Any,
                    dtype: torch.dtype, min_ess: float = MIN_ESS) -> "TrajectoryAIS":
+        """The population saved by :meth:`state` (chains in ``dtype`` on ``device``), its stream
+        continued by ``generator``."""
         generator.set_state(state["rng"].clone())
         return cls(state["chains"].to(device, dtype), state["log_w"].to(device),
                    state["log_z0"].to(device), generator, min_ess)
@@ -189,7 +192,7 @@ def ptt_log_partition(tempering: Any, base_log_z: float, n_steps: int, burn_in: 
     of ``groups`` disjoint sets of chains over sqrt(groups)."""
     integer(n_steps, "--ais-steps", 1)
     tempering.step(n_steps if burn_in is None else burn_in)
-    replicas, every = tempering.replicas, max(1, n_steps // MAX_KEPT_SWEEPS)
+    replicas, every = tempering.replicas, math.ceil(n_steps / MAX_KEPT_SWEEPS)
     forward, reverse = [], []  # per kept sweep: (pairs, chains) of F_k+1 - F_k at x_k, and at x_k+1
     for step in range(1, n_steps + 1):
         tempering.step(1)

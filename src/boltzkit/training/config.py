@@ -85,7 +85,7 @@ class TrainingConfig:
     sampler: str = "gibbs"
     track_log_z: int = 0
     pretrain: str = "none"
-    pretrain_dims: int = 2
+    pretrain_dims: int | None = None  # 2 with --pretrain low-rank when not given
 
     def __post_init__(self) -> None:
         """Every setting checked at the door, the message naming its CLI flag (:data:`FLAGS`)."""
@@ -126,11 +126,18 @@ class TrainingConfig:
             raise InvalidValue(f"{name('sampler')} {self.sampler}: persistent tempering chains of "
                                "the negative phase of --method pcd, not of " + self.method)
         self.track_log_z = integer(self.track_log_z, name("track_log_z"), 0)
+        if self.track_log_z == 1:
+            raise InvalidValue(f"{name('track_log_z')} is a number of chains: 0 (off) or at least 2")
         if self.track_log_z and self.method in ("exact", "plm"):
             raise InvalidValue(f"{name('track_log_z')}: follows log Z along the updates of --method "
                                f"pcd | cd | rdm, not of {self.method}")
         self.pretrain = choice(self.pretrain, name("pretrain"), PRETRAININGS)
-        self.pretrain_dims = integer(self.pretrain_dims, name("pretrain_dims"), 1, 4)
+        if self.pretrain == "none" and self.pretrain_dims is not None:
+            raise InvalidValue(f"{name('pretrain_dims')}: the directions of --pretrain low-rank "
+                               "(without it there is no pre-training)")
+        if self.pretrain != "none":
+            self.pretrain_dims = integer(2 if self.pretrain_dims is None else self.pretrain_dims,
+                                         name("pretrain_dims"), 1, 4)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

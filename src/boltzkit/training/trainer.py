@@ -176,7 +176,7 @@ class Trainer:
             self.rng.get_state().to(self.device).unsqueeze(0), ranks, "gathering the generators").cpu()
         track = {} if self.tracker is None else {
             f"track_{name}": distributed.gather(
-                t.to(self.device).unsqueeze(0) if name == "rng" else t,
+                t.to(self.device).unsqueeze(0) if name == "rng" else t.to(self.device),
                 ranks, "gathering the log Z chains").cpu()
             for name, t in self.tracker.state().items()}
         tempered = {} if self.tempered is None else {
