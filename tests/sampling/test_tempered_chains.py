@@ -18,17 +18,14 @@ from boltzkit.models.rbm import RBM
 from boltzkit.sampling.tempered_chains import TemperedChains
 from boltzkit.training.config import TrainingConfig
 from boltzkit.training.trainer import Trainer
-from test_tempering import cell, chi_square_p_value, data_base, exact, two_mode_rbm
+from test_tempering import cell, chi_square_p_value, data_base, exact, random_potts_rbm, two_mode_rbm
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 runner = CliRunner()
 
 
 def potts_rbm() -> PottsRBM:
-    g = torch.Generator().manual_seed(3)
-    return PottsRBM(torch.randn(4, 3, 3, generator=g, dtype=torch.float64) * 1.2,
-                    torch.randn(4, 3, generator=g, dtype=torch.float64) * 0.5,
-                    torch.randn(3, generator=g, dtype=torch.float64) * 0.5)
+    return random_potts_rbm(torch.Generator().manual_seed(3))
 
 
 @pytest.mark.parametrize("scheme", ["pt", "ptt"])

@@ -53,6 +53,15 @@ def cell(x: torch.Tensor, q: int) -> torch.Tensor:
     return (x.long() * powers).sum(1)
 
 
+def random_potts_rbm(g: torch.Generator) -> PottsRBM:
+    """4 sites of q = 3 states, 3 hidden units, couplings of scale 1.2 drawn from ``g``: 81
+    visible states, every one enumerated."""
+    n, q, h = 4, 3, 3
+    return PottsRBM(torch.randn(n, q, h, generator=g, dtype=torch.float64) * 1.2,
+                    torch.randn(n, q, generator=g, dtype=torch.float64) * 0.5,
+                    torch.randn(h, generator=g, dtype=torch.float64) * 0.5)
+
+
 def two_mode_rbm() -> RBM:
     """6 {0,1} units all coupled to one hidden unit with weight 10, biases placing the two modes
     (all 0s; all 1s with h = 1) at equal energy 0 behind a barrier of 15 (3 units on): a Gibbs
@@ -89,10 +98,8 @@ def test_pt_samples_the_exact_marginal_of_a_two_mode_rbm():
 
 def test_pt_samples_the_exact_marginal_of_a_potts_rbm_from_the_data_base():
     g = torch.Generator().manual_seed(2)
-    q, n, h = 3, 4, 3
-    model = PottsRBM(torch.randn(n, q, h, generator=g, dtype=torch.float64) * 1.2,
-                     torch.randn(n, q, generator=g, dtype=torch.float64) * 0.5,
-                     torch.randn(h, generator=g, dtype=torch.float64) * 0.5)
+    q, n = 3, 4
+    model = random_potts_rbm(g)
     states, p = exact(model)
     data = states[torch.multinomial(p, 5000, replacement=True, generator=g)]
     base = independent_site_model(model.visible, data)  # the path from the data's one-site model
@@ -177,10 +184,8 @@ def test_trajectory_tempering_samples_the_last_checkpoint_exactly():
 
 def test_trajectory_tempering_on_a_potts_rbm():
     g = torch.Generator().manual_seed(4)
-    q, n, h = 3, 4, 3
-    model = PottsRBM(torch.randn(n, q, h, generator=g, dtype=torch.float64) * 1.2,
-                     torch.randn(n, q, generator=g, dtype=torch.float64) * 0.5,
-                     torch.randn(h, generator=g, dtype=torch.float64) * 0.5)
+    q, n = 3, 4
+    model = random_potts_rbm(g)
     states, p = exact(model)
     checkpoints = [PottsRBM(model.weights * s, model.visible_bias * s, model.hidden_bias * s)
                    for s in torch.linspace(0.1, 1.0, 10, dtype=torch.float64).tolist()]

@@ -198,11 +198,11 @@ def ptt_log_partition(tempering: Any, base_log_z: float, n_steps: int, burn_in: 
         tempering.step(1)
         if step % every:
             continue
-        energies = [[m.free_energy(c.visible).double() for m in (replicas[max(k - 1, 0)], replicas[k],
-                                                                  replicas[min(k + 1, len(replicas) - 1)])]
-                    for k, c in enumerate(tempering.chains)]
-        forward.append(torch.stack([e[2] - e[1] for e in energies[:-1]]))
-        reverse.append(torch.stack([e[1] - e[0] for e in energies[1:]]))
+        x = [c.visible for c in tempering.chains]
+        own = [m.free_energy(v).double() for m, v in zip(replicas, x)]  # F_k(x_k)
+        pairs = range(len(replicas) - 1)
+        forward.append(torch.stack([replicas[k + 1].free_energy(x[k]).double() - own[k] for k in pairs]))
+        reverse.append(torch.stack([own[k + 1] - replicas[k].free_energy(x[k + 1]).double() for k in pairs]))
     fw, rv = torch.cat(forward, 1), torch.cat(reverse, 1)  # (pairs, sweeps x chains)
     n = tempering.n_chains
     value = base_log_z - float(bennett_log_ratio(fw, rv).sum())
