@@ -147,3 +147,19 @@ def test_the_interpretation_estimates_scale_with_the_model():
     # order 3 adds C(10, 3) = 120 index sets of 3 indices and 3 x 27 values each
     assert couplings_bytes(small, 3, "gaussian", 0) - couplings_bytes(small, 2, "gaussian", 0) == 8 * 120 * (3 + 81)
     assert tap_bytes(small, 100) == 8 * 12 * 100 * (30 + 4)
+
+
+def test_trajectory_tempering_sizes_every_replica():
+    """sample / mixing --sampler ptt and evaluate --log-z ptt hold a model and its chains per
+    checkpoint: the estimate counts them all (a budget that fits one replica refuses two)."""
+    import torch
+
+    from boltzkit.errors import BoltzkitError
+    from boltzkit.models.rbm import RBM
+    from boltzkit.training.memory import GIB, chains_bytes, check_chains_memory
+
+    model = RBM(torch.zeros(784, 20), torch.zeros(784), torch.zeros(20))
+    one = chains_bytes(model, 1000) + 4 * (784 * 20 + 784 + 20)
+    check_chains_memory(model, 1000, "--ais-chains", "cpu", 1.5 * one / GIB)
+    with pytest.raises(BoltzkitError, match=r"^--ais-chains 1000: the chains of 2 replicas would need about"):
+        check_chains_memory(model, 1000, "--ais-chains", "cpu", 1.5 * one / GIB, replicas=2)

@@ -166,8 +166,11 @@ def _log_z(run, checkpoint: int, model, method: str, settings: LikelihoodSetting
 
 def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseline) -> LogPartition:
     """log Z from trajectory tempering over the run's checkpoints up to ``checkpoint``, started at
-    the data's independent-site model (exact log Z): ``--ais-chains`` chains, ``--ais-steps``
+    the run's tempering start (the low-rank law of ``--pretrain low-rank``) or else the data's
+    independent-site model (either with an exact log Z): ``--ais-chains`` chains, ``--ais-steps``
     sweeps after a quarter as many of burn-in (:func:`boltzkit.sampling.trajectory_ais.ptt_log_partition`)."""
+    start = trajectory.read_tempering_start(run, model)
+    baseline = baseline if start is None else start
     if baseline is None:
         raise LogPartitionUnavailable(f"--log-z {PTT} starts from the data's independent-site "
                                       "model: it needs the run's training rows")
@@ -228,9 +231,12 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
     check_chains_memory(model, moment_samples, "--moment-samples", device, max_memory)
-    check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory)
+    updates = trajectory.checkpoint_updates(run)
     if checkpoint is None:
-        checkpoint = trajectory.checkpoint_updates(run)[-1]
+        checkpoint = updates[-1]
+    # --log-z ptt: a replica per checkpoint up to this one, and the start
+    replicas = 1 + sum(u <= checkpoint for u in updates) if settings.log_z == PTT else 1
+    check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory, replicas)
     train_xw, test_xw = _run_rows(run, config, model, data, test)
     progress = progress or (lambda percent: None)
     result: dict[str, Any] = {"checkpoint": checkpoint, "kind": model.kind}

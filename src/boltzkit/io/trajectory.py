@@ -18,6 +18,11 @@ Layout::
                            ``data_labels`` and ``data_ids`` (the rows' names, UTF-8 bytes: a
                            haplotype's ID, an alignment's header; absent from files written
                            before it existed); attrs: image_shape
+    /tempering_start       the law that starts trajectory tempering when the run has one of its own
+                           (``train --pretrain low-rank``: the low-rank model's mesh law, sampled
+                           exactly, :mod:`boltzkit.models.mesh_mixture`): its tensors
+                           ``directions``, ``fields``, ``log_weights``; attr kind = "mesh-mixture";
+                           optional (without it tempering starts at the data's independent-site model)
     /evaluations           JSON text: the log Z and log-likelihoods computed for a checkpoint
                            (:func:`read_evaluations`, :func:`write_evaluation`), keyed by the
                            update and the settings that produced them, each with a fingerprint
@@ -48,12 +53,15 @@ from boltzkit.data.specs import spec_from_config
 from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.io.foreign import foreign_config, foreign_format, foreign_updates, load_foreign
+from boltzkit.models.mesh_mixture import mesh_mixture
 from boltzkit.models.registry import model_from_config
 
 FORMAT = "boltzkit-trajectory"
 #: The resume state of trajectory AIS (train --track-log-z), every rank's, rank after rank.
 TRACK_STATE = ("track_chains", "track_log_w", "track_log_z0", "track_rng")
 VERSION = 1
+#: The kind of a stored tempering start (the only one: a low-rank model's mesh law).
+MESH_MIXTURE = "mesh-mixture"
 
 
 def _key(update: int) -> str:
@@ -92,10 +100,17 @@ class ResumeState:
 
 def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndarray | None = None,
            labels: np.ndarray | None = None, image_shape: tuple[int, int] | None = None,
-           ids: Any = None) -> None:
+           ids: Any = None, tempering_start: Any = None) -> None:
     """Start a new run file (replacing any file at ``path``); ``ids``: the names of the rows of
-    ``data_sample`` (sequence of str, one per row), stored as ``data_ids``."""
+    ``data_sample`` (sequence of str, one per row), stored as ``data_ids``; ``tempering_start``:
+    the law that starts trajectory tempering on this run (a mesh law, :func:`read_tempering_start`),
+    or None."""
     with atomic_hdf5(path) as f:
+        if tempering_start is not None:
+            g = f.create_group("tempering_start")
+            g.attrs["kind"] = MESH_MIXTURE
+            for name, tensor in tempering_start.parameters().items():
+                g.create_dataset(name, data=tensor.detach().cpu().numpy())
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
         f.attrs["config"] = json.dumps(config)
@@ -112,6 +127,27 @@ def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndar
                 f.create_dataset("data_labels", data=lab)
             if ids is not None:
                 _write_ids(f, ids)
+
+
+def read_tempering_start(path: str | os.PathLike, like: Any = None):
+    """The law stored to start trajectory tempering on the run (the low-rank mesh law of ``train
+    --pretrain low-rank``), over the visible values of the run's model, on ``like``'s device and in
+    its dtype when given; None when the run has none (a model file of another tool has none)."""
+    if foreign_format(path):
+        return None
+    with _open(path) as f:
+        if "tempering_start" not in f:
+            return None
+        g = f["tempering_start"]
+        if g.attrs.get("kind") != MESH_MIXTURE:
+            raise DataError(path, f"its tempering start is of an unknown kind {g.attrs.get('kind')!r}")
+        tensors = {name: torch.from_numpy(g[name][()]) for name in g}
+    visible = (like.visible if like is not None else load_model(path).visible)
+    try:
+        law = mesh_mixture(visible, tensors)
+    except (KeyError, ValueError, RuntimeError, IndexError) as e:
+        raise DataError(path, f"its tempering start does not fit the run's model ({type(e).__name__})") from None
+    return law if like is None else law.to(like.device, like.dtype)
 
 
 def _write_ids(f: h5py.File, ids: Any) -> None:

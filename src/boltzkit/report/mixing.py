@@ -22,11 +22,11 @@ from boltzkit.io import trajectory
 from boltzkit.io.atomic import atomic_path
 from boltzkit.io.outputs import check_outputs
 from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
-from boltzkit.sampling.choice import SAMPLERS, TEMPERING
+from boltzkit.sampling.choice import SAMPLERS, TEMPERING, TRAJECTORY_TEMPERING
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.sampling.mixing import autocorrelation, cluster_jumps, integrated_time, principal_directions
 from boltzkit.sampling.tempering import ParallelTempering, adaptive_ladder
-from boltzkit.training.memory import refuse_beyond
+from boltzkit.training.memory import check_chains_memory, refuse_beyond
 
 __all__ = ["run_mixing", "MAX_FRAMES", "MixingSampler", "mixing_sampler", "training_rows", "cluster_centres"]
 
@@ -57,6 +57,8 @@ def run_mixing(run: str | os.PathLike, data: str | os.PathLike | None = None, sa
     frames = steps // stride
     refuse_beyond(4 * frames * chains * model.n_visible, f"--steps {steps} x --chains {chains}: the "
                   f"recorded states ({frames} per chain)", "ask for fewer chains", device)
+    if sampler == TRAJECTORY_TEMPERING:  # a replica per checkpoint, and the start
+        check_chains_memory(model, chains, "--chains", device, None, 1 + len(trajectory.checkpoint_updates(run)))
     g = torch.Generator(device=model.device).manual_seed(seed)
     base = baselines(model.visible, rows).get(INDEPENDENT_SITE)
     chosen = mixing_sampler(run, model, sampler, rows, base, chains, g)
@@ -103,7 +105,8 @@ class MixingSampler(NamedTuple):
 def mixing_sampler(run, model, sampler, rows, base, chains, g) -> MixingSampler:
     """The ``sampler`` (gibbs | pt | ptt) of ``model`` (the last model of ``run``) with ``chains``
     chains: gibbs from random ``rows``; pt on an adaptive ladder from ``base``; ptt on the run's
-    checkpoints after ``base``. Exchange counts start after the set-up."""
+    checkpoints after the run's tempering start (the low-rank law of ``--pretrain low-rank``) or
+    else ``base``. Exchange counts start after the set-up."""
     if sampler == "gibbs":
         start = rows[torch.randint(len(rows), (chains,), generator=torch.Generator().manual_seed(g.initial_seed()))]
         state = [model.chains_from(start.to(model.dtype))]
@@ -117,7 +120,8 @@ def mixing_sampler(run, model, sampler, rows, base, chains, g) -> MixingSampler:
                                        chains, g, base)
     else:
         checkpoints = [m.to(model.device) for _, m in trajectory.load_models(run)][:-1] + [model]
-        pt = ParallelTempering.trajectory([base, *checkpoints], chains, g)
+        start = trajectory.read_tempering_start(run, model)  # the low-rank law of a pre-trained run
+        pt = ParallelTempering.trajectory([base if start is None else start, *checkpoints], chains, g)
     pt.reset_counts()
     return MixingSampler(lambda n: pt.step(n).visible, lambda: [float(a) for a in pt.acceptance],
                          len(pt.replicas), lambda: pt.passages)

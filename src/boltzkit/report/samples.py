@@ -73,11 +73,17 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
         _check_real_suffix(out)
     table = None if space.real else _table_of(run, out)
     model = model.to(device)
-    check_chains_memory(model, n, "--n", device, max_memory)
+    # --sampler ptt: a replica per checkpoint up to the one sampled, and the start
+    last = checkpoint if checkpoint is not None else trajectory.checkpoint_updates(run)[-1]
+    replicas = 1 + sum(u <= last for u in trajectory.checkpoint_updates(run)) \
+        if sampler == TRAJECTORY_TEMPERING else 1
+    check_chains_memory(model, n, "--n", device, max_memory, replicas)
     generator = torch.Generator(device=device).manual_seed(seed)
     checkpoints = _checkpoints(run, model, checkpoint, device) if sampler == TRAJECTORY_TEMPERING else None
+    start = trajectory.read_tempering_start(run, model) if sampler == TRAJECTORY_TEMPERING else None
     x = draw(model, n, gibbs_steps, generator, sampler, sampler_settings,
-             _data_base(run, model) if tempering else None, checkpoints).cpu().numpy()
+             start if start is not None else _data_base(run, model) if tempering else None,
+             checkpoints).cpu().numpy()
     if space.real:
         return _write_real(run, out, x, space)
     if not space.categorical:

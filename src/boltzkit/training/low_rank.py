@@ -39,13 +39,13 @@ from torch import Tensor
 
 from boltzkit.checks import integer
 from boltzkit.errors import InvalidValue
-from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import LowRankStart, require
+from boltzkit.models.mesh_mixture import MeshMixture, log2cosh as _log2cosh
 from boltzkit.training.memory import refuse_beyond
 
 __all__ = ["principal_directions", "Mesh", "build_mesh", "conjugate_fields", "CoulombMachine",
            "candidate_hyperplanes", "merge_correlated", "fit_coulomb", "spin_parameters",
-           "mesh_free_energy", "mesh_log_partition", "LowRankSampler", "LowRankFit", "fit_low_rank",
+           "mesh_free_energy", "mesh_log_partition", "LowRankFit", "fit_low_rank",
            "low_rank_start", "MESH_POINTS"]
 
 #: Mesh points per dimension (nbereux/fast-RBM experiments_paper.sh: 100 for d <= 3, 50 for d = 4).
@@ -58,11 +58,6 @@ DECIMATION = 2.5
 EXTRA_WEIGHT_STD = 1e-4
 FLAG = "--pretrain low-rank"
 _CHUNK = 1 << 22  # floats of the (points x N) tensors of one Newton block
-
-
-def _log2cosh(x: Tensor) -> Tensor:
-    a = x.abs()
-    return a + torch.log1p(torch.exp(-2.0 * a))
 
 
 # ---------------------------------------------------------------- principal directions
@@ -388,70 +383,19 @@ def _spin_free_energy(spins: Tensor, w: Tensor, eta: Tensor, theta: Tensor) -> T
     return -(spins @ eta) - _log2cosh(theta + spins @ w).sum(1)
 
 
-# ---------------------------------------------------------------- the exact low-rank sampler
-class LowRankSampler:
-    """Exact draws of the converted low-rank RBM's mesh law: m by inverse CDF over the mesh points
-    (p(m) ∝ Ω(m) e^{-Φ(m)}), then independent spins with P(σ_i = +1) = sigmoid(2 √N (Uᵀμ(m))_i).
-
-    Usable as the first replica of trajectory tempering: ``free_energy`` is the converted RBM's (in
-    the model's visible values), ``sample_step`` a fresh draw that ignores its input. The draw is
-    exact for the mesh law, which approximates the RBM's (docs/methods.md 6.5).
-    ``log_partition``: the mesh estimate of the RBM's log Z in the model's visible values.
-    """
-
-    def __init__(self, model: Any, mesh: Mesh, log_weights: Tensor, log_partition: float):
-        self.model, self.mesh = model, mesh
-        self.log_weights = log_weights - torch.logsumexp(log_weights, 0)
-        self.log_partition = log_partition
-        cdf = torch.cumsum(torch.softmax(log_weights, 0), 0)
-        self._cdf = (cdf / cdf[-1]).to(model.device)
-        self._fields = (math.sqrt(mesh.n_visible) * mesh.fields @ mesh.directions).to(model.device, model.dtype)
-
-    n_visible = property(lambda self: self.model.n_visible)
-    visible = property(lambda self: self.model.visible)
-    device = property(lambda self: self.model.device)
-    dtype = property(lambda self: self.model.dtype)
-    kind = property(lambda self: "low-rank")
-
-    def parameters(self) -> dict[str, Tensor]:
-        """The converted RBM's tensors (the hidden units beyond the RCM's have zero weights)."""
-        return self.model.parameters()
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "LowRankSampler":
-        return LowRankSampler(self.model.to(device, dtype), self.mesh, self.log_weights, self.log_partition)
-
-    def clone(self) -> "LowRankSampler":
-        return LowRankSampler(self.model.clone(), self.mesh, self.log_weights, self.log_partition)
-
-    def free_energy(self, v: Tensor) -> Tensor:
-        """The converted RBM's free energy F(v), shape (batch,)."""
-        return self.model.free_energy(v)
-
-    def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        return self.sample(integer(n, "n_chains", 1), generator)
-
-    def sample_step(self, chains: Chains, generator: torch.Generator | None = None, beta: float = 1.0) -> Chains:
-        """A fresh exact draw of as many configurations as ``chains`` holds (its states are ignored)."""
-        if beta != 1.0:
-            raise InvalidValue("the low-rank sampler draws its model at beta = 1 only")
-        return self.sample(len(chains.visible), generator)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        u = torch.rand(n, generator=generator, device=self.device, dtype=self._cdf.dtype)
-        index = torch.searchsorted(self._cdf, u).clamp_max(len(self._cdf) - 1)
-        p_up = torch.sigmoid(2.0 * self._fields[index])
-        draw = torch.rand(p_up.shape, generator=generator, device=self.device, dtype=self.dtype)
-        return Chains(self.model.from_spins(2.0 * (draw < p_up).to(self.dtype) - 1.0))
-
-
 # ---------------------------------------------------------------- the entry
 @dataclass
 class LowRankFit:
-    """What :func:`fit_low_rank` fitted: the started ``model``, the exact ``sampler`` of the
-    converted low-rank RBM, the ``machine`` (RCM) and its ``mesh`` (``points_per_dim`` per axis)."""
+    """What :func:`fit_low_rank` fitted: the started ``model``; ``sampler``, the mesh law of the
+    converted low-rank RBM (:class:`~boltzkit.models.mesh_mixture.MeshMixture`: exact draws and
+    density, the first replica of trajectory tempering); ``converted``, that RBM (the RCM's hidden
+    units, the others at zero weight) and ``log_partition``, the mesh estimate of its log Z in the
+    model's visible values; the ``machine`` (RCM) and its ``mesh`` (``points_per_dim`` per axis)."""
 
     model: Any
-    sampler: LowRankSampler
+    sampler: MeshMixture
+    converted: Any
+    log_partition: float
     machine: CoulombMachine
     mesh: Mesh
     points_per_dim: int
@@ -465,7 +409,7 @@ class LowRankFit:
                 "hyperplanes": len(self.machine.weights),
                 "train_log_likelihood": self.machine.log_likelihood,
                 "rcm_train_log_likelihood": self.machine.coulomb_log_likelihood,
-                "log_partition": self.sampler.log_partition,
+                "log_partition": self.log_partition,
                 "trials": [[k, ll] for k, ll in self.machine.trials], "seconds": self.seconds}
 
 
@@ -508,15 +452,16 @@ def _decimated_fit(mesh: Mesh, proj: Tensor, w: Tensor, k: int, generator: torch
     return best
 
 
-def _sampler(model: Any, mesh: Mesh, ws: Tensor, eta: Tensor, theta: Tensor, spins: Tensor) -> LowRankSampler:
-    """The exact sampler of the converted RBM (hidden units beyond the RCM's at zero weight), with
-    the mesh log Z moved to the model's visible values by F_model(v) = F_±1(σ) - shift."""
+def _converted(model: Any, mesh: Mesh, ws: Tensor, eta: Tensor, theta: Tensor, spins: Tensor
+               ) -> tuple[Any, MeshMixture, float]:
+    """The converted RBM (hidden units beyond the RCM's at zero weight), its mesh law, and the mesh
+    log Z moved to the model's visible values by F_model(v) = F_±1(σ) - shift."""
     low = model.from_spin_start(ws, eta, theta, 0.0, None)
     exact = low.to(dtype=torch.float64)
     shift = float(_spin_free_energy(spins[:1], ws, eta, theta)[0]
                   - exact.free_energy(exact.from_spins(spins[:1].to(exact.device)))[0])
-    return LowRankSampler(low, mesh, _mesh_log_weights(mesh, ws, eta, theta),
-                          mesh_log_partition(mesh, ws, eta, theta) + shift)
+    law = MeshMixture(model.visible, mesh.directions, mesh.fields, _mesh_log_weights(mesh, ws, eta, theta))
+    return low, law, mesh_log_partition(mesh, ws, eta, theta) + shift
 
 
 def fit_low_rank(model: Any, x: Tensor, weights: Tensor | None, dims: int,
@@ -549,8 +494,8 @@ def fit_low_rank(model: Any, x: Tensor, weights: Tensor | None, dims: int,
     rcm = _decimated_fit(mesh, proj, w, k, generator)
     ws, eta, theta = spin_parameters(rcm)
     start = model.from_spin_start(ws, eta, theta, EXTRA_WEIGHT_STD, generator)
-    return LowRankFit(start, _sampler(model, mesh, ws, eta, theta, spins), rcm, mesh, n_points,
-                      time.perf_counter() - started)
+    low, law, log_z = _converted(model, mesh, ws, eta, theta, spins)
+    return LowRankFit(start, law, low, log_z, rcm, mesh, n_points, time.perf_counter() - started)
 
 
 def low_rank_start(model: Any, x: Tensor, weights: Tensor | None, dims: int,

@@ -116,7 +116,12 @@ def chains_bytes(model, n_chains: int) -> int:
 
 
 def check_chains_memory(model, n_chains: int, flag: str, device: str = "cpu",
-                        max_memory: float | None = None) -> None:
-    """Refuse in one line ``n_chains`` chains of ``model`` that cannot fit (sample, evaluate)."""
-    refuse_beyond(chains_bytes(model, n_chains), f"{flag} {n_chains}: the chains", "ask for fewer",
-                  device, max_memory)
+                        max_memory: float | None = None, replicas: int = 1) -> None:
+    """Refuse in one line ``n_chains`` chains of ``model`` that cannot fit (sample, evaluate);
+    with ``replicas`` > 1 (trajectory tempering over a run's checkpoints), that many models and
+    their chains."""
+    need = replicas * chains_bytes(model, n_chains)
+    if replicas > 1:
+        need += replicas * sum(t.numel() * t.element_size() for t in model.parameters().values())
+    what = f"{flag} {n_chains}: the chains" + (f" of {replicas} replicas" if replicas > 1 else "")
+    refuse_beyond(need, what, "ask for fewer", device, max_memory)

@@ -234,15 +234,16 @@ def train_model(entry: Family, data: TrainingData, config: TrainingConfig,
     if config.method == "plm" and resume:
         raise BoltzkitError(f"{out}: a pseudo-likelihood run cannot be resumed (run it again)")
     model = entry.build(data.x, data.model_weights(), data.space, options or {}, config.seed)
+    start = None  # a law sampled exactly near the start (the Trainer's ``start``)
     if config.pretrain == "low-rank" and not resume:  # on resume the stored parameters win
         fit = fit_low_rank(model, data.x, data.model_weights(), config.pretrain_dims,
                            torch.Generator().manual_seed(config.seed), max_memory=max_memory)
-        model, run_config["pretrain"] = fit.model, fit.summary()
+        model, run_config["pretrain"], start = fit.model, fit.summary(), fit.sampler
     if config.sampler not in TRAINING_SAMPLERS:  # a step variant of the family's (--sampler)
         model = with_sampler(model, config.sampler)
     if config.method != "plm":
         return _likelihood_run(model, data, config, out, run_config, resume, on_update, pseudocount,
-                               target_pearson, on_pearson)
+                               target_pearson, on_pearson, start)
     if isinstance(model, PseudoLikelihood):
         return _plm_run(model, data, config, out, run_config, lambda_h, lambda_J, on_update)
     if model.visible.name != "spin":
@@ -350,8 +351,10 @@ def _resumed_pseudocount(out, given: float | None, stored: float | None) -> floa
 
 # ----------------------------------------------------------------------------- maximum likelihood
 def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_config, resume: bool,
-                    on_update, pseudocount: float | None, target_pearson: float | None, on_pearson):
-    """PCD / CD / Rdm / exact training through the Trainer (bmDCA's start on the full batch)."""
+                    on_update, pseudocount: float | None, target_pearson: float | None, on_pearson,
+                    start=None):
+    """PCD / CD / Rdm / exact training through the Trainer (bmDCA's start on the full batch);
+    ``start``: the exactly sampled law of pre-training (the run file's, on resume)."""
     if target_pearson is not None and (not isinstance(model, MomentMatching) or config.method == "exact"):
         raise BoltzkitError("--target-pearson: a stopping rule of Boltzmann learning with MCMC "
                             f"chains (pairwise models), not of {model.kind} / {config.method}")
@@ -368,7 +371,10 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
     with warnings.catch_warnings():
         if resume:  # the run's checkpoint schedule was noted (--checkpoints > --updates) when it started
             warnings.filterwarnings("ignore", message="--checkpoints", category=UserWarning)
-        trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target)
+        if resume:
+            start = trajectory.read_tempering_start(out, model)
+        trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target,
+                          start=start)
     if resume:
         trainer.resume()
     else:

@@ -93,11 +93,17 @@ class Trainer:
         ``data_statistics`` (e.g. :class:`~boltzkit.models.statistics.PairwiseStatistics` with
         pseudocounted frequencies), used in place of the data at every update. Default: the
         model's ``data_statistics(data, data_weights)`` when the model has it and the batch is full.
+    start : optional
+        A law sampled exactly near the starting model (the low-rank mesh law of ``--pretrain
+        low-rank``, :class:`~boltzkit.models.mesh_mixture.MeshMixture`): PCD's persistent chains are
+        first drawn from it, and it is the first replica of ``--sampler ptt`` in place of the data's
+        independent-site model. Stored in the run file (:func:`~boltzkit.io.trajectory.create`).
     """
 
     def __init__(self, model: EnergyModel, data: Tensor, config: TrainingConfig,
                  data_weights: Tensor | None = None, out: str | os.PathLike | None = None,
-                 run_config: dict[str, Any] | None = None, data_statistics: Any | None = None):
+                 run_config: dict[str, Any] | None = None, data_statistics: Any | None = None,
+                 start: Any = None):
         self.model = model
         self.config = config
         self.device = torch.device(config.device)
@@ -107,6 +113,7 @@ class Trainer:
         self.run_path = out  # read by every rank (resume); written by rank 0 alone
         self.out = out if self.ranks.writes else None
         self.run_config = dict(run_config or {})
+        self.exact_start = None if start is None else start.to(self.device, data.dtype)
         if self.ranks.parallel:
             self.run_config["distributed"] = {"world_size": self.ranks.world}
         # this rank's part of the chains (all of them alone; exact training has none to split)
@@ -131,7 +138,7 @@ class Trainer:
             config.track_log_z, self.ranks, "--track-log-z")
         # --sampler pt | ptt: the negative phase's persistent chains run by replica exchange
         self.tempered = None if config.sampler not in SCHEMES else TemperedChains(
-            config.sampler, self._base().to(self.device, self.data.dtype), self.n_local_chains,
+            config.sampler, self._tempering_base(), self.n_local_chains,
             self.rng, ranks=self.ranks)
         self.schedule = set(checkpoint_schedule(config.n_updates, config.n_checkpoints, config.spacing))
         self.update = 0
@@ -193,7 +200,10 @@ class Trainer:
         """Create the run file with the config and the initial model (update 0 is not saved)."""
         if self.out is not None:
             config = dict(self.run_config, model=self.model.config(), training=self.config.to_dict())
-            trajectory.create(self.out, config, data_sample, labels, image_shape)
+            trajectory.create(self.out, config, data_sample, labels, image_shape,
+                              tempering_start=self.exact_start)
+        if self.exact_start is not None and self.config.method == "pcd":  # the first persistent chains
+            self.chains = Chains(self.exact_start.init_chains(self.n_local_chains, self.rng).visible)
         if self.track_part is not None:  # log Z of the starting model, by temperature AIS
             n = len(range(self.config.track_log_z)[self.track_part])
             self.tracker = TrajectoryAIS.start(self.model, n, self._track_generator(), self._base())
@@ -201,6 +211,13 @@ class Trainer:
     def _base(self) -> Any:
         """The data's independent-site model (float64): where annealing and tempering start."""
         return independent_site_model(self.model.visible, self.data, self.data_weights)
+
+    def _tempering_base(self) -> Any:
+        """The first replica of --sampler pt | ptt: the data's independent-site model (pt's
+        annealing path starts there), or for ptt the exact start when the run has one."""
+        if self.config.sampler == "ptt" and self.exact_start is not None:
+            return self.exact_start
+        return self._base().to(self.device, self.data.dtype)
 
     def _track_generator(self) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(
