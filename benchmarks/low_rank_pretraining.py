@@ -9,8 +9,11 @@ the one training entry (``train_model``, what ``boltzkit train`` runs):
 * ``PCD``: the family's usual start (small random weights, independent-site visible bias).
 
 For each: the test log-likelihood (log Z by AIS from the training rows' independent-site model,
-with its standard error over groups of chains), AA_TS of samples drawn by Gibbs chains from random
-starts against the test rows and the training rows (``evaluation/adversarial.py``; the privacy
+with its standard error over groups of chains), AA_TS of samples against the test rows and the
+training rows — samples drawn by Gibbs chains from random starts, the training's persistent chains,
+and parallel trajectory tempering over the run's ``--checkpoints`` saved models (the paper's
+samples), started from the run's stored low-rank law in the pre-trained arm and from the data's
+independent-site model in the other (``evaluation/adversarial.py``; the privacy
 loss is their difference), and the fraction of samples per super-population (the label of each
 sample's nearest training row, Hamming distance) against the test rows' fractions.
 
@@ -48,6 +51,7 @@ from boltzkit.models.registry import family  # noqa: E402
 from boltzkit.models.visible import BERNOULLI_SPACE  # noqa: E402
 from boltzkit.sampling.ais import ais_log_partition  # noqa: E402
 from boltzkit.sampling.gibbs import sample  # noqa: E402
+from boltzkit.sampling.tempering import ParallelTempering  # noqa: E402
 from boltzkit.training.config import TrainingConfig  # noqa: E402
 from boltzkit.training.run import TrainingData, train_model  # noqa: E402
 
@@ -90,24 +94,33 @@ def sample_quality(samples: torch.Tensor, train, test, train_labels) -> dict:
             "labels": nearest_labels(samples, train, train_labels)}
 
 
-def evaluate(model, chains, train, test, train_labels, args) -> dict:
-    """Test log-likelihood (AIS), and the sample quality of Gibbs chains from random starts and of
-    the training's persistent chains."""
+def evaluate(model, chains, checkpoints, start, train, test, train_labels, args) -> dict:
+    """Test log-likelihood (AIS), and the sample quality of Gibbs chains from random starts, of
+    the training's persistent chains and of parallel trajectory tempering over the run's
+    checkpoints from ``start`` (the run's stored low-rank law, or the training rows'
+    independent-site model)."""
     g = torch.Generator().manual_seed(args.seed + 1)
     base = independent_site_model(BERNOULLI_SPACE, train)
     ais = ais_log_partition(model, args.ais_chains, args.ais_steps, 10, g, base=base)
     ll, _ = log_likelihood(model, test, ais.log_z)
     gibbs = sample(model, args.samples, args.sample_steps, g).cpu()
-    return {"log_z": ais.log_z, "log_z_error": ais.error, "test_ll": ll,
-            "gibbs": sample_quality(gibbs, train, test, train_labels),
-            "chains": sample_quality(chains.float(), train, test, train_labels)}
+    result = {"log_z": ais.log_z, "log_z_error": ais.error, "test_ll": ll,
+              "gibbs": sample_quality(gibbs, train, test, train_labels),
+              "chains": sample_quality(chains.float(), train, test, train_labels)}
+    if args.ptt_steps:
+        pt = ParallelTempering.trajectory([base if start is None else start, *checkpoints], args.samples, g)
+        result["ptt"] = sample_quality(pt.step(args.ptt_steps).visible.cpu().float(), train, test, train_labels)
+        result["ptt"]["replicas"] = len(pt.replicas)
+        result["ptt"]["acceptance"] = float(pt.acceptance.min())
+    return result
 
 
 def run_arm(pretrain: str, train: torch.Tensor, args):
+    """Train one arm; (model, seconds, run config, persistent chains, checkpoints, tempering start)."""
     config = TrainingConfig(method="pcd", n_updates=args.updates, batch_size=args.batch,
                             n_chains=args.chains, gibbs_steps=args.gibbs_steps,
-                            learning_rate=args.lr, n_checkpoints=2, seed=args.seed,
-                            pretrain=pretrain, pretrain_dims=args.dims)
+                            learning_rate=args.lr, n_checkpoints=args.checkpoints, seed=args.seed,
+                            **({"pretrain": pretrain, "pretrain_dims": args.dims} if pretrain == "low-rank" else {}))
     data = TrainingData(train.numpy(), None, BERNOULLI_SPACE, config)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.h5"
@@ -115,7 +128,9 @@ def run_arm(pretrain: str, train: torch.Tensor, args):
         model = train_model(family("bernoulli-rbm"), data, config, out,
                             options={"n_hidden": args.hidden})
         seconds = time.perf_counter() - t0
-        return model, seconds, trajectory.read_config(out), trajectory.read_state(out).chains
+        checkpoints = [m for _, m in trajectory.load_models(out)][:-1] + [model]
+        return (model, seconds, trajectory.read_config(out), trajectory.read_state(out).chains, checkpoints,
+                trajectory.read_tempering_start(out, model))
 
 
 def main() -> None:
@@ -135,6 +150,8 @@ def main() -> None:
     p.add_argument("--sample-steps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--arms", default="low-rank,none")
+    p.add_argument("--checkpoints", type=int, default=50, help="saved models (the replicas PTT chooses from)")
+    p.add_argument("--ptt-steps", type=int, default=1000, help="steps of PTT sampling (0: none)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     import boltzkit.training.low_rank as low_rank
@@ -145,9 +162,9 @@ def main() -> None:
     names = sorted(set(labels))
     rows = []
     for arm in args.arms.split(","):
-        model, seconds, run_config, chains = run_arm(arm, train, args)
+        model, seconds, run_config, chains, checkpoints, start = run_arm(arm, train, args)
         t0 = time.perf_counter()
-        result = evaluate(model, chains, train, test, tr_lab, args)
+        result = evaluate(model, chains, checkpoints, start, train, test, tr_lab, args)
         rows.append((arm, seconds, time.perf_counter() - t0, run_config, result))
         print(f"{arm}: trained in {seconds:.0f} s, evaluated in {rows[-1][2]:.0f} s", flush=True)
     print_table(rows, names, te_lab, args)
@@ -158,19 +175,24 @@ def print_table(rows, names, test_labels, args) -> None:
           f"PCD-{args.gibbs_steps}, {args.chains} chains, batch {args.batch}, lr {args.lr}, "
           f"{args.updates} updates; d = {args.dims}, mesh {args.mesh_points}^{args.dims}; "
           f"{args.threads} thread(s); samples: Gibbs = {args.samples} chains x {args.sample_steps} "
-          "steps from random starts, PCD = the training's persistent chains")
+          f"steps from random starts, PCD = the training's persistent chains, PTT = {args.samples} chains x "
+          f"{args.ptt_steps} steps of trajectory tempering over {args.checkpoints} checkpoints from the "
+          "run's low-rank law (pre-trained) or the data's independent-site model")
     print(f"{'arm':<16}{'train s':>8}{'test LL':>10}{'± AIS':>7}{'samples':>8}{'AA_TS test':>11}"
           f"{'AA_TS train':>12}{'privacy':>9}  " + " ".join(f"{n:>5}" for n in names))
     print(f"{'test rows':<16}{'':>65}  " + " ".join(f"{f:5.3f}" for f in fractions(test_labels, names)))
     for arm, seconds, _, config, r in rows:
         label = "low-rank + PCD" if arm == "low-rank" else "PCD"
-        for i, (source, name) in enumerate([("gibbs", "Gibbs"), ("chains", "PCD")]):
+        sources = [("gibbs", "Gibbs"), ("chains", "PCD")] + ([("ptt", "PTT")] if "ptt" in r else [])
+        for i, (source, name) in enumerate(sources):
             q = r[source]
             head = f"{label:<16}{seconds:8.0f}{r['test_ll']:10.2f}{r['log_z_error']:7.2f}" if i == 0 \
                 else f"{'':<41}"
             print(f"{head}{name:>8}{q['aa_ts_test']:11.3f}{q['aa_ts_train']:12.3f}"
                   f"{q['aa_ts_test'] - q['aa_ts_train']:9.3f}  "
                   + " ".join(f"{f:5.3f}" for f in fractions(q["labels"], names)))
+        if "ptt" in r:
+            print(f"  PTT: {r['ptt']['replicas']} replicas, lowest exchange acceptance {r['ptt']['acceptance']:.2f}")
         pre = config.get("pretrain")
         if pre:
             print(f"  pre-training ({pre.get('seconds', float('nan')):.0f} s of the training time): "
