@@ -72,13 +72,16 @@ def test_replayed_trajectory_follows_the_exact_log_z(steps, expect_resampling):
 
 def test_trajectory_tempering_log_z_on_the_small_path():
     """Bennett ratios between the replicas of trajectory tempering over 30 models of the path
-    (replica 0 the independent-site model, exact log Z): within 0.05 nats and 4 error bars."""
+    (replica 0 the independent-site model, exact log Z): within 0.05 nats and 4 error bars; the
+    progress runs from the burn-in to the last sweep, up to --ais-steps."""
     models = small_path(30)
     base = models[0]
     pt = ParallelTempering.trajectory(models, 500, torch.Generator().manual_seed(2))
-    est = ptt_log_partition(pt, base.log_partition_exact(), 300, 100)
+    seen: list[int] = []
+    est = ptt_log_partition(pt, base.log_partition_exact(), 300, 100, progress=seen.append)
     exact = models[-1].log_partition_exact()
     assert abs(est.log_z - exact) < min(TOL_NATS, 4 * est.error + 1e-3), (est, exact)
+    assert len(seen) == 400 and seen == sorted(seen) and seen[0] == 0 and seen[-1] == 300
 
 
 @pytest.fixture(scope="module")

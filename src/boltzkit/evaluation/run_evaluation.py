@@ -159,12 +159,12 @@ def _log_z(run, checkpoint: int, model, method: str, settings: LikelihoodSetting
                                           "--track-log-z (use --log-z ptt or ais)")
         return LogPartition(float(info["log_z"]), float(info["log_z_error"]), TRACKED)
     if method == PTT:
-        return _ptt_log_z(run, checkpoint, model, settings, baseline)
+        return _ptt_log_z(run, checkpoint, model, settings, baseline, progress)
     return log_partition(model, method, settings.ais_chains, settings.ais_steps, settings.ais_runs,
                          settings.seed, progress, base=baseline)
 
 
-def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseline) -> LogPartition:
+def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseline, progress=None) -> LogPartition:
     """log Z from trajectory tempering over the run's checkpoints up to ``checkpoint``, started at
     the run's tempering start (the low-rank law of ``--pretrain low-rank``) or else the data's
     independent-site model (either with an exact log Z): ``--ais-chains`` chains, ``--ais-steps``
@@ -179,7 +179,7 @@ def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseli
     tempering = ParallelTempering.trajectory([baseline, *models, model], settings.ais_chains, generator)
     # the first replica is the baseline in the model's dtype: its own exact log Z
     lz = ptt_log_partition(tempering, tempering.replicas[0].log_partition_exact(), settings.ais_steps,
-                           max(1, settings.ais_steps // 4), groups=settings.ais_runs)
+                           max(1, settings.ais_steps // 4), groups=settings.ais_runs, progress=progress)
     return LogPartition(lz.log_z, lz.error, lz.method)
 
 

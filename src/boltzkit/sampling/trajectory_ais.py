@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -182,20 +182,26 @@ MAX_KEPT_SWEEPS = 200
 
 @torch.no_grad()
 def ptt_log_partition(tempering: Any, base_log_z: float, n_steps: int, burn_in: int | None = None,
-                      groups: int = GROUPS) -> LogZEstimate:
+                      groups: int = GROUPS, progress: Callable[[int], None] | None = None) -> LogZEstimate:
     """log Z of the last replica of ``tempering`` (a
     :class:`~boltzkit.sampling.tempering.ParallelTempering` whose first replica has the exact log
     Z ``base_log_z``), chaining the ratios Z_k+1 / Z_k of neighbouring replicas, each by Bennett's
     acceptance ratio (:func:`bennett_log_ratio`) from both replicas' equilibrium chains over the
     ``n_steps`` steps after ``burn_in`` (default ``n_steps``) steps of tempering (at most
     :data:`MAX_KEPT_SWEEPS` sweeps kept, evenly spaced). The error is the spread of the estimates
-    of ``groups`` disjoint sets of chains over sqrt(groups)."""
+    of ``groups`` disjoint sets of chains over sqrt(groups). ``progress(k)``, k from 0 to
+    ``n_steps``, follows the burn-in and the sweeps together (for progress bars)."""
     integer(n_steps, "--ais-steps", 1)
-    tempering.step(n_steps if burn_in is None else burn_in)
+    burn = n_steps if burn_in is None else burn_in
+    report = progress or (lambda k: None)
+    for done in range(1, burn + 1):
+        tempering.step(1)
+        report(n_steps * done // (burn + n_steps))
     replicas, every = tempering.replicas, math.ceil(n_steps / MAX_KEPT_SWEEPS)
     forward, reverse = [], []  # per kept sweep: (pairs, chains) of F_k+1 - F_k at x_k, and at x_k+1
     for step in range(1, n_steps + 1):
         tempering.step(1)
+        report(n_steps * (burn + step) // (burn + n_steps))
         if step % every:
             continue
         x = [c.visible for c in tempering.chains]
