@@ -19,8 +19,8 @@ sample's nearest training row, Hamming distance) against the test rows' fraction
 
 The paper (ICLR 2025) uses 185 hidden units, PCD-100, 2000 chains, batch 2000, lr 0.01, 10^4
 updates and a 100^3 mesh; on this 2-core machine with 1 thread the defaults here are smaller
-(100 hidden units, PCD-10, 1000 chains, batch 1000, 2500 updates, a 50^3 mesh): each arm takes about
-ten minutes.
+(100 hidden units, PCD-10, 1000 chains, batch 1000, 5000 updates, a 50^3 mesh, 50 checkpoints, 1000
+PTT steps): each arm takes 10 to 20 minutes.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/low_rank_pretraining.py --threads 1
 """
@@ -137,7 +137,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, default=THREADS)
     p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--updates", type=int, default=2500)
+    p.add_argument("--updates", type=int, default=5000)
     p.add_argument("--chains", type=int, default=1000)
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--gibbs-steps", type=int, default=10)

@@ -75,22 +75,25 @@ def test_trajectory_tempering_from_the_mesh_law_samples_exactly():
     assert chi_square_p_value(counts, exact(wrong)[1]) < 1e-6
 
 
-def pretrained_trainer(data, path, law) -> Trainer:
+def pretrained_trainer(data, path, law, sampler: str = "ptt") -> Trainer:
     g = torch.Generator().manual_seed(0)
     model = RBM(0.01 * torch.randn(data.shape[1], 4, generator=g, dtype=torch.float64),
                 torch.zeros(data.shape[1], dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
     cfg = TrainingConfig(method="pcd", n_updates=60, batch_size=50, n_chains=50, gibbs_steps=2,
-                         learning_rate=0.1, n_checkpoints=5, sampler="ptt", save_every=7)
+                         learning_rate=0.1, n_checkpoints=5, sampler=sampler, save_every=7)
     return Trainer(model, data, cfg, out=path, start=law)
 
 
 def test_pretrained_training_starts_from_the_law_and_resumes_bit_for_bit(tmp_path):
     data = clustered_rows()
     fit = fitted(data)
+    plain = pretrained_trainer(data, tmp_path / "g.h5", fit.sampler, "gibbs")
+    plain.start()
+    # the first persistent chains of a Gibbs negative phase: a draw of the law, from the training's generator
+    assert torch.equal(plain.chains.visible, fit.sampler.init_chains(50, torch.Generator().manual_seed(0)).visible)
     whole = pretrained_trainer(data, tmp_path / "a.h5", fit.sampler)
     whole.start()
-    # the first persistent chains: a draw of the law, from the training's generator
-    assert torch.equal(whole.chains.visible, fit.sampler.init_chains(50, torch.Generator().manual_seed(0)).visible)
+    assert whole.chains is None  # ptt's chains are its replicas'
     whole.run()
     assert whole.tempered.replicas(whole.model)[0] is whole.exact_start
     stored = trajectory.read_tempering_start(tmp_path / "a.h5")
@@ -131,3 +134,30 @@ def test_sample_and_evaluate_start_from_the_stored_law(tmp_path):
     value = json.loads(result.output)["log_z"]
     expected = trajectory.load_model(run).to(dtype=torch.float64).log_partition_exact()
     assert math.isfinite(value) and abs(value - expected) < 0.05
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda g: (g.__delitem__("directions"), g.create_dataset("directions", data=np.zeros((1, 15)))),
+     "not \\(d, N\\)"),
+    (lambda g: (g.__delitem__("log_weights"), g.create_dataset("log_weights", data=np.full(3, np.nan))),
+     "log_weights holds values that are not finite"),
+    (lambda g: (g.__delitem__("fields"), g.create_group("fields")), "cannot be read|damaged"),
+    (lambda g: (g.__delitem__("fields"), g.create_dataset("fields", data=b"abc")), "damaged|cannot be read"),
+    (lambda g: g.__delitem__("fields"), "damaged"),
+    (lambda g: g.attrs.__setitem__("kind", "other"), "unknown kind"),
+])
+def test_a_damaged_law_is_one_line_naming_the_file(tmp_path, damage, message):
+    import h5py
+
+    from boltzkit.errors import DataError
+
+    data = clustered_rows()
+    trainer = pretrained_trainer(data, tmp_path / "r.h5", fitted(data).sampler)
+    trainer.start()
+    trainer.run(stop_after=2)
+    with h5py.File(tmp_path / "r.h5", "a") as f:
+        damage(f["tempering_start"])
+    for like in (None, trainer.model):
+        with pytest.raises(DataError, match=message) as e:
+            trajectory.read_tempering_start(tmp_path / "r.h5", like)
+        assert "\n" not in str(e.value) and "r.h5" in str(e.value)

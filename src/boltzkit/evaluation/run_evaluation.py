@@ -29,7 +29,7 @@ from boltzkit.io.outputs import RunLock
 from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
 from boltzkit.models.capabilities import FastAnnealing, MultiStepSampler
 from boltzkit.sampling.gibbs import run_chains
-from boltzkit.sampling.tempering import ParallelTempering
+from boltzkit.sampling.tempering import ParallelTempering, most_trajectory_replicas
 from boltzkit.sampling.trajectory_ais import ptt_log_partition
 from boltzkit.training.memory import check_chains_memory
 
@@ -234,8 +234,8 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     updates = trajectory.checkpoint_updates(run)
     if checkpoint is None:
         checkpoint = updates[-1]
-    # --log-z ptt: a replica per checkpoint up to this one, and the start
-    replicas = 1 + sum(u <= checkpoint for u in updates) if settings.log_z == PTT else 1
+    # --log-z ptt: the start, the checkpoints up to this one, the bridges
+    replicas = most_trajectory_replicas(sum(u <= checkpoint for u in updates)) if settings.log_z == PTT else 1
     check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory, replicas)
     train_xw, test_xw = _run_rows(run, config, model, data, test)
     progress = progress or (lambda percent: None)

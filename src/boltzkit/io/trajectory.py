@@ -54,7 +54,7 @@ from boltzkit.errors import BoltzkitError, DataError
 from boltzkit.io.atomic import atomic_hdf5
 from boltzkit.io.foreign import foreign_config, foreign_format, foreign_updates, load_foreign
 from boltzkit.models.mesh_mixture import mesh_mixture
-from boltzkit.models.registry import model_from_config
+from boltzkit.models.registry import family, model_from_config
 
 FORMAT = "boltzkit-trajectory"
 #: The resume state of trajectory AIS (train --track-log-z), every rank's, rank after rank.
@@ -132,7 +132,8 @@ def create(path: str | os.PathLike, config: dict[str, Any], data_sample: np.ndar
 def read_tempering_start(path: str | os.PathLike, like: Any = None):
     """The law stored to start trajectory tempering on the run (the low-rank mesh law of ``train
     --pretrain low-rank``), over the visible values of the run's model, on ``like``'s device and in
-    its dtype when given; None when the run has none (a model file of another tool has none)."""
+    its dtype when given; None when the run has none (a model file of another tool has none). A
+    damaged law is one line naming the file."""
     if foreign_format(path):
         return None
     with _open(path) as f:
@@ -141,12 +142,22 @@ def read_tempering_start(path: str | os.PathLike, like: Any = None):
         g = f["tempering_start"]
         if g.attrs.get("kind") != MESH_MIXTURE:
             raise DataError(path, f"its tempering start is of an unknown kind {g.attrs.get('kind')!r}")
-        tensors = {name: torch.from_numpy(g[name][()]) for name in g}
-    visible = (like.visible if like is not None else load_model(path).visible)
+        try:
+            tensors = {name: torch.from_numpy(np.asarray(g[name][()])) for name in g}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise DataError(path, f"its tempering start cannot be read ({type(e).__name__})") from None
+    model_config = read_config(path).get("model", {})
     try:
+        visible = like.visible if like is not None else family(model_config.get("kind"), str(path)).space()
         law = mesh_mixture(visible, tensors)
-    except (KeyError, ValueError, RuntimeError, IndexError) as e:
-        raise DataError(path, f"its tempering start does not fit the run's model ({type(e).__name__})") from None
+    except BoltzkitError:
+        raise
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as e:
+        raise DataError(path, f"its tempering start is damaged ({str(e) or type(e).__name__})") from None
+    n_visible = like.n_visible if like is not None else model_config.get("n_visible", law.n_visible)
+    if law.n_visible != n_visible:
+        raise DataError(path, f"its tempering start is damaged (shapes not (d, N), (P, d), (P,) for the model's "
+                              f"N = {n_visible} visible units: directions {tuple(law.directions.shape)})")
     return law if like is None else law.to(like.device, like.dtype)
 
 

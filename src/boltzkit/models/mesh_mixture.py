@@ -19,9 +19,10 @@ RBM's law to O(1/N): it is the first replica of trajectory tempering after low-r
 pre-training, its chains exchanged with the first checkpoint by the usual rule on
 ``free_energy(v) = -log q(σ(v))`` (Béreux et al., ICLR 2025, arXiv:2405.15376).
 
-The mesh points whose weight is below e^-40 of the total are left out (:data:`NEGLIGIBLE`): the
-law changes by at most their number times e^-40 in total variation (below 1e-11 for a million
-points), less than the resolution of a float64 inverse-CDF draw.
+The mesh points whose weight is below e^-40 of the largest are left out (:data:`NEGLIGIBLE`) and
+the others renormalised: this law is the truncated mixture, drawn and scored alike, so it stays
+exact; it differs from the full mesh law by less than (number of points) x e^-40 in total
+variation. The law is held in float64; the values it draws and scores are in ``dtype``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import math
 import torch
 from torch import Tensor
 
+from boltzkit.errors import InvalidValue
 from boltzkit.models.base import Chains
 from boltzkit.models.visible import VisibleSpace
 
@@ -60,68 +62,75 @@ class MeshMixture:
     fields : Tensor (P, d)
         The conjugate fields μ_p of the mesh points.
     log_weights : Tensor (P,)
-        log w_p, up to a constant (normalised here); points below :data:`NEGLIGIBLE` dropped.
+        log w_p, up to a constant; points below :data:`NEGLIGIBLE` dropped.
     """
 
     kind = "low-rank mesh law"
 
-    def __init__(self, visible: VisibleSpace, directions: Tensor, fields: Tensor, log_weights: Tensor):
+    def __init__(self, visible: VisibleSpace, directions: Tensor, fields: Tensor, log_weights: Tensor,
+                 dtype: torch.dtype | None = None):
         if visible.name not in ("bernoulli", "spin"):
             raise ValueError(f"a mesh law draws binary configurations, not {visible.name!r} values")
-        log_weights = log_weights - torch.logsumexp(log_weights.double(), 0).to(log_weights.dtype)
+        # the law is held in float64 whatever the dtype of the values it draws and scores: the
+        # offsets A_p reach N log 2cosh |h| (thousands), and float32 would shift -log q by 1e-4
+        directions, fields, log_weights = directions.double(), fields.double(), log_weights.double()
         keep = log_weights >= log_weights.max() - NEGLIGIBLE
         self.visible = visible
-        self.directions = directions
-        self.fields = fields[keep]
-        self.log_weights = log_weights[keep] - torch.logsumexp(log_weights[keep].double(), 0).to(log_weights.dtype)
+        self.dtype = dtype or torch.get_default_dtype()
+        # kept as given (a stored law rebuilds bit for bit); normalised where used
+        self.directions, self.fields, self.log_weights = directions, fields[keep], log_weights[keep]
+        self._log_norm = torch.logsumexp(self.log_weights, 0)
         root = math.sqrt(directions.shape[1])
-        # A_p = Σ_i log 2cosh(√N (Uᵀ μ_p)_i), by blocks of points, in float64
-        u, mu = directions.double(), self.fields.double()
-        step = max(1, _BLOCK // u.shape[1])
-        self._offsets = torch.cat([log2cosh(root * mu[i:i + step] @ u).sum(1)
-                                   for i in range(0, len(mu), step)]).to(log_weights.dtype) \
-            if len(mu) else log_weights.new_zeros(0)
-        self._cdf = torch.cumsum(torch.softmax(self.log_weights.double(), 0), 0)
-        self._cdf = self._cdf / self._cdf[-1]
+        step = max(1, _BLOCK // directions.shape[1])  # A_p = Σ_i log 2cosh(√N (Uᵀ μ_p)_i), by blocks
+        self._offsets = torch.cat([log2cosh(root * self.fields[i:i + step] @ directions).sum(1)
+                                   for i in range(0, len(self.fields), step)])
+        cdf = torch.cumsum(torch.softmax(self.log_weights, 0), 0)
+        self._cdf = cdf / cdf[-1]
 
     # ---------------------------------------------------------------- the interface
     n_visible = property(lambda self: self.directions.shape[1])
     device = property(lambda self: self.directions.device)
-    dtype = property(lambda self: self.directions.dtype)
 
     def parameters(self) -> dict[str, Tensor]:
-        """The tensors that define the law (what a run file stores)."""
+        """The tensors that define the law, float64 (what a run file stores)."""
         return {"directions": self.directions, "fields": self.fields, "log_weights": self.log_weights}
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "MeshMixture":
-        return MeshMixture(self.visible, *(t.to(device, dtype) for t in self.parameters().values()))
+        """The law on ``device``, drawing and scoring values of ``dtype`` (its own tensors stay float64)."""
+        return MeshMixture(self.visible, *(t.to(device) for t in self.parameters().values()),
+                           dtype=dtype or self.dtype)
 
     def clone(self) -> "MeshMixture":
-        return MeshMixture(self.visible, *(t.clone() for t in self.parameters().values()))
+        return MeshMixture(self.visible, *(t.clone() for t in self.parameters().values()), dtype=self.dtype)
 
     def _spins(self, v: Tensor) -> Tensor:
+        v = v.double()
         return v if self.visible.name == "spin" else 2.0 * v - 1.0
 
     def free_energy(self, v: Tensor) -> Tensor:
-        """-log q(σ(v)) of the configurations ``v`` (batch, N), shape (batch,): a normalised
-        log-density, so that :meth:`log_partition_exact` is 0."""
-        proj = math.sqrt(self.n_visible) * self._spins(v.to(self.dtype)) @ self.directions.T  # √N U σ (batch, d)
-        bias = self.log_weights - self._offsets
+        """-log q(σ(v)) of the configurations ``v`` (batch, N), shape (batch,), in ``v``'s dtype
+        (computed in float64): a normalised log-density, so that :meth:`log_partition_exact` is 0."""
+        proj = math.sqrt(self.n_visible) * self._spins(v) @ self.directions.T  # √N U σ (batch, d)
+        bias = self.log_weights - self._log_norm - self._offsets
         step = max(1, _BLOCK // max(1, len(bias)))
-        return torch.cat([-torch.logsumexp(bias + proj[i:i + step] @ self.fields.T, 1)
-                          for i in range(0, len(proj), step)]) if len(proj) else proj.new_zeros(0)
+        out = torch.cat([-torch.logsumexp(bias + proj[i:i + step] @ self.fields.T, 1)
+                         for i in range(0, len(proj), step)]) if len(proj) else proj.new_zeros(0)
+        return out.to(v.dtype)
 
     def log_partition_exact(self) -> float:
         """log Z of ``exp(-free_energy)``: 0, the law is normalised."""
         return 0.0
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Chains:
-        """``n`` exact draws: a mesh point by inverse CDF, then independent spins."""
+        """``n`` exact draws: a mesh point by inverse CDF, then independent spins, P(σ_i = +1) =
+        sigmoid(2 h_i) compared in float64 on the log scale (log u < -softplus(-2 h_i): exact to
+        float64 even where the sigmoid rounds to 0 or 1 in float32)."""
         u = torch.rand(n, generator=generator, device=self.device, dtype=torch.float64)
-        index = torch.searchsorted(self._cdf.to(self.device), u).clamp_max(len(self._cdf) - 1)
+        index = torch.searchsorted(self._cdf, u).clamp_max(len(self._cdf) - 1)
         h = math.sqrt(self.n_visible) * self.fields[index] @ self.directions  # (n, N)
-        draw = torch.rand(h.shape, generator=generator, device=self.device, dtype=self.dtype)
-        spins = 2.0 * (draw < torch.sigmoid(2.0 * h)).to(self.dtype) - 1.0
+        draw = torch.rand(h.shape, generator=generator, device=self.device, dtype=torch.float64)
+        up = torch.log(draw) < -torch.nn.functional.softplus(-2.0 * h)
+        spins = 2.0 * up.to(self.dtype) - 1.0
         return Chains(spins if self.visible.name == "spin" else 0.5 * (spins + 1.0))
 
     def init_chains(self, n: int, generator: torch.Generator | None = None) -> Chains:
@@ -134,10 +143,21 @@ class MeshMixture:
         """A fresh exact draw of as many configurations as ``chains`` holds (their states are
         ignored: the draws are independent)."""
         if beta != 1.0:
-            raise ValueError("the mesh law is drawn at beta = 1 only")
+            raise InvalidValue("the mesh law is drawn at beta = 1 only")
         return self.sample(len(chains.visible), generator)
 
 
 def mesh_mixture(visible: VisibleSpace, tensors: dict[str, Tensor]) -> MeshMixture:
-    """The mesh law stored as ``tensors`` (:meth:`MeshMixture.parameters`) over ``visible``."""
-    return MeshMixture(visible, tensors["directions"], tensors["fields"], tensors["log_weights"])
+    """The mesh law stored as ``tensors`` (:meth:`MeshMixture.parameters`) over ``visible``,
+    checked: U of shape (d, N), fields (P, d), log weights (P,), all finite (ValueError naming the
+    tensor otherwise)."""
+    u, mu, w = (tensors[name] for name in ("directions", "fields", "log_weights"))
+    for name, t in (("directions", u), ("fields", mu), ("log_weights", w)):
+        if not (isinstance(t, Tensor) and t.is_floating_point()):
+            raise ValueError(f"{name} is not an array of real numbers")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} holds values that are not finite")
+    if u.ndim != 2 or mu.ndim != 2 or w.ndim != 1 or mu.shape != (len(w), len(u)) or len(w) == 0:
+        raise ValueError(f"shapes directions {tuple(u.shape)}, fields {tuple(mu.shape)}, log_weights "
+                         f"{tuple(w.shape)} are not (d, N), (P, d), (P,)")
+    return MeshMixture(visible, u, mu, w)

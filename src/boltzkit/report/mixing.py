@@ -25,7 +25,7 @@ from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
 from boltzkit.sampling.choice import SAMPLERS, TEMPERING, TRAJECTORY_TEMPERING
 from boltzkit.sampling.gibbs import run_chains
 from boltzkit.sampling.mixing import autocorrelation, cluster_jumps, integrated_time, principal_directions
-from boltzkit.sampling.tempering import ParallelTempering, adaptive_ladder
+from boltzkit.sampling.tempering import ParallelTempering, adaptive_ladder, most_trajectory_replicas
 from boltzkit.training.memory import check_chains_memory, refuse_beyond
 
 __all__ = ["run_mixing", "MAX_FRAMES", "MixingSampler", "mixing_sampler", "training_rows", "cluster_centres"]
@@ -57,8 +57,9 @@ def run_mixing(run: str | os.PathLike, data: str | os.PathLike | None = None, sa
     frames = steps // stride
     refuse_beyond(4 * frames * chains * model.n_visible, f"--steps {steps} x --chains {chains}: the "
                   f"recorded states ({frames} per chain)", "ask for fewer chains", device)
-    if sampler == TRAJECTORY_TEMPERING:  # a replica per checkpoint, and the start
-        check_chains_memory(model, chains, "--chains", device, None, 1 + len(trajectory.checkpoint_updates(run)))
+    if sampler == TRAJECTORY_TEMPERING:  # the start, every checkpoint, the bridges
+        check_chains_memory(model, chains, "--chains", device, None,
+                            most_trajectory_replicas(len(trajectory.checkpoint_updates(run))))
     g = torch.Generator(device=model.device).manual_seed(seed)
     base = baselines(model.visible, rows).get(INDEPENDENT_SITE)
     chosen = mixing_sampler(run, model, sampler, rows, base, chains, g)

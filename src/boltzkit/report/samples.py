@@ -39,6 +39,7 @@ from boltzkit.models.visible import VisibleSpace
 from boltzkit.report.images import STANDARD_RANGE, data_range, save_samples, standard_scores
 from boltzkit.models.baseline import INDEPENDENT_SITE, baselines
 from boltzkit.sampling.choice import TEMPERING, TRAJECTORY_TEMPERING, draw, with_sampler
+from boltzkit.sampling.tempering import most_trajectory_replicas
 from boltzkit.training.memory import check_chains_memory
 
 __all__ = ["write_run_samples"]
@@ -73,10 +74,11 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
         _check_real_suffix(out)
     table = None if space.real else _table_of(run, out)
     model = model.to(device)
-    # --sampler ptt: a replica per checkpoint up to the one sampled, and the start
-    last = checkpoint if checkpoint is not None else trajectory.checkpoint_updates(run)[-1]
-    replicas = 1 + sum(u <= last for u in trajectory.checkpoint_updates(run)) \
-        if sampler == TRAJECTORY_TEMPERING else 1
+    replicas = 1
+    if sampler == TRAJECTORY_TEMPERING:  # the start, the checkpoints up to the one sampled, the bridges
+        updates = trajectory.checkpoint_updates(run)
+        last = checkpoint if checkpoint is not None else updates[-1]
+        replicas = most_trajectory_replicas(sum(u <= last for u in updates))
     check_chains_memory(model, n, "--n", device, max_memory, replicas)
     generator = torch.Generator(device=device).manual_seed(seed)
     checkpoints = _checkpoints(run, model, checkpoint, device) if sampler == TRAJECTORY_TEMPERING else None

@@ -40,7 +40,17 @@ from boltzkit.models.base import Chains
 from boltzkit.models.capabilities import AnnealingPath, require
 from boltzkit.sampling.gibbs import run_chains
 
-__all__ = ["ParallelTempering", "adaptive_ladder", "parallel_tempering_samples"]
+__all__ = ["ParallelTempering", "adaptive_ladder", "parallel_tempering_samples", "MAX_BRIDGES",
+           "most_trajectory_replicas"]
+
+#: Models interpolated between checkpoints too far apart, at most, in trajectory tempering.
+MAX_BRIDGES = 64
+
+
+def most_trajectory_replicas(n_checkpoints: int) -> int:
+    """The most replicas :meth:`ParallelTempering.trajectory` can hold over ``n_checkpoints``
+    checkpoints: the start, every checkpoint and every bridge (what a memory check counts)."""
+    return 1 + n_checkpoints + MAX_BRIDGES
 
 
 def _swap_log_ratio(lower: Any, upper: Any, x_low: Tensor, x_up: Tensor) -> Tensor:
@@ -104,7 +114,7 @@ class ParallelTempering:
     @classmethod
     @torch.no_grad()
     def trajectory(cls, models: list, n_chains: int, generator: torch.Generator | None = None,
-                   target: float = 0.3, anneal_steps: int = 10, max_bridges: int = 64) -> "ParallelTempering":
+                   target: float = 0.3, anneal_steps: int = 10, max_bridges: int = MAX_BRIDGES) -> "ParallelTempering":
         """Parallel trajectory tempering (docs/methods.md 6.4): ``models`` are a model sampled
         exactly by one step of its sampler (the data's independent-site model) followed by a run's
         checkpoints in training order, the last the target.

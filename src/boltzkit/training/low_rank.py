@@ -460,7 +460,8 @@ def _converted(model: Any, mesh: Mesh, ws: Tensor, eta: Tensor, theta: Tensor, s
     exact = low.to(dtype=torch.float64)
     shift = float(_spin_free_energy(spins[:1], ws, eta, theta)[0]
                   - exact.free_energy(exact.from_spins(spins[:1].to(exact.device)))[0])
-    law = MeshMixture(model.visible, mesh.directions, mesh.fields, _mesh_log_weights(mesh, ws, eta, theta))
+    law = MeshMixture(model.visible, mesh.directions, mesh.fields, _mesh_log_weights(mesh, ws, eta, theta),
+                      dtype=model.dtype)
     return low, law, mesh_log_partition(mesh, ws, eta, theta) + shift
 
 

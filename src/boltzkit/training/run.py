@@ -371,7 +371,7 @@ def _likelihood_run(model, data: TrainingData, config: TrainingConfig, out, run_
     with warnings.catch_warnings():
         if resume:  # the run's checkpoint schedule was noted (--checkpoints > --updates) when it started
             warnings.filterwarnings("ignore", message="--checkpoints", category=UserWarning)
-        if resume:
+        if resume and config.sampler == "ptt":  # the law is what replica 0 of ptt runs
             start = trajectory.read_tempering_start(out, model)
         trainer = Trainer(model, data.x, config, data.w, out, run_config, data_statistics=target,
                           start=start)

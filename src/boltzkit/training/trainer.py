@@ -96,8 +96,9 @@ class Trainer:
     start : optional
         A law sampled exactly near the starting model (the low-rank mesh law of ``--pretrain
         low-rank``, :class:`~boltzkit.models.mesh_mixture.MeshMixture`): PCD's persistent chains are
-        first drawn from it, and it is the first replica of ``--sampler ptt`` in place of the data's
-        independent-site model. Stored in the run file (:func:`~boltzkit.io.trajectory.create`).
+        first drawn from it (``--sampler gibbs``), and it is the first replica of ``--sampler ptt``
+        in place of the data's independent-site model. Stored in the run file
+        (:func:`~boltzkit.io.trajectory.create`).
     """
 
     def __init__(self, model: EnergyModel, data: Tensor, config: TrainingConfig,
@@ -202,7 +203,7 @@ class Trainer:
             config = dict(self.run_config, model=self.model.config(), training=self.config.to_dict())
             trajectory.create(self.out, config, data_sample, labels, image_shape,
                               tempering_start=self.exact_start)
-        if self.exact_start is not None and self.config.method == "pcd":  # the first persistent chains
+        if self.exact_start is not None and self.config.method == "pcd" and self.tempered is None:  # the first persistent chains
             self.chains = Chains(self.exact_start.init_chains(self.n_local_chains, self.rng).visible)
         if self.track_part is not None:  # log Z of the starting model, by temperature AIS
             n = len(range(self.config.track_log_z)[self.track_part])
