@@ -238,3 +238,28 @@ def test_trajectory_replicas_start_in_independent_orders():
     ones = [c.visible.sum(1) == 6 for c in pt.chains[-2:]]
     assert 0.2 < float(ones[1].double().mean()) < 0.8
     assert float((ones[0] == ones[1]).double().mean()) < 0.8
+
+
+def tilted_rbm(t: float) -> RBM:
+    """The two-mode RBM with the all-1 mode's weight multiplied by exp(6 t) (its visible bias
+    shifted by t): the modes change weight, not place, along a trajectory of t."""
+    model = two_mode_rbm()
+    return RBM(model.weights, model.visible_bias + t, model.hidden_bias)
+
+
+def test_trajectory_replicas_are_checked_at_equilibrium():
+    """Along 30 checkpoints whose all-1 mode grows from exp(-6) to exp(9) times the all-0 one,
+    chains annealed from the uniform start keep their share of each mode, so the walk alone keeps
+    checkpoints 1 and 30 only, whose exchanges are accepted 0.19 of the time at equilibrium
+    (measured). Checked at equilibrium, checkpoints join until every pair of checkpoints reaches
+    the target (0.3; 0.05 below it allowed for the noise of 200 steps). (The first pair, the
+    uniform start and checkpoint 1, cannot take a model between them; the exactness of the
+    sampler is the other tests'.)"""
+    uniform = RBM(torch.zeros(6, 0, dtype=torch.float64), torch.zeros(6, dtype=torch.float64),
+                  torch.zeros(0, dtype=torch.float64))
+    checkpoints = [tilted_rbm(t) for t in torch.linspace(-1.0, 1.5, 30, dtype=torch.float64).tolist()]
+    pt = ParallelTempering.trajectory([uniform, *checkpoints], 5000, torch.Generator().manual_seed(0))
+    assert len(pt.kept) > 3 and pt.kept[1] == 1.0
+    pt.reset_counts()
+    pt.step(200)
+    assert float(pt.acceptance[1:].min()) > 0.25, (pt.kept, pt.acceptance)

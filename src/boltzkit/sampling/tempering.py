@@ -114,7 +114,8 @@ class ParallelTempering:
     @classmethod
     @torch.no_grad()
     def trajectory(cls, models: list, n_chains: int, generator: torch.Generator | None = None,
-                   target: float = 0.3, anneal_steps: int = 10, max_bridges: int = MAX_BRIDGES) -> "ParallelTempering":
+                   target: float = 0.3, anneal_steps: int = 10, max_bridges: int = MAX_BRIDGES,
+                   pilot_steps: int = 50) -> "ParallelTempering":
         """Parallel trajectory tempering (docs/methods.md 6.4): ``models`` are a model sampled
         exactly by one step of its sampler (the data's independent-site model) followed by a run's
         checkpoints in training order, the last the target.
@@ -124,7 +125,12 @@ class ParallelTempering:
         the last kept model and the next, measured on those chains, would fall below ``target``;
         when two neighbouring checkpoints are already too far apart, models whose parameters lie
         between theirs (linear interpolation, midpoints by bisection, ``max_bridges`` at most) are
-        walked through and kept as needed. The last is always kept. ``kept`` holds the position of
+        walked through and kept as needed. The last is always kept. The annealed chains keep the
+        share of each mode they started with, so this walk can be far too optimistic when the
+        models' modes change weight (a run's first updates): the choice is then checked at
+        equilibrium (:func:`_refine`): ``pilot_steps`` steps of tempering, and wherever a pair's
+        acceptance is below ``target`` the checkpoint halfway between them (or a bridge, for
+        neighbouring ones) joins the replicas, until none is or none can be inserted. ``kept`` holds the position of
         each replica on the trajectory (a checkpoint's index in ``models``, fractional for a bridge);
         the replicas' chains start where the annealing left them, each replica's rows in its own
         random order: exchanges pair the same chain index of neighbouring replicas, and a chain
@@ -134,13 +140,15 @@ class ParallelTempering:
         2000 steps)."""
         number(target, "--target-acceptance", 0.0, 1.0, low_open=True, high_open=True)
         integer(anneal_steps, "--anneal-steps", 1)
+        integer(pilot_steps, "pilot steps", 1)
         if len(models) < 2:
             raise InvalidValue("trajectory tempering needs a start model and at least one checkpoint")
         last = models[-1]
         models = [m.to(last.device, last.dtype) for m in models]
         kept = _walk(models, n_chains, generator, target, anneal_steps, max_bridges)
-        chains = [Chains(c.visible[_permutation(n_chains, generator, c.visible.device)]) for _, _, c in kept]
-        pt = cls([m for _, m, _ in kept], n_chains, generator, chains)
+        kept = [(p, m, Chains(c.visible[_permutation(n_chains, generator, c.visible.device)])) for p, m, c in kept]
+        kept = _refine(cls, models, kept, n_chains, generator, target, pilot_steps, max_bridges)
+        pt = cls([m for _, m, _ in kept], n_chains, generator, [c for _, _, c in kept])
         pt.kept = [position for position, _, _ in kept]
         return pt
 
@@ -203,10 +211,15 @@ def _walk(models: list, n_chains: int, generator: torch.Generator | None, target
     previous = kept[0]
     queue = [(float(t), models[t]) for t in range(1, len(models))]
     bridges = 0
+    # the acceptance is measured between the kept model's chains and the candidate's in another
+    # order: chain i of both descends from the same start, and the pair of near-copies would
+    # exchange whatever the distance between the models (HGD run of docs/methods.md 6.5: pairs
+    # measured above 0.3 exchanged 0.002-0.03 of the time at equilibrium)
+    order = _permutation(n_chains, generator, first.visible.device)
     while queue:
         position, model = queue[0]
         chains = run_chains(model, Chains(previous[2].visible), anneal_steps, generator)
-        ratio = _swap_log_ratio(kept[-1][1], model, kept[-1][2].visible, chains.visible)
+        ratio = _swap_log_ratio(kept[-1][1], model, kept[-1][2].visible, chains.visible[order])
         if float(torch.exp(ratio.clamp(max=0.0)).mean()) >= target:
             previous = (position, model, Chains(chains.visible.clone()))
             queue.pop(0)
@@ -222,6 +235,36 @@ def _walk(models: list, n_chains: int, generator: torch.Generator | None, target
     if previous is not kept[-1]:
         kept.append(previous)
     return kept
+
+
+def _refine(cls: type, models: list, kept: list, n_chains: int, generator: torch.Generator | None,
+            target: float, pilot_steps: int, max_bridges: int) -> list[tuple[float, Any, Chains]]:
+    """The walk's replicas checked at equilibrium: rounds of ``pilot_steps`` steps of tempering on
+    the kept (position, model, chains); below ``target`` a pair gets the checkpoint halfway between
+    its positions, or a bridge between neighbouring checkpoints (at most ``max_bridges`` in all),
+    its chains a copy of the lower replica's. Stops when every pair reaches ``target`` or no pair
+    that misses it can take another model; the chains continue from the last round."""
+    while True:
+        pt = cls([m for _, m, _ in kept], n_chains, generator, [c for _, _, c in kept])
+        pt.step(pilot_steps)
+        kept = [(p, m, c) for (p, m, _), c in zip(kept, pt.chains)]
+        bridges = sum(p != int(p) for p, _, _ in kept)
+        inserted = False
+        for k in reversed(range(len(kept) - 1)):
+            if float(pt.acceptance[k]) >= target:
+                continue
+            (a, lower, chains), (b, upper, _) = kept[k], kept[k + 1]
+            if a == int(a) and b == int(b) and b - a >= 2:
+                middle = (int(a) + int(b)) // 2
+                kept.insert(k + 1, (float(middle), models[middle], Chains(chains.visible.clone())))
+            elif bridges < max_bridges and _same_shapes(lower, upper):
+                kept.insert(k + 1, (0.5 * (a + b), _between(lower, upper, 0.5), Chains(chains.visible.clone())))
+                bridges += 1
+            else:
+                continue
+            inserted = True
+        if not inserted:
+            return kept
 
 
 def _same_shapes(a: Any, b: Any) -> bool:
