@@ -46,7 +46,7 @@ from boltzkit.models.base import Chains
 __all__ = ["HiddenLayer", "LayeredEnergy", "BernoulliForm", "LogPartitionExact", "ExactEnumeration",
            "ExactModelAverage", "ContinuousEnergy", "AnnealingPath",
            "FastAnnealing", "MultiStepSampler", "SamplerVariants", "CenteredGradient", "Constrained", "Penalised",
-           "MomentMatching", "ProfileStart", "PseudoLikelihood", "PseudoLikelihoodProblem",
+           "MomentMatching", "ProfileStart", "PackedGradient", "PseudoLikelihood", "PseudoLikelihoodProblem",
            "SingleFlipEnergies", "PairwiseParameters", "ZeroSumGauge", "LowRankStart", "require"]
 
 
@@ -258,6 +258,16 @@ class PseudoLikelihoodProblem(NamedTuple):
     mask: Tensor
     objective: Callable[[Tensor, Tensor], Tensor]
     build: Callable[[Tensor, Tensor], Any]
+
+
+@runtime_checkable
+class PackedGradient(Protocol):
+    """A pseudo-likelihood objective (:attr:`PseudoLikelihoodProblem.objective`) that writes its
+    gradient straight into the solver's packed vector (the fields, then J_ij for i < j), without a
+    gradient of the whole (L q)^2 coupling matrix (docs/methods.md section 9.3)."""
+
+    def evaluate_packed(self, fields: Tensor, couplings_flat: Tensor, out: Tensor) -> float:
+        """The objective at (fields, couplings), its gradient written into ``out``."""
 
 
 @runtime_checkable

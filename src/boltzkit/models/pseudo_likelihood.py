@@ -16,7 +16,7 @@ and their N flips. For Potts models the conditionals of every site and state com
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -74,25 +74,30 @@ def symmetric(raw: Tensor, mask: Tensor) -> Tensor:
 CHUNK_BYTES = 2 << 20
 
 
-class _Chunk(NamedTuple):
-    rows: Tensor        # (b, L) int64: row (j, s_j) of the flattened couplings for each site j
-    weights: Tensor     # (b, 1)
-    scatter: Tensor     # sparse CSR (L q, b): the transposed one-hot matrix of the chunk
-
-
-def _transposed_one_hot(rows: Tensor, n: int, ones: Tensor) -> Tensor:
-    """The (n, b) matrix O^T with O[m, rows[m, j]] = 1, as CSR (int32 indices): A += O^T R adds each
-    row of R to the L rows of A its sequence selects, a scatter with no (b L, n) intermediate."""
+def _transposed_one_hot(codes: Tensor, rows: Tensor, n: int, ones: Tensor) -> Tensor:
+    """The (n, b) matrix O^T of one chunk, O[m, rows[m, j]] = 1 (``rows`` (b, L): row (j, s_j) of
+    the flattened couplings for each site, ``codes`` (b, L) the states s_j), as CSR with int32
+    indices, built when the chunk's gradient is needed (a stable sort of each site's b codes: a few %
+    of the chunk's cost; kept for every chunk it would be 8 bytes a code). A += O^T R adds each row
+    of R to the L rows of A its sequence selects, a scatter with no (b L, n) intermediate. The
+    columns of row (j, a) are the sequences with s_j = a in increasing order."""
     b, length = rows.shape
-    flat = rows.reshape(-1)
-    order = torch.argsort(flat, stable=True)
-    crow = torch.zeros(n + 1, dtype=torch.int64, device=rows.device)
-    crow[1:] = torch.bincount(flat, minlength=n).cumsum(0)
-    sequence = torch.div(order, length, rounding_mode="floor")
+    crow = torch.zeros(n + 1, dtype=torch.int32, device=rows.device)
+    crow[1:] = torch.bincount(rows.reshape(-1), minlength=n).cumsum(0)
+    sequence = torch.argsort(codes.T, dim=1, stable=True)                      # (L, b)
+    return _csr(crow, sequence.int().reshape(-1), ones[:b * length], (n, b))
+
+
+def _csr(crow: Tensor, column: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
+    """A CSR matrix from its arrays (not checked: they are built here)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(crow.int(), sequence.int(), ones[:b * length], (n, b),
-                                       check_invariants=False)
+        return torch.sparse_csr_tensor(crow, column, values, shape, check_invariants=False)
+
+
+def _compact(codes: Tensor, q: int) -> Tensor:
+    """The codes in the smallest integer type that holds 0..q-1 (1 byte a code for q <= 256)."""
+    return codes.to(torch.uint8 if q <= 256 else torch.int16 if q <= 2**15 else torch.int32)
 
 
 class PottsObjective:
@@ -101,24 +106,26 @@ class PottsObjective:
     (L q, L q) (zero diagonal blocks); ``weights`` sum to 1.
 
     The sum over sequences is taken over chunks of ``chunk_rows`` sequences (default: local fields
-    of :data:`CHUNK_BYTES`), so memory does not grow with M. Per chunk, the local fields
-    h_i(a) + sum_j J_ij(a, s_j) of every site are one ``embedding_bag`` (J_flat is symmetric, so row
-    (j, s_j) holds J_ij(a, s_j) in column (i, a)), then a log-softmax over the states, whose
-    exponential becomes the residual in place. The gradient is written by hand: with
+    of :data:`CHUNK_BYTES`), so memory does not grow with M: the codes are kept in one byte each,
+    and a chunk's rows, one-hot matrix and fields are built when it is evaluated. Per chunk, the
+    local fields h_i(a) + sum_j J_ij(a, s_j) of every site are one ``embedding_bag`` (J_flat is
+    symmetric, so row (j, s_j) holds J_ij(a, s_j) in column (i, a)), then a log-softmax over the
+    states, whose exponential becomes the residual in place. The gradient is written by hand: with
     R = w (P - onehot(s)), dF/dh = sum_m R_m and dF/dJ_flat = O^T R (O the one-hot matrix of the
-    sequences, a sparse product), accumulated over the chunks in buffers kept between calls. Called with inputs that require gradients, the value
-    carries them (a custom autograd function; the gradients handed back are those buffers,
-    overwritten by the next evaluation); otherwise only the value is computed.
+    sequences, a sparse product), accumulated over the chunks in buffers kept between calls. Called
+    with inputs that require gradients, the value carries them (a custom autograd function; the
+    gradients handed back are those buffers, overwritten by the next evaluation); otherwise only
+    the value is computed. :meth:`evaluate_packed` writes the gradient of the free parameters
+    instead (G + G^T on the couplings J_ij, i < j: what the solver keeps), with no (L q)^2 buffer.
     """
 
     def __init__(self, codes: Tensor, weights: Tensor, q: int, chunk_rows: int | None = None):
         m, self.length = codes.shape
         self.q, n = q, self.length * q
-        rows = codes.long() + torch.arange(self.length, device=codes.device) * q
-        step = chunk_rows or max(1, CHUNK_BYTES // (n * weights.element_size()))
-        ones = torch.ones(min(step, m) * self.length, dtype=weights.dtype, device=weights.device)
-        self.chunks = [_Chunk(rows[s:s + step], weights[s:s + step, None],
-                              _transposed_one_hot(rows[s:s + step], n, ones)) for s in range(0, m, step)]
+        self.codes, self.weights = _compact(codes, q), weights
+        self.offsets = torch.arange(self.length, device=codes.device) * q     # row of (j, 0)
+        self.step = chunk_rows or max(1, CHUNK_BYTES // (n * weights.element_size()))
+        self.ones = torch.ones(min(self.step, m) * self.length, dtype=weights.dtype, device=weights.device)
         self.gradients: tuple[Tensor, Tensor] | None = None
 
     def __call__(self, fields: Tensor, couplings_flat: Tensor) -> Tensor:
@@ -130,12 +137,33 @@ class PottsObjective:
     def evaluate(self, fields: Tensor, couplings_flat: Tensor, gradient: bool) -> float:
         """The objective (a float64 sum over the chunks); with ``gradient``, its gradients in
         :attr:`gradients` (fields (L, q), couplings (L q, L q))."""
-        if gradient:
-            self._zeroed_gradients(fields, couplings_flat)
-        value = 0.0
-        for chunk in self.chunks:
-            value += self._chunk(chunk, fields, couplings_flat, gradient)
-        return value
+        if not gradient:
+            return self._sum(fields, couplings_flat, None)
+        self._zeroed_gradients(fields, couplings_flat)
+        return self._sum(fields, couplings_flat, self._add_full)
+
+    def evaluate_packed(self, fields: Tensor, couplings_flat: Tensor, out: Tensor) -> float:
+        """The objective, its gradient written into ``out`` in the solver's layout
+        (:meth:`packed_segments`): dF/dh, then dF/dJ_ij(a, b) for i < j of the symmetric couplings
+        (G + G^T, G the gradient with respect to ``couplings_flat``). With no (L q)^2 gradient
+        buffer: per chunk and site, two sparse products write the site's block (about twice the
+        scatter of one product into the full matrix, docs/methods.md 9.3)."""
+        out.zero_()
+        n = self.length * self.q
+        segments = self.packed_segments(out)
+        def add(codes: Tensor, rows: Tensor, residual: Tensor) -> None:
+            self._add_packed(codes, rows, residual, out[:n], segments)
+
+        return self._sum(fields, couplings_flat, add)
+
+    def packed_segments(self, vector: Tensor) -> list[Tensor]:
+        """Views of a vector of the free parameters (the fields (L q), then the couplings of each
+        site i with the sites j > i, row by row: plmc's L(L-1)/2 q^2): the (q, (L-1-i) q) block
+        J_i,>i of each site i < L - 1."""
+        length, q = self.length, self.q
+        n = length * q
+        sizes = [q * (n - (i + 1) * q) for i in range(length - 1)]
+        return [part.view(q, -1) for part in torch.split(vector[n:n + sum(sizes)], sizes)]
 
     def _zeroed_gradients(self, fields: Tensor, couplings_flat: Tensor) -> None:
         if self.gradients is None or self.gradients[1].dtype != couplings_flat.dtype:
@@ -144,22 +172,56 @@ class PottsObjective:
             for g in self.gradients:
                 g.zero_()
 
-    def _chunk(self, chunk: _Chunk, fields: Tensor, couplings_flat: Tensor, gradient: bool) -> float:
-        b, length, q = len(chunk.rows), self.length, self.q
-        local = F.embedding_bag(chunk.rows, couplings_flat, mode="sum")           # (b, L q)
+    def _sum(self, fields: Tensor, couplings_flat: Tensor,
+             add: Callable[[Tensor, Tensor, Tensor], None] | None) -> float:
+        """The objective over the chunks; each chunk's residual handed to ``add`` (the gradient)."""
+        value = 0.0
+        for start in range(0, len(self.codes), self.step):
+            chunk = slice(start, start + self.step)
+            value += self._chunk(self.codes[chunk], self.weights[chunk, None], fields, couplings_flat, add)
+        return value
+
+    def _chunk(self, codes: Tensor, weights: Tensor, fields: Tensor, couplings_flat: Tensor,
+               add: Callable[[Tensor, Tensor, Tensor], None] | None) -> float:
+        (b, length), q = codes.shape, self.q
+        states = codes.long()
+        rows = states + self.offsets                                              # (b, L)
+        local = F.embedding_bag(rows, couplings_flat, mode="sum")                 # (b, L q)
         local += fields.reshape(1, -1)
         log_p = torch.log_softmax(local.view(b, length, q), -1)
-        codes = (chunk.rows - torch.arange(length, device=local.device) * q).unsqueeze(-1)
-        observed = log_p.gather(-1, codes)                                         # (b, L, 1)
-        value = -float(chunk.weights.reshape(-1).double() @ observed.sum((1, 2)).double())
-        if gradient:
+        states = states.unsqueeze(-1)
+        observed = log_p.gather(-1, states)                                        # (b, L, 1)
+        value = -float(weights.reshape(-1).double() @ observed.sum((1, 2)).double())
+        if add is not None:
             residual = log_p.exp_()                                                # P
-            residual.scatter_add_(-1, codes, torch.full_like(observed, -1.0))      # P - onehot
-            residual = residual.view(b, length * q).mul_(chunk.weights)            # R
-            grad_fields, grad_couplings = self.gradients
-            grad_fields.add_(residual.sum(0).view(length, q))
-            grad_couplings.addmm_(chunk.scatter, residual)
+            residual.scatter_add_(-1, states, torch.full_like(observed, -1.0))     # P - onehot
+            add(codes, rows, residual.view(b, length * q).mul_(weights))           # R
         return value
+
+    def _add_full(self, codes: Tensor, rows: Tensor, residual: Tensor) -> None:
+        """dF/dh += sum_m R_m, dF/dJ_flat += O^T R into :attr:`gradients`."""
+        grad_fields, grad_couplings = self.gradients
+        grad_fields.add_(residual.sum(0).view(self.length, self.q))
+        grad_couplings.addmm_(_transposed_one_hot(codes, rows, self.length * self.q, self.ones), residual)
+
+    def _add_packed(self, codes: Tensor, rows: Tensor, residual: Tensor, grad_fields: Tensor,
+                    segments: list[Tensor]) -> None:
+        """The chunk's share of G + G^T on each site's block: with O_i the chunk's one-hot matrix
+        of site i, block i gets O_i^T R_>i (rows (i, s_i)) + (O_>i^T R_i)^T (the sequences' states
+        at the later sites), two products with row slices of one CSR matrix O^T."""
+        q, n = self.q, self.length * self.q
+        grad_fields.add_(residual.sum(0))
+        scatter = _transposed_one_hot(codes, rows, n, self.ones)
+        crow, column, ones = scatter.crow_indices(), scatter.col_indices(), scatter.values()
+        bounds = crow[::q].tolist()                                  # the entries of each site's rows
+        b = len(codes)
+        by_site = residual.view(b, self.length, q)
+        for i, segment in enumerate(segments):
+            split, (first, last) = (i + 1) * q, bounds[i:i + 2]
+            own = _csr(crow[i * q:split + 1] - first, column[first:last], ones[first:last], (q, b))
+            segment.addmm_(own, residual[:, split:])
+            later = _csr(crow[split:] - last, column[last:], ones[last:], (n - split, b))
+            segment.add_((later @ by_site[:, i]).T)
 
 
 class _PottsPseudoLikelihood(torch.autograd.Function):

@@ -20,8 +20,9 @@ L site problems, i.e. every pair twice, which is 2 lambda here. With the default
 Potts conditionals (:class:`~boltzkit.models.pseudo_likelihood.PottsObjective`): over chunks of
 sequences, the local fields of every site and state, h_i(a) + sum_{j != i} J_ij(a, s_j), are one
 ``embedding_bag`` (a sum of the rows of the flattened coupling matrix selected by each sequence),
-and the gradient is written by hand into buffers kept between evaluations, so the working memory
-does not grow with the number of sequences. Ising models use the generic ±1 pseudo-likelihood of
+and the gradient is written by hand, directly in the solver's layout (the free couplings J_ij,
+i < j: no (L q)^2 gradient matrix), so the working memory does not grow with the number of
+sequences (the codes are kept in one byte each). Ising models use the generic ±1 pseudo-likelihood of
 :mod:`boltzkit.models.pseudo_likelihood` (the one the hybrid EBM trains with),
 log p(s_i | s_-i) = -softplus(-ΔE_i) with the single-flip energy changes
 ΔE_i = 2 s_i (h_i + sum_j J_ij s_j), shape (M, N). Duplicate configurations are merged first
@@ -31,9 +32,11 @@ Parameters: the solver sees one vector, the fields and the couplings J_ij for i 
 free entries of the symmetric matrix, plmc's layout: L(L-1)/2 q^2 for Potts), so every vector it
 keeps is half the full (L q)^2 matrix. Solvers (docs/methods.md 9.3): L-BFGS with a strong-Wolfe
 line search (default; the iteration and stopping rules of ``torch.optim.LBFGS``, written here with
-its vectors allocated once: 5 + 2 ``history_size`` of them, a history of 6 pairs as plmc's), or
-Adam. The returned Potts model is in the zero-sum gauge (:meth:`PottsModel.zero_sum_gauge`), which
-leaves the distribution unchanged; the Ising model has no gauge freedom besides a constant.
+its vectors allocated once: 4 + 2 ``history_size`` of them, a history of 6 pairs as plmc's; the
+line search's trial points x + t d are written straight into the coupling matrix the objective
+reads, never into a vector of their own), or Adam. The returned Potts model is in the zero-sum
+gauge (:meth:`PottsModel.zero_sum_gauge`), which leaves the distribution unchanged; the Ising model
+has no gauge freedom besides a constant.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from torch import Tensor
 
 from boltzkit.checks import integer, number
 from boltzkit.errors import InvalidValue
-from boltzkit.models.capabilities import PseudoLikelihood, PseudoLikelihoodProblem
+from boltzkit.models.capabilities import PackedGradient, PseudoLikelihood, PseudoLikelihoodProblem
 from boltzkit.models.pseudo_likelihood import merge_duplicates
 from boltzkit.models.registry import family
 from boltzkit import distributed
@@ -61,13 +64,28 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else torch.from_numpy(np.asarray(x))
 
 
+#: Rows of the data checked against the model's values at a time.
+_CHECK_ROWS = 4096
+
+
+def _value_dtype(model: Any) -> torch.dtype:
+    """The smallest type that holds the model's discrete values exactly (codes 0..q-1, ±1, 0/1: one
+    byte a value for q <= 127), the model's dtype for real values."""
+    space = model.visible
+    if space.real:
+        return model.dtype
+    return torch.int8 if space.n_states <= 127 else torch.int16 if space.n_states < 2**15 else torch.int32
+
+
 def _prepared(model: Any, data: Any, weights: Any) -> tuple[Tensor, Tensor]:
-    """Data checked against the model's visible values, duplicates merged; weights normalised."""
+    """Data checked against the model's visible values, duplicates merged, in the smallest type that
+    holds them (:func:`_value_dtype`; the merged rows are the same in any type); weights normalised."""
     x = _as_tensor(data)
     if x.ndim != 2 or x.shape[1] != model.n_visible:
         raise InvalidValue(f"data must have shape (M, {model.n_visible}), got {tuple(x.shape)}")
-    model.visible.check(x.double().cpu().numpy(), "data")
-    x = x.to(model.device, model.dtype)
+    for block in torch.split(x, _CHECK_ROWS):  # in blocks: no float64 copy of the whole data
+        model.visible.check(block.double().cpu().numpy(), "data")
+    x = x.to(model.device, _value_dtype(model))
     w = torch.ones(len(x), dtype=torch.float64) if weights is None else _as_tensor(weights).double()
     w = w.to(model.device)
     if w.shape != (len(x),) or bool((w < 0).any()) or float(w.sum()) <= 0:
@@ -167,11 +185,13 @@ def fit_plm(data: Tensor | np.ndarray, kind: Any, q: int | None = None,
     problem = model.pseudo_likelihood_problem(x[rows], w[rows])
     del x, w
     packed = _Packed(problem)
+    objective, build = problem.objective, problem.build
+    del problem  # its mask (a byte an entry of the coupling matrix) is in the packing's blocks
     theta = packed.initial()
-    evaluate = _penalised(problem, packed, lambda_h, lambda_J, ranks)
+    evaluate = _penalised(objective, packed, lambda_h, lambda_J, ranks)
     _minimise(evaluate, theta, solver, max_iter, tolerance, learning_rate, history_size, callback)
     fields, couplings = packed.unpack(theta)
-    return problem.build(fields.clone(), couplings)
+    return build(fields.clone(), couplings)
 
 
 def _check_settings(lambda_h: float, lambda_J: float, max_iter: int, tolerance: float,
@@ -184,28 +204,47 @@ def _check_settings(lambda_h: float, lambda_J: float, max_iter: int, tolerance: 
     integer(history_size, "history_size", 1)
 
 
+def _diagonal_blocks(mask: Tensor) -> list[tuple[int, int]]:
+    """The blocks [start, stop) of a coupling mask that is zero exactly on diagonal blocks (Potts:
+    the q states of a site; Ising: each spin alone), in order; a one-line error for any other mask."""
+    # mask.to(bool), not mask != 0: that widens a boolean mask to int64 (8 bytes an entry)
+    free, n, blocks, start = mask.to(torch.bool), mask.shape[0], [], 0
+    while start < n:
+        after = free[start, start:].nonzero()
+        stop = start + (int(after[0]) if len(after) else n - start)
+        rows = free[start:stop]
+        size = stop - start
+        if size == 0 or bool(rows[:, start:stop].any()) or int(rows.sum()) != size * (n - size):
+            raise InvalidValue("pseudo-likelihood: the coupling mask must be zero exactly on diagonal "
+                               "blocks (the self-couplings of each site)")
+        blocks.append((start, stop))
+        start = stop
+    return blocks
+
+
 class _Packed:
     """The free parameters of a pseudo-likelihood problem as one vector: the fields, then the
-    coupling entries of the strict upper triangle where the mask is non-zero. A symmetric matrix
-    with zero masked entries has exactly these degrees of freedom (N(N-1)/2 for Ising spins,
-    L(L-1)/2 q^2 for Potts sites, plmc's layout), so the solver's vectors (L-BFGS history, Adam
-    moments) are half those of the full matrix. :meth:`unpack` writes the symmetric matrix into
-    one buffer; :meth:`pack_gradient` folds a gradient with respect to the full matrix,
-    G + G^T on the free entries (each appears twice)."""
+    coupling entries of the strict upper triangle where the mask is non-zero, row by row. A
+    symmetric matrix with zero masked entries has exactly these degrees of freedom (N(N-1)/2 for
+    Ising spins, L(L-1)/2 q^2 for Potts sites, plmc's layout), so the solver's vectors (L-BFGS
+    history, Adam moments) are half those of the full matrix. The mask is zero on diagonal blocks
+    (a site's states), so the free entries of block [a, b)'s rows are the columns b.. of those rows:
+    one (b - a, n - b) segment of the vector per block, copied block by block with no index or
+    second matrix. :meth:`unpack` writes the symmetric matrix into one buffer; :meth:`pack_gradient`
+    folds a gradient with respect to the full matrix, G + G^T on the free entries (each appears
+    twice)."""
 
     def __init__(self, problem: PseudoLikelihoodProblem):
         self.fields_shape = problem.fields.shape
         self.n_fields = problem.fields.numel()
-        self.upper = torch.triu(problem.mask != 0, diagonal=1)
-        self.n_couplings = int(self.upper.sum())
-        # flat positions of the free entries, for a gather with no temporaries (masked_select
-        # builds a prefix sum of the whole matrix at every call); int32 halves them
-        index = self.upper.reshape(-1).nonzero().squeeze(1)
-        self.index = index.int() if self.upper.numel() < 2**31 else index
+        n = problem.couplings_shape[0]
+        self.blocks = _diagonal_blocks(problem.mask)
+        self.sizes = [(stop - start) * (n - stop) for start, stop in self.blocks]
+        self.n_couplings = sum(self.sizes)
         self.start = problem.fields.reshape(-1)
-        like = dict(dtype=problem.fields.dtype, device=problem.fields.device)
-        self.couplings = torch.zeros(problem.couplings_shape, **like)
-        self.spare = torch.empty(problem.couplings_shape, **like)  # the transposes
+        self.fields = torch.empty_like(problem.fields)
+        self.couplings = torch.zeros(problem.couplings_shape, dtype=problem.fields.dtype,
+                                     device=problem.fields.device)
 
     def initial(self) -> Tensor:
         theta = torch.zeros(self.n_fields + self.n_couplings, dtype=self.start.dtype,
@@ -213,40 +252,69 @@ class _Packed:
         theta[:self.n_fields] = self.start
         return theta
 
-    def unpack(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        """Views of the fields and the symmetric couplings (the buffer, rewritten by every call)."""
+    def _segments(self, vector: Tensor) -> list[tuple[int, int, Tensor]]:
+        """(start, stop, the (stop - start, n - stop) view of ``vector``'s couplings) of each block."""
+        n = self.couplings.shape[1]
+        parts = torch.split(vector[self.n_fields:], self.sizes)
+        return [(a, b, part.view(b - a, n - b)) for (a, b), part in zip(self.blocks, parts)]
+
+    def unpack(self, theta: Tensor, t: float = 0.0, d: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The fields and the symmetric couplings of theta + t d (``d`` None: of theta), in two
+        buffers rewritten by every call (the couplings' diagonal blocks stay zero); the point
+        itself is not stored."""
         with torch.no_grad():
-            self.spare.zero_().masked_scatter_(self.upper, theta[self.n_fields:])
-            self.couplings.copy_(self.spare.T).add_(self.spare)
-        return theta[:self.n_fields].view(self.fields_shape), self.couplings
+            fields = self.fields.view(-1)
+            steps = self._segments(d) if d is not None else None
+            for k, (a, b, segment) in enumerate(self._segments(theta)):
+                upper = self.couplings[a:b, b:]
+                if steps is None:
+                    upper.copy_(segment)
+                else:
+                    torch.add(segment, steps[k][2], alpha=t, out=upper)
+                self.couplings[b:, a:b] = upper.T
+            if d is None:
+                fields.copy_(theta[:self.n_fields])
+            else:
+                torch.add(theta[:self.n_fields], d[:self.n_fields], alpha=t, out=fields)
+        return self.fields, self.couplings
+
+    def couplings_norm2(self) -> float:
+        """sum_{i<j} ||J_ij||^2 of the last point: half the squared norm of the symmetric buffer
+        (each free entry appears twice), one float32 dot per block of rows summed in float64."""
+        total = 0.0
+        for a, b in self.blocks:
+            rows = self.couplings[a:b].reshape(-1)
+            total += float(rows.dot(rows))
+        return 0.5 * total
+
+    def add_couplings(self, out: Tensor, alpha: float) -> None:
+        """out's couplings += alpha * the free entries of the couplings buffer (the last point)."""
+        for a, b, segment in self._segments(out):
+            segment.add_(self.couplings[a:b, b:], alpha=alpha)
 
     def pack_gradient(self, grad_fields: Tensor, grad_couplings: Tensor, out: Tensor) -> None:
         out[:self.n_fields] = grad_fields.reshape(-1)
-        self.spare.copy_(grad_couplings.T).add_(grad_couplings)
-        torch.index_select(self.spare.view(-1), 0, self.index, out=out[self.n_fields:])
+        for a, b, segment in self._segments(out):
+            torch.add(grad_couplings[a:b, b:], grad_couplings[b:, a:b].T, out=segment)
 
 
-def _penalised(problem: PseudoLikelihoodProblem, packed: _Packed, lambda_h: float, lambda_J: float,
-               ranks: distributed.Ranks) -> Callable[[Tensor, Tensor], float]:
+def _penalised(objective: Callable[[Tensor, Tensor], Tensor], packed: _Packed, lambda_h: float,
+               lambda_J: float, ranks: distributed.Ranks) -> Callable[[Tensor, Tensor], float]:
     """``evaluate(theta, grad)``: the penalised objective at ``theta``, its gradient written into
     ``grad``. In a process group each rank's data term is its share and the penalty counts
     1/world on each: the values and gradients are summed over the ranks before the solver sees
     them, so every rank takes the same steps (docs/methods.md 6.7)."""
     n_fields = packed.n_fields
+    data_term = _data_term(objective, packed)
 
-    def evaluate(theta: Tensor, grad: Tensor) -> float:
-        fields, couplings = packed.unpack(theta)
-        fields, couplings = fields.detach().requires_grad_(True), couplings.detach().requires_grad_(True)
-        with torch.enable_grad():
-            value = problem.objective(fields, couplings)
-            grad_fields, grad_couplings = torch.autograd.grad(value, (fields, couplings))
-        packed.pack_gradient(grad_fields, grad_couplings, grad)
-        h, j = theta[:n_fields], theta[n_fields:]
-        # sum_{i<j} ||J_ij||^2 is the squared norm of the free coupling entries
-        penalty = lambda_h * float(h.dot(h)) + lambda_J * float(j.dot(j))
+    def evaluate(theta: Tensor, t: float, d: Tensor | None, grad: Tensor) -> float:
+        fields, couplings = packed.unpack(theta, t, d)  # the point theta + t d
+        value = data_term(fields, couplings, grad)
+        h = fields.reshape(-1)
+        penalty = lambda_h * float(h.dot(h)) + lambda_J * packed.couplings_norm2()
         grad[:n_fields].add_(h, alpha=2 * lambda_h / ranks.world)
-        grad[n_fields:].add_(j, alpha=2 * lambda_J / ranks.world)
-        value = float(value.detach()) + penalty / ranks.world
+        packed.add_couplings(grad, 2 * lambda_J / ranks.world)
+        value = value + penalty / ranks.world
         if ranks.parallel:  # the value in float64, the gradient in place
             total = torch.tensor([value], dtype=torch.float64, device=grad.device)
             distributed.sum_({"value": total}, ranks)
@@ -255,6 +323,31 @@ def _penalised(problem: PseudoLikelihoodProblem, packed: _Packed, lambda_h: floa
         return value
 
     return evaluate
+
+
+def _data_term(objective: Any, packed: _Packed) -> Callable[[Tensor, Tensor, Tensor], float]:
+    """``data_term(fields, couplings, grad)``: the objective at the unpacked point (rounded to its
+    dtype), its gradient with respect to the free parameters written into ``grad``. An objective with
+    the :class:`PackedGradient` capability (the Potts one) writes that gradient itself, in
+    this layout (fields, then J_ij for i < j row by row), with no (L q)^2 gradient matrix; any
+    other is differentiated with respect to the symmetric matrix and the gradient folded
+    (:meth:`_Packed.pack_gradient`)."""
+    if isinstance(objective, PackedGradient):
+        def data_term(fields: Tensor, couplings: Tensor, grad: Tensor) -> float:
+            value = objective.evaluate_packed(fields, couplings, grad)
+            return float(torch.tensor(value, dtype=grad.dtype))
+
+        return data_term
+
+    def autograd_term(fields: Tensor, couplings: Tensor, grad: Tensor) -> float:
+        fields, couplings = fields.detach().requires_grad_(True), couplings.detach().requires_grad_(True)
+        with torch.enable_grad():
+            value = objective(fields, couplings)
+            grad_fields, grad_couplings = torch.autograd.grad(value, (fields, couplings))
+        packed.pack_gradient(grad_fields, grad_couplings, grad)
+        return float(value.detach())
+
+    return autograd_term
 
 
 def _rows_of(m: int, ranks: distributed.Ranks) -> slice:
@@ -268,7 +361,7 @@ def _rows_of(m: int, ranks: distributed.Ranks) -> slice:
     return slice(int(bounds[ranks.rank]), int(bounds[ranks.rank + 1]))
 
 
-def _minimise(evaluate: Callable[[Tensor, Tensor], float], theta: Tensor, solver: str, max_iter: int,
+def _minimise(evaluate: Callable[..., float], theta: Tensor, solver: str, max_iter: int,
               tolerance: float, learning_rate: float, history_size: int,
               callback: Callable[[int, float], None] | None) -> None:
     """Minimise ``evaluate`` over the vector ``theta``, in place: L-BFGS with a strong-Wolfe line
@@ -280,7 +373,7 @@ def _minimise(evaluate: Callable[[Tensor, Tensor], float], theta: Tensor, solver
     optimizer = torch.optim.Adam([theta], lr=learning_rate)
     theta.grad = torch.zeros_like(theta)
     for _ in range(max_iter):
-        counted(theta, theta.grad)
+        counted(theta, 0.0, None, theta.grad)
         optimizer.step()
     theta.grad = None
 
@@ -288,12 +381,11 @@ def _minimise(evaluate: Callable[[Tensor, Tensor], float], theta: Tensor, solver
 class _Counted:
     """The objective with its evaluations counted and reported to the callback."""
 
-    def __init__(self, evaluate: Callable[[Tensor, Tensor], float],
-                 callback: Callable[[int, float], None] | None):
+    def __init__(self, evaluate: Callable[..., float], callback: Callable[[int, float], None] | None):
         self.evaluate, self.callback, self.count = evaluate, callback, 0
 
-    def __call__(self, theta: Tensor, grad: Tensor) -> float:
-        value = self.evaluate(theta, grad)
+    def __call__(self, x: Tensor, t: float, d: Tensor | None, grad: Tensor) -> float:
+        value = self.evaluate(x, t, d, grad)
         self.count += 1
         if self.callback is not None:
             self.callback(self.count, value)
@@ -342,23 +434,23 @@ def _lbfgs(f: _Counted, x: Tensor, max_iter: int, max_eval: int, history_size: i
            tolerance_grad: float, tolerance_change: float) -> None:
     """Minimise ``f`` from ``x``, in place: L-BFGS with the strong-Wolfe line search of
     :class:`_LineSearch`, the iteration and stopping rules of ``torch.optim.LBFGS`` (lr 1, first
-    step min(1, 1/|g|_1)), with every vector allocated once: x, the start of the line search,
-    the direction, two gradients and the history — 5 + 2 ``history_size`` vectors of the free
-    parameters, no allocation per iteration."""
-    g = torch.empty_like(x)
-    loss = f(x, g)
+    step min(1, 1/|g|_1)), with every vector allocated once: x, the direction, two gradients and
+    the history — 4 + 2 ``history_size`` vectors of the free parameters, no allocation per
+    iteration. ``f(x, t, d, grad)`` evaluates at x + t d (``d`` None: at x), so the line search's
+    trial points need no vector of their own (the objective writes them where it needs them)."""
+    # every vector before the first evaluation: the objective's temporaries come after them
+    g, d, g_new = (torch.empty_like(x) for _ in range(3))
+    history = _History(history_size, x)
+    loss = f(x, 0.0, None, g)
     if float(g.abs().max()) <= tolerance_grad:
         return
-    history = _History(history_size, x)
-    d, start, g_new = torch.empty_like(x), torch.empty_like(x), torch.empty_like(x)
     for iteration in range(1, max_iter + 1):
         history.direction(g, d)
         t = min(1.0, 1.0 / float(g.abs().sum())) if iteration == 1 else 1.0
         gtd = float(g.dot(d))
         if gtd > -tolerance_change:  # not a descent direction any more
             break
-        start.copy_(x)
-        search = _LineSearch(f, x, start, d, loss, gtd, g, g_new, tolerance_change)
+        search = _LineSearch(f, x, d, loss, gtd, g, g_new, tolerance_change)
         new_loss, t, gtd_new = search.run(t, max_eval - f.count)
         history.push(t, d, g_new, g, t * (gtd_new - gtd))
         g, g_new = g_new, g
@@ -397,28 +489,29 @@ class _LineSearch:
 
     c1, c2 = 1e-4, 0.9
 
-    def __init__(self, f: _Counted, x: Tensor, start: Tensor, d: Tensor, loss: float, gtd: float,
-                 g: Tensor, g_new: Tensor, tolerance_change: float):
-        self.f, self.x, self.start, self.d, self.g, self.g_new = f, x, start, d, g, g_new
+    def __init__(self, f: _Counted, x: Tensor, d: Tensor, loss: float, gtd: float, g: Tensor,
+                 g_new: Tensor, tolerance_change: float):
+        self.f, self.x, self.d, self.g, self.g_new = f, x, d, g, g_new
         self.loss, self.gtd, self.tolerance_change = loss, gtd, tolerance_change
         self.d_norm = float(d.abs().max())
         self.last: float | None = None
 
     def run(self, t: float, max_ls: int) -> tuple[float, float, float]:
-        """(f, t, g.d) at the accepted step; ``x`` and ``g_new`` then hold that point and its gradient."""
+        """(f, t, g.d) at the accepted step; ``x`` and ``g_new`` then hold that point and its gradient
+        (the trials are evaluated at x + t d without being stored: ``x`` moves once, here)."""
         bracket, done, count = self._bracket(t, max_ls)
         t, value, gtd = self._zoom(bracket, done, count, max_ls)
         if t != self.last:
             if t == 0.0:
-                self.x.copy_(self.start)
                 self.g_new.copy_(self.g)
             else:
                 value, gtd = self._at(t)
+        if t != 0.0:
+            self.x.add_(self.d, alpha=t)
         return value, t, gtd
 
     def _at(self, t: float) -> tuple[float, float]:
-        torch.add(self.start, self.d, alpha=t, out=self.x)
-        value = self.f(self.x, self.g_new)
+        value = self.f(self.x, t, self.d, self.g_new)
         self.last = t
         return value, float(self.g_new.dot(self.d))
 
