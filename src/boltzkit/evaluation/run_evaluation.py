@@ -169,14 +169,12 @@ def _ptt_log_z(run, checkpoint: int, model, settings: LikelihoodSettings, baseli
     the run's tempering start (the low-rank law of ``--pretrain low-rank``) or else the data's
     independent-site model (either with an exact log Z): ``--ais-chains`` chains, ``--ais-steps``
     sweeps after a quarter as many of burn-in (:func:`boltzkit.sampling.trajectory_ais.ptt_log_partition`)."""
-    start = trajectory.read_tempering_start(run, model)
-    baseline = baseline if start is None else start
-    if baseline is None:
+    models = trajectory.tempering_models(run, model, baseline, checkpoint)
+    if models[0] is None:
         raise LogPartitionUnavailable(f"--log-z {PTT} starts from the data's independent-site "
                                       "model: it needs the run's training rows")
-    models = [m.to(model.device) for update, m in trajectory.load_models(run) if update < checkpoint]
     generator = torch.Generator(device=model.device).manual_seed(settings.seed)
-    tempering = ParallelTempering.trajectory([baseline, *models, model], settings.ais_chains, generator)
+    tempering = ParallelTempering.trajectory(models, settings.ais_chains, generator)
     # the first replica is the baseline in the model's dtype: its own exact log Z
     lz = ptt_log_partition(tempering, tempering.replicas[0].log_partition_exact(), settings.ais_steps,
                            max(1, settings.ais_steps // 4), groups=settings.ais_runs, progress=progress)
@@ -231,11 +229,9 @@ def evaluate_run(run: str | os.PathLike, data: str | os.PathLike | None = None, 
     config = trajectory.read_config(run)
     model = trajectory.load_model(run, checkpoint).to(device)
     check_chains_memory(model, moment_samples, "--moment-samples", device, max_memory)
-    updates = trajectory.checkpoint_updates(run)
     if checkpoint is None:
-        checkpoint = updates[-1]
-    # --log-z ptt: the start, the checkpoints up to this one, the bridges
-    replicas = most_trajectory_replicas(sum(u <= checkpoint for u in updates)) if settings.log_z == PTT else 1
+        checkpoint = trajectory.checkpoint_updates(run)[-1]
+    replicas = most_trajectory_replicas(trajectory.checkpoints_up_to(run, checkpoint)) if settings.log_z == PTT else 1
     check_chains_memory(model, ais_chains, "--ais-chains", device, max_memory, replicas)
     train_xw, test_xw = _run_rows(run, config, model, data, test)
     progress = progress or (lambda percent: None)

@@ -161,6 +161,25 @@ def read_tempering_start(path: str | os.PathLike, like: Any = None):
     return law if like is None else law.to(like.device, like.dtype)
 
 
+def checkpoints_up_to(path: str | os.PathLike, checkpoint: int | None = None) -> int:
+    """How many checkpoints the run saved up to ``checkpoint`` (default: the last), read before any
+    is loaded (the replicas a memory check of trajectory tempering counts)."""
+    updates = checkpoint_updates(path)
+    last = updates[-1] if checkpoint is None else checkpoint
+    return sum(u <= last for u in updates)
+
+
+def tempering_models(path: str | os.PathLike, model: Any, base: Any = None, checkpoint: int | None = None) -> list:
+    """The models trajectory tempering chooses its replicas from, up to ``checkpoint`` (default:
+    the last), whose model is ``model``: the run's tempering start (:func:`read_tempering_start`)
+    or else ``base`` (None when the run has neither), the saved checkpoints before it on
+    ``model``'s device, then ``model``."""
+    start = read_tempering_start(path, model)
+    last = checkpoint_updates(path)[-1] if checkpoint is None else checkpoint
+    earlier = [m.to(model.device) for update, m in load_models(path) if update < last]
+    return [base if start is None else start, *earlier, model]
+
+
 def _write_ids(f: h5py.File, ids: Any) -> None:
     # UTF-8 bytes, as data_labels: an alignment header may hold any character, which astype("S")
     # (ASCII) would refuse

@@ -59,7 +59,7 @@ def run_mixing(run: str | os.PathLike, data: str | os.PathLike | None = None, sa
                   f"recorded states ({frames} per chain)", "ask for fewer chains", device)
     if sampler == TRAJECTORY_TEMPERING:  # the start, every checkpoint, the bridges
         check_chains_memory(model, chains, "--chains", device, None,
-                            most_trajectory_replicas(len(trajectory.checkpoint_updates(run))))
+                            most_trajectory_replicas(trajectory.checkpoints_up_to(run)))
     g = torch.Generator(device=model.device).manual_seed(seed)
     base = baselines(model.visible, rows).get(INDEPENDENT_SITE)
     chosen = mixing_sampler(run, model, sampler, rows, base, chains, g)
@@ -120,9 +120,7 @@ def mixing_sampler(run, model, sampler, rows, base, chains, g) -> MixingSampler:
         pt = ParallelTempering.on_path(model, adaptive_ladder(model, min(chains, 500), generator=g, base=base),
                                        chains, g, base)
     else:
-        checkpoints = [m.to(model.device) for _, m in trajectory.load_models(run)][:-1] + [model]
-        start = trajectory.read_tempering_start(run, model)  # the low-rank law of a pre-trained run
-        pt = ParallelTempering.trajectory([base if start is None else start, *checkpoints], chains, g)
+        pt = ParallelTempering.trajectory(trajectory.tempering_models(run, model, base), chains, g)
     pt.reset_counts()
     return MixingSampler(lambda n: pt.step(n).visible, lambda: [float(a) for a in pt.acceptance],
                          len(pt.replicas), lambda: pt.passages)

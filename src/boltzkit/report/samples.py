@@ -74,18 +74,14 @@ def write_run_samples(run: str | os.PathLike, out: str | os.PathLike, n: int = 1
         _check_real_suffix(out)
     table = None if space.real else _table_of(run, out)
     model = model.to(device)
-    replicas = 1
-    if sampler == TRAJECTORY_TEMPERING:  # the start, the checkpoints up to the one sampled, the bridges
-        updates = trajectory.checkpoint_updates(run)
-        last = checkpoint if checkpoint is not None else updates[-1]
-        replicas = most_trajectory_replicas(sum(u <= last for u in updates))
-    check_chains_memory(model, n, "--n", device, max_memory, replicas)
+    ptt = sampler == TRAJECTORY_TEMPERING
+    check_chains_memory(model, n, "--n", device, max_memory,
+                        most_trajectory_replicas(trajectory.checkpoints_up_to(run, checkpoint)) if ptt else 1)
     generator = torch.Generator(device=device).manual_seed(seed)
-    checkpoints = _checkpoints(run, model, checkpoint, device) if sampler == TRAJECTORY_TEMPERING else None
-    start = trajectory.read_tempering_start(run, model) if sampler == TRAJECTORY_TEMPERING else None
+    base = _data_base(run, model) if tempering else None
+    models = trajectory.tempering_models(run, model, base, checkpoint) if ptt else None
     x = draw(model, n, gibbs_steps, generator, sampler, sampler_settings,
-             start if start is not None else _data_base(run, model) if tempering else None,
-             checkpoints).cpu().numpy()
+             models[0] if ptt else base, models[1:] if ptt else None).cpu().numpy()
     if space.real:
         return _write_real(run, out, x, space)
     if not space.categorical:
@@ -118,13 +114,6 @@ def _data_base(run: str | os.PathLike, model) -> Any:
         return None
     space, rows = model.visible, model.visible.stored_rows(rows)
     return baselines(space, space.tensor(rows, model.dtype, model.device)).get(INDEPENDENT_SITE)
-
-
-def _checkpoints(run: str | os.PathLike, model, checkpoint: int | None, device: str) -> list:
-    """The run's saved models up to ``checkpoint`` (default: all), in training order, the last one
-    being ``model`` (the replicas of trajectory tempering)."""
-    last = trajectory.checkpoint_updates(run)[-1] if checkpoint is None else checkpoint
-    return [m.to(device) for update, m in trajectory.load_models(run) if update < last] + [model]
 
 
 def _check_real_suffix(out: Path) -> None:
