@@ -6,6 +6,8 @@ of CPU), which ``boltzkit --help`` and argument errors do without.
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -171,7 +173,8 @@ def _join_group(device: str):
 @contextmanager
 def _group(ranks):
     """Leave the process group at the end of the command: after the others (a barrier) when it
-    went well, at once when it failed (the others may be gone)."""
+    went well, at once when it failed (the others may be gone). A rank other than 0 that finished
+    well then exits at once (exit status 0, no interpreter teardown)."""
     from boltzkit import distributed
 
     try:
@@ -181,6 +184,14 @@ def _group(ranks):
         raise
     distributed.barrier(ranks, "finishing the run")
     distributed.leave(in_order=True)
+    if ranks.parallel and ranks.rank:
+        # this rank has said it left and has nothing more to do; rank 0, the store's host, may be
+        # gone already, and gloo's objects, destroyed at interpreter exit, then abort the process
+        # ("terminate called without an active exception": twice in CI's two-process tests, after
+        # the in-order leave): skip that teardown (its output flushed first)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _column(value: Optional[str]) -> str | int | None:
